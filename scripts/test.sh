@@ -1,0 +1,8 @@
+#!/usr/bin/env bash
+# Runs every *.test.ts under src/ and test/ (unit, golden, contract, integration).
+# Node 20's `node --test` does not find .ts files by itself, so we list them.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+mapfile -t files < <(find src test -name '*.test.ts' -not -path '*/interop/*' | sort)
+if [ "${#files[@]}" -eq 0 ]; then echo "no test files found" >&2; exit 1; fi
+exec node --import tsx --test --test-concurrency=2 --test-timeout=120000 "${files[@]}"

@@ -1,0 +1,72 @@
+/** `mailstead serve`: run a node until SIGTERM/SIGINT. */
+import type { Command } from 'commander';
+import { ConfigError, loadConfig } from '../config/load.js';
+import { startNode } from '../net/node.js';
+import { createLogger } from '../observability/log.js';
+import { EX, UsageError } from './util.js';
+
+interface ServeFlags {
+  config?: string;
+  dataDir?: string;
+  imap?: string;
+  imaps?: string;
+  pop3?: string;
+  pop3s?: string;
+  lmtp?: string;
+  tlsCert?: string;
+  tlsKey?: string;
+  logLevel?: string;
+}
+
+export function registerServeCommand(program: Command): void {
+  program
+    .command('serve')
+    .description('Run the server: IMAP, IMAPS, POP3, POP3S and LMTP listeners over one store.')
+    .option('--config <file>', 'configuration file (JSON if it ends in .json, else TOML)')
+    .option('--data-dir <dir>', 'data directory (store, generated certificate) [default: ./data]')
+    .option('--imap <addr>', 'IMAP with STARTTLS: host:port or off [default: 127.0.0.1:143]')
+    .option('--imaps <addr>', 'IMAP over implicit TLS: host:port or off [default: 127.0.0.1:993]')
+    .option('--pop3 <addr>', 'POP3 with STLS: host:port or off [default: 127.0.0.1:110]')
+    .option('--pop3s <addr>', 'POP3 over implicit TLS: host:port or off [default: 127.0.0.1:995]')
+    .option('--lmtp <addr>', 'LMTP delivery from the MTA: host:port or off [default: 127.0.0.1:24]')
+    .option('--tls-cert <file>', 'PEM certificate chain (with --tls-key); default: a generated self-signed one')
+    .option('--tls-key <file>', 'PEM private key (with --tls-cert)')
+    .option('--log-level <level>', 'fatal, error, warn, info, debug, trace or silent [default: info]')
+    .addHelpText(
+      'after',
+      '\nWhen each listener is ready a line "listening <protocol> <host>:<port>" is printed on stdout.\nSIGTERM or SIGINT stops the server gracefully. Logs are JSON lines on stderr.',
+    )
+    .action(async (flags: ServeFlags) => {
+      if (Boolean(flags.tlsCert) !== Boolean(flags.tlsKey)) {
+        throw new UsageError('--tls-cert and --tls-key must be given together');
+      }
+      let config;
+      try {
+        config = loadConfig(flags.config, {
+          dataDir: flags.dataDir ?? (flags.config ? undefined : process.env.MAILSTEAD_DATA_DIR),
+          logLevel: flags.logLevel,
+          listeners: { imap: flags.imap, imaps: flags.imaps, pop3: flags.pop3, pop3s: flags.pop3s, lmtp: flags.lmtp },
+          tls: flags.tlsCert ? { certFile: flags.tlsCert, keyFile: flags.tlsKey } : undefined,
+        });
+      } catch (err) {
+        if (err instanceof ConfigError) throw new UsageError(err.message, EX.CONFIG);
+        throw err;
+      }
+      const log = createLogger(config.logLevel);
+      const node = await startNode(config, log, { print: (line) => process.stdout.write(`${line}\n`) });
+      const stop = () => {
+        node.stop().then(
+          () => process.exit(0),
+          (err) => {
+            log.error({ err }, 'error during shutdown');
+            process.exit(1);
+          },
+        );
+      };
+      process.once('SIGTERM', stop);
+      process.once('SIGINT', stop);
+      // A bug in one session must not take every user's session down with it.
+      process.on('uncaughtException', (err) => log.error({ err }, 'uncaught exception'));
+      process.on('unhandledRejection', (err) => log.error({ err }, 'unhandled rejection'));
+    });
+}

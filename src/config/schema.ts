@@ -1,0 +1,96 @@
+/**
+ * The one validated configuration schema. Every setting has a default, a unit
+ * in its name, and a one-line reason. Files are JSON or TOML with these keys;
+ * an unknown or malformed key is an error naming the key.
+ */
+import { z } from 'zod';
+import { limits } from '../protocol/limits.js';
+
+/** `host:port`, `[v6]:port`, or `off`. */
+const listenAddress = z
+  .string()
+  .refine((v) => v === 'off' || parseListenAddress(v) !== null, {
+    message: 'expected "host:port" (e.g. "127.0.0.1:993", "[::1]:993") or "off"',
+  });
+
+export const configSchema = z
+  .object({
+    /** Where the SQLite store, the generated certificate and the notify socket live. */
+    dataDir: z.string().min(1).default('./data'),
+    /** Name in greetings; defaults to the machine's host name. */
+    hostname: z.string().min(1).optional(),
+    logLevel: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
+    listeners: z
+      .object({
+        imap: listenAddress.default('127.0.0.1:143'),
+        imaps: listenAddress.default('127.0.0.1:993'),
+        pop3: listenAddress.default('127.0.0.1:110'),
+        pop3s: listenAddress.default('127.0.0.1:995'),
+        lmtp: listenAddress.default('127.0.0.1:24'),
+      })
+      .strict()
+      .default({ imap: '127.0.0.1:143', imaps: '127.0.0.1:993', pop3: '127.0.0.1:110', pop3s: '127.0.0.1:995', lmtp: '127.0.0.1:24' }),
+    tls: z
+      .object({
+        /** PEM certificate chain and key; when absent a self-signed pair is generated in dataDir/tls. */
+        certFile: z.string().optional(),
+        keyFile: z.string().optional(),
+        /** RFC 8314 / RFC 8996: nothing older than TLS 1.2. */
+        minVersion: z.enum(['TLSv1.2', 'TLSv1.3']).default('TLSv1.2'),
+        /** Off by default: passwords never cross the network in cleartext. On allows it from loopback only. */
+        allowCleartextAuthFromLoopback: z.boolean().default(false),
+      })
+      .strict()
+      .default({ minVersion: 'TLSv1.2', allowCleartextAuthFromLoopback: false }),
+    imap: z
+      .object({
+        /** Carrier NAT drops idle TCP flows after a few minutes; an untagged OK keeps push alive. */
+        idleKeepaliveSeconds: z.number().int().min(1).max(1800).default(120),
+        /** RFC 9051 §5.4: an authenticated session's autologout timer is at least 30 minutes. */
+        authenticatedTimeoutSeconds: z.number().int().min(1800).default(1800),
+      })
+      .strict()
+      .default({ idleKeepaliveSeconds: 120, authenticatedTimeoutSeconds: 1800 }),
+    pop3: z
+      .object({
+        /** RFC 1939 §3: the autologout timer is at least 10 minutes. */
+        timeoutSeconds: z.number().int().min(600).default(600),
+      })
+      .strict()
+      .default({ timeoutSeconds: 600 }),
+    /** Connections that have not logged in are closed after this long (a minute is plenty for a real client). */
+    unauthenticatedTimeoutSeconds: z.number().int().min(1).max(600).default(60),
+    /** Slows password guessing: the answer to a failed login waits this long (Dovecot waits 2 s). */
+    authFailureDelayMs: z.number().int().min(0).max(60000).default(2000),
+    limits: z
+      .object({
+        /** Largest message accepted by LMTP, deliver and APPEND. */
+        maxMessageBytes: z.number().int().min(1024).default(limits.maxMessageBytes),
+        /** All connections of all protocols together: protects memory and file descriptors. */
+        maxConnections: z.number().int().min(1).default(5000),
+        /** One address cannot take all connections (a NATed office needs more than one per user). */
+        maxConnectionsPerIp: z.number().int().min(1).default(100),
+      })
+      .strict()
+      .default({ maxMessageBytes: limits.maxMessageBytes, maxConnections: 5000, maxConnectionsPerIp: 100 }),
+    /** Account created on first start when the store has none; its password is printed once. */
+    initialAccount: z.string().default('admin@localhost'),
+  })
+  .strict();
+
+export type MailsteadConfig = z.infer<typeof configSchema>;
+export type Protocol = keyof MailsteadConfig['listeners'];
+export const PROTOCOLS: Protocol[] = ['imap', 'imaps', 'pop3', 'pop3s', 'lmtp'];
+
+export interface ListenAddress {
+  host: string;
+  port: number;
+}
+
+export function parseListenAddress(value: string): ListenAddress | null {
+  const m = /^(?:\[([0-9a-fA-F:.]+)\]|([^:[\]\s]+)):(\d{1,5})$/.exec(value);
+  if (!m) return null;
+  const port = Number(m[3]);
+  if (port > 65535) return null;
+  return { host: m[1] ?? m[2], port };
+}

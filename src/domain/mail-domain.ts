@@ -1,0 +1,253 @@
+/**
+ * Mail semantics shared by every protocol. Sessions (IMAP, POP3, LMTP, the
+ * deliver command, importers) change mail only through this class: it
+ * validates, calls the store (which commits durably), then signals the bus so
+ * that every other session with the mailbox selected learns of the change.
+ * Reads that change nothing (listing, change log, blob bytes) go to `store`.
+ */
+import type { NotifyBus } from '../notify/bus.js';
+import type {
+  Account,
+  AccountId,
+  AppendResult,
+  CopyResult,
+  FlagOperation,
+  Mailbox,
+  MailStore,
+  MessageMeta,
+  NewMessage,
+  SpecialUse,
+} from '../store/types.js';
+import { StoreError } from '../store/types.js';
+import { canonicalMailboxName, HIERARCHY_SEPARATOR, validateMailboxName } from './mailbox-names.js';
+import { hashPassword, verifyPassword } from './passwords.js';
+
+/** The folders every new account starts with (RFC 6154 special-use). */
+export const DEFAULT_MAILBOXES: ReadonlyArray<[string, SpecialUse | null]> = [
+  ['INBOX', null],
+  ['Sent', '\\Sent'],
+  ['Drafts', '\\Drafts'],
+  ['Trash', '\\Trash'],
+  ['Junk', '\\Junk'],
+  ['Archive', '\\Archive'],
+];
+
+export function normaliseAddress(address: string): string {
+  return address.trim().toLowerCase();
+}
+
+/** A deliberately loose check: something@something, no spaces or control characters. */
+export function isValidAddress(address: string): boolean {
+  return /^[^\s@\u0000-\u001f]+@[^\s@\u0000-\u001f]+$/.test(address) && address.length <= 254;
+}
+
+export class MailDomain {
+  /** Accounts with a POP3 session in the TRANSACTION state on this node (RFC 1939 §8: exclusive-access lock). */
+  private readonly pop3Locks = new Set<AccountId>();
+
+  constructor(
+    readonly store: MailStore,
+    readonly bus: NotifyBus,
+  ) {}
+
+  // ---------------------------------------------------------------- accounts
+
+  async createAccount(address: string, password: string, quotaBytes: number | null = null): Promise<Account> {
+    const normalised = normaliseAddress(address);
+    if (!isValidAddress(normalised)) throw new StoreError('STORE_INVALID_NAME', `Not a valid address: ${address}`);
+    const account = await this.store.createAccount(normalised, await hashPassword(password), quotaBytes);
+    for (const [name, specialUse] of DEFAULT_MAILBOXES) {
+      await this.store.createMailbox(account.id, name, specialUse);
+      await this.store.setSubscribed(account.id, name, true);
+    }
+    return account;
+  }
+
+  async setPassword(address: string, password: string): Promise<void> {
+    const account = await this.requireAccount(address);
+    await this.store.setPasswordHash(account.id, await hashPassword(password));
+  }
+
+  async deleteAccount(address: string): Promise<void> {
+    const account = await this.requireAccount(address);
+    await this.store.deleteAccount(account.id);
+  }
+
+  async requireAccount(address: string): Promise<Account> {
+    const account = await this.store.getAccount(normaliseAddress(address));
+    if (!account) throw new StoreError('STORE_NO_SUCH_ACCOUNT', `No such account: ${address}`);
+    return account;
+  }
+
+  /** The account when the password matches, otherwise null. Timing does not reveal whether the account exists. */
+  async authenticate(address: string, password: string): Promise<Account | null> {
+    const account = await this.store.getAccount(normaliseAddress(address));
+    if (!account) {
+      // Spend the same work as a real check so that unknown users are not told apart by timing.
+      await verifyPassword(password, DUMMY_HASH);
+      return null;
+    }
+    return (await verifyPassword(password, account.passwordHash)) ? account : null;
+  }
+
+  // --------------------------------------------------------------- mailboxes
+
+  /** Finds a mailbox by any spelling of its name (INBOX is case-insensitive). */
+  getMailbox(accountId: AccountId, name: string): Promise<Mailbox | null> {
+    return this.store.getMailbox(accountId, canonicalMailboxName(name));
+  }
+
+  async requireMailbox(accountId: AccountId, name: string): Promise<Mailbox> {
+    const mailbox = await this.getMailbox(accountId, name);
+    if (!mailbox) throw new StoreError('STORE_NO_SUCH_MAILBOX', `Mailbox does not exist: ${name}`);
+    return mailbox;
+  }
+
+  /** Creates a mailbox (and, as RFC 9051 §6.3.4 allows, any missing parents). */
+  async createMailbox(accountId: AccountId, name: string, specialUse: SpecialUse | null = null): Promise<Mailbox> {
+    const canonical = validateMailboxName(name);
+    if (canonical === 'INBOX') throw new StoreError('STORE_MAILBOX_EXISTS', 'INBOX always exists');
+    const parts = canonical.split(HIERARCHY_SEPARATOR);
+    for (let i = 1; i < parts.length; i++) {
+      const parent = parts.slice(0, i).join(HIERARCHY_SEPARATOR);
+      if (!(await this.store.getMailbox(accountId, parent))) await this.store.createMailbox(accountId, parent, null);
+    }
+    return this.store.createMailbox(accountId, canonical, specialUse);
+  }
+
+  async deleteMailbox(accountId: AccountId, name: string): Promise<void> {
+    const canonical = canonicalMailboxName(name);
+    if (canonical === 'INBOX') throw new StoreError('STORE_MAILBOX_PROTECTED', 'INBOX cannot be deleted');
+    const mailbox = await this.requireMailbox(accountId, canonical);
+    const all = await this.store.listMailboxes(accountId);
+    // RFC 9051 §6.3.5: a mailbox with inferior names may be deleted only when it has no \Noselect
+    // semantics to fall back on; we refuse, as Dovecot does, and say why.
+    if (all.some((m) => m.name.startsWith(canonical + HIERARCHY_SEPARATOR))) {
+      throw new StoreError('STORE_MAILBOX_HAS_CHILDREN', `Mailbox has children; delete them first: ${name}`);
+    }
+    await this.store.deleteMailbox(mailbox.id);
+    this.bus.publish({ accountId, mailboxId: mailbox.id });
+  }
+
+  async renameMailbox(accountId: AccountId, from: string, to: string): Promise<void> {
+    const source = await this.requireMailbox(accountId, from);
+    const target = validateMailboxName(to);
+    if (await this.store.getMailbox(accountId, target)) {
+      throw new StoreError('STORE_MAILBOX_EXISTS', `Mailbox already exists: ${to}`);
+    }
+    if (target === source.name || target.startsWith(source.name + HIERARCHY_SEPARATOR)) {
+      throw new StoreError('STORE_INVALID_NAME', 'Cannot rename a mailbox into itself');
+    }
+    if (source.name === 'INBOX') {
+      // RFC 9051 §6.3.6: renaming INBOX moves its messages to the new name and leaves INBOX empty.
+      const created = await this.createMailbox(accountId, target);
+      const uids = (await this.store.listMessages(source.id)).map((m) => m.uid);
+      if (uids.length > 0) await this.store.moveMessages(source.id, uids, created.id);
+      this.bus.publish({ accountId, mailboxId: source.id });
+      this.bus.publish({ accountId, mailboxId: created.id });
+      return;
+    }
+    const parts = target.split(HIERARCHY_SEPARATOR);
+    for (let i = 1; i < parts.length; i++) {
+      const parent = parts.slice(0, i).join(HIERARCHY_SEPARATOR);
+      if (!(await this.store.getMailbox(accountId, parent))) await this.store.createMailbox(accountId, parent, null);
+    }
+    await this.store.renameMailbox(source.id, target);
+    this.bus.publish({ accountId, mailboxId: source.id });
+  }
+
+  async setSubscribed(accountId: AccountId, name: string, subscribed: boolean): Promise<void> {
+    const canonical = subscribed ? validateMailboxName(name) : canonicalMailboxName(name);
+    await this.store.setSubscribed(accountId, canonical, subscribed);
+  }
+
+  // ---------------------------------------------------------------- messages
+
+  /**
+   * The one path for all new mail: LMTP, the deliver command, APPEND, import.
+   * The store checks the quota and commits durably before this resolves.
+   */
+  async ingest(mailbox: Mailbox, message: NewMessage): Promise<AppendResult> {
+    const result = await this.store.appendMessage(mailbox.id, message);
+    this.bus.publish({ accountId: mailbox.accountId, mailboxId: mailbox.id });
+    return result;
+  }
+
+  /** Local delivery (LMTP, deliver): into `mailboxName` when it exists, else INBOX (as Dovecot's LDA does). */
+  async deliver(address: string, content: Buffer, mailboxName = 'INBOX'): Promise<AppendResult> {
+    const account = await this.requireAccount(address);
+    const mailbox =
+      (await this.getMailbox(account.id, mailboxName)) ?? (await this.requireMailbox(account.id, 'INBOX'));
+    return this.ingest(mailbox, { content: toCrlf(content) });
+  }
+
+  async updateFlags(
+    mailbox: Mailbox,
+    uids: number[],
+    op: FlagOperation,
+    flags: string[],
+  ): Promise<MessageMeta[]> {
+    const changed = await this.store.updateFlags(mailbox.id, uids, op, flags);
+    if (changed.length > 0) this.bus.publish({ accountId: mailbox.accountId, mailboxId: mailbox.id });
+    return changed;
+  }
+
+  async copyMessages(from: Mailbox, uids: number[], to: Mailbox): Promise<CopyResult> {
+    const result = await this.store.copyMessages(from.id, uids, to.id);
+    if (result.uidMap.length > 0) this.bus.publish({ accountId: to.accountId, mailboxId: to.id });
+    return result;
+  }
+
+  async moveMessages(from: Mailbox, uids: number[], to: Mailbox): Promise<CopyResult> {
+    const result = await this.store.moveMessages(from.id, uids, to.id);
+    if (result.uidMap.length > 0) {
+      this.bus.publish({ accountId: from.accountId, mailboxId: from.id });
+      this.bus.publish({ accountId: to.accountId, mailboxId: to.id });
+    }
+    return result;
+  }
+
+  async expungeMessages(mailbox: Mailbox, uids: number[]): Promise<number[]> {
+    const removed = await this.store.expungeMessages(mailbox.id, uids);
+    if (removed.length > 0) this.bus.publish({ accountId: mailbox.accountId, mailboxId: mailbox.id });
+    return removed;
+  }
+
+  // -------------------------------------------------------------- POP3 lock
+
+  /** RFC 1939 §8: the maildrop is locked for the TRANSACTION state. Returns false when another session holds it. */
+  tryLockMaildrop(accountId: AccountId): boolean {
+    if (this.pop3Locks.has(accountId)) return false;
+    this.pop3Locks.add(accountId);
+    return true;
+  }
+
+  unlockMaildrop(accountId: AccountId): void {
+    this.pop3Locks.delete(accountId);
+  }
+}
+
+/**
+ * Messages handed to local delivery from Unix files often end lines with a
+ * bare LF; IMAP and POP3 serve CRLF (RFC 5322 §2.3) and RFC822.SIZE must count
+ * what is sent, so delivery stores CRLF. Already-CRLF input is returned as is.
+ */
+export function toCrlf(content: Buffer): Buffer {
+  let bare = 0;
+  for (let i = content.indexOf(10); i !== -1; i = content.indexOf(10, i + 1)) {
+    if (i === 0 || content[i - 1] !== 13) bare++;
+  }
+  if (bare === 0) return content;
+  const out = Buffer.allocUnsafe(content.length + bare);
+  let o = 0;
+  for (let i = 0; i < content.length; i++) {
+    const b = content[i];
+    if (b === 10 && (i === 0 || content[i - 1] !== 13)) out[o++] = 13;
+    out[o++] = b;
+  }
+  return out;
+}
+
+/** A valid hash of a random password, for constant-work authentication of unknown users. */
+const DUMMY_HASH =
+  '$scrypt$ln=15,r=8,p=1$c2FsdHNhbHRzYWx0c2FsdA==$XJ0aC4r0vAq1Qe4i5xvdmL6VOPqOu6ZbK7f1q5m3Rj8=';

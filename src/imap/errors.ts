@@ -1,0 +1,50 @@
+/**
+ * The one place where store and domain failures become IMAP replies
+ * (as Dovecot maps MAIL_ERROR_* to IMAP_RESP_CODE_*). Response codes are
+ * those of RFC 9051 §7.1 (from RFC 5530) and RFC 4315.
+ */
+import { InvalidMailboxName } from '../domain/mailbox-names.js';
+import type { Logger } from '../observability/log.js';
+import { MalformedMailboxName } from '../protocol/imap/mutf7.js';
+import { StoreError } from '../store/types.js';
+import type { Completion } from './state.js';
+import { no } from './state.js';
+
+/**
+ * `target`: the failing mailbox is the destination of COPY, MOVE or APPEND;
+ * a missing one then gets TRYCREATE (RFC 9051 §6.3.12, §6.4.7) instead of NONEXISTENT.
+ */
+export function errorCompletion(err: unknown, log: Logger, opts: { target?: boolean } = {}): Completion {
+  if (err instanceof InvalidMailboxName) return no(err.message, { name: 'CANNOT' });
+  if (err instanceof MalformedMailboxName) return no(err.message, { name: 'CANNOT' });
+  if (err instanceof StoreError) {
+    switch (err.code) {
+      case 'STORE_OVER_QUOTA':
+        return no('Quota exceeded', { name: 'OVERQUOTA' });
+      case 'STORE_NO_SUCH_MAILBOX':
+        return opts.target
+          ? no('Mailbox does not exist', { name: 'TRYCREATE' })
+          : no('Mailbox does not exist', { name: 'NONEXISTENT' });
+      case 'STORE_MAILBOX_EXISTS':
+        return no('Mailbox already exists', { name: 'ALREADYEXISTS' });
+      case 'STORE_ACCOUNT_EXISTS':
+        return no('Account already exists', { name: 'ALREADYEXISTS' });
+      case 'STORE_MAILBOX_HAS_CHILDREN':
+        return no('Mailbox has children; delete them first', { name: 'HASCHILDREN' });
+      case 'STORE_MAILBOX_PROTECTED':
+        return no(err.message, { name: 'CANNOT' });
+      case 'STORE_INVALID_NAME':
+        return no(err.message, { name: 'CANNOT' });
+      case 'STORE_NO_SUCH_ACCOUNT':
+      case 'STORE_UNAVAILABLE':
+        return no('Storage temporarily unavailable', { name: 'UNAVAILABLE' });
+    }
+  }
+  log.error({ err }, 'imap command failed');
+  return no('Internal error', { name: 'SERVERBUG' });
+}
+
+/** For a store error thrown while reading the selected mailbox outside a command (IDLE, sync). */
+export function isMailboxGone(err: unknown): boolean {
+  return err instanceof StoreError && err.code === 'STORE_NO_SUCH_MAILBOX';
+}

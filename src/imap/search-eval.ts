@@ -1,0 +1,120 @@
+/**
+ * Evaluating SEARCH keys (RFC 9051 §6.4.4) against one message.
+ *
+ * Text keys (HEADER, SUBJECT, FROM, ..., BODY, TEXT) are case-insensitive
+ * substring matches on the decoded text, as the RFC permits. Dates compare
+ * calendar days: INTERNALDATE by its UTC day, and the Date header by the UTC
+ * day of the instant it names (RFC 9051 asks for the day in the header's own
+ * zone; the MIME layer returns an instant, so a message sent late in the day
+ * west of UTC may fall on the next day).
+ */
+import { allHeaders, bodyText, headerValues, sentDate } from '../mail/index.js';
+import type { SearchKey, SequenceSet } from '../protocol/imap/types.js';
+import type { MessageMeta } from '../store/types.js';
+import type { LoadedMessage } from './message-loader.js';
+
+export interface SearchCandidate {
+  seq: number;
+  meta: MessageMeta;
+  /** Largest sequence number and UID in the mailbox, for '*'. */
+  maxSeq: number;
+  maxUid: number;
+  /** Loads the message bytes once, when a key needs them. */
+  content(): Promise<LoadedMessage | null>;
+}
+
+/** True when the key needs the message bytes (so the caller can skip reading blobs). */
+export function needsContent(key: SearchKey): boolean {
+  switch (key.type) {
+    case 'header':
+    case 'body':
+    case 'text':
+      return true;
+    case 'date':
+      return key.field === 'sent';
+    case 'not':
+      return needsContent(key.key);
+    case 'or':
+      return needsContent(key.left) || needsContent(key.right);
+    case 'and':
+      return key.keys.some(needsContent);
+    default:
+      return false;
+  }
+}
+
+export async function matches(key: SearchKey, c: SearchCandidate): Promise<boolean> {
+  switch (key.type) {
+    case 'all':
+      return true;
+    case 'flag': {
+      const has = c.meta.flags.some((f) => f.toLowerCase() === key.flag.toLowerCase());
+      return has === key.set;
+    }
+    case 'recent':
+      // \Recent is not kept: no message is recent, so NEW matches nothing and OLD everything.
+      return key.value === 'old';
+    case 'seq':
+      return inSet(c.seq, key.set, c.maxSeq);
+    case 'uid':
+      return inSet(c.meta.uid, key.set, c.maxUid);
+    case 'size':
+      return key.op === 'larger' ? c.meta.size > key.value : c.meta.size < key.value;
+    case 'modseq':
+      return c.meta.modSeq >= key.value;
+    case 'date': {
+      let day: string;
+      if (key.field === 'internal') day = utcDay(c.meta.internalDate);
+      else {
+        const m = await c.content();
+        const sent = m ? sentDate(m.raw, m.structure) : null;
+        if (!sent) return false;
+        day = utcDay(sent);
+      }
+      if (key.op === 'before') return day < key.date;
+      if (key.op === 'on') return day === key.date;
+      return day >= key.date;
+    }
+    case 'header': {
+      const m = await c.content();
+      if (!m) return false;
+      const values = headerValues(m.raw, m.structure, key.field);
+      // RFC 9051 §6.4.4: HEADER with an empty string matches every message that has the field.
+      if (key.value === '') return values.length > 0;
+      const needle = key.value.toLowerCase();
+      return values.some((v) => v.toLowerCase().includes(needle));
+    }
+    case 'body': {
+      const m = await c.content();
+      return !!m && bodyText(m.raw, m.structure).toLowerCase().includes(key.value.toLowerCase());
+    }
+    case 'text': {
+      const m = await c.content();
+      if (!m) return false;
+      const needle = key.value.toLowerCase();
+      return (
+        allHeaders(m.raw, m.structure).some(([name, value]) => `${name}: ${value}`.toLowerCase().includes(needle)) ||
+        bodyText(m.raw, m.structure).toLowerCase().includes(needle)
+      );
+    }
+    case 'not':
+      return !(await matches(key.key, c));
+    case 'or':
+      return (await matches(key.left, c)) || (await matches(key.right, c));
+    case 'and':
+      for (const k of key.keys) if (!(await matches(k, c))) return false;
+      return true;
+  }
+}
+
+function inSet(n: number, set: SequenceSet, star: number): boolean {
+  return set.some((r) => {
+    const a = r.from === '*' ? star : r.from;
+    const b = r.to === '*' ? star : r.to;
+    return n >= Math.min(a, b) && n <= Math.max(a, b);
+  });
+}
+
+function utcDay(d: Date): string {
+  return d.toISOString().slice(0, 10);
+}

@@ -1,0 +1,322 @@
+/**
+ * One IMAP connection (RFC 9051 IMAP4rev2, accepting IMAP4rev1 clients).
+ *
+ * Bytes go into the codec's CommandReader; the session pulls ONE event at a
+ * time and runs at most one command at once, so pipelined commands execute
+ * in order (RFC 9051 §5.5 allows more, but order is what clients rely on).
+ * Input that arrives while a command runs stays buffered in the reader; past
+ * BUSY_BUFFER_BYTES the socket is paused. State is a discriminated union
+ * (see state.ts); what each command may do in which state is in the registry.
+ */
+import type { Connection, Session } from '../net/connection.js';
+import type { Logger } from '../observability/log.js';
+import { limits } from '../protocol/limits.js';
+import { decodeMailboxName } from '../protocol/imap/mutf7.js';
+import { encodeResponse } from '../protocol/imap/encoder.js';
+import { CommandReader, type ReaderEvent } from '../protocol/imap/reader.js';
+import type { ImapCommand, ImapResponse } from '../protocol/imap/types.js';
+import type { Account } from '../store/types.js';
+import { preAuthCapabilities, SESSION_CAPABILITIES } from './capabilities.js';
+import { findCommand, wrongStateText } from './commands/registry.js';
+import { errorCompletion, isMailboxGone } from './errors.js';
+import type { CommandContext, Completion, ImapContext, SessionState } from './state.js';
+
+export type { ImapContext } from './state.js';
+
+/** Pause the socket when this much input piles up behind a running command. */
+const BUSY_BUFFER_BYTES = 1024 * 1024;
+
+type Wake = { type: 'line'; line: string } | { type: 'signal' } | { type: 'timeout' } | { type: 'closed' };
+
+export function createImapSession(connection: Connection, ctx: ImapContext): Session {
+  return new ImapSession(connection, ctx);
+}
+
+export function isLoopback(address: string): boolean {
+  return address === '::1' || /^(::ffff:)?127\./i.test(address);
+}
+
+class ImapSession implements Session, CommandContext {
+  state: SessionState = { kind: 'not-authenticated', failures: 0 };
+  readonly enabled = new Set<string>();
+  log: Logger;
+  private readonly reader: CommandReader;
+  private readonly ready: Promise<void>;
+  private running = false;
+  private isClosed = false;
+  private busyBytes = 0;
+  private badInARow = 0;
+  private unsubscribe: (() => void) | null = null;
+  /** A change signal for the selected mailbox arrived while nobody waited for it. */
+  private signalPending = false;
+  /** Set while a handler waits for input or a signal (AUTHENTICATE continuation, IDLE). */
+  private waiter: { wantSignal: boolean; resolve: (w: Wake) => void } | null = null;
+
+  constructor(
+    readonly connection: Connection,
+    readonly imap: ImapContext,
+  ) {
+    this.log = imap.log;
+    this.reader = new CommandReader({
+      maxLineBytes: limits.imapMaxLineBytes,
+      maxLiteralBytes: limits.imapMaxSmallLiteralBytes,
+      maxAppendLiteralBytes: imap.maxMessageBytes,
+      maxNesting: limits.imapMaxNesting,
+    });
+    this.armTimeout();
+    this.ready = this.send({
+      type: 'status',
+      tag: '*',
+      status: 'OK',
+      code: { name: 'CAPABILITY', value: { atom: this.capabilities().join(' ') } },
+      text: 'Mailstead ready',
+    });
+  }
+
+  // ------------------------------------------------------------ Session port
+
+  feed(chunk: Buffer): void {
+    if (this.isClosed) return;
+    this.reader.push(chunk);
+    if (this.waiter) {
+      this.deliverLine();
+    } else if (this.running) {
+      this.busyBytes += chunk.length;
+      if (this.busyBytes > BUSY_BUFFER_BYTES) this.connection.pause();
+    } else {
+      void this.pump();
+    }
+  }
+
+  closed(): void {
+    if (this.isClosed) return;
+    this.isClosed = true;
+    this.unsubscribe?.();
+    this.unsubscribe = null;
+    this.state = { kind: 'logout' };
+    this.wake({ type: 'closed' });
+  }
+
+  async shutdown(): Promise<void> {
+    if (this.isClosed) return;
+    await this.send({ type: 'status', tag: '*', status: 'BYE', text: 'Server shutting down' });
+    this.close();
+  }
+
+  // ------------------------------------------------------- CommandContext
+
+  setState(state: SessionState): void {
+    this.state = state;
+  }
+
+  async send(response: ImapResponse): Promise<void> {
+    if (this.isClosed) return;
+    await this.connection.write(encodeResponse(response, { utf8: this.enabled.has('UTF8=ACCEPT') }));
+  }
+
+  capabilities(): string[] {
+    if (this.state.kind === 'authenticated' || this.state.kind === 'selected') return SESSION_CAPABILITIES;
+    return preAuthCapabilities({
+      secure: this.connection.secure,
+      tlsAvailable: this.imap.tlsAvailable,
+      authAllowed: this.authAllowed(),
+    });
+  }
+
+  mailboxName(arg: string): string {
+    return this.enabled.has('UTF8=ACCEPT') ? arg : decodeMailboxName(arg);
+  }
+
+  authAllowed(): boolean {
+    return (
+      this.connection.secure ||
+      (this.imap.allowCleartextAuthFromLoopback && isLoopback(this.connection.remoteAddress))
+    );
+  }
+
+  async readLine(): Promise<string | null> {
+    const w = await this.wait(false, 0);
+    return w.type === 'line' ? w.line : null;
+  }
+
+  waitLineOrSignal(ms: number): Promise<Wake> {
+    return this.wait(true, ms);
+  }
+
+  async syncView(allowExpunge: boolean): Promise<void> {
+    const s = this.state;
+    if (s.kind !== 'selected') return;
+    this.signalPending = false;
+    let responses: ImapResponse[];
+    try {
+      responses = await s.view.sync(this.imap.domain.store, allowExpunge);
+    } catch (err) {
+      if (!isMailboxGone(err)) throw err;
+      // The selected mailbox was deleted by another session: nothing it says can stay valid.
+      await this.send({ type: 'status', tag: '*', status: 'BYE', text: 'Selected mailbox was deleted' });
+      this.close();
+      return;
+    }
+    for (const r of responses) await this.send(r);
+  }
+
+  loggedIn(account: Account): void {
+    this.state = { kind: 'authenticated', account };
+    this.log = this.log.child({ account: account.address });
+    this.armTimeout();
+    this.unsubscribe?.();
+    this.unsubscribe = this.imap.domain.bus.subscribe(account.id, (signal) => {
+      const s = this.state;
+      if (s.kind !== 'selected' || s.view.mailbox.id !== signal.mailboxId) return;
+      if (this.waiter?.wantSignal) this.wake({ type: 'signal' });
+      else this.signalPending = true;
+    });
+  }
+
+  async startTls(): Promise<void> {
+    // RFC 9051 §6.2.1: anything the client sent after STARTTLS before the handshake is discarded.
+    this.reader.reset();
+    try {
+      await this.connection.startTls();
+    } catch (err) {
+      this.log.info({ err }, 'TLS handshake failed');
+      this.close();
+    }
+  }
+
+  close(): void {
+    if (this.isClosed) return;
+    this.connection.close();
+    this.closed();
+  }
+
+  // ------------------------------------------------------------- internals
+
+  private armTimeout(): void {
+    const authenticated = this.state.kind === 'authenticated' || this.state.kind === 'selected';
+    const ms = authenticated ? this.imap.authenticatedTimeoutMs : this.imap.unauthenticatedTimeoutMs;
+    this.connection.setIdleTimeout(ms, () => {
+      void this.send({ type: 'status', tag: '*', status: 'BYE', text: 'Autologout; idle for too long' }).finally(() =>
+        this.close(),
+      );
+    });
+  }
+
+  private wait(wantSignal: boolean, ms: number): Promise<Wake> {
+    if (this.isClosed) return Promise.resolve({ type: 'closed' });
+    if (wantSignal && this.signalPending) {
+      this.signalPending = false;
+      return Promise.resolve({ type: 'signal' });
+    }
+    this.reader.expectLine();
+    return new Promise<Wake>((resolve) => {
+      let timer: NodeJS.Timeout | null = null;
+      this.waiter = {
+        wantSignal,
+        resolve: (w) => {
+          if (timer) clearTimeout(timer);
+          this.waiter = null;
+          resolve(w);
+        },
+      };
+      if (ms > 0) timer = setTimeout(() => this.wake({ type: 'timeout' }), ms);
+      // The line may already be buffered (IDLE and DONE in one packet).
+      this.busyBytes = 0;
+      this.connection.resume();
+      this.deliverLine();
+    });
+  }
+
+  private wake(w: Wake): void {
+    this.waiter?.resolve(w);
+  }
+
+  private deliverLine(): void {
+    if (!this.waiter) return;
+    const ev = this.reader.next();
+    if (!ev) return;
+    // A line over the limit comes back as 'bad': the waiting handler sees it as a wrong answer.
+    this.wake({ type: 'line', line: ev.type === 'line' ? ev.line : '' });
+  }
+
+  private async pump(): Promise<void> {
+    if (this.running) return;
+    this.running = true;
+    try {
+      await this.ready;
+      while (!this.isClosed) {
+        const ev = this.reader.next();
+        if (!ev) break;
+        await this.handleEvent(ev);
+      }
+    } catch (err) {
+      this.log.error({ err }, 'imap session failed');
+      this.close();
+    } finally {
+      this.running = false;
+      this.busyBytes = 0;
+      this.connection.resume();
+    }
+  }
+
+  private async handleEvent(ev: ReaderEvent): Promise<void> {
+    switch (ev.type) {
+      case 'continue':
+        await this.send({ type: 'continuation', text: 'Ready for literal data' });
+        return;
+      case 'bad': {
+        // RFC 9051 §7.1: an over-limit literal or line is refused with NO [TOOBIG]; it still counts as bad input.
+        const status = ev.code === 'TOOBIG' ? 'NO' : 'BAD';
+        await this.finish(ev.tag || '*', { status, text: ev.text, ...(ev.code ? { code: { name: ev.code } } : {}) }, true);
+        return;
+      }
+      case 'line':
+        await this.finish('*', { status: 'BAD', text: 'Unexpected continuation line' });
+        return;
+      case 'command':
+        await this.run(ev.command);
+        return;
+    }
+  }
+
+  private async run(command: ImapCommand): Promise<void> {
+    const spec = findCommand(command);
+    if (!spec) {
+      await this.finish(command.tag, { status: 'BAD', text: `${command.name} is not supported` });
+      return;
+    }
+    if (!spec.states.includes(this.state.kind)) {
+      await this.finish(command.tag, { status: 'BAD', text: wrongStateText(spec, this.state.kind) });
+      return;
+    }
+    this.log.debug({ command: spec.key }, 'imap command');
+    let done: Completion;
+    try {
+      done = await spec.run(command, this);
+    } catch (err) {
+      done = errorCompletion(err, this.log);
+    }
+    // RFC 9051 §7.5.1: no EXPUNGE while responding to FETCH, STORE or SEARCH; other changes may go out.
+    if (this.state.kind === 'selected' && !this.isClosed) {
+      try {
+        await this.syncView(!spec.holdsExpunges);
+      } catch (err) {
+        this.log.error({ err }, 'mailbox sync failed');
+      }
+    }
+    if (!done.answered) await this.finish(command.tag, done);
+    if (this.state.kind === 'logout') this.close();
+  }
+
+  private async finish(tag: string, done: Completion, badInput = false): Promise<void> {
+    await this.send({ type: 'status', tag, status: done.status, ...(done.code ? { code: done.code } : {}), text: done.text });
+    if (done.status !== 'BAD' && !badInput) {
+      this.badInARow = 0;
+      return;
+    }
+    if (++this.badInARow >= limits.maxBadCommands) {
+      await this.send({ type: 'status', tag: '*', status: 'BYE', text: 'Too many invalid commands' });
+      this.close();
+    }
+  }
+}

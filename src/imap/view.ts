@@ -1,0 +1,231 @@
+/**
+ * The selected mailbox as this session's client knows it: the sequence
+ * number <-> UID map, the flags last reported, and the MODSEQ up to which the
+ * store's change log has been applied.
+ *
+ * Expunges seen in the change log are not applied at once: the message stays
+ * in the map as a "ghost" until the session may send EXPUNGE (RFC 9051 §7.5.1:
+ * never while a FETCH, STORE or SEARCH runs, so that sequence numbers the
+ * client is using keep their meaning). EXISTS counts ghosts for the same reason.
+ */
+import type { MailStore, Mailbox, MessageMeta } from '../store/types.js';
+import type { ImapResponse, SeqRange, SequenceSet } from '../protocol/imap/types.js';
+
+export const SYSTEM_FLAGS = ['\\Answered', '\\Flagged', '\\Deleted', '\\Seen', '\\Draft'] as const;
+
+interface ViewEntry {
+  uid: number;
+  flags: string[];
+  /** Expunged in the store, EXPUNGE not yet sent. */
+  expunged: boolean;
+}
+
+export class MailboxView {
+  private entries: ViewEntry[] = [];
+  private bySeqDirty = true;
+  private uidIndex = new Map<number, number>();
+  /** Keywords seen in this mailbox, for the FLAGS response. */
+  private readonly keywords = new Set<string>();
+  private knownModSeq = 0;
+  /** A keyword appeared since the last FLAGS response (RFC 9051 §7.3.5: the client is told the new list). */
+  private keywordsGrew = false;
+
+  private constructor(
+    public mailbox: Mailbox,
+    readonly readOnly: boolean,
+  ) {}
+
+  /** Loads the mailbox. The MODSEQ is read before the message list so nothing falls between the two. */
+  static async open(store: MailStore, mailbox: Mailbox, readOnly: boolean): Promise<MailboxView> {
+    const view = new MailboxView(mailbox, readOnly);
+    view.knownModSeq = mailbox.highestModSeq;
+    for (const m of await store.listMessages(mailbox.id)) view.add(m);
+    view.keywordsGrew = false;
+    return view;
+  }
+
+  get exists(): number {
+    return this.entries.length;
+  }
+
+  get uidValidity(): number {
+    return this.mailbox.uidValidity;
+  }
+
+  /** The UIDNEXT to announce: never below what the client has seen. */
+  get uidNext(): number {
+    const last = this.entries.length ? this.entries[this.entries.length - 1].uid : 0;
+    return Math.max(this.mailbox.uidNext, last + 1);
+  }
+
+  /** FLAGS / PERMANENTFLAGS list: system flags and keywords in use. */
+  flagList(): string[] {
+    return [...SYSTEM_FLAGS, ...[...this.keywords].sort()];
+  }
+
+  uidAt(seq: number): number {
+    return this.entries[seq - 1].uid;
+  }
+
+  flagsAt(seq: number): string[] {
+    return this.entries[seq - 1].flags;
+  }
+
+  isExpunged(seq: number): boolean {
+    return this.entries[seq - 1].expunged;
+  }
+
+  seqOf(uid: number): number | undefined {
+    this.reindex();
+    const i = this.uidIndex.get(uid);
+    return i === undefined ? undefined : i + 1;
+  }
+
+  /** Record flags the session itself changed, so the next sync does not repeat them. */
+  setFlags(uid: number, flags: string[]): void {
+    const seq = this.seqOf(uid);
+    if (seq === undefined) return;
+    this.entries[seq - 1].flags = flags;
+    this.noteKeywords(flags);
+  }
+
+  private noteKeywords(flags: string[]): void {
+    for (const f of flags) {
+      if (f.startsWith('\\') || this.keywords.has(f)) continue;
+      this.keywords.add(f);
+      this.keywordsGrew = true;
+    }
+  }
+
+  /** Mark UIDs this session expunged itself (EXPUNGE, MOVE); they go out with the next allowed sync. */
+  markExpunged(uids: number[]): void {
+    for (const uid of uids) {
+      const seq = this.seqOf(uid);
+      if (seq !== undefined) this.entries[seq - 1].expunged = true;
+    }
+  }
+
+  /** First unseen sequence number (IMAP4rev1 SELECT's UNSEEN code), or 0. */
+  firstUnseen(): number {
+    const i = this.entries.findIndex((e) => !e.expunged && !e.flags.includes('\\Seen'));
+    return i + 1;
+  }
+
+  /**
+   * Sequence numbers of a set, ascending, without duplicates. `null` when a
+   * number is out of range (RFC 9051 §6.4: that is a client error). With `uid`,
+   * the set is of UIDs and numbers not in the mailbox are ignored (§6.4.9).
+   */
+  resolve(set: SequenceSet, uid: boolean): number[] | null {
+    const n = this.entries.length;
+    const seqs = new Set<number>();
+    if (uid) {
+      const maxUid = n ? this.entries[n - 1].uid : 0;
+      for (const r of set) {
+        const [lo, hi] = bounds(r, maxUid);
+        for (let seq = 1; seq <= n; seq++) {
+          const u = this.entries[seq - 1].uid;
+          if (u >= lo && u <= hi) seqs.add(seq);
+        }
+      }
+    } else {
+      for (const r of set) {
+        if (n === 0 && (r.from === '*' || r.to === '*')) continue;
+        const [lo, hi] = bounds(r, n);
+        if (lo < 1 || hi > n) return null;
+        for (let seq = lo; seq <= hi; seq++) seqs.add(seq);
+      }
+    }
+    return [...seqs].sort((a, b) => a - b);
+  }
+
+  /**
+   * Apply the store's change log since the known MODSEQ. Returns the
+   * untagged responses to send: EXPUNGE (only when allowed; in descending
+   * order so each number is valid when read), EXISTS, then FETCH FLAGS.
+   */
+  async sync(store: MailStore, allowExpunge: boolean): Promise<ImapResponse[]> {
+    const changes = await store.getChanges(this.mailbox.id, this.knownModSeq);
+    const out: ImapResponse[] = [];
+    for (const uid of changes.expunged) {
+      const seq = this.seqOf(uid);
+      if (seq !== undefined) this.entries[seq - 1].expunged = true;
+    }
+    if (allowExpunge) out.push(...this.flushExpunged());
+    const before = this.entries.length;
+    const flagChanges: MessageMeta[] = [];
+    const lastUid = before ? this.entries[before - 1].uid : 0;
+    for (const m of changes.changed) {
+      const seq = this.seqOf(m.uid);
+      if (seq === undefined) {
+        // A UID below the last one known is a message expunged meanwhile that the log still lists: skip.
+        if (m.uid > lastUid && !changes.expunged.includes(m.uid)) this.add(m);
+      } else if (!this.entries[seq - 1].expunged && !sameFlags(this.entries[seq - 1].flags, m.flags)) {
+        flagChanges.push(m);
+      }
+    }
+    for (const m of flagChanges) this.noteKeywords(m.flags);
+    if (this.keywordsGrew) {
+      this.keywordsGrew = false;
+      out.push({ type: 'flags', flags: this.flagList() });
+    }
+    if (this.entries.length !== before) out.push({ type: 'exists', count: this.entries.length });
+    for (const m of flagChanges) {
+      this.setFlags(m.uid, m.flags);
+      const seq = this.seqOf(m.uid)!;
+      out.push({ type: 'fetch', seq, items: [['UID', m.uid], ['FLAGS', m.flags.map((f) => ({ atom: f }))]] });
+    }
+    if (changes.highestModSeq > this.knownModSeq) this.knownModSeq = changes.highestModSeq;
+    return out;
+  }
+
+  /** Remove ghosts from the map; one EXPUNGE each, highest sequence number first. */
+  flushExpunged(): ImapResponse[] {
+    const out: ImapResponse[] = [];
+    for (let seq = this.entries.length; seq >= 1; seq--) {
+      if (this.entries[seq - 1].expunged) out.push({ type: 'expunge', seq });
+    }
+    if (out.length) {
+      this.entries = this.entries.filter((e) => !e.expunged);
+      this.bySeqDirty = true;
+    }
+    return out;
+  }
+
+  private add(m: MessageMeta): void {
+    this.entries.push({ uid: m.uid, flags: m.flags, expunged: false });
+    this.uidIndex.set(m.uid, this.entries.length - 1);
+    this.noteKeywords(m.flags);
+  }
+
+  private reindex(): void {
+    if (!this.bySeqDirty) return;
+    this.uidIndex = new Map(this.entries.map((e, i) => [e.uid, i]));
+    this.bySeqDirty = false;
+  }
+}
+
+function bounds(r: SeqRange, star: number): [number, number] {
+  const a = r.from === '*' ? star : r.from;
+  const b = r.to === '*' ? star : r.to;
+  return a <= b ? [a, b] : [b, a];
+}
+
+function sameFlags(a: string[], b: string[]): boolean {
+  if (a.length !== b.length) return false;
+  const set = new Set(a.map((f) => f.toLowerCase()));
+  return b.every((f) => set.has(f.toLowerCase()));
+}
+
+/** "1:3,5" from ascending numbers (COPYUID, APPENDUID, ESEARCH ALL). */
+export function compactSet(nums: number[]): string {
+  const parts: string[] = [];
+  let i = 0;
+  while (i < nums.length) {
+    let j = i;
+    while (j + 1 < nums.length && nums[j + 1] === nums[j] + 1) j++;
+    parts.push(i === j ? String(nums[i]) : `${nums[i]}:${nums[j]}`);
+    i = j + 1;
+  }
+  return parts.join(',');
+}

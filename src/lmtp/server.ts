@@ -1,0 +1,117 @@
+/**
+ * LMTP (RFC 2033) delivery from an MTA, on smtp-server in LMTP mode. After
+ * DATA each recipient gets its own reply: 250 once its copy is committed and
+ * synced, 552 5.2.2 over quota, 451 4.3.0 on a store failure, 550 5.1.1 when
+ * the account vanished between RCPT and DATA (unknown accounts are normally
+ * refused at RCPT already, so the MTA bounces at once).
+ */
+import { SMTPServer, type SMTPServerDataStream, type SMTPServerOptions, type SMTPServerSession } from 'smtp-server';
+import type { MailDomain } from '../domain/mail-domain.js';
+import { normaliseAddress } from '../domain/mail-domain.js';
+import type { Logger } from '../observability/log.js';
+import { StoreError } from '../store/types.js';
+
+export interface LmtpOptions {
+  domain: MailDomain;
+  log: Logger;
+  hostname: string;
+  maxMessageBytes: number;
+  maxClients: number;
+}
+
+export interface LmtpServer {
+  server: SMTPServer;
+  /** Stop accepting, let deliveries in flight finish, then close idle connections. */
+  close(): Promise<void>;
+}
+
+/** An SMTP reply as smtp-server expects it: an Error carrying the code. */
+function reply(code: number, message: string): Error {
+  return Object.assign(new Error(message), { responseCode: code });
+}
+
+/** Maps a delivery failure to the per-recipient LMTP reply (the one mapping for LMTP). */
+export function lmtpReplyFor(err: unknown): Error {
+  if (err instanceof StoreError) {
+    switch (err.code) {
+      case 'STORE_OVER_QUOTA':
+        return reply(552, 'Mailbox is over quota');
+      case 'STORE_NO_SUCH_ACCOUNT':
+        return reply(550, 'No such user here');
+      default:
+        return reply(451, 'Temporary failure storing the message; try again later');
+    }
+  }
+  return reply(451, 'Temporary failure storing the message; try again later');
+}
+
+export function createLmtpServer(opts: LmtpOptions): LmtpServer {
+  const inFlight = new Set<Promise<unknown>>();
+
+  const server = new SMTPServer(<SMTPServerOptions & { hideENHANCEDSTATUSCODES: boolean }>{
+    lmtp: true,
+    name: opts.hostname,
+    banner: 'Mailstead LMTP ready',
+    // LMTP is spoken by the local MTA over loopback or a private network: no AUTH, no TLS.
+    disabledCommands: ['AUTH', 'STARTTLS'],
+    authOptional: true,
+    size: opts.maxMessageBytes,
+    maxClients: opts.maxClients,
+    logger: false,
+    closeTimeout: 1000,
+    // RFC 2034: per-recipient replies carry 5.1.1 / 5.2.2 / 4.3.0 so the MTA's bounces say why.
+    hideENHANCEDSTATUSCODES: false,
+    onRcptTo(address, _session, callback) {
+      opts.domain.store
+        .getAccount(normaliseAddress(address.address))
+        .then((account) => callback(account ? null : reply(550, `No such user here: ${address.address}`)))
+        .catch(() => callback(reply(451, 'Temporary failure looking up the recipient')));
+    },
+    onData(stream: SMTPServerDataStream, session: SMTPServerSession, callback) {
+      const delivery = deliverAll(stream, session).then(
+        (replies) => callback(null, replies as unknown as string),
+        (err) => callback(reply(451, `Temporary failure: ${(err as Error).message}`)),
+      );
+      inFlight.add(delivery);
+      delivery.finally(() => inFlight.delete(delivery));
+    },
+  });
+  server.on('error', (err) => opts.log.warn({ err: err.message }, 'LMTP connection error'));
+
+  async function deliverAll(stream: SMTPServerDataStream, session: SMTPServerSession): Promise<Array<string | Error>> {
+    const chunks: Buffer[] = [];
+    for await (const chunk of stream) chunks.push(chunk as Buffer);
+    const recipients = session.envelope.rcptTo;
+    if (stream.sizeExceeded) {
+      // smtp-server answers 552 for every recipient itself when the size is exceeded.
+      return recipients.map(() => reply(552, 'Message is larger than the server accepts'));
+    }
+    const mailFrom = session.envelope.mailFrom;
+    const sender = mailFrom ? mailFrom.address : '';
+    // RFC 5321 §4.4: the final delivery adds Return-Path. It is the same for every recipient,
+    // so the stored bytes stay identical and the blob is kept once.
+    const content = Buffer.concat([Buffer.from(`Return-Path: <${sender}>\r\n`), ...chunks]);
+    const replies: Array<string | Error> = [];
+    for (const rcpt of recipients) {
+      try {
+        const result = await opts.domain.deliver(rcpt.address, content);
+        opts.log.info({ protocol: 'lmtp', rcpt: rcpt.address, uid: result.uid, size: content.length }, 'delivered');
+        replies.push(`Ok: delivered as UID ${result.uid}`);
+      } catch (err) {
+        const failure = lmtpReplyFor(err);
+        opts.log.warn({ protocol: 'lmtp', rcpt: rcpt.address, err: (err as Error).message }, 'delivery refused');
+        replies.push(failure);
+      }
+    }
+    return replies;
+  }
+
+  return {
+    server,
+    async close() {
+      const closed = new Promise<void>((resolve) => server.close(() => resolve()));
+      await Promise.allSettled([...inFlight]);
+      await closed;
+    },
+  };
+}

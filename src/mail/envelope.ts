@@ -1,0 +1,45 @@
+/**
+ * ENVELOPE (RFC 9051 §7.5.2): (date subject from sender reply-to to cc bcc
+ * in-reply-to message-id), taken from the first occurrence of each field,
+ * unfolded but otherwise raw (encoded words are the client's to decode).
+ */
+import { parseAddressList } from './address.js';
+import { fieldLatin1, imapString, scanHeader } from './headers.js';
+import type { MimePart } from './parse.js';
+
+export type ImapLikeValue = null | number | string | Buffer | ImapLikeValue[];
+
+function nstring(value: string | null): string | Buffer | null {
+  return value === null ? null : imapString(value);
+}
+
+function addressList(value: string | null): ImapLikeValue[] | null {
+  if (value === null) return null;
+  const list = parseAddressList(value);
+  if (list.length === 0) return null;
+  return list.map((a) => [nstring(a.name), nstring(a.adl), nstring(a.mailbox), nstring(a.host)]);
+}
+
+/** The envelope of the message whose header starts at `message.headerStart`. */
+export function envelopeOf(raw: Buffer, message: MimePart): ImapLikeValue {
+  const { fields } = scanHeader(raw, message.headerStart, message.bodyStart);
+  const get = (name: string) => fieldLatin1(raw, fields, name);
+  const from = addressList(get('From'));
+  // "If the Sender or Reply-To lines are absent in the header, or are present
+  // but empty, the server sets the corresponding member of the envelope to be
+  // the same value as the from member" (RFC 9051 §7.5.2).
+  const sender = addressList(get('Sender')) ?? from;
+  const replyTo = addressList(get('Reply-To')) ?? from;
+  return [
+    nstring(get('Date')),
+    nstring(get('Subject')),
+    from,
+    sender,
+    replyTo,
+    addressList(get('To')),
+    addressList(get('Cc')),
+    addressList(get('Bcc')),
+    nstring(get('In-Reply-To')),
+    nstring(get('Message-ID')),
+  ];
+}

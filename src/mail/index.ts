@@ -1,0 +1,60 @@
+/**
+ * Public surface of src/mail: MIME parsed once into a JSON-serialisable
+ * structure of octet offsets, and the FETCH / SEARCH views computed from the
+ * raw message through it. Imports nothing else from Mailstead.
+ *
+ * Offsets, sizes and line counts are of the bytes as stored: the server
+ * should store messages with CRLF line ends (IMAP APPEND and LMTP deliver
+ * them so) for sizes to match what clients count.
+ */
+import { bodyStructureOf } from './bodystructure.js';
+import { parseMailDate } from './date.js';
+import { envelopeOf, type ImapLikeValue } from './envelope.js';
+import { decodedValue, fieldLatin1, scanHeader } from './headers.js';
+import type { MessageStructure } from './parse.js';
+import { bodyTextOf } from './text.js';
+
+export { parseMessage, MAX_MIME_DEPTH } from './parse.js';
+export type { MessageStructure, MimePart, PartKind } from './parse.js';
+export { sectionBytes, resolvePart } from './sections.js';
+export type { SectionSpec, SectionText } from './sections.js';
+export type { ImapLikeValue } from './envelope.js';
+export { decodeTransfer, decodeCharset } from './text.js';
+
+/** ENVELOPE of the top-level message (RFC 9051 §7.5.2). */
+export function envelope(raw: Buffer, s: MessageStructure): ImapLikeValue {
+  return envelopeOf(raw, s.root);
+}
+
+/** BODY (extended=false) or BODYSTRUCTURE (extended=true) of the message. */
+export function bodyStructure(raw: Buffer, s: MessageStructure, extended: boolean): ImapLikeValue {
+  return bodyStructureOf(raw, s.root, extended);
+}
+
+function topFields(raw: Buffer, s: MessageStructure) {
+  return scanHeader(raw, s.root.headerStart, s.root.bodyStart).fields;
+}
+
+/** Unfolded, RFC 2047-decoded values of a top-level header field, in order. */
+export function headerValues(raw: Buffer, s: MessageStructure, field: string): string[] {
+  const lower = field.toLowerCase();
+  return topFields(raw, s)
+    .filter((f) => f.name.toLowerCase() === lower)
+    .map((f) => decodedValue(raw, f));
+}
+
+/** Every top-level header field as [name as written, unfolded decoded value], in order. */
+export function allHeaders(raw: Buffer, s: MessageStructure): Array<[string, string]> {
+  return topFields(raw, s).map((f) => [f.name, decodedValue(raw, f)]);
+}
+
+/** Decoded text of the text/* parts, for SEARCH BODY and TEXT. */
+export function bodyText(raw: Buffer, s: MessageStructure): string {
+  return bodyTextOf(raw, s.root);
+}
+
+/** The Date header as an instant, or null when absent or unreadable. */
+export function sentDate(raw: Buffer, s: MessageStructure): Date | null {
+  const value = fieldLatin1(raw, topFields(raw, s), 'Date');
+  return value === null ? null : parseMailDate(value);
+}

@@ -1,0 +1,188 @@
+/**
+ * MIME structure with exact octet offsets (RFC 2045, RFC 2046 §5.1, §5.2).
+ *
+ * The structure is plain JSON (offsets, counts and type names) so it can be
+ * stored once at ingest; every other answer (ENVELOPE, BODYSTRUCTURE, section
+ * bytes) is read from the raw message through these offsets.
+ */
+import libmime from 'libmime';
+import { countLines, findField, scanHeader, unfoldedValue, type HeaderField } from './headers.js';
+
+/** How a part is written in BODYSTRUCTURE and how sections descend into it. */
+export type PartKind = 'multipart' | 'message' | 'text' | 'basic';
+
+export interface MimePart {
+  /** First byte of the part's header (for a message, its RFC 5322 header). */
+  headerStart: number;
+  /** Where the empty line ending the header begins; equals `bodyStart` when there is none. */
+  fieldsEnd: number;
+  /** First body byte, just after the empty line (or `end` when the header never ends). */
+  bodyStart: number;
+  /** Just past the last body byte; the CRLF before a boundary delimiter is not part of the body (RFC 2046 §5.1.1). */
+  end: number;
+  /** LF octets in the body: the IMAP line count. */
+  lines: number;
+  kind: PartKind;
+  /** Media type and subtype as written in the header, or the defaults. */
+  type: string;
+  subtype: string;
+  /** False when the type is a default (no or invalid Content-Type, or a multipart we do not descend into). */
+  typeFromHeader: boolean;
+  /** Multipart: the body parts, in order (possibly none). */
+  children?: MimePart[];
+  /** message/rfc822 or message/global: the encapsulated message (its `headerStart` is this part's `bodyStart`). */
+  message?: MimePart;
+}
+
+export interface MessageStructure {
+  version: 1;
+  /** Octets in the raw message (RFC822.SIZE). */
+  size: number;
+  /** Byte offset where the top-level body starts (after the empty line). */
+  bodyStart: number;
+  /** Octets of BODY[HEADER], the empty line included. */
+  headerLength: number;
+  root: MimePart;
+}
+
+/** Nesting deeper than this is not descended into, so hostile mail cannot exhaust the stack. */
+export const MAX_MIME_DEPTH = 50;
+
+export interface ContentType {
+  type: string;
+  subtype: string;
+  params: Record<string, string>;
+  /** Parameter names that came from RFC 2231 encoded or continued segments (already decoded). */
+  decodedParams: string[];
+}
+
+/** The first Content-Type field parsed, or null when absent or without a "type/subtype". */
+export function readContentType(raw: Buffer, fields: HeaderField[]): ContentType | null {
+  const field = findField(fields, 'Content-Type');
+  if (!field) return null;
+  let parsed: { value: string; params: Record<string, string>; decodedParams?: string[] };
+  try {
+    parsed = libmime.parseHeaderValue(unfoldedValue(raw, field).toString('utf8'), { stripComments: true });
+  } catch {
+    return null; // hostile parameter syntax: treat as no Content-Type at all
+  }
+  const slash = parsed.value.indexOf('/');
+  if (slash <= 0) return null;
+  const type = parsed.value.slice(0, slash).trim();
+  const subtype = parsed.value.slice(slash + 1).trim();
+  if (!type || !subtype || /\s/.test(type) || /\s/.test(subtype)) return null;
+  return { type, subtype, params: parsed.params, decodedParams: parsed.decodedParams ?? [] };
+}
+
+/** Lowercased Content-Transfer-Encoding token, or '' when absent. */
+export function readTransferEncoding(raw: Buffer, fields: HeaderField[]): string {
+  const field = findField(fields, 'Content-Transfer-Encoding');
+  if (!field) return '';
+  return unfoldedValue(raw, field).toString('latin1').replace(/\(.*$/, '').trim().toLowerCase();
+}
+
+export function parseMessage(raw: Buffer): MessageStructure {
+  const root = parsePart(raw, 0, raw.length, 0, false);
+  return { version: 1, size: raw.length, bodyStart: root.bodyStart, headerLength: root.bodyStart, root };
+}
+
+function parsePart(raw: Buffer, start: number, end: number, depth: number, inDigest: boolean): MimePart {
+  const block = scanHeader(raw, start, end);
+  const part: MimePart = {
+    headerStart: start,
+    fieldsEnd: block.fieldsEnd,
+    bodyStart: block.bodyStart,
+    end,
+    lines: countLines(raw, block.bodyStart, end),
+    kind: 'text',
+    type: 'text',
+    subtype: 'plain',
+    typeFromHeader: false,
+  };
+  const ct = readContentType(raw, block.fields);
+  if (ct) {
+    part.type = ct.type;
+    part.subtype = ct.subtype;
+    part.typeFromHeader = true;
+  } else if (inDigest) {
+    // RFC 2046 §5.1.5: in multipart/digest the default is message/rfc822.
+    part.type = 'message';
+    part.subtype = 'rfc822';
+  }
+  const type = part.type.toLowerCase();
+  const subtype = part.subtype.toLowerCase();
+  const deepEnough = depth >= MAX_MIME_DEPTH;
+
+  if (type === 'multipart') {
+    const boundary = ct?.params['boundary'];
+    if (!boundary || deepEnough) {
+      // No boundary (or too deep): one opaque text/plain body, as Dovecot and Gmail show it.
+      part.type = 'text';
+      part.subtype = 'plain';
+      part.typeFromHeader = false;
+      return part;
+    }
+    part.kind = 'multipart';
+    part.children = splitMultipart(raw, part.bodyStart, end, Buffer.from(boundary, 'utf8')).map(([s, e]) =>
+      parsePart(raw, s, e, depth + 1, subtype === 'digest'),
+    );
+    return part;
+  }
+  if (type === 'message' && (subtype === 'rfc822' || subtype === 'global') && !deepEnough) {
+    // An encoded message/rfc822 is not allowed (RFC 2046 §5.2.1); shown as an opaque part, as Dovecot does.
+    const cte = readTransferEncoding(raw, block.fields);
+    if (cte === '' || cte === '7bit' || cte === '8bit' || cte === 'binary') {
+      part.kind = 'message';
+      part.message = parsePart(raw, part.bodyStart, end, depth + 1, false);
+      return part;
+    }
+  }
+  part.kind = type === 'text' ? 'text' : 'basic';
+  return part;
+}
+
+const LF = 0x0a;
+const CR = 0x0d;
+const DASH = 0x2d;
+
+/**
+ * Body part ranges of a multipart body (RFC 2046 §5.1.1). The CRLF before a
+ * delimiter belongs to the delimiter; preamble and epilogue are dropped; a
+ * missing close delimiter ends the last part at the end of the body.
+ */
+export function splitMultipart(raw: Buffer, bodyStart: number, end: number, boundary: Buffer): Array<[number, number]> {
+  const dashBoundary = Buffer.concat([Buffer.from('--'), boundary]);
+  const parts: Array<[number, number]> = [];
+  let partStart = -1; // -1 while in the preamble
+  let pos = bodyStart;
+  while (pos < end) {
+    const hit = raw.indexOf(dashBoundary, pos);
+    if (hit === -1 || hit + dashBoundary.length > end) break;
+    pos = hit + 1;
+    if (hit !== bodyStart && raw[hit - 1] !== LF) continue;
+    const after = hit + dashBoundary.length;
+    const close = after + 1 < end && raw[after] === DASH && raw[after + 1] === DASH;
+    if (!close && after < end && !isLineEndOrSpace(raw[after]!)) continue; // a longer boundary sharing our prefix
+    if (partStart !== -1) parts.push([partStart, cutBefore(raw, hit, partStart)]);
+    if (close) return parts;
+    const lf = raw.indexOf(LF, after);
+    partStart = lf === -1 || lf >= end ? end : lf + 1;
+    pos = partStart;
+  }
+  if (partStart !== -1) parts.push([partStart, end]);
+  return parts;
+}
+
+function isLineEndOrSpace(c: number): boolean {
+  return c === CR || c === LF || c === 0x20 || c === 0x09;
+}
+
+/** End of the part before a delimiter found at `hit`: the line end before it belongs to the delimiter. */
+function cutBefore(raw: Buffer, hit: number, partStart: number): number {
+  let cut = hit;
+  if (cut > partStart && raw[cut - 1] === LF) {
+    cut--;
+    if (cut > partStart && raw[cut - 1] === CR) cut--;
+  }
+  return cut;
+}

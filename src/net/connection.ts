@@ -1,0 +1,43 @@
+/**
+ * The port between a protocol session and a socket. A session is a state
+ * machine fed with bytes; it never touches a socket, TLS or timers of its own
+ * beyond what this interface offers, so it can be driven by tests directly.
+ */
+export interface Connection {
+  /** Peer IP address (e.g. "127.0.0.1"). */
+  readonly remoteAddress: string;
+  /** True when the bytes are protected by TLS (implicit TLS, or after STARTTLS/STLS). */
+  readonly secure: boolean;
+  /** TLS protocol and cipher once secure, for logs. */
+  readonly tlsInfo: string | null;
+  /** Queue bytes for the peer; resolves once the socket accepted them (backpressure). */
+  write(data: string | Buffer): Promise<void>;
+  /**
+   * Upgrade to TLS (STARTTLS / STLS). Call after writing the OK reply. Any bytes
+   * already buffered from the peer before the handshake are discarded
+   * (RFC 9051 §6.2.1, RFC 2595 §4: no plaintext command injection).
+   * Resolves when the handshake completes; rejects when it fails (the connection is then closed).
+   */
+  startTls(): Promise<void>;
+  /** Stop delivering bytes to `feed` (the session is busy); `resume` restarts. */
+  pause(): void;
+  resume(): void;
+  /**
+   * Arm (or re-arm) the inactivity timer: `onTimeout` runs when no byte arrives
+   * for `ms` milliseconds. 0 disarms it.
+   */
+  setIdleTimeout(ms: number, onTimeout: () => void): void;
+  /** Flush what was written, then close. */
+  close(): void;
+}
+
+export interface Session {
+  /** Bytes from the peer, in order. */
+  feed(chunk: Buffer): void;
+  /** The peer closed or the socket failed; release locks, unsubscribe. Called exactly once. */
+  closed(): void;
+  /** Server shutdown: say goodbye (IMAP `* BYE`), then close. */
+  shutdown(): Promise<void>;
+}
+
+export type SessionFactory = (connection: Connection) => Session;

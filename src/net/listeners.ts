@@ -1,0 +1,111 @@
+/**
+ * TCP and implicit-TLS listeners for the session protocols (IMAP, POP3).
+ * Enforces the global and per-IP connection limits and keeps the set of live
+ * sessions so that shutdown can say goodbye to each.
+ */
+import { createServer, type Server, type Socket } from 'node:net';
+import { createServer as createTlsServer, type SecureContext } from 'node:tls';
+import type { ServerTls } from './tls.js';
+import type { ListenAddress } from '../config/schema.js';
+import type { Logger } from '../observability/log.js';
+import type { Session, SessionFactory } from './connection.js';
+import { SocketConnection } from './socket-connection.js';
+
+export interface ConnectionLimits {
+  maxConnections: number;
+  maxConnectionsPerIp: number;
+}
+
+/** Counts connections across all listeners of a node. */
+export class ConnectionTracker {
+  private total = 0;
+  private readonly perIp = new Map<string, number>();
+  readonly sessions = new Set<Session>();
+
+  constructor(private readonly limits: ConnectionLimits) {}
+
+  tryAcquire(ip: string): boolean {
+    const n = this.perIp.get(ip) ?? 0;
+    if (this.total >= this.limits.maxConnections || n >= this.limits.maxConnectionsPerIp) return false;
+    this.total++;
+    this.perIp.set(ip, n + 1);
+    return true;
+  }
+
+  release(ip: string): void {
+    this.total--;
+    const n = (this.perIp.get(ip) ?? 1) - 1;
+    if (n <= 0) this.perIp.delete(ip);
+    else this.perIp.set(ip, n);
+  }
+
+  get count(): number {
+    return this.total;
+  }
+}
+
+export interface SessionListenerOptions {
+  name: string;
+  address: ListenAddress;
+  /** Implicit TLS (imaps, pop3s) when set. */
+  implicitTls: ServerTls | null;
+  /** For STARTTLS/STLS on a plain listener; null when no certificate. */
+  startTlsContext: SecureContext | null;
+  factory: SessionFactory;
+  /** The line written to a connection refused for the connection limits, e.g. "* BYE Too many connections\r\n". */
+  refusalLine: string;
+  tracker: ConnectionTracker;
+  log: Logger;
+}
+
+export interface RunningListener {
+  name: string;
+  address: ListenAddress;
+  server: Server;
+}
+
+export function startSessionListener(opts: SessionListenerOptions): Promise<RunningListener> {
+  const onSocket = (socket: Socket) => {
+    const ip = (socket.remoteAddress ?? 'unknown').replace(/^::ffff:/, '');
+    if (!opts.tracker.tryAcquire(ip)) {
+      opts.log.warn({ protocol: opts.name, ip }, 'connection refused: too many connections');
+      socket.end(opts.refusalLine);
+      socket.on('error', () => {});
+      return;
+    }
+    socket.once('close', () => opts.tracker.release(ip));
+    const connection = new SocketConnection(socket, opts.implicitTls?.context ?? opts.startTlsContext, opts.log);
+    let session: Session;
+    try {
+      session = opts.factory(connection);
+    } catch (err) {
+      opts.log.error({ err, protocol: opts.name }, 'could not start a session');
+      socket.destroy();
+      return;
+    }
+    connection.attach(session);
+    opts.tracker.sessions.add(session);
+    socket.once('close', () => opts.tracker.sessions.delete(session));
+  };
+
+  const server = opts.implicitTls
+    ? createTlsServer({ ...opts.implicitTls.options, handshakeTimeout: 30_000 }, onSocket)
+    : createServer(onSocket);
+  if (opts.implicitTls) {
+    // A failed handshake (a plaintext client on 993, an old TLS version) is the client's problem, not ours.
+    server.on('tlsClientError', (err) => opts.log.debug({ protocol: opts.name, err: err.message }, 'TLS handshake failed'));
+  }
+  return new Promise((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(opts.address.port, opts.address.host, () => {
+      server.off('error', reject);
+      const bound = server.address();
+      const port = typeof bound === 'object' && bound ? bound.port : opts.address.port;
+      resolve({ name: opts.name, address: { host: opts.address.host, port }, server });
+    });
+  });
+}
+
+export function closeServer(server: Server): Promise<void> {
+  return new Promise((resolve) => server.close(() => resolve()));
+}

@@ -1,0 +1,170 @@
+/**
+ * Wires one Mailstead node from its configuration: store, bus, domain, TLS,
+ * and the five listeners; and takes it down gracefully.
+ */
+import { mkdirSync } from 'node:fs';
+import { hostname as osHostname } from 'node:os';
+import { join } from 'node:path';
+import type { Server } from 'node:net';
+import { type MailsteadConfig, PROTOCOLS, type Protocol, parseListenAddress } from '../config/schema.js';
+import { MailDomain } from '../domain/mail-domain.js';
+import { generatePassword } from '../domain/passwords.js';
+import { createImapSession } from '../imap/session.js';
+import { createLmtpServer, type LmtpServer } from '../lmtp/server.js';
+import { LocalBus } from '../notify/bus.js';
+import { listenForSignals } from '../notify/process-bridge.js';
+import type { Logger } from '../observability/log.js';
+import { createPop3Session } from '../pop3/session.js';
+import { openSqliteStore } from '../store/sqlite/index.js';
+import type { MailStore } from '../store/types.js';
+import { closeServer, ConnectionTracker, type RunningListener, startSessionListener } from './listeners.js';
+import { loadOrCreateTls, serverTlsOf } from './tls.js';
+
+export interface RunningNode {
+  domain: MailDomain;
+  listeners: Array<{ protocol: Protocol; host: string; port: number }>;
+  /** SIGTERM: stop accepting, say BYE to IMAP sessions, finish deliveries in flight, close the store. */
+  stop(): Promise<void>;
+}
+
+export interface NodeOutput {
+  /** Lines meant for the operator and for scripts (`listening imap 127.0.0.1:143`). */
+  print(line: string): void;
+}
+
+export function storePath(dataDir: string): string {
+  return join(dataDir, 'mailstead.db');
+}
+
+export async function openDataDir(dataDir: string): Promise<MailStore> {
+  mkdirSync(dataDir, { recursive: true, mode: 0o750 });
+  return openSqliteStore(storePath(dataDir));
+}
+
+export async function startNode(config: MailsteadConfig, log: Logger, out: NodeOutput): Promise<RunningNode> {
+  const hostname = config.hostname ?? osHostname();
+  const store = await openDataDir(config.dataDir);
+  const bus = new LocalBus();
+  const domain = new MailDomain(store, bus);
+
+  if ((await store.listAccounts()).length === 0) {
+    const password = generatePassword();
+    await domain.createAccount(config.initialAccount, password);
+    // Printed once, to the operator's terminal only; never logged.
+    out.print(`created account ${config.initialAccount} with password ${password}`);
+    out.print('(this password is shown only once; change it with: mailstead user passwd ADDRESS --password-stdin)');
+  }
+
+  const tls = await loadOrCreateTls({
+    certFile: config.tls.certFile,
+    keyFile: config.tls.keyFile,
+    dataDir: config.dataDir,
+    hostname,
+    log,
+  });
+  const serverTls = serverTlsOf(tls, config.tls.minVersion);
+  const tracker = new ConnectionTracker(config.limits);
+  const common = {
+    domain,
+    hostname,
+    allowCleartextAuthFromLoopback: config.tls.allowCleartextAuthFromLoopback,
+    authFailureDelayMs: config.authFailureDelayMs,
+    unauthenticatedTimeoutMs: config.unauthenticatedTimeoutSeconds * 1000,
+  };
+  const imapContext = (tlsAvailable: boolean) => ({
+    ...common,
+    log: log.child({ protocol: 'imap' }),
+    tlsAvailable,
+    idleKeepaliveMs: config.imap.idleKeepaliveSeconds * 1000,
+    authenticatedTimeoutMs: config.imap.authenticatedTimeoutSeconds * 1000,
+    maxMessageBytes: config.limits.maxMessageBytes,
+  });
+  const pop3Context = (tlsAvailable: boolean) => ({
+    ...common,
+    log: log.child({ protocol: 'pop3' }),
+    tlsAvailable,
+    idleTimeoutMs: config.pop3.timeoutSeconds * 1000,
+  });
+
+  const sessionListeners: RunningListener[] = [];
+  let lmtp: LmtpServer | null = null;
+  const bound: RunningNode['listeners'] = [];
+  const signalServer: Server | null = await listenForSignals(config.dataDir, bus, log);
+
+  try {
+    for (const protocol of PROTOCOLS) {
+      const value = config.listeners[protocol];
+      if (value === 'off') continue;
+      const address = parseListenAddress(value)!;
+      let port: number;
+      if (protocol === 'lmtp') {
+        lmtp = createLmtpServer({
+          domain,
+          log: log.child({ protocol: 'lmtp' }),
+          hostname,
+          maxMessageBytes: config.limits.maxMessageBytes,
+          maxClients: config.limits.maxConnections,
+        });
+        port = await listenLmtp(lmtp, address.host, address.port);
+      } else {
+        const implicit = protocol === 'imaps' || protocol === 'pop3s';
+        const isImap = protocol === 'imap' || protocol === 'imaps';
+        const imapCtx = imapContext(!implicit);
+        const pop3Ctx = pop3Context(!implicit);
+        const listener = await startSessionListener({
+          name: protocol,
+          address,
+          implicitTls: implicit ? serverTls : null,
+          startTlsContext: implicit ? null : serverTls.context,
+          factory: isImap ? (c) => createImapSession(c, imapCtx) : (c) => createPop3Session(c, pop3Ctx),
+          refusalLine: isImap ? '* BYE Too many connections\r\n' : '-ERR [SYS/TEMP] Too many connections\r\n',
+          tracker,
+          log,
+        });
+        sessionListeners.push(listener);
+        port = listener.address.port;
+      }
+      bound.push({ protocol, host: address.host, port });
+      const shownHost = address.host.includes(':') ? `[${address.host}]` : address.host;
+      out.print(`listening ${protocol} ${shownHost}:${port}`);
+      log.info({ protocol, host: address.host, port }, 'listening');
+    }
+  } catch (err) {
+    await Promise.all(sessionListeners.map((l) => closeServer(l.server)));
+    await lmtp?.close();
+    await store.close();
+    throw err;
+  }
+
+  let stopping: Promise<void> | null = null;
+  return {
+    domain,
+    listeners: bound,
+    stop() {
+      stopping ??= (async () => {
+        log.info('shutting down');
+        const closing = sessionListeners.map((l) => closeServer(l.server));
+        signalServer?.close();
+        await Promise.allSettled([...tracker.sessions].map((s) => s.shutdown()));
+        await lmtp?.close();
+        await Promise.all(closing);
+        await bus.close();
+        await store.close();
+        log.info('stopped');
+      })();
+      return stopping;
+    },
+  };
+}
+
+function listenLmtp(lmtp: LmtpServer, host: string, port: number): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const onError = (err: Error) => reject(err);
+    lmtp.server.server.once('error', onError);
+    lmtp.server.listen(port, host, () => {
+      lmtp.server.server.off('error', onError);
+      const addr = lmtp.server.server.address();
+      resolve(typeof addr === 'object' && addr ? addr.port : port);
+    });
+  });
+}

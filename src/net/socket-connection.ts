@@ -1,0 +1,175 @@
+/**
+ * Adapts a TCP or TLS socket to the `Connection` port a session writes to:
+ * backpressure on writes, an inactivity timer that only incoming bytes reset
+ * (our own keepalives must not keep a dead client's session alive), in-place
+ * TLS upgrade for STARTTLS/STLS, and exactly one `closed()` call.
+ */
+import type { Socket } from 'node:net';
+import { type SecureContext, TLSSocket } from 'node:tls';
+import type { Logger } from '../observability/log.js';
+import type { Connection, Session } from './connection.js';
+
+/** A TLS handshake that has not finished by then is abandoned (slowloris on the handshake). */
+const TLS_HANDSHAKE_TIMEOUT_MS = 30_000;
+/** After `close()`, a peer that does not read its last bytes is cut off. */
+const CLOSE_GRACE_MS = 5_000;
+
+export class SocketConnection implements Connection {
+  readonly remoteAddress: string;
+  secure: boolean;
+  tlsInfo: string | null = null;
+  private socket: Socket;
+  private session: Session | null = null;
+  private closedNotified = false;
+  private closing = false;
+  private idleMs = 0;
+  private onIdle: (() => void) | null = null;
+  private idleTimer: NodeJS.Timeout | null = null;
+  private lastActivity = Date.now();
+  private readonly onData = (chunk: Buffer) => {
+    this.lastActivity = Date.now();
+    try {
+      this.session?.feed(chunk);
+    } catch (err) {
+      // A session bug must never take the process down: log and drop this connection only.
+      this.log.error({ err }, 'session failed on input; closing the connection');
+      this.destroy();
+    }
+  };
+
+  constructor(
+    socket: Socket,
+    private readonly secureContext: SecureContext | null,
+    private readonly log: Logger,
+  ) {
+    this.socket = socket;
+    this.remoteAddress = normaliseAddress(socket.remoteAddress ?? 'unknown');
+    this.secure = socket instanceof TLSSocket && socket.encrypted === true;
+    if (this.secure) this.tlsInfo = describeTls(socket as TLSSocket);
+    socket.setNoDelay(true);
+    this.listen(socket);
+  }
+
+  attach(session: Session): void {
+    this.session = session;
+  }
+
+  private listen(socket: Socket): void {
+    socket.on('data', this.onData);
+    socket.on('error', (err) => this.log.debug({ err: err.message }, 'socket error'));
+    socket.on('close', () => this.notifyClosed());
+  }
+
+  private notifyClosed(): void {
+    if (this.closedNotified) return;
+    this.closedNotified = true;
+    this.clearIdleTimer();
+    try {
+      this.session?.closed();
+    } catch (err) {
+      this.log.error({ err }, 'session failed while closing');
+    }
+  }
+
+  write(data: string | Buffer): Promise<void> {
+    const socket = this.socket;
+    if (socket.destroyed || this.closedNotified) return Promise.resolve();
+    return new Promise<void>((resolve) => {
+      const ok = socket.write(data);
+      if (ok) return resolve();
+      const done = () => {
+        socket.off('drain', done);
+        socket.off('close', done);
+        resolve();
+      };
+      socket.on('drain', done);
+      socket.on('close', done);
+    });
+  }
+
+  startTls(): Promise<void> {
+    if (!this.secureContext) return Promise.reject(new Error('TLS is not configured'));
+    if (this.secure) return Promise.reject(new Error('TLS is already active'));
+    const plain = this.socket;
+    plain.off('data', this.onData);
+    plain.removeAllListeners('close');
+    return new Promise<void>((resolve, reject) => {
+      const tlsSocket = new TLSSocket(plain, { isServer: true, secureContext: this.secureContext! });
+      const timer = setTimeout(() => tlsSocket.destroy(new Error('TLS handshake timed out')), TLS_HANDSHAKE_TIMEOUT_MS);
+      this.socket = tlsSocket;
+      tlsSocket.once('secure', () => {
+        clearTimeout(timer);
+        this.secure = true;
+        this.tlsInfo = describeTls(tlsSocket);
+        resolve();
+      });
+      tlsSocket.on('error', (err) => {
+        clearTimeout(timer);
+        reject(err);
+      });
+      this.listen(tlsSocket);
+    });
+  }
+
+  pause(): void {
+    this.socket.pause();
+  }
+
+  resume(): void {
+    this.socket.resume();
+  }
+
+  setIdleTimeout(ms: number, onTimeout: () => void): void {
+    this.idleMs = ms;
+    this.onIdle = ms > 0 ? onTimeout : null;
+    this.lastActivity = Date.now();
+    this.clearIdleTimer();
+    if (ms > 0) this.armIdleTimer(ms);
+  }
+
+  /** One timer per connection, re-armed for the remaining time, instead of a new timer per chunk. */
+  private armIdleTimer(delay: number): void {
+    this.idleTimer = setTimeout(() => {
+      this.idleTimer = null;
+      const idleFor = Date.now() - this.lastActivity;
+      if (idleFor >= this.idleMs) {
+        this.onIdle?.();
+      } else if (this.idleMs > 0) {
+        this.armIdleTimer(this.idleMs - idleFor);
+      }
+    }, delay);
+    this.idleTimer.unref();
+  }
+
+  private clearIdleTimer(): void {
+    if (this.idleTimer) clearTimeout(this.idleTimer);
+    this.idleTimer = null;
+  }
+
+  close(): void {
+    if (this.closing) return;
+    this.closing = true;
+    this.clearIdleTimer();
+    const socket = this.socket;
+    socket.end();
+    setTimeout(() => socket.destroy(), CLOSE_GRACE_MS).unref();
+  }
+
+  destroy(): void {
+    this.socket.destroy();
+  }
+}
+
+function describeTls(socket: TLSSocket): string {
+  const cipher = socket.getCipher();
+  return `${socket.getProtocol() ?? 'TLS'} ${cipher?.standardName ?? cipher?.name ?? ''}`.trim();
+}
+
+/** "::ffff:127.0.0.1" -> "127.0.0.1", so loopback checks and per-IP limits see one address. */
+function normaliseAddress(address: string): string {
+  return address.startsWith('::ffff:') ? address.slice(7) : address;
+}
+
+export function isLoopback(address: string): boolean {
+  return address === '::1' || address.startsWith('127.') || address.startsWith('::ffff:127.');
+}

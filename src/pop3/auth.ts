@@ -1,0 +1,125 @@
+/**
+ * The AUTHORIZATION state's login commands: USER/PASS (RFC 1939 §7) and
+ * AUTH PLAIN (RFC 5034, RFC 4616), behind the cleartext policy of RFC 2595.
+ * Returns the account on success; the session then locks the maildrop.
+ * Passwords and SASL payloads are never logged.
+ */
+import type { Connection } from '../net/connection.js';
+import type { Account } from '../store/types.js';
+import { decodePlain } from '../protocol/sasl/plain.js';
+import { err, ok, type Pop3Command, type ReadLine } from '../protocol/pop3/index.js';
+import type { Pop3Context } from './session.js';
+import type { Pop3Output } from './transaction.js';
+import { cleartextAuthAllowed } from './policy.js';
+
+type LoginCommand = Extract<Pop3Command, { name: 'USER' | 'PASS' | 'AUTH' }>;
+
+/** Account: logged in. null: the step succeeded, no login yet. false: the step failed. */
+export type AuthStep = Account | null | false;
+
+const SUPPORTED_MECHANISMS = ['PLAIN'];
+
+export class Pop3Authenticator {
+  /** USER given, PASS expected next. */
+  private pendingUser: string | null = null;
+  /** AUTH PLAIN sent "+ ": the next line is the client's response, not a command. */
+  awaitingSaslResponse = false;
+
+  constructor(
+    private readonly connection: Connection,
+    private readonly ctx: Pop3Context,
+    private readonly out: Pop3Output,
+  ) {}
+
+  /** Forget half-done logins (after STLS, RFC 2595 §4). */
+  reset(): void {
+    this.pendingUser = null;
+    this.awaitingSaslResponse = false;
+  }
+
+  async run(command: LoginCommand): Promise<AuthStep> {
+    if (!cleartextAuthAllowed(this.connection, this.ctx)) {
+      this.pendingUser = null;
+      await this.out.reply(err('Plaintext authentication disallowed on non-secure connections; use STLS', 'AUTH'));
+      return false;
+    }
+    switch (command.name) {
+      case 'USER':
+        // Accepted whatever the name: RFC 1939 §13 warns that refusing here tells an attacker which names exist.
+        this.pendingUser = command.args.user;
+        await this.out.reply(ok('Send your password'));
+        return null;
+      case 'PASS': {
+        const user = this.pendingUser;
+        this.pendingUser = null;
+        if (user === null) {
+          await this.out.reply(err('Send USER first'));
+          return false;
+        }
+        return this.verify(user, command.args.password, 'USER');
+      }
+      case 'AUTH':
+        return this.authCommand(command.args);
+    }
+  }
+
+  /** The line after "+ ": "*" cancels (RFC 5034 §4), anything else is the PLAIN response. */
+  async saslResponse(line: ReadLine): Promise<Account | false> {
+    this.awaitingSaslResponse = false;
+    if (typeof line !== 'string') {
+      await this.out.reply(err('Authentication response too long'));
+      return false;
+    }
+    if (line.trim() === '*') {
+      await this.out.reply(err('Authentication cancelled'));
+      return false;
+    }
+    return this.plain(line);
+  }
+
+  private async authCommand(args: { mechanism?: string; initialResponse?: string }): Promise<AuthStep> {
+    this.pendingUser = null;
+    if (args.mechanism === undefined) {
+      // "AUTH" alone lists the mechanisms (the pre-RFC 5034 form some clients still probe with).
+      await this.out.reply(ok('Supported mechanisms follow', SUPPORTED_MECHANISMS));
+      return null;
+    }
+    if (!SUPPORTED_MECHANISMS.includes(args.mechanism)) {
+      await this.out.reply(err('Unsupported authentication mechanism'));
+      return false;
+    }
+    if (args.initialResponse === undefined) {
+      this.awaitingSaslResponse = true;
+      await this.out.reply({ kind: 'continue', challenge: '' });
+      return null;
+    }
+    return this.plain(args.initialResponse);
+  }
+
+  private async plain(response: string): Promise<Account | false> {
+    const credentials = decodePlain(response);
+    if ('error' in credentials) {
+      await this.out.reply(err(credentials.error));
+      return false;
+    }
+    // Acting as another user (authzid) is not offered: only the empty authzid or oneself.
+    if (credentials.authzid !== '' && credentials.authzid.toLowerCase() !== credentials.authcid.toLowerCase()) {
+      return this.failed(credentials.authcid, 'PLAIN');
+    }
+    return this.verify(credentials.authcid, credentials.password, 'PLAIN');
+  }
+
+  private async verify(user: string, password: string, mechanism: string): Promise<Account | false> {
+    const account = await this.ctx.domain.authenticate(user, password);
+    if (!account) return this.failed(user, mechanism);
+    return account;
+  }
+
+  private async failed(user: string, mechanism: string): Promise<false> {
+    this.ctx.log.info({ user, mechanism, remote: this.connection.remoteAddress }, 'POP3 authentication failed');
+    // RFC 2449 §8.1 / RFC 3206: [AUTH] says the credentials, not the server, are the problem.
+    await new Promise((resolve) => setTimeout(resolve, this.ctx.authFailureDelayMs));
+    await this.out.reply(err('Authentication failed', 'AUTH'));
+    return false;
+  }
+}

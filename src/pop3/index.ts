@@ -1,0 +1,3 @@
+/** The POP3 session's public surface. */
+export { createPop3Session, type Pop3Context } from './session.js';
+export { isLoopback } from './policy.js';

@@ -1,0 +1,103 @@
+/**
+ * TRANSACTION-state commands (RFC 1939 §5, §7): STAT, LIST, UIDL, RETR, TOP,
+ * DELE, RSET. Each returns whether it succeeded (the session counts failures).
+ *
+ * Retrieval is read-only: RETR and TOP do NOT set \Seen in this version, so
+ * POP3 leaves IMAP's view of the mail unchanged except for QUIT's deletions.
+ */
+import { DotStuffer, err, extractTop, ok, type Pop3Command, type Pop3Response } from '../protocol/pop3/index.js';
+import type { Maildrop, MaildropMessage } from './maildrop.js';
+
+export interface Pop3Output {
+  reply(response: Pop3Response): Promise<void>;
+  /** Raw bytes (a dot-stuffed body); resolves when the connection took them (backpressure). */
+  write(bytes: Buffer): Promise<void>;
+  /** True once the session ended: stop writing. */
+  readonly ended: boolean;
+}
+
+type TransactionCommand = Extract<Pop3Command, { name: 'STAT' | 'LIST' | 'UIDL' | 'RETR' | 'TOP' | 'DELE' | 'RSET' }>;
+
+/** Bodies go out in slices so that a large message honours the socket's backpressure. */
+const WRITE_SLICE = 64 * 1024;
+
+export async function runTransactionCommand(command: TransactionCommand, maildrop: Maildrop, out: Pop3Output): Promise<boolean> {
+  switch (command.name) {
+    case 'STAT': {
+      const { count, octets } = await maildrop.stat();
+      await out.reply(ok(`${count} ${octets}`));
+      return true;
+    }
+    case 'LIST':
+      return listing(command.args.msg, maildrop, out, async (m) => String(await maildrop.sizeOf(m)), 'scan listing follows');
+    case 'UIDL':
+      return listing(command.args.msg, maildrop, out, async (m) => m.uidl, 'unique-id listing follows');
+    case 'RETR':
+      return retrieve(command.args.msg, null, maildrop, out);
+    case 'TOP':
+      return retrieve(command.args.msg, command.args.lines, maildrop, out);
+    case 'DELE': {
+      const found = maildrop.lookup(command.args.msg);
+      if ('error' in found) {
+        await out.reply(err(found.deleted ? `Message ${command.args.msg} already deleted` : found.error));
+        return false;
+      }
+      found.message.deleted = true;
+      await out.reply(ok(`Message ${command.args.msg} deleted`));
+      return true;
+    }
+    case 'RSET': {
+      maildrop.reset();
+      const { count, octets } = await maildrop.stat();
+      await out.reply(ok(`Maildrop has ${count} messages (${octets} octets)`));
+      return true;
+    }
+  }
+}
+
+/** LIST and UIDL share one shape: "n value" for one message, or a multi-line list of all live ones. */
+async function listing(
+  msg: number | undefined,
+  maildrop: Maildrop,
+  out: Pop3Output,
+  value: (m: MaildropMessage) => Promise<string>,
+  title: string,
+): Promise<boolean> {
+  if (msg !== undefined) {
+    const found = maildrop.lookup(msg);
+    if ('error' in found) {
+      await out.reply(err(found.error));
+      return false;
+    }
+    await out.reply(ok(`${msg} ${await value(found.message)}`));
+    return true;
+  }
+  const lines: string[] = [];
+  for (const { msg: n, message } of maildrop.live()) lines.push(`${n} ${await value(message)}`);
+  await out.reply(ok(title, lines));
+  return true;
+}
+
+/** RETR (topLines null) or TOP: status line, then the dot-stuffed bytes in slices, then ".". */
+async function retrieve(msg: number, topLines: number | null, maildrop: Maildrop, out: Pop3Output): Promise<boolean> {
+  const found = maildrop.lookup(msg);
+  if ('error' in found) {
+    await out.reply(err(found.error));
+    return false;
+  }
+  const bytes = await maildrop.read(found.message);
+  if (bytes === null) {
+    await out.reply(err(`Message ${msg} was removed by another session`));
+    return false;
+  }
+  const body = topLines === null ? bytes : extractTop(bytes, topLines);
+  await out.reply(ok(topLines === null ? `${await maildrop.sizeOf(found.message)} octets` : 'top of message follows'));
+  const stuffer = new DotStuffer();
+  for (let offset = 0; offset < body.length; offset += WRITE_SLICE) {
+    if (out.ended) return true;
+    const encoded = stuffer.push(body.subarray(offset, offset + WRITE_SLICE));
+    if (encoded.length > 0) await out.write(encoded);
+  }
+  if (!out.ended) await out.write(stuffer.end());
+  return true;
+}

@@ -1,0 +1,201 @@
+/**
+ * The only writer of IMAP server output (RFC 9051 §7): typed responses in,
+ * exact wire bytes out, CRLF included. Handlers never concatenate "* " or CRLF.
+ */
+import { encodeMailboxName } from './mutf7.js';
+import type { EncodeOptions, ImapResponse, ImapValue, ResponseCode } from './types.js';
+
+type Part = string | Buffer;
+
+/** Longest string sent quoted; longer ones go as literals, which clients read without unescaping. */
+const MAX_QUOTED_BYTES = 1024;
+
+function isBytes(v: unknown): v is Buffer {
+  return Buffer.isBuffer(v);
+}
+
+/** An atom or other verbatim token must never smuggle in a line break. */
+function verbatim(s: string): string {
+  if (/[\r\n\0]/.test(s)) throw new TypeError(`IMAP encoder: CR, LF or NUL in verbatim token ${JSON.stringify(s)}`);
+  return s;
+}
+
+/** Human-readable text (resp-text, continuation): line breaks become spaces. */
+function text(s: string): string {
+  return s.replace(/[\r\n\0]+/g, ' ');
+}
+
+/** quoted = DQUOTE *QUOTED-CHAR DQUOTE when possible, else a literal (RFC 9051 §4.3). */
+function writeString(out: Part[], s: string, opts: EncodeOptions): void {
+  const bytes = Buffer.byteLength(s);
+  // 8-bit in quoted strings needs UTF8=ACCEPT (RFC 6855 §3); CR, LF, NUL never fit in quoted.
+  const quotable = bytes <= MAX_QUOTED_BYTES && !/[\r\n\0]/.test(s) && (opts.utf8 || bytes === s.length);
+  if (quotable) {
+    out.push('"' + s.replace(/[\\"]/g, '\\$&') + '"');
+  } else {
+    writeLiteral(out, Buffer.from(s, 'utf8'));
+  }
+}
+
+function writeLiteral(out: Part[], bytes: Buffer): void {
+  out.push(`{${bytes.length}}\r\n`, bytes);
+}
+
+function writeValue(out: Part[], v: ImapValue, opts: EncodeOptions): void {
+  if (v === null) out.push('NIL');
+  else if (typeof v === 'number') {
+    if (!Number.isSafeInteger(v) || v < 0) throw new TypeError(`IMAP encoder: ${v} is not a non-negative integer`);
+    out.push(String(v));
+  } else if (typeof v === 'bigint') out.push(v.toString());
+  else if (typeof v === 'string') writeString(out, v, opts);
+  else if (isBytes(v)) writeLiteral(out, v);
+  else if (Array.isArray(v)) {
+    out.push('(');
+    v.forEach((item, i) => {
+      if (i > 0) out.push(' ');
+      writeValue(out, item, opts);
+    });
+    out.push(')');
+  } else out.push(verbatim(v.atom));
+}
+
+function finish(parts: Part[]): Buffer {
+  return Buffer.concat(parts.map((p) => (typeof p === 'string' ? Buffer.from(p, 'utf8') : p)));
+}
+
+/** One ImapValue in wire form (no CRLF). */
+export function encodeValue(v: ImapValue, opts: EncodeOptions): Buffer {
+  const out: Part[] = [];
+  writeValue(out, v, opts);
+  return finish(out);
+}
+
+/** Flags and other atoms as a parenthesised list, e.g. for PERMANENTFLAGS or FETCH FLAGS. */
+export function atomList(atoms: readonly string[]): ImapValue {
+  return atoms.map((atom) => ({ atom }));
+}
+
+/** Mailbox names are modified UTF-7 on the wire unless UTF8=ACCEPT is on (RFC 9051 §5.1, RFC 6855 §3). */
+function mailbox(name: string, opts: EncodeOptions): string {
+  return opts.utf8 ? name : encodeMailboxName(name);
+}
+
+/** "[" resp-text-code "]": a string value is written verbatim (e.g. APPENDUID "38505 3955"), others as values. */
+function writeCode(out: Part[], code: ResponseCode, opts: EncodeOptions): void {
+  out.push('[' + verbatim(code.name));
+  if (code.value !== undefined) {
+    out.push(' ');
+    if (typeof code.value === 'string') out.push(verbatim(code.value).replace(/]/g, ''));
+    else writeValue(out, code.value, opts);
+  }
+  out.push('] ');
+}
+
+function writeNamespace(out: Part[], ns: Array<[string, string]> | null, opts: EncodeOptions): void {
+  writeValue(out, ns === null ? null : ns.map(([prefix, delimiter]) => [mailbox(prefix, opts), delimiter]), opts);
+}
+
+function writeResponse(out: Part[], r: ImapResponse, opts: EncodeOptions): void {
+  switch (r.type) {
+    case 'status':
+      out.push(`${verbatim(r.tag)} ${r.status} `);
+      if (r.code) writeCode(out, r.code, opts);
+      // resp-text needs at least one TEXT-CHAR after the code (RFC 3501 §9).
+      out.push(text(r.text) || r.status);
+      return;
+    case 'continuation':
+      out.push('+ ' + text(r.text));
+      return;
+    case 'capability':
+    case 'enabled':
+      out.push(`* ${r.type === 'capability' ? 'CAPABILITY' : 'ENABLED'}`, ...r.capabilities.map((c) => ' ' + verbatim(c)));
+      return;
+    case 'exists':
+      out.push(`* ${r.count} EXISTS`);
+      return;
+    case 'recent':
+      out.push(`* ${r.count} RECENT`);
+      return;
+    case 'expunge':
+      out.push(`* ${r.seq} EXPUNGE`);
+      return;
+    case 'flags':
+      out.push('* FLAGS ');
+      writeValue(out, atomList(r.flags), opts);
+      return;
+    case 'list':
+      out.push(`* ${r.command} `);
+      writeValue(out, atomList(r.attributes), opts);
+      out.push(' ');
+      writeValue(out, r.delimiter, opts);
+      out.push(' ');
+      writeString(out, mailbox(r.mailbox, opts), opts);
+      if (r.extended && r.extended.length > 0) {
+        out.push(' ');
+        writeValue(out, r.extended, opts);
+      }
+      return;
+    case 'status-data':
+      out.push('* STATUS ');
+      writeString(out, mailbox(r.mailbox, opts), opts);
+      out.push(' ');
+      writeValue(out, r.items.flatMap(([name, n]) => [{ atom: name }, n]), opts);
+      return;
+    case 'search':
+      out.push('* SEARCH', ...r.ids.map((id) => ' ' + id));
+      if (r.modSeq !== undefined) out.push(` (MODSEQ ${r.modSeq})`);
+      return;
+    case 'esearch':
+      // RFC 4731 §3: a string value is a sequence set (ALL 1:3,5), written as an atom.
+      out.push('* ESEARCH');
+      if (r.tag) {
+        out.push(' (TAG ');
+        writeString(out, r.tag, opts);
+        out.push(')');
+      }
+      if (r.uid) out.push(' UID');
+      for (const [name, value] of r.data) {
+        out.push(' ' + verbatim(name) + ' ');
+        if (typeof value === 'string') out.push(verbatim(value));
+        else writeValue(out, value, opts);
+      }
+      return;
+    case 'fetch':
+      out.push(`* ${r.seq} FETCH (`);
+      r.items.forEach(([name, value], i) => {
+        out.push((i > 0 ? ' ' : '') + verbatim(name) + ' ');
+        // FLAGS holds flag atoms, never quoted strings (RFC 9051 §7.5.2).
+        const flagList = name.toUpperCase() === 'FLAGS' && Array.isArray(value);
+        writeValue(out, flagList ? value.map((f) => (typeof f === 'string' ? { atom: f } : f)) : value, opts);
+      });
+      out.push(')');
+      return;
+    case 'id':
+      out.push('* ID ');
+      writeValue(out, r.params === null ? null : r.params.flat(), opts);
+      return;
+    case 'namespace':
+      out.push('* NAMESPACE ');
+      writeNamespace(out, r.personal, opts);
+      out.push(' ');
+      writeNamespace(out, r.other, opts);
+      out.push(' ');
+      writeNamespace(out, r.shared, opts);
+      return;
+    case 'untagged':
+      out.push('*');
+      for (const v of r.values) {
+        out.push(' ');
+        writeValue(out, v, opts);
+      }
+      return;
+  }
+}
+
+/** One response in wire form, CRLF included. */
+export function encodeResponse(r: ImapResponse, opts: EncodeOptions): Buffer {
+  const out: Part[] = [];
+  writeResponse(out, r, opts);
+  out.push('\r\n');
+  return finish(out);
+}

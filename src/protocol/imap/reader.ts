@@ -1,0 +1,242 @@
+/**
+ * Incremental, pull-based IMAP command reader: frames lines and literals
+ * (RFC 9051 §4.3, RFC 7888 LITERAL+, RFC 3516 literal8) and parses each
+ * complete command into an ImapCommand.
+ *
+ * Pull-based because a client may pipeline "a IDLE\r\nDONE\r\n" or an
+ * AUTHENTICATE exchange in one packet: the session changes mode (expectLine)
+ * between next() calls, so nothing is parsed ahead of what it asked for.
+ *
+ * Threats guarded against: endless lines (discarded past maxLineBytes without
+ * buffering), huge literals (refused before "+", or skipped unbuffered when
+ * non-synchronising), deep nesting (maxNesting), and any malformed input
+ * (next() never throws).
+ */
+import { ByteQueue } from './byte-queue.js';
+import { isTagChar, parseCommand } from './parse-command.js';
+import type { ImapCommand } from './types.js';
+
+export interface ReaderOptions {
+  maxLineBytes: number;
+  maxLiteralBytes: number;
+  maxAppendLiteralBytes: number;
+  maxNesting: number;
+}
+
+export type ReaderEvent =
+  | { type: 'command'; command: ImapCommand }
+  | { type: 'bad'; tag: string; text: string; code?: string }
+  | { type: 'continue' }
+  | { type: 'line'; line: string };
+
+type Phase =
+  /** Reading a line of the command (first line, or the text after a literal). */
+  | { kind: 'line' }
+  /** Collecting the bytes of an accepted literal. */
+  | { kind: 'literal'; remaining: number }
+  /** Skipping an over-limit non-synchronising literal, then the rest of its command, then reporting `after`. */
+  | { kind: 'skip-literal'; remaining: number; after: ReaderEvent | null }
+  /**
+   * Discarding up to the next LF, then reporting `after` (if any). If that
+   * line ends in a non-synchronising literal, its bytes are skipped too, so
+   * literal content is never mistaken for commands.
+   */
+  | { kind: 'discard-line'; after: ReaderEvent | null };
+
+/** A literal marker ending a line: ~{n}, {n} or {n+} (RFC 9051 §9 literal, RFC 7888, RFC 3516). */
+const LITERAL_AT_END = /(~?)\{(\d{1,20})(\+?)\}$/;
+/** Long enough for any marker the regex accepts. */
+const MARKER_TAIL = 32;
+
+export class CommandReader {
+  private readonly queue = new ByteQueue();
+  private phase: Phase = { kind: 'line' };
+  private rawLineWanted = false;
+  /** The command being framed. */
+  private texts: Buffer[] = [];
+  private literals: Buffer[] = [];
+  private literalParts: Buffer[] = [];
+  private textBytes = 0;
+  /** Last bytes of the line being discarded, to spot a literal marker at its end. */
+  private discardTail = Buffer.alloc(0);
+
+  constructor(private readonly opts: ReaderOptions) {}
+
+  /** Bytes held in memory (unread input, the command so far): for limits tests and metrics. */
+  get bufferedBytes(): number {
+    const literalBytes = [...this.literals, ...this.literalParts].reduce((n, b) => n + b.length, 0);
+    return this.queue.length + this.textBytes + literalBytes;
+  }
+
+  /** Buffers bytes; parsing happens only in next(). */
+  push(chunk: Buffer): void {
+    this.queue.push(chunk);
+  }
+
+  /** The next complete line is returned raw as { type: 'line' } (SASL responses, IDLE's DONE). */
+  expectLine(): void {
+    this.rawLineWanted = true;
+  }
+
+  /** Drops every buffered byte and any half-read command (after STARTTLS, RFC 9051 §6.2.1). */
+  reset(): void {
+    this.queue.clear();
+    this.phase = { kind: 'line' };
+    this.rawLineWanted = false;
+    this.dropCommand();
+  }
+
+  /** Extracts one event; null when more bytes are needed. Never throws. */
+  next(): ReaderEvent | null {
+    for (;;) {
+      const phase = this.phase;
+      switch (phase.kind) {
+        case 'discard-line': {
+          const lf = this.queue.indexOfLf();
+          const end = lf < 0 ? this.queue.length : lf;
+          const tail = Buffer.concat([this.discardTail, this.queue.slice(Math.max(0, end - MARKER_TAIL), end)]);
+          this.discardTail = tail.subarray(Math.max(0, tail.length - MARKER_TAIL));
+          this.queue.drop(lf < 0 ? end : lf + 1);
+          if (lf < 0) return null;
+          const event = this.afterDiscardedLine(stripEol(this.discardTail), phase.after);
+          if (event === 'again') continue;
+          return event;
+        }
+        case 'skip-literal': {
+          const n = Math.min(phase.remaining, this.queue.length);
+          this.queue.drop(n);
+          phase.remaining -= n;
+          if (phase.remaining > 0) return null;
+          this.discard(phase.after);
+          continue;
+        }
+        case 'literal': {
+          const n = Math.min(phase.remaining, this.queue.length);
+          if (n > 0) this.literalParts.push(this.queue.take(n));
+          phase.remaining -= n;
+          if (phase.remaining > 0) return null;
+          this.literals.push(Buffer.concat(this.literalParts));
+          this.literalParts = [];
+          this.phase = { kind: 'line' };
+          continue;
+        }
+        case 'line': {
+          const event = this.rawLineWanted && this.texts.length === 0 ? this.readRawLine() : this.readCommandLine();
+          if (event === 'again') continue;
+          return event;
+        }
+      }
+    }
+  }
+
+  private readRawLine(): ReaderEvent | null {
+    const lf = this.queue.indexOfLf();
+    if (lf < 0) {
+      if (this.queue.length <= this.opts.maxLineBytes) return null;
+      this.rawLineWanted = false;
+      this.discard(null);
+      return { type: 'bad', tag: '*', text: 'Line too long', code: 'TOOBIG' };
+    }
+    const line = stripEol(this.queue.take(lf + 1));
+    this.rawLineWanted = false;
+    if (line.length > this.opts.maxLineBytes) return { type: 'bad', tag: '*', text: 'Line too long', code: 'TOOBIG' };
+    return { type: 'line', line: line.toString('utf8') };
+  }
+
+  /** Reads one line of a command; 'again' means state changed without an event. */
+  private readCommandLine(): ReaderEvent | null | 'again' {
+    const lf = this.queue.indexOfLf();
+    if (lf < 0) {
+      if (this.textBytes + this.queue.length <= this.opts.maxLineBytes) return null;
+      // Report now, so the session can count it, and discard the rest unbuffered.
+      const tag = tagOf(this.texts[0] ?? this.queue.peek(MARKER_TAIL * 4));
+      this.dropCommand();
+      this.discard(null);
+      return tooBig(tag, 'Command line too long');
+    }
+    const line = stripEol(this.queue.take(lf + 1));
+    if (this.texts.length === 0 && line.length === 0) return 'again'; // stray empty line: ignored
+    if (this.textBytes + line.length > this.opts.maxLineBytes) {
+      const tag = tagOf(this.texts[0] ?? line);
+      this.dropCommand();
+      this.afterDiscardedLine(line.subarray(Math.max(0, line.length - MARKER_TAIL)), null);
+      return tooBig(tag, 'Command line too long');
+    }
+    this.texts.push(line);
+    this.textBytes += line.length;
+
+    const marker = LITERAL_AT_END.exec(line.toString('latin1', Math.max(0, line.length - MARKER_TAIL)));
+    if (!marker) return this.finishCommand();
+
+    const size = Number(marker[2]);
+    const synchronising = marker[3] !== '+';
+    const limit = isAppend(this.texts[0]) ? this.opts.maxAppendLiteralBytes : this.opts.maxLiteralBytes;
+    if (size > limit) {
+      const tag = tagOf(this.texts[0]);
+      this.dropCommand();
+      const bad = tooBig(tag, `Literal of ${marker[2]} bytes exceeds the limit of ${limit}`);
+      // A refused synchronising literal is never sent (RFC 9051 §4.3): the command ends here.
+      if (synchronising) return bad;
+      // A non-synchronising one is already on its way (RFC 7888 §4): skip its bytes and its line.
+      this.phase = { kind: 'skip-literal', remaining: size, after: bad };
+      return 'again';
+    }
+    this.phase = { kind: 'literal', remaining: size };
+    return synchronising ? { type: 'continue' } : 'again';
+  }
+
+  private discard(after: ReaderEvent | null): void {
+    this.phase = { kind: 'discard-line', after };
+    this.discardTail = Buffer.alloc(0);
+  }
+
+  /** A discarded line ended: skip a non-synchronising literal it announced, else report `after`. */
+  private afterDiscardedLine(tail: Buffer, after: ReaderEvent | null): ReaderEvent | 'again' {
+    const marker = LITERAL_AT_END.exec(tail.toString('latin1'));
+    if (marker && marker[3] === '+') {
+      this.phase = { kind: 'skip-literal', remaining: Number(marker[2]), after };
+      return 'again';
+    }
+    // A synchronising literal is not sent until "+", which never comes: the command ends here.
+    this.phase = { kind: 'line' };
+    return after ?? 'again';
+  }
+
+  private finishCommand(): ReaderEvent {
+    const result = parseCommand({ texts: this.texts, literals: this.literals }, this.opts.maxNesting);
+    this.dropCommand();
+    return result.ok ? { type: 'command', command: result.command } : { type: 'bad', tag: result.tag, text: result.text };
+  }
+
+  private dropCommand(): void {
+    this.texts = [];
+    this.literals = [];
+    this.literalParts = [];
+    this.textBytes = 0;
+  }
+}
+
+function tooBig(tag: string, text: string): ReaderEvent {
+  return { type: 'bad', tag, text, code: 'TOOBIG' };
+}
+
+function stripEol(line: Buffer): Buffer {
+  let end = line.length;
+  if (end > 0 && line[end - 1] === 0x0a) end--;
+  if (end > 0 && line[end - 1] === 0x0d) end--;
+  return line.subarray(0, end);
+}
+
+/** The tag at the start of a command line, or '*' when there is no valid one. */
+function tagOf(line: Buffer): string {
+  let end = 0;
+  while (end < line.length && isTagChar(line[end])) end++;
+  if (end === 0 || (end < line.length && line[end] !== 0x20)) return '*';
+  return line.toString('latin1', 0, end);
+}
+
+/** APPEND literals get the message-size limit; everything else the small one. */
+function isAppend(firstLine: Buffer): boolean {
+  const m = /^[^ ]+ ([^ ]+)/.exec(firstLine.toString('latin1', 0, 64));
+  return m !== null && m[1].toUpperCase() === 'APPEND';
+}

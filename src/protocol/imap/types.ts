@@ -1,0 +1,213 @@
+/**
+ * The typed surface of the IMAP codec: what the parser produces and what the
+ * encoder consumes. Pure data: no sockets, store or logger here.
+ */
+
+// ------------------------------------------------------------------ commands
+
+/** One range of a sequence set; a single number n is {from: n, to: n}. '*' is the largest number in use. */
+export interface SeqRange {
+  from: number | '*';
+  to: number | '*';
+}
+/** RFC 9051 §9 sequence-set. `'$'` is the saved search result (RFC 5182), reserved for later. */
+export type SequenceSet = SeqRange[];
+
+/** A BODY[...] / BINARY[...] section: part path then optional text specifier. */
+export interface Section {
+  /** Part numbers, e.g. [1, 2] for "1.2"; empty for the whole message. */
+  part: number[];
+  text?: 'HEADER' | 'TEXT' | 'MIME' | 'HEADER.FIELDS' | 'HEADER.FIELDS.NOT';
+  /** Header field names for HEADER.FIELDS(.NOT), as sent (case preserved). */
+  fields?: string[];
+}
+
+export interface Partial {
+  offset: number;
+  length: number;
+}
+
+export type FetchAttribute =
+  | { kind: 'FLAGS' }
+  | { kind: 'UID' }
+  | { kind: 'INTERNALDATE' }
+  | { kind: 'RFC822.SIZE' }
+  | { kind: 'ENVELOPE' }
+  | { kind: 'BODYSTRUCTURE' }
+  /** Non-extensible BODY (no section). */
+  | { kind: 'BODY' }
+  | { kind: 'RFC822' }
+  | { kind: 'RFC822.HEADER' }
+  | { kind: 'RFC822.TEXT' }
+  | { kind: 'MODSEQ' }
+  /** BODY[section]<partial> and BODY.PEEK[...]. */
+  | { kind: 'BODY[]'; peek: boolean; section: Section; partial?: Partial }
+  | { kind: 'BINARY[]'; peek: boolean; section: Section; partial?: Partial }
+  | { kind: 'BINARY.SIZE'; section: Section };
+
+export type SearchKey =
+  | { type: 'all' }
+  /** SEEN/UNSEEN, ANSWERED/UNANSWERED, DELETED/UNDELETED, FLAGGED/UNFLAGGED, DRAFT/UNDRAFT, KEYWORD/UNKEYWORD. */
+  | { type: 'flag'; flag: string; set: boolean }
+  /** RECENT / NEW / OLD (IMAP4rev1 only; \Recent is not kept, so RECENT matches nothing). */
+  | { type: 'recent'; value: 'recent' | 'new' | 'old' }
+  | { type: 'seq'; set: SequenceSet }
+  | { type: 'uid'; set: SequenceSet }
+  /** BEFORE/ON/SINCE use INTERNALDATE, SENTBEFORE/SENTON/SENTSINCE the Date header. Date is "YYYY-MM-DD". */
+  | { type: 'date'; field: 'internal' | 'sent'; op: 'before' | 'on' | 'since'; date: string }
+  | { type: 'size'; op: 'larger' | 'smaller'; value: number }
+  /** HEADER name value; SUBJECT, FROM, TO, CC, BCC become header keys with that field name. */
+  | { type: 'header'; field: string; value: string }
+  | { type: 'body'; value: string }
+  | { type: 'text'; value: string }
+  | { type: 'modseq'; value: number }
+  | { type: 'not'; key: SearchKey }
+  | { type: 'or'; left: SearchKey; right: SearchKey }
+  /** A parenthesised list or the top-level list of keys: all must match. */
+  | { type: 'and'; keys: SearchKey[] };
+
+export type StatusItem =
+  | 'MESSAGES'
+  | 'UIDNEXT'
+  | 'UIDVALIDITY'
+  | 'UNSEEN'
+  | 'DELETED'
+  | 'SIZE'
+  | 'RECENT'
+  | 'HIGHESTMODSEQ';
+
+export interface AppendMessage {
+  flags: string[];
+  /** Parsed date-time argument, if given. */
+  internalDate?: Date;
+  content: Buffer;
+}
+
+/** A mailbox name exactly as the client sent it (astring decoded as UTF-8); the session decodes modified UTF-7. */
+export type MailboxArg = string;
+
+export type ImapCommandBody =
+  | { name: 'CAPABILITY' }
+  | { name: 'NOOP' }
+  | { name: 'LOGOUT' }
+  | { name: 'STARTTLS' }
+  | { name: 'LOGIN'; username: string; password: string }
+  /** `initialResponse` is the SASL-IR argument as sent (base64, or "=" for empty), null when absent. */
+  | { name: 'AUTHENTICATE'; mechanism: string; initialResponse: string | null }
+  | { name: 'ENABLE'; capabilities: string[] }
+  | { name: 'ID'; params: Array<[string, string | null]> | null }
+  | { name: 'NAMESPACE' }
+  | { name: 'SELECT' | 'EXAMINE'; mailbox: MailboxArg; condstore: boolean }
+  | { name: 'CREATE'; mailbox: MailboxArg; specialUse: string[] }
+  | { name: 'DELETE'; mailbox: MailboxArg }
+  | { name: 'RENAME'; from: MailboxArg; to: MailboxArg }
+  | { name: 'SUBSCRIBE'; mailbox: MailboxArg }
+  | { name: 'UNSUBSCRIBE'; mailbox: MailboxArg }
+  /**
+   * LIST reference pattern(s) with RFC 5258 selection and return options
+   * (uppercased, e.g. ['SUBSCRIBED'] and ['SPECIAL-USE', 'CHILDREN']; `returnStatus` for RFC 5819).
+   */
+  | {
+      name: 'LIST';
+      reference: MailboxArg;
+      patterns: MailboxArg[];
+      selectOptions: string[];
+      returnOptions: string[];
+      returnStatus: StatusItem[] | null;
+    }
+  | { name: 'LSUB'; reference: MailboxArg; pattern: MailboxArg }
+  | { name: 'STATUS'; mailbox: MailboxArg; items: StatusItem[] }
+  | { name: 'APPEND'; mailbox: MailboxArg; messages: AppendMessage[] }
+  | { name: 'CHECK' }
+  | { name: 'CLOSE' }
+  | { name: 'UNSELECT' }
+  | { name: 'EXPUNGE' }
+  | { name: 'UID EXPUNGE'; set: SequenceSet }
+  /** SEARCH / UID SEARCH; `returnOptions` is null for plain SEARCH, the ESEARCH RETURN list (uppercased) otherwise. */
+  | { name: 'SEARCH'; uid: boolean; charset: string | null; returnOptions: string[] | null; key: SearchKey }
+  | { name: 'FETCH'; uid: boolean; set: SequenceSet; attributes: FetchAttribute[]; changedSince: number | null }
+  | {
+      name: 'STORE';
+      uid: boolean;
+      set: SequenceSet;
+      op: 'add' | 'remove' | 'replace';
+      silent: boolean;
+      flags: string[];
+      unchangedSince: number | null;
+    }
+  | { name: 'COPY' | 'MOVE'; uid: boolean; set: SequenceSet; mailbox: MailboxArg }
+  | { name: 'IDLE' };
+
+export type ImapCommand = { tag: string } & ImapCommandBody;
+export type ImapCommandName = ImapCommandBody['name'];
+
+/** A command that could not be parsed: the session answers `tag BAD text` (tag '*' when none could be read). */
+export interface ImapParseError {
+  tag: string;
+  text: string;
+}
+
+// ---------------------------------------------------------------- responses
+
+/**
+ * A generic IMAP data value for the encoder (RFC 9051 §4):
+ * null -> NIL; number -> number; string -> quoted string, or a literal when it
+ * cannot be quoted (CR, LF, NUL, 8-bit without UTF-8, or long); `{ atom }` ->
+ * written as is; Buffer -> literal; array -> parenthesised list.
+ */
+export type ImapValue = null | number | bigint | string | { atom: string } | Buffer | ImapValue[];
+
+export interface ResponseCode {
+  /** e.g. 'UIDVALIDITY', 'PERMANENTFLAGS', 'APPENDUID', 'OVERQUOTA', 'TRYCREATE', 'ALERT'. */
+  name: string;
+  /** Written after the name, separated by a space: e.g. '1234' or a list value. */
+  value?: ImapValue;
+}
+
+export type ImapResponse =
+  | {
+      type: 'status';
+      /** '*' for untagged. */
+      tag: string;
+      status: 'OK' | 'NO' | 'BAD' | 'BYE' | 'PREAUTH';
+      code?: ResponseCode;
+      text: string;
+    }
+  | { type: 'continuation'; text: string }
+  | { type: 'capability'; capabilities: string[] }
+  | { type: 'exists'; count: number }
+  | { type: 'recent'; count: number }
+  | { type: 'expunge'; seq: number }
+  | { type: 'flags'; flags: string[] }
+  /** `mailbox` is the store's UTF-8 name; the encoder writes modified UTF-7 unless UTF-8 is enabled. */
+  | {
+      type: 'list';
+      command: 'LIST' | 'LSUB';
+      attributes: string[];
+      delimiter: string | null;
+      mailbox: string;
+      /** RFC 5258 extended data items, e.g. ['CHILDINFO', ['SUBSCRIBED']]. */
+      extended?: ImapValue[];
+    }
+  | { type: 'status-data'; mailbox: string; items: Array<[string, number]> }
+  | { type: 'search'; ids: number[]; modSeq?: number }
+  /** RFC 4731 ESEARCH: `data` pairs like ['COUNT', 3], ['ALL', '1:3,5']. */
+  | { type: 'esearch'; tag: string; uid: boolean; data: Array<[string, ImapValue]> }
+  /** One FETCH response; item names are written as given ('UID', 'FLAGS', 'BODY[HEADER]<0>'). */
+  | { type: 'fetch'; seq: number; items: Array<[string, ImapValue]> }
+  | { type: 'enabled'; capabilities: string[] }
+  | { type: 'id'; params: Array<[string, string | null]> | null }
+  /** NAMESPACE: personal, other users, shared; each null or a list of [prefix, delimiter]. */
+  | {
+      type: 'namespace';
+      personal: Array<[string, string]> | null;
+      other: Array<[string, string]> | null;
+      shared: Array<[string, string]> | null;
+    }
+  /** Anything else, already shaped as values after "* ". */
+  | { type: 'untagged'; values: ImapValue[] };
+
+export interface EncodeOptions {
+  /** RFC 6855 UTF8=ACCEPT enabled: mailbox names are written as UTF-8, 8-bit quoted strings allowed. */
+  utf8: boolean;
+}

@@ -1,0 +1,18 @@
+/**
+ * Every protocol size limit in one place, each with the reason for its default.
+ * Config may override the ones marked as settings.
+ */
+export const limits = {
+  /** RFC 2683 §3.2.1.5 recommends servers accept command lines of at least 8000 octets. */
+  imapMaxLineBytes: 64 * 1024,
+  /** Largest literal in a command other than APPEND (search strings, passwords): no legitimate one is near this. */
+  imapMaxSmallLiteralBytes: 64 * 1024,
+  /** Largest message accepted by APPEND or delivery; also advertised as APPENDLIMIT later. Setting: maxMessageBytes. */
+  maxMessageBytes: 50 * 1024 * 1024,
+  /** Nesting of parenthesised lists in a command (SEARCH, FETCH): deep nesting is a stack-exhaustion attack. */
+  imapMaxNesting: 32,
+  /** RFC 1939 §3 limits a command line to 255 octets incl. CRLF; RFC 2449 §4 raises it to 255 per argument; AUTH PLAIN initial responses are longer. */
+  pop3MaxLineBytes: 8 * 1024,
+  /** Consecutive malformed commands before the session is closed with BYE / -ERR. */
+  maxBadCommands: 10,
+} as const;

@@ -1,0 +1,113 @@
+/**
+ * The SQLite connection: pragmas, a prepared-statement cache, transactions,
+ * and the one place where SQLite errors become protocol-neutral StoreErrors.
+ * better-sqlite3 is synchronous; the store's async methods call into it and
+ * return, so a statement never interleaves with another on this connection.
+ */
+import Database from 'better-sqlite3';
+import { StoreError } from '../types.js';
+import { migrate } from './schema.js';
+
+export interface SqliteOptions {
+  /** How long a write waits for another process's lock before STORE_UNAVAILABLE. */
+  busyTimeoutMs?: number;
+}
+
+/** Default wait for a lock held by another process (e.g. the deliver CLI) before giving up. */
+export const DEFAULT_BUSY_TIMEOUT_MS = 5000;
+
+/** WAL is truncated back to this size after a checkpoint, so one 50 MB append does not leave a 50 MB WAL. */
+const JOURNAL_SIZE_LIMIT_BYTES = 64 * 1024 * 1024;
+
+export class SqliteDb {
+  private readonly statements = new Map<string, Database.Statement>();
+
+  private constructor(readonly db: Database.Database) {}
+
+  static open(path: string, options: SqliteOptions = {}): SqliteDb {
+    let db: Database.Database;
+    try {
+      db = new Database(path);
+    } catch (err) {
+      // better-sqlite3 reports a missing directory as a TypeError, not an SqliteError.
+      const mapped = toStoreError(err);
+      if (mapped instanceof StoreError) throw mapped;
+      throw new StoreError('STORE_UNAVAILABLE', `Cannot open the mail store at ${path}: ${(err as Error).message}`);
+    }
+    try {
+      db.pragma(`busy_timeout = ${Math.max(0, Math.floor(options.busyTimeoutMs ?? DEFAULT_BUSY_TIMEOUT_MS))}`);
+      // WAL: readers never block the writer. synchronous=FULL: every commit is
+      // fsynced, so an acknowledged message survives power loss, not just a crash.
+      db.pragma('journal_mode = WAL');
+      db.pragma('synchronous = FULL');
+      db.pragma('foreign_keys = ON');
+      db.pragma(`journal_size_limit = ${JOURNAL_SIZE_LIMIT_BYTES}`);
+      migrate(db);
+    } catch (err) {
+      db.close();
+      throw toStoreError(err);
+    }
+    return new SqliteDb(db);
+  }
+
+  /** A cached prepared statement. */
+  stmt<R = unknown>(sql: string): Database.Statement<unknown[], R> {
+    let statement = this.statements.get(sql);
+    if (!statement) {
+      statement = this.db.prepare(sql);
+      this.statements.set(sql, statement);
+    }
+    return statement as Database.Statement<unknown[], R>;
+  }
+
+  /**
+   * Runs `fn` in a write transaction (BEGIN IMMEDIATE, so that two processes
+   * never deadlock upgrading read locks). Commit, and with synchronous=FULL
+   * the fsync, happen before this returns.
+   */
+  write<T>(fn: () => T): T {
+    return this.guard(() => this.db.transaction(fn).immediate());
+  }
+
+  /** Runs `fn` in a read transaction: one consistent snapshot across several SELECTs. */
+  read<T>(fn: () => T): T {
+    return this.guard(() => this.db.transaction(fn).deferred());
+  }
+
+  close(): void {
+    if (this.db.open) {
+      try {
+        this.db.pragma('optimize');
+      } catch {
+        // Best effort: statistics are an optimisation, closing matters more.
+      }
+      this.db.close();
+    }
+    this.statements.clear();
+  }
+
+  private guard<T>(fn: () => T): T {
+    if (!this.db.open) throw new StoreError('STORE_UNAVAILABLE', 'The mail store is closed');
+    try {
+      return fn();
+    } catch (err) {
+      throw toStoreError(err);
+    }
+  }
+}
+
+/** Maps SQLite failures to StoreError codes; anything else passes through unchanged. */
+export function toStoreError(err: unknown): unknown {
+  if (err instanceof StoreError) return err;
+  if (err instanceof Database.SqliteError) {
+    const { code, message } = err;
+    if (code === 'SQLITE_CONSTRAINT_UNIQUE' || code === 'SQLITE_CONSTRAINT_PRIMARYKEY') {
+      if (message.includes('accounts.')) return new StoreError('STORE_ACCOUNT_EXISTS', 'Account already exists');
+      if (message.includes('mailboxes.')) return new StoreError('STORE_MAILBOX_EXISTS', 'Mailbox already exists');
+    }
+    if (/^SQLITE_(BUSY|LOCKED|IOERR|FULL|CANTOPEN|READONLY|CORRUPT|NOTADB|NOMEM|PROTOCOL|PERM)/.test(code)) {
+      return new StoreError('STORE_UNAVAILABLE', `Mail store unavailable (${code}): ${message}`);
+    }
+  }
+  return err;
+}

@@ -1,0 +1,16 @@
+/** The embedded store: one SQLite file (e.g. `<data-dir>/mailstead.db`), or ':memory:' for tests. */
+import type { MailStore } from '../types.js';
+import type { SqliteOptions } from './db.js';
+import { SqliteDb } from './db.js';
+import { SqliteMailStore } from './sqlite-store.js';
+
+export type { SqliteOptions } from './db.js';
+export { DEFAULT_BUSY_TIMEOUT_MS } from './db.js';
+export { SCHEMA_VERSION } from './schema.js';
+export { applyFlagOperation, canonicalFlags, SYSTEM_FLAGS } from './flags.js';
+export { generateUidl } from './messages.js';
+
+/** Opens (creating and migrating when needed) the database at `path`. */
+export async function openSqliteStore(path: string, options: SqliteOptions = {}): Promise<MailStore> {
+  return new SqliteMailStore(SqliteDb.open(path, options));
+}

@@ -1,0 +1,283 @@
+/**
+ * Message operations of the SQLite store: append, flags, copy, move, expunge
+ * and the change log. Every write runs in one transaction that also keeps
+ * the mailbox counters (UIDNEXT, HIGHESTMODSEQ), blob reference counts and the
+ * account's used bytes in step, so a crash leaves either all or none of it.
+ */
+import { createHash } from 'node:crypto';
+import type {
+  AppendResult,
+  CopyResult,
+  FlagOperation,
+  MailboxChanges,
+  MailboxId,
+  MessageMeta,
+  NewMessage,
+} from '../types.js';
+import { StoreError } from '../types.js';
+import type { SqliteDb } from './db.js';
+import { applyFlagOperation, canonicalFlags, parseFlags, serializeFlags } from './flags.js';
+import type { AccountRow, MailboxRow, MessageRow } from './rows.js';
+import { MAILBOX_COLUMNS, MESSAGE_COLUMNS, toMessageMeta } from './rows.js';
+
+/**
+ * The POP3 UIDL generated for a new message: UIDVALIDITY and UID in hex.
+ * UIDVALIDITY is unique in the store and a UID is never reused in a mailbox,
+ * so no two appended or copied messages ever get the same one. A MOVE keeps
+ * the UIDL (the message is the same; a POP3 client that saw it in INBOX
+ * before it went to Trash and back must not download it twice), and since
+ * the source row goes away in the same transaction it stays unique.
+ */
+export function generateUidl(uidValidity: number, uid: number): string {
+  return uidValidity.toString(16).padStart(8, '0') + uid.toString(16).padStart(8, '0');
+}
+
+export function blobIdOf(content: Buffer): string {
+  return createHash('sha256').update(content).digest('hex');
+}
+
+const INSERT_MESSAGE = `INSERT INTO messages (mailbox_id, uid, blob_id, size, internal_date, flags, modseq, uidl)
+  VALUES (?, ?, ?, ?, ?, ?, ?, ?)`;
+const SELECT_UIDS = `SELECT ${MESSAGE_COLUMNS} FROM messages
+  WHERE mailbox_id = ? AND uid IN (SELECT value FROM json_each(?)) ORDER BY uid`;
+
+export class MessageRepo {
+  constructor(private readonly sql: SqliteDb) {}
+
+  append(mailboxId: MailboxId, message: NewMessage): AppendResult {
+    const content = message.content;
+    if (!Buffer.isBuffer(content)) throw new TypeError('NewMessage.content must be a Buffer');
+    // Hashing and canonicalising happen before the transaction: a 50 MB hash should not hold the write lock.
+    const blobId = blobIdOf(content);
+    const flags = serializeFlags(canonicalFlags(message.flags ?? []));
+    const internalDate = (message.internalDate ?? new Date()).getTime();
+    return this.sql.write(() => {
+      const mailbox = this.requireMailbox(mailboxId);
+      this.charge(mailbox.account_id, content.length);
+      this.addBlobReference(blobId, content);
+      const { firstUid: uid, modSeq } = this.allocate(mailbox, 1);
+      const generated = generateUidl(mailbox.uidvalidity, uid);
+      const uidl = message.uidl !== undefined ? this.uidlFor(mailboxId, message.uidl, generated) : generated;
+      this.sql.stmt(INSERT_MESSAGE).run(mailboxId, uid, blobId, content.length, internalDate, flags, modSeq, uidl);
+      return { uidValidity: mailbox.uidvalidity, uid, modSeq };
+    });
+  }
+
+  list(mailboxId: MailboxId): MessageMeta[] {
+    return this.sql.read(() => {
+      this.requireMailbox(mailboxId);
+      const rows = this.sql
+        .stmt<MessageRow>(`SELECT ${MESSAGE_COLUMNS} FROM messages WHERE mailbox_id = ? ORDER BY uid`)
+        .all(mailboxId);
+      return rows.map(toMessageMeta);
+    });
+  }
+
+  get(mailboxId: MailboxId, uids: number[]): MessageMeta[] {
+    return this.sql.read(() => {
+      this.requireMailbox(mailboxId);
+      return this.rowsByUid(mailboxId, uids).map(toMessageMeta);
+    });
+  }
+
+  changes(mailboxId: MailboxId, sinceModSeq: number): MailboxChanges {
+    return this.sql.read(() => {
+      const mailbox = this.requireMailbox(mailboxId);
+      const changed = this.sql
+        .stmt<MessageRow>(`SELECT ${MESSAGE_COLUMNS} FROM messages WHERE mailbox_id = ? AND modseq > ? ORDER BY uid`)
+        .all(mailboxId, sinceModSeq);
+      const expunged = this.sql
+        .stmt<{ uid: number }>('SELECT uid FROM expunged WHERE mailbox_id = ? AND modseq > ? ORDER BY uid')
+        .all(mailboxId, sinceModSeq);
+      return {
+        changed: changed.map(toMessageMeta),
+        expunged: expunged.map((r) => r.uid),
+        highestModSeq: mailbox.highest_modseq,
+      };
+    });
+  }
+
+  readBlob(blobId: string): Buffer | null {
+    return this.sql.read(() => {
+      const row = this.sql.stmt<{ data: Buffer }>('SELECT data FROM blobs WHERE id = ?').get(blobId);
+      return row ? row.data : null;
+    });
+  }
+
+  updateFlags(mailboxId: MailboxId, uids: number[], op: FlagOperation, flags: string[]): MessageMeta[] {
+    canonicalFlags(flags); // refuse unstorable names before touching anything
+    return this.sql.write(() => {
+      const mailbox = this.requireMailbox(mailboxId);
+      const updates: MessageRow[] = [];
+      for (const row of this.rowsByUid(mailboxId, uids)) {
+        const next = serializeFlags(applyFlagOperation(parseFlags(row.flags), op, flags));
+        if (next !== row.flags) updates.push({ ...row, flags: next });
+      }
+      if (updates.length === 0) return [];
+      // RFC 7162 §3.1: one MODSEQ for the whole STORE; unchanged messages keep theirs.
+      const modSeq = this.bumpModSeq(mailbox);
+      const update = this.sql.stmt('UPDATE messages SET flags = ?, modseq = ? WHERE mailbox_id = ? AND uid = ?');
+      for (const row of updates) update.run(row.flags, modSeq, mailboxId, row.uid);
+      return updates.map((row) => toMessageMeta({ ...row, modseq: modSeq }));
+    });
+  }
+
+  copy(fromMailboxId: MailboxId, uids: number[], toMailboxId: MailboxId): CopyResult {
+    return this.sql.write(() => this.transfer(fromMailboxId, uids, toMailboxId, false));
+  }
+
+  move(fromMailboxId: MailboxId, uids: number[], toMailboxId: MailboxId): CopyResult {
+    return this.sql.write(() => this.transfer(fromMailboxId, uids, toMailboxId, true));
+  }
+
+  expunge(mailboxId: MailboxId, uids: number[]): number[] {
+    return this.sql.write(() => {
+      const mailbox = this.requireMailbox(mailboxId);
+      const rows = this.rowsByUid(mailboxId, uids);
+      if (rows.length === 0) return [];
+      this.removeRows(mailbox, rows);
+      this.dropBlobReferences(rows.map((r) => r.blob_id));
+      this.release(mailbox.account_id, sum(rows.map((r) => r.size)));
+      return rows.map((r) => r.uid);
+    });
+  }
+
+  // ------------------------------------------------------------ helpers (inside a transaction)
+
+  requireMailbox(mailboxId: MailboxId): MailboxRow {
+    const row = this.sql.stmt<MailboxRow>(`SELECT ${MAILBOX_COLUMNS} FROM mailboxes WHERE id = ?`).get(mailboxId);
+    if (!row) throw new StoreError('STORE_NO_SUCH_MAILBOX', `No such mailbox: ${mailboxId}`);
+    return row;
+  }
+
+  /** Decrements blob reference counts (one per listed id) and deletes blobs nobody references. */
+  dropBlobReferences(blobIds: string[]): void {
+    const counts = new Map<string, number>();
+    for (const id of blobIds) counts.set(id, (counts.get(id) ?? 0) + 1);
+    const decrement = this.sql.stmt('UPDATE blobs SET refcount = refcount - ? WHERE id = ?');
+    const removeUnused = this.sql.stmt('DELETE FROM blobs WHERE id = ? AND refcount <= 0');
+    for (const [id, count] of counts) {
+      decrement.run(count, id);
+      removeUnused.run(id);
+    }
+  }
+
+  release(accountId: number, bytes: number): void {
+    if (bytes === 0) return;
+    this.sql.stmt('UPDATE accounts SET used_bytes = max(0, used_bytes - ?) WHERE id = ?').run(bytes, accountId);
+  }
+
+  /**
+   * Copy or move: new UIDs (and one new MODSEQ) in the destination. A copy
+   * adds blob references and usage; a move within one account changes
+   * neither, and expunges the sources in the same transaction (RFC 6851 §3.3).
+   */
+  private transfer(fromMailboxId: MailboxId, uids: number[], toMailboxId: MailboxId, move: boolean): CopyResult {
+    const source = this.requireMailbox(fromMailboxId);
+    const rows = this.rowsByUid(fromMailboxId, uids);
+    let target = this.requireMailbox(toMailboxId);
+    if (rows.length === 0) return { uidValidity: target.uidvalidity, uidMap: [] };
+    const bytes = sum(rows.map((r) => r.size));
+    const crossAccount = source.account_id !== target.account_id;
+    if (!move || crossAccount) this.charge(target.account_id, bytes);
+
+    let expungeModSeq: number | undefined;
+    if (move) {
+      // Expunge first so that the kept UIDLs are free in the destination even when it is the source.
+      expungeModSeq = this.removeRows(source, rows);
+      if (crossAccount) this.release(source.account_id, bytes);
+      target = this.requireMailbox(toMailboxId);
+    }
+    const { firstUid, modSeq } = this.allocate(target, rows.length);
+    const insert = this.sql.stmt(INSERT_MESSAGE);
+    const addReference = this.sql.stmt('UPDATE blobs SET refcount = refcount + 1 WHERE id = ?');
+    const uidMap: Array<[number, number]> = [];
+    rows.forEach((row, i) => {
+      const uid = firstUid + i;
+      const generated = generateUidl(target.uidvalidity, uid);
+      const uidl = move ? this.uidlFor(toMailboxId, row.uidl, generated) : generated;
+      if (!move) addReference.run(row.blob_id);
+      insert.run(toMailboxId, uid, row.blob_id, row.size, row.internal_date, row.flags, modSeq, uidl);
+      uidMap.push([row.uid, uid]);
+    });
+    return expungeModSeq === undefined
+      ? { uidValidity: target.uidvalidity, uidMap }
+      : { uidValidity: target.uidvalidity, uidMap, expungeModSeq };
+  }
+
+  /** Deletes message rows and logs them as expunged at one new MODSEQ; blobs and usage are the caller's. */
+  private removeRows(mailbox: MailboxRow, rows: MessageRow[]): number {
+    const modSeq = this.bumpModSeq(mailbox);
+    const uids = JSON.stringify(rows.map((r) => r.uid));
+    this.sql.stmt('DELETE FROM messages WHERE mailbox_id = ? AND uid IN (SELECT value FROM json_each(?))').run(
+      mailbox.id,
+      uids,
+    );
+    this.sql
+      .stmt('INSERT INTO expunged (mailbox_id, uid, modseq) SELECT ?, value, ? FROM json_each(?)')
+      .run(mailbox.id, modSeq, uids);
+    return modSeq;
+  }
+
+  private rowsByUid(mailboxId: MailboxId, uids: number[]): MessageRow[] {
+    if (uids.length === 0) return [];
+    return this.sql.stmt<MessageRow>(SELECT_UIDS).all(mailboxId, JSON.stringify(uids));
+  }
+
+  /** Reserves `count` UIDs and one MODSEQ in the mailbox. */
+  private allocate(mailbox: MailboxRow, count: number): { firstUid: number; modSeq: number } {
+    const firstUid = mailbox.uidnext;
+    const modSeq = mailbox.highest_modseq + 1;
+    // RFC 9051 §2.3.1.1: UIDs are 32-bit; past that the mailbox needs a new UIDVALIDITY (not automated).
+    if (firstUid + count - 1 > 0xffffffff) {
+      throw new StoreError('STORE_UNAVAILABLE', `Mailbox ${mailbox.name} has run out of UIDs`);
+    }
+    this.sql
+      .stmt('UPDATE mailboxes SET uidnext = ?, highest_modseq = ? WHERE id = ?')
+      .run(firstUid + count, modSeq, mailbox.id);
+    return { firstUid, modSeq };
+  }
+
+  private bumpModSeq(mailbox: MailboxRow): number {
+    const modSeq = mailbox.highest_modseq + 1;
+    this.sql.stmt('UPDATE mailboxes SET highest_modseq = ? WHERE id = ?').run(modSeq, mailbox.id);
+    return modSeq;
+  }
+
+  /** Adds `bytes` to the account's usage, refusing when that passes the quota. */
+  private charge(accountId: number, bytes: number): void {
+    const account = this.sql
+      .stmt<Pick<AccountRow, 'quota_bytes' | 'used_bytes'>>('SELECT quota_bytes, used_bytes FROM accounts WHERE id = ?')
+      .get(accountId);
+    if (!account) throw new StoreError('STORE_NO_SUCH_ACCOUNT', `No such account: ${accountId}`);
+    if (account.quota_bytes !== null && account.used_bytes + bytes > account.quota_bytes) {
+      throw new StoreError(
+        'STORE_OVER_QUOTA',
+        `Quota exceeded: ${account.used_bytes} + ${bytes} bytes > ${account.quota_bytes} bytes`,
+      );
+    }
+    this.sql.stmt('UPDATE accounts SET used_bytes = used_bytes + ? WHERE id = ?').run(bytes, accountId);
+  }
+
+  /** One more reference to the blob; its bytes are written only when no message has them yet. */
+  private addBlobReference(blobId: string, content: Buffer): void {
+    const bumped = this.sql.stmt('UPDATE blobs SET refcount = refcount + 1 WHERE id = ?').run(blobId);
+    if (bumped.changes === 0) {
+      this.sql.stmt('INSERT INTO blobs (id, size, refcount, data) VALUES (?, ?, 1, ?)').run(blobId, content.length, content);
+    }
+  }
+
+  /**
+   * A caller-given (imported) or kept UIDL, unless the mailbox already holds
+   * it: UIDLs must be unique within a maildrop (RFC 1939 §7), so a clash falls
+   * back to the generated one.
+   */
+  private uidlFor(mailboxId: MailboxId, preferred: string, generated: string): string {
+    const taken = this.sql.stmt('SELECT 1 FROM messages WHERE mailbox_id = ? AND uidl = ?').get(mailboxId, preferred);
+    return taken ? generated : preferred;
+  }
+}
+
+function sum(values: number[]): number {
+  return values.reduce((a, b) => a + b, 0);
+}

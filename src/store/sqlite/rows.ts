@@ -1,0 +1,97 @@
+/** Row shapes as SQLite returns them, and their conversion to store types. */
+import type { Account, Mailbox, MessageMeta, SpecialUse } from '../types.js';
+import { parseFlags } from './flags.js';
+
+export interface AccountRow {
+  id: number;
+  address: string;
+  password_hash: string;
+  quota_bytes: number | null;
+  used_bytes: number;
+  created_at: number;
+}
+
+export interface MailboxRow {
+  id: number;
+  account_id: number;
+  name: string;
+  special_use: string | null;
+  uidvalidity: number;
+  uidnext: number;
+  highest_modseq: number;
+}
+
+export interface MailboxListRow extends MailboxRow {
+  subscribed: number;
+  message_count: number;
+  unseen_count: number;
+  size_bytes: number;
+}
+
+export interface MessageRow {
+  uid: number;
+  blob_id: string;
+  size: number;
+  internal_date: number;
+  flags: string;
+  modseq: number;
+  uidl: string;
+}
+
+export const ACCOUNT_COLUMNS = 'id, address, password_hash, quota_bytes, used_bytes, created_at';
+export const MAILBOX_COLUMNS = 'id, account_id, name, special_use, uidvalidity, uidnext, highest_modseq';
+export const MESSAGE_COLUMNS = 'uid, blob_id, size, internal_date, flags, modseq, uidl';
+
+/**
+ * Mailboxes with their subscription state and counts, computed by query
+ * (the messages table is clustered by mailbox, so this is one range scan per
+ * mailbox). Flags are stored canonically, so " \Seen " finds exactly \Seen.
+ * The caller appends a WHERE clause on `m` and nothing else.
+ */
+export const MAILBOX_WITH_COUNTS = `
+  SELECT m.id, m.account_id, m.name, m.special_use, m.uidvalidity, m.uidnext, m.highest_modseq,
+    EXISTS (SELECT 1 FROM subscriptions s WHERE s.account_id = m.account_id AND s.name = m.name) AS subscribed,
+    (SELECT count(*) FROM messages x WHERE x.mailbox_id = m.id) AS message_count,
+    (SELECT count(*) FROM messages x WHERE x.mailbox_id = m.id
+       AND instr(' ' || x.flags || ' ', ' \\Seen ') = 0) AS unseen_count,
+    (SELECT coalesce(sum(x.size), 0) FROM messages x WHERE x.mailbox_id = m.id) AS size_bytes
+  FROM mailboxes m`;
+
+export function toAccount(row: AccountRow): Account {
+  return {
+    id: row.id,
+    address: row.address,
+    passwordHash: row.password_hash,
+    quotaBytes: row.quota_bytes,
+    usedBytes: row.used_bytes,
+    createdAt: new Date(row.created_at),
+  };
+}
+
+export function toMailbox(row: MailboxListRow): Mailbox {
+  return {
+    id: row.id,
+    accountId: row.account_id,
+    name: row.name,
+    specialUse: row.special_use as SpecialUse | null,
+    subscribed: row.subscribed === 1,
+    uidValidity: row.uidvalidity,
+    uidNext: row.uidnext,
+    highestModSeq: row.highest_modseq,
+    messageCount: row.message_count,
+    unseenCount: row.unseen_count,
+    sizeBytes: row.size_bytes,
+  };
+}
+
+export function toMessageMeta(row: MessageRow): MessageMeta {
+  return {
+    uid: row.uid,
+    flags: parseFlags(row.flags),
+    internalDate: new Date(row.internal_date),
+    size: row.size,
+    modSeq: row.modseq,
+    blobId: row.blob_id,
+    uidl: row.uidl,
+  };
+}

@@ -1,0 +1,115 @@
+/**
+ * The SQLite schema and its migrations. Each migration runs once, in its own
+ * transaction, at open; `schema_version` records the ones applied, so a
+ * database written by an older Mailstead is brought forward in place.
+ * Append new migrations at the end; never edit one that has shipped.
+ */
+import type { Database } from 'better-sqlite3';
+
+interface Migration {
+  version: number;
+  description: string;
+  sql: string;
+}
+
+const MIGRATIONS: Migration[] = [
+  {
+    version: 1,
+    description: 'accounts, mailboxes, subscriptions, content-addressed blobs, messages, expunge log',
+    sql: `
+      -- Named monotonically increasing counters; 'uidvalidity' is the last UIDVALIDITY handed out.
+      CREATE TABLE counters (
+        name  TEXT PRIMARY KEY,
+        value INTEGER NOT NULL
+      ) WITHOUT ROWID;
+
+      CREATE TABLE accounts (
+        id            INTEGER PRIMARY KEY AUTOINCREMENT,
+        address       TEXT NOT NULL UNIQUE COLLATE NOCASE,
+        password_hash TEXT NOT NULL,
+        quota_bytes   INTEGER,
+        used_bytes    INTEGER NOT NULL DEFAULT 0,
+        created_at    INTEGER NOT NULL
+      );
+
+      -- AUTOINCREMENT: a mailbox id is never reused, so a session or bus signal
+      -- naming a deleted mailbox can never reach its recreated namesake.
+      CREATE TABLE mailboxes (
+        id             INTEGER PRIMARY KEY AUTOINCREMENT,
+        account_id     INTEGER NOT NULL REFERENCES accounts(id) ON DELETE CASCADE,
+        name           TEXT NOT NULL,
+        special_use    TEXT,
+        uidvalidity    INTEGER NOT NULL,
+        uidnext        INTEGER NOT NULL DEFAULT 1,
+        highest_modseq INTEGER NOT NULL DEFAULT 1,
+        UNIQUE (account_id, name)
+      );
+
+      -- By name, not by mailbox id: RFC 9051 §6.3.7 keeps subscriptions to names that do not exist.
+      CREATE TABLE subscriptions (
+        account_id INTEGER NOT NULL REFERENCES accounts(id) ON DELETE CASCADE,
+        name       TEXT NOT NULL,
+        PRIMARY KEY (account_id, name)
+      ) WITHOUT ROWID;
+
+      -- Content-addressed (id = sha256 hex): identical bytes are stored once;
+      -- refcount is the number of message rows naming the blob. data is the
+      -- last column so that reading size/refcount does not touch its pages.
+      CREATE TABLE blobs (
+        id       TEXT PRIMARY KEY,
+        size     INTEGER NOT NULL,
+        refcount INTEGER NOT NULL,
+        data     BLOB NOT NULL
+      );
+
+      CREATE TABLE messages (
+        mailbox_id    INTEGER NOT NULL REFERENCES mailboxes(id) ON DELETE CASCADE,
+        uid           INTEGER NOT NULL,
+        blob_id       TEXT NOT NULL REFERENCES blobs(id),
+        size          INTEGER NOT NULL,
+        internal_date INTEGER NOT NULL,
+        flags         TEXT NOT NULL DEFAULT '',
+        modseq        INTEGER NOT NULL,
+        uidl          TEXT NOT NULL,
+        PRIMARY KEY (mailbox_id, uid)
+      ) WITHOUT ROWID;
+      CREATE INDEX messages_by_modseq ON messages (mailbox_id, modseq);
+      CREATE INDEX messages_by_uidl ON messages (mailbox_id, uidl);
+      CREATE INDEX messages_by_blob ON messages (blob_id);
+
+      -- The change log of removals: sessions (and later QRESYNC VANISHED,
+      -- RFC 7162 §3.2.10) learn from it which UIDs went away after a MODSEQ.
+      CREATE TABLE expunged (
+        mailbox_id INTEGER NOT NULL REFERENCES mailboxes(id) ON DELETE CASCADE,
+        uid        INTEGER NOT NULL,
+        modseq     INTEGER NOT NULL,
+        PRIMARY KEY (mailbox_id, uid)
+      ) WITHOUT ROWID;
+      CREATE INDEX expunged_by_modseq ON expunged (mailbox_id, modseq);
+    `,
+  },
+];
+
+export const SCHEMA_VERSION = MIGRATIONS[MIGRATIONS.length - 1].version;
+
+/** Applies every migration newer than the database; refuses a database newer than this code. */
+export function migrate(db: Database): void {
+  db.exec(`CREATE TABLE IF NOT EXISTS schema_version (
+    version    INTEGER PRIMARY KEY,
+    applied_at INTEGER NOT NULL,
+    description TEXT NOT NULL
+  )`);
+  const row = db.prepare('SELECT max(version) AS version FROM schema_version').get() as { version: number | null };
+  const current = row.version ?? 0;
+  if (current > SCHEMA_VERSION) {
+    throw new Error(`Database schema version ${current} is newer than this Mailstead (${SCHEMA_VERSION})`);
+  }
+  const record = db.prepare('INSERT INTO schema_version (version, applied_at, description) VALUES (?, ?, ?)');
+  for (const migration of MIGRATIONS) {
+    if (migration.version <= current) continue;
+    db.transaction(() => {
+      db.exec(migration.sql);
+      record.run(migration.version, Date.now(), migration.description);
+    }).immediate();
+  }
+}

@@ -1,0 +1,258 @@
+/**
+ * The embedded MailStore on SQLite: accounts and mailboxes here, message
+ * operations in messages.ts. Every write is one transaction committed with
+ * synchronous=FULL before the returned promise resolves.
+ */
+import type {
+  Account,
+  AccountId,
+  AppendResult,
+  CopyResult,
+  FlagOperation,
+  Mailbox,
+  MailboxChanges,
+  MailboxId,
+  MailStore,
+  MessageMeta,
+  NewMessage,
+  SpecialUse,
+} from '../types.js';
+import { StoreError } from '../types.js';
+import type { SqliteDb } from './db.js';
+import { MessageRepo } from './messages.js';
+import type { AccountRow, MailboxListRow, MailboxRow } from './rows.js';
+import { ACCOUNT_COLUMNS, MAILBOX_WITH_COUNTS, toAccount, toMailbox } from './rows.js';
+
+const HIERARCHY_SEPARATOR = '/';
+
+export class SqliteMailStore implements MailStore {
+  private readonly messages: MessageRepo;
+
+  constructor(private readonly sql: SqliteDb) {
+    this.messages = new MessageRepo(sql);
+  }
+
+  // ------------------------------------------------------------------ accounts
+
+  async createAccount(address: string, passwordHash: string, quotaBytes: number | null): Promise<Account> {
+    return this.sql.write(() => {
+      const info = this.sql
+        .stmt('INSERT INTO accounts (address, password_hash, quota_bytes, used_bytes, created_at) VALUES (?, ?, ?, 0, ?)')
+        .run(address, passwordHash, quotaBytes, Date.now());
+      return toAccount(this.accountRow(Number(info.lastInsertRowid))!);
+    });
+  }
+
+  async getAccount(address: string): Promise<Account | null> {
+    const row = this.sql.read(() =>
+      this.sql.stmt<AccountRow>(`SELECT ${ACCOUNT_COLUMNS} FROM accounts WHERE address = ?`).get(address),
+    );
+    return row ? toAccount(row) : null;
+  }
+
+  async getAccountById(id: AccountId): Promise<Account | null> {
+    const row = this.sql.read(() => this.accountRow(id));
+    return row ? toAccount(row) : null;
+  }
+
+  async listAccounts(): Promise<Account[]> {
+    const rows = this.sql.read(() =>
+      this.sql.stmt<AccountRow>(`SELECT ${ACCOUNT_COLUMNS} FROM accounts ORDER BY address`).all(),
+    );
+    return rows.map(toAccount);
+  }
+
+  async deleteAccount(id: AccountId): Promise<void> {
+    this.sql.write(() => {
+      this.requireAccount(id);
+      const blobIds = this.sql
+        .stmt<{ blob_id: string }>(
+          'SELECT blob_id FROM messages WHERE mailbox_id IN (SELECT id FROM mailboxes WHERE account_id = ?)',
+        )
+        .all(id)
+        .map((r) => r.blob_id);
+      // Cascades to mailboxes, messages, the expunge log and subscriptions; blobs are shared, so counted down.
+      this.sql.stmt('DELETE FROM accounts WHERE id = ?').run(id);
+      this.messages.dropBlobReferences(blobIds);
+    });
+  }
+
+  async setPasswordHash(id: AccountId, passwordHash: string): Promise<void> {
+    this.sql.write(() => {
+      this.requireAccount(id);
+      this.sql.stmt('UPDATE accounts SET password_hash = ? WHERE id = ?').run(passwordHash, id);
+    });
+  }
+
+  async setQuota(id: AccountId, quotaBytes: number | null): Promise<void> {
+    this.sql.write(() => {
+      this.requireAccount(id);
+      this.sql.stmt('UPDATE accounts SET quota_bytes = ? WHERE id = ?').run(quotaBytes, id);
+    });
+  }
+
+  // ----------------------------------------------------------------- mailboxes
+
+  async listMailboxes(accountId: AccountId): Promise<Mailbox[]> {
+    const rows = this.sql.read(() =>
+      this.sql.stmt<MailboxListRow>(`${MAILBOX_WITH_COUNTS} WHERE m.account_id = ? ORDER BY m.name`).all(accountId),
+    );
+    return rows.map(toMailbox);
+  }
+
+  async getMailbox(accountId: AccountId, name: string): Promise<Mailbox | null> {
+    const row = this.sql.read(() =>
+      this.sql.stmt<MailboxListRow>(`${MAILBOX_WITH_COUNTS} WHERE m.account_id = ? AND m.name = ?`).get(accountId, name),
+    );
+    return row ? toMailbox(row) : null;
+  }
+
+  async getMailboxById(id: MailboxId): Promise<Mailbox | null> {
+    const row = this.sql.read(() => this.mailboxWithCounts(id));
+    return row ? toMailbox(row) : null;
+  }
+
+  async createMailbox(accountId: AccountId, name: string, specialUse: SpecialUse | null = null): Promise<Mailbox> {
+    return this.sql.write(() => {
+      this.requireAccount(accountId);
+      const info = this.sql
+        .stmt('INSERT INTO mailboxes (account_id, name, special_use, uidvalidity, uidnext, highest_modseq) VALUES (?, ?, ?, ?, 1, 1)')
+        .run(accountId, name, specialUse, this.nextUidValidity());
+      return toMailbox(this.mailboxWithCounts(Number(info.lastInsertRowid))!);
+    });
+  }
+
+  async deleteMailbox(id: MailboxId): Promise<void> {
+    this.sql.write(() => {
+      const mailbox = this.messages.requireMailbox(id);
+      const rows = this.sql
+        .stmt<{ blob_id: string; size: number }>('SELECT blob_id, size FROM messages WHERE mailbox_id = ?')
+        .all(id);
+      // Cascades to its messages and expunge log; subscriptions are by name and stay (RFC 9051 §6.3.7).
+      this.sql.stmt('DELETE FROM mailboxes WHERE id = ?').run(id);
+      this.messages.dropBlobReferences(rows.map((r) => r.blob_id));
+      this.messages.release(
+        mailbox.account_id,
+        rows.reduce((total, r) => total + r.size, 0),
+      );
+    });
+  }
+
+  /**
+   * Renames the mailbox and its inferiors, keeping their ids, UIDVALIDITY and
+   * messages. Subscriptions are left as they are: RFC 9051 §6.3.9 forbids the
+   * server to drop a subscribed name on its own; the domain may move them.
+   */
+  async renameMailbox(id: MailboxId, newName: string): Promise<void> {
+    this.sql.write(() => {
+      const mailbox = this.messages.requireMailbox(id);
+      if (mailbox.name === newName) return;
+      const prefix = mailbox.name + HIERARCHY_SEPARATOR;
+      // Every name starting with "old/" sorts in ["old/", "old0"): '0' follows '/' in ASCII and UTF-8.
+      const inferiors = this.sql
+        .stmt<Pick<MailboxRow, 'id' | 'name'>>(
+          'SELECT id, name FROM mailboxes WHERE account_id = ? AND name >= ? AND name < ?',
+        )
+        .all(mailbox.account_id, prefix, mailbox.name + '0')
+        .filter((m) => m.name.startsWith(prefix));
+      const rename = this.sql.stmt('UPDATE mailboxes SET name = ? WHERE id = ?');
+      rename.run(newName, id);
+      for (const inferior of inferiors) {
+        rename.run(newName + HIERARCHY_SEPARATOR + inferior.name.slice(prefix.length), inferior.id);
+      }
+    });
+  }
+
+  async setSubscribed(accountId: AccountId, name: string, subscribed: boolean): Promise<void> {
+    this.sql.write(() => {
+      this.requireAccount(accountId);
+      const sql = subscribed
+        ? 'INSERT OR IGNORE INTO subscriptions (account_id, name) VALUES (?, ?)'
+        : 'DELETE FROM subscriptions WHERE account_id = ? AND name = ?';
+      this.sql.stmt(sql).run(accountId, name);
+    });
+  }
+
+  async listSubscriptions(accountId: AccountId): Promise<string[]> {
+    const rows = this.sql.read(() =>
+      this.sql.stmt<{ name: string }>('SELECT name FROM subscriptions WHERE account_id = ? ORDER BY name').all(accountId),
+    );
+    return rows.map((r) => r.name);
+  }
+
+  // ------------------------------------------------------------------ messages
+
+  async appendMessage(mailboxId: MailboxId, message: NewMessage): Promise<AppendResult> {
+    return this.messages.append(mailboxId, message);
+  }
+
+  async listMessages(mailboxId: MailboxId): Promise<MessageMeta[]> {
+    return this.messages.list(mailboxId);
+  }
+
+  async getMessages(mailboxId: MailboxId, uids: number[]): Promise<MessageMeta[]> {
+    return this.messages.get(mailboxId, uids);
+  }
+
+  async getChanges(mailboxId: MailboxId, sinceModSeq: number): Promise<MailboxChanges> {
+    return this.messages.changes(mailboxId, sinceModSeq);
+  }
+
+  async readBlob(blobId: string): Promise<Buffer | null> {
+    return this.messages.readBlob(blobId);
+  }
+
+  async updateFlags(mailboxId: MailboxId, uids: number[], op: FlagOperation, flags: string[]): Promise<MessageMeta[]> {
+    return this.messages.updateFlags(mailboxId, uids, op, flags);
+  }
+
+  async copyMessages(fromMailboxId: MailboxId, uids: number[], toMailboxId: MailboxId): Promise<CopyResult> {
+    return this.messages.copy(fromMailboxId, uids, toMailboxId);
+  }
+
+  async moveMessages(fromMailboxId: MailboxId, uids: number[], toMailboxId: MailboxId): Promise<CopyResult> {
+    return this.messages.move(fromMailboxId, uids, toMailboxId);
+  }
+
+  async expungeMessages(mailboxId: MailboxId, uids: number[]): Promise<number[]> {
+    return this.messages.expunge(mailboxId, uids);
+  }
+
+  async close(): Promise<void> {
+    this.sql.close();
+  }
+
+  // ------------------------------------------------------------------- helpers
+
+  private accountRow(id: AccountId): AccountRow | undefined {
+    return this.sql.stmt<AccountRow>(`SELECT ${ACCOUNT_COLUMNS} FROM accounts WHERE id = ?`).get(id);
+  }
+
+  private requireAccount(id: AccountId): AccountRow {
+    const row = this.accountRow(id);
+    if (!row) throw new StoreError('STORE_NO_SUCH_ACCOUNT', `No such account: ${id}`);
+    return row;
+  }
+
+  private mailboxWithCounts(id: MailboxId): MailboxListRow | undefined {
+    return this.sql.stmt<MailboxListRow>(`${MAILBOX_WITH_COUNTS} WHERE m.id = ?`).get(id);
+  }
+
+  /**
+   * A UIDVALIDITY never handed out before in this store (RFC 9051 §2.3.1.1):
+   * the larger of "now" in seconds and the last one plus one, as Dovecot does,
+   * so a mailbox deleted and recreated within the same second still gets a
+   * new, larger value, and a clock set back cannot repeat an old one.
+   */
+  private nextUidValidity(): number {
+    const last = this.sql
+      .stmt<{ value: number }>("SELECT value FROM counters WHERE name = 'uidvalidity'")
+      .get();
+    const next = Math.max(Math.floor(Date.now() / 1000), (last?.value ?? 0) + 1);
+    if (next > 0xffffffff) throw new StoreError('STORE_UNAVAILABLE', 'UIDVALIDITY space exhausted');
+    this.sql
+      .stmt("INSERT INTO counters (name, value) VALUES ('uidvalidity', ?) ON CONFLICT (name) DO UPDATE SET value = excluded.value")
+      .run(next);
+    return next;
+  }
+}

@@ -1,0 +1,165 @@
+/**
+ * The storage interface. Every backend (SQLite today, PostgreSQL later, an
+ * in-memory one for tests) implements `MailStore`; nothing above `store/`
+ * knows which one it talks to. No protocol types cross this boundary: UIDs,
+ * MODSEQs and flags are plain mail-domain values, errors are `StoreError`s
+ * with protocol-neutral codes that each protocol maps in one file.
+ *
+ * All numbers (UID, UIDVALIDITY, MODSEQ, sizes) are JS numbers: UIDs and
+ * UIDVALIDITY are 32-bit by RFC 9051, MODSEQ stays far below 2^53 in practice.
+ */
+
+export type AccountId = number;
+export type MailboxId = number;
+
+export interface Account {
+  id: AccountId;
+  /** Lower-cased login address, e.g. "alice@example.com". */
+  address: string;
+  passwordHash: string;
+  /** Quota in bytes; null means unlimited. */
+  quotaBytes: number | null;
+  /** Sum of the sizes of all messages in all mailboxes of the account. */
+  usedBytes: number;
+  createdAt: Date;
+}
+
+/** RFC 6154 special-use attributes. */
+export type SpecialUse = '\\Sent' | '\\Drafts' | '\\Trash' | '\\Junk' | '\\Archive' | '\\All' | '\\Flagged';
+
+export interface Mailbox {
+  id: MailboxId;
+  accountId: AccountId;
+  /** Full hierarchical name with "/" as the separator; "INBOX" is always upper case. */
+  name: string;
+  specialUse: SpecialUse | null;
+  subscribed: boolean;
+  uidValidity: number;
+  uidNext: number;
+  highestModSeq: number;
+  /** Number of messages, total size in bytes, number without \Seen. */
+  messageCount: number;
+  unseenCount: number;
+  sizeBytes: number;
+}
+
+export interface MessageMeta {
+  uid: number;
+  /** System flags (\Seen, \Answered, \Flagged, \Deleted, \Draft) and keywords, in a stable order. */
+  flags: string[];
+  internalDate: Date;
+  size: number;
+  modSeq: number;
+  /** Content address of the message bytes in the blob store. */
+  blobId: string;
+  /** The POP3 unique id: stable across sessions and protocols. */
+  uidl: string;
+}
+
+export interface NewMessage {
+  content: Buffer;
+  flags?: string[];
+  internalDate?: Date;
+  /** Keep this POP3 UIDL instead of generating one (migration of POP3 mail). */
+  uidl?: string;
+}
+
+export interface AppendResult {
+  uidValidity: number;
+  uid: number;
+  modSeq: number;
+}
+
+export type FlagOperation = 'add' | 'remove' | 'replace';
+
+export interface MailboxChanges {
+  /** Messages added or whose flags changed with MODSEQ > since, ascending by UID. */
+  changed: MessageMeta[];
+  /** UIDs expunged with MODSEQ > since, ascending. */
+  expunged: number[];
+  highestModSeq: number;
+}
+
+export interface CopyResult {
+  uidValidity: number;
+  /** Source UID -> destination UID, in ascending source order. */
+  uidMap: Array<[number, number]>;
+  /** For a move: the MODSEQ at which the sources were expunged. */
+  expungeModSeq?: number;
+}
+
+export type StoreErrorCode =
+  | 'STORE_OVER_QUOTA'
+  | 'STORE_NO_SUCH_ACCOUNT'
+  | 'STORE_ACCOUNT_EXISTS'
+  | 'STORE_NO_SUCH_MAILBOX'
+  | 'STORE_MAILBOX_EXISTS'
+  | 'STORE_MAILBOX_HAS_CHILDREN'
+  | 'STORE_MAILBOX_PROTECTED'
+  | 'STORE_INVALID_NAME'
+  | 'STORE_UNAVAILABLE';
+
+/** A protocol-neutral storage failure; `imap/errors.ts`, `pop3/errors.ts` and `lmtp/` map it to replies. */
+export class StoreError extends Error {
+  constructor(
+    readonly code: StoreErrorCode,
+    message: string,
+  ) {
+    super(message);
+    this.name = 'StoreError';
+  }
+}
+
+export interface MailStore {
+  // ---- accounts ----
+  createAccount(address: string, passwordHash: string, quotaBytes: number | null): Promise<Account>;
+  getAccount(address: string): Promise<Account | null>;
+  getAccountById(id: AccountId): Promise<Account | null>;
+  listAccounts(): Promise<Account[]>;
+  /** Deletes the account, its mailboxes, its messages and blobs no longer referenced. */
+  deleteAccount(id: AccountId): Promise<void>;
+  setPasswordHash(id: AccountId, passwordHash: string): Promise<void>;
+  setQuota(id: AccountId, quotaBytes: number | null): Promise<void>;
+
+  // ---- mailboxes ----
+  listMailboxes(accountId: AccountId): Promise<Mailbox[]>;
+  /** Case-sensitive except INBOX, which callers normalise before calling. */
+  getMailbox(accountId: AccountId, name: string): Promise<Mailbox | null>;
+  getMailboxById(id: MailboxId): Promise<Mailbox | null>;
+  /** Creates a mailbox with a fresh UIDVALIDITY; throws STORE_MAILBOX_EXISTS. */
+  createMailbox(accountId: AccountId, name: string, specialUse?: SpecialUse | null): Promise<Mailbox>;
+  /** Deletes a mailbox and its messages; the UIDVALIDITY it had is never given again to a mailbox of that name. */
+  deleteMailbox(id: MailboxId): Promise<void>;
+  /** Renames a mailbox and every mailbox below it ("a" -> "b" renames "a/x" to "b/x"). UIDVALIDITY is kept. */
+  renameMailbox(id: MailboxId, newName: string): Promise<void>;
+  setSubscribed(accountId: AccountId, name: string, subscribed: boolean): Promise<void>;
+  /** Subscribed names, including names of mailboxes that no longer exist (RFC 9051 §6.3.7). */
+  listSubscriptions(accountId: AccountId): Promise<string[]>;
+
+  // ---- messages ----
+  /**
+   * Stores a message durably (committed and synced before the promise resolves),
+   * checking the account quota inside the same transaction. Throws STORE_OVER_QUOTA.
+   */
+  appendMessage(mailboxId: MailboxId, message: NewMessage): Promise<AppendResult>;
+  /** All messages of a mailbox, ascending by UID. */
+  listMessages(mailboxId: MailboxId): Promise<MessageMeta[]>;
+  getMessages(mailboxId: MailboxId, uids: number[]): Promise<MessageMeta[]>;
+  /** The change log: what happened in the mailbox after `sinceModSeq`. */
+  getChanges(mailboxId: MailboxId, sinceModSeq: number): Promise<MailboxChanges>;
+  /** The bytes of a message (or null when the blob is gone). */
+  readBlob(blobId: string): Promise<Buffer | null>;
+  /**
+   * Changes flags of the given UIDs; only messages whose flags actually change
+   * get a new MODSEQ and are returned. `unchangedSince` (RFC 7162) is reserved.
+   */
+  updateFlags(mailboxId: MailboxId, uids: number[], op: FlagOperation, flags: string[]): Promise<MessageMeta[]>;
+  /** Copies messages (no blob is duplicated). Quota is checked. */
+  copyMessages(fromMailboxId: MailboxId, uids: number[], toMailboxId: MailboxId): Promise<CopyResult>;
+  /** Moves messages atomically: copy then expunge from the source in one transaction. */
+  moveMessages(fromMailboxId: MailboxId, uids: number[], toMailboxId: MailboxId): Promise<CopyResult>;
+  /** Expunges the given UIDs (those that exist); returns the UIDs removed, ascending. */
+  expungeMessages(mailboxId: MailboxId, uids: number[]): Promise<number[]>;
+
+  close(): Promise<void>;
+}

@@ -1,0 +1,16 @@
+/**
+ * Child process for the durability test in sqlite.test.ts: appends one
+ * message, prints the acknowledged result as one JSON line, then waits to be
+ * killed with SIGKILL (no close, no clean shutdown).
+ * Usage: node --import tsx append-and-die.ts <db-path> <mailbox-id> <text>
+ */
+import { openSqliteStore } from '../../src/store/index.js';
+
+const [path, mailboxId, text] = process.argv.slice(2);
+const store = await openSqliteStore(path);
+const result = await store.appendMessage(Number(mailboxId), {
+  content: Buffer.from(`Subject: ${text}\r\n\r\n${text}\r\n`),
+  flags: ['\\Flagged'],
+});
+process.stdout.write(JSON.stringify(result) + '\n');
+setInterval(() => {}, 60_000); // stay alive until killed
