@@ -133,3 +133,16 @@ describe('IMAP STORE reports current flags', () => {
     await h.close();
   });
 });
+
+describe('IMAP APPEND into the selected mailbox', () => {
+  it('reports the new message with EXISTS before the tagged OK', async () => {
+    const h = await createHarness();
+    await h.domain.deliver(ALICE, message());
+    const a = await h.open({ login: true });
+    await a.cmd('SELECT INBOX');
+    const m = message({ subject: 'mine' });
+    const r = await a.cmd(`APPEND INBOX {${m.length}+}\r\n${m.toString('latin1')}`);
+    assert.match(r, /^\* 2 EXISTS\r\nt2 OK \[APPENDUID \d+ 2\] APPEND completed\r\n$/);
+    await h.close();
+  });
+});

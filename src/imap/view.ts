@@ -123,10 +123,8 @@ export class MailboxView {
       const maxUid = n ? this.entries[n - 1].uid : 0;
       for (const r of set) {
         const [lo, hi] = bounds(r, maxUid);
-        for (let seq = 1; seq <= n; seq++) {
-          const u = this.entries[seq - 1].uid;
-          if (u >= lo && u <= hi) seqs.add(seq);
-        }
+        // Entries are in ascending UID order: start at the first UID >= lo.
+        for (let i = this.lowerBound(lo); i < n && this.entries[i].uid <= hi; i++) seqs.add(i + 1);
       }
     } else {
       for (const r of set) {
@@ -190,6 +188,18 @@ export class MailboxView {
       this.bySeqDirty = true;
     }
     return out;
+  }
+
+  /** Index of the first entry with a UID >= uid. */
+  private lowerBound(uid: number): number {
+    let lo = 0;
+    let hi = this.entries.length;
+    while (lo < hi) {
+      const mid = (lo + hi) >>> 1;
+      if (this.entries[mid].uid < uid) lo = mid + 1;
+      else hi = mid;
+    }
+    return lo;
   }
 
   private add(m: MessageMeta): void {

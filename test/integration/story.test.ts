@@ -73,6 +73,29 @@ print(json.dumps(subjects))
     }
   });
 
+  test('a POP3 QUIT with deletions reaches an IDLE IMAP session as EXPUNGE; deliver wakes it with EXISTS', async () => {
+    const user = 'pop-laptop@example.com';
+    const phone = imap(user);
+    await phone.connect();
+    try {
+      await phone.mailboxOpen('INBOX');
+      const count = typeof phone.mailbox === 'object' && phone.mailbox ? phone.mailbox.exists : -1;
+      assert.equal(count, 1, 'Wednesday is still there');
+      const expunged = new Promise<{ seq: number }>((resolve) => phone.on('expunge', resolve));
+      void phone.idle();
+      await new Promise((r) => setTimeout(r, 100));
+      assert.deepEqual(laptopPop3DownloadAndDelete(user), ['wednesday']);
+      assert.equal((await expunged).seq, 1);
+
+      const exists = new Promise<{ count: number }>((resolve) => phone.on('exists', resolve));
+      // The deliver command runs in another process; the running server is told through its notify socket.
+      assert.equal(deliver(server.dataDir, user, makeMessage({ subject: 'thursday' })).status, 0);
+      assert.equal((await exists).count, 1);
+    } finally {
+      await phone.logout();
+    }
+  });
+
   test('IMAP on both: both see everything, and a read on one is seen on the other live', async () => {
     const user = 'imap-both@example.com';
     deliver(server.dataDir, user, makeMessage({ subject: 'monday' }));
