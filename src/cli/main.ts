@@ -4,8 +4,12 @@
  * one-line messages and exit codes. Nothing imports this folder.
  */
 import { Command, CommanderError } from 'commander';
+import { registerArchiveCommand } from './archive.js';
 import { registerDeliverCommand } from './deliver.js';
+import { registerImportCommand } from './import.js';
+import { registerExpireCommand } from './expire.js';
 import { registerServeCommand } from './serve.js';
+import { registerSpeedtestCommand } from './speedtest.js';
 import { registerUserCommands } from './user.js';
 import { UsageError } from './util.js';
 
@@ -20,6 +24,10 @@ program
 registerServeCommand(program);
 registerUserCommands(program);
 registerDeliverCommand(program);
+registerExpireCommand(program);
+registerArchiveCommand(program);
+registerImportCommand(program);
+registerSpeedtestCommand(program);
 
 try {
   await program.parseAsync(process.argv);

@@ -1,17 +1,27 @@
-/** `mailstead user add|passwd|del|list`: account administration on the data directory. */
+/** `mailstead user add|passwd|del|list|set|show`: account administration on the data directory. */
 import type { Command } from 'commander';
 import { MailDomain } from '../domain/mail-domain.js';
 import { generatePassword } from '../domain/passwords.js';
+import {
+  describePop3Policy,
+  POP3_DELE_ACTIONS,
+  POP3_SCOPES,
+  pop3PolicyOf,
+  type Pop3DeleAction,
+  type Pop3Policy,
+  type Pop3Scope,
+} from '../domain/pop3-policy.js';
 import { openDataDir } from '../net/node.js';
 import { ForwardingBus } from '../notify/process-bridge.js';
 import { StoreError } from '../store/types.js';
 import { defaultDataDir, EX, formatSize, parseSize, readPasswordFromStdin, UsageError } from './util.js';
 
-interface DataDirFlag {
+export interface DataDirFlag {
   dataDir?: string;
 }
 
-async function withDomain<T>(flags: DataDirFlag, fn: (domain: MailDomain) => Promise<T>): Promise<T> {
+/** Opens the data directory's store with a bus that reaches a running server; maps store errors to exit codes. */
+export async function withDomain<T>(flags: DataDirFlag, fn: (domain: MailDomain) => Promise<T>): Promise<T> {
   const dataDir = flags.dataDir ?? defaultDataDir();
   const store = await openDataDir(dataDir);
   const bus = new ForwardingBus(dataDir);
@@ -30,7 +40,7 @@ async function withDomain<T>(flags: DataDirFlag, fn: (domain: MailDomain) => Pro
 }
 
 export function registerUserCommands(program: Command): void {
-  const user = program.command('user').description('Manage accounts (add, passwd, del, list).');
+  const user = program.command('user').description('Manage accounts (add, passwd, del, list, set, show).');
   const dataDirOption = ['--data-dir <dir>', 'data directory [default: ./data]'] as const;
 
   user
@@ -96,4 +106,95 @@ export function registerUserCommands(program: Command): void {
         }
       });
     });
+
+  user
+    .command('set')
+    .description("Change an account's POP3 policy (what POP3 sees, what DELE does, EXPIRE).")
+    .argument('<address>')
+    .option(...dataDirOption)
+    .option('--pop3-scope <scope>', 'what POP3 sees: inbox, or all (every mailbox but Trash and Junk)')
+    .option('--pop3-from <when>', 'all mail, or only mail arriving from now on: all, now, or a date (2026-01-31)')
+    .option('--pop3-dele <action>', 'what DELE does at QUIT: expunge, hide, seen, archive or trash')
+    .option('--pop3-expire <days>', 'remove mail POP3 downloaded this many days ago (EXPIRE), or off')
+    .action(async (address: string, flags: DataDirFlag & Pop3Flags) => {
+      await withDomain(flags, async (domain) => {
+        const account = await domain.requireAccount(address);
+        const policy = applyPop3Flags(await pop3PolicyOf(domain, account.id), flags, new Date());
+        await domain.store.setPop3Policy(account.id, policy);
+        process.stdout.write(`${account.address} pop3 ${describePop3Policy(policy)}\n`);
+      });
+    });
+
+  user
+    .command('show')
+    .description('Show an account: usage, quota, POP3 policy and POP3 devices.')
+    .argument('<address>')
+    .option(...dataDirOption)
+    .action(async (address: string, flags: DataDirFlag) => {
+      await withDomain(flags, async (domain) => {
+        const account = await domain.requireAccount(address);
+        const lines = [
+          `address\t${account.address}`,
+          `used\t${formatSize(account.usedBytes)}`,
+          `quota\t${formatSize(account.quotaBytes)}`,
+          `pop3\t${describePop3Policy(await pop3PolicyOf(domain, account.id))}`,
+        ];
+        const devices = new Map<string, { downloaded: number; deleted: number }>();
+        for (const r of await domain.store.listPop3DeviceState(account.id)) {
+          const d = devices.get(r.device) ?? { downloaded: 0, deleted: 0 };
+          if (r.downloadedAt) d.downloaded++;
+          if (r.deletedAt) d.deleted++;
+          devices.set(r.device, d);
+        }
+        for (const [device, d] of devices) {
+          lines.push(`device\t${device === '' ? '(untagged)' : device}\tdownloaded ${d.downloaded}\tdeleted ${d.deleted}`);
+        }
+        process.stdout.write(lines.join('\n') + '\n');
+      });
+    });
+}
+
+interface Pop3Flags {
+  pop3Scope?: string;
+  pop3From?: string;
+  pop3Dele?: string;
+  pop3Expire?: string;
+}
+
+/** The current policy with the given flags applied; refuses unknown values and an empty change. */
+function applyPop3Flags(current: Pop3Policy, flags: Pop3Flags, now: Date): Pop3Policy {
+  const next = { ...current };
+  let changed = false;
+  if (flags.pop3Scope !== undefined) {
+    next.scope = oneOf(flags.pop3Scope, POP3_SCOPES, '--pop3-scope') as Pop3Scope;
+    changed = true;
+  }
+  if (flags.pop3From !== undefined) {
+    const value = flags.pop3From.toLowerCase();
+    const date = value === 'all' ? null : value === 'now' ? now : new Date(flags.pop3From);
+    if (date !== null && Number.isNaN(date.getTime())) {
+      throw new UsageError(`--pop3-from must be all, now or a date, not "${flags.pop3From}"`);
+    }
+    next.since = date;
+    changed = true;
+  }
+  if (flags.pop3Dele !== undefined) {
+    next.dele = oneOf(flags.pop3Dele, POP3_DELE_ACTIONS, '--pop3-dele') as Pop3DeleAction;
+    changed = true;
+  }
+  if (flags.pop3Expire !== undefined) {
+    const value = flags.pop3Expire.toLowerCase();
+    if (value === 'off' || value === 'never') next.expireDays = null;
+    else if (/^\d{1,5}$/.test(value)) next.expireDays = Number(value);
+    else throw new UsageError(`--pop3-expire must be a number of days or off, not "${flags.pop3Expire}"`);
+    changed = true;
+  }
+  if (!changed) throw new UsageError('nothing to set: give --pop3-scope, --pop3-from, --pop3-dele or --pop3-expire');
+  return next;
+}
+
+function oneOf(value: string, allowed: readonly string[], flag: string): string {
+  const lower = value.toLowerCase();
+  if (!allowed.includes(lower)) throw new UsageError(`${flag} must be one of ${allowed.join(', ')}, not "${value}"`);
+  return lower;
 }

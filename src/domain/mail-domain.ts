@@ -5,6 +5,7 @@
  * that every other session with the mailbox selected learns of the change.
  * Reads that change nothing (listing, change log, blob bytes) go to `store`.
  */
+import { serializeSummary, summarize } from '../mail/index.js';
 import type { NotifyBus } from '../notify/bus.js';
 import type {
   Account,
@@ -42,8 +43,12 @@ export function isValidAddress(address: string): boolean {
 }
 
 export class MailDomain {
-  /** Accounts with a POP3 session in the TRANSACTION state on this node (RFC 1939 §8: exclusive-access lock). */
-  private readonly pop3Locks = new Set<AccountId>();
+  /**
+   * (account, POP3 device tag) pairs with a session in the TRANSACTION state on
+   * this node (RFC 1939 §8: exclusive-access lock). Per device: each device
+   * has its own maildrop state, so a phone and a laptop may be in at once.
+   */
+  private readonly pop3Locks = new Set<string>();
 
   constructor(
     readonly store: MailStore,
@@ -168,7 +173,9 @@ export class MailDomain {
    * The store checks the quota and commits durably before this resolves.
    */
   async ingest(mailbox: Mailbox, message: NewMessage): Promise<AppendResult> {
-    const result = await this.store.appendMessage(mailbox.id, message);
+    // The MIME structure, envelope and preview are computed once, here, and stored with the message.
+    const summary = message.summary ?? serializeSummary(summarize(message.content));
+    const result = await this.store.appendMessage(mailbox.id, { ...message, summary });
     this.bus.publish({ accountId: mailbox.accountId, mailboxId: mailbox.id });
     return result;
   }
@@ -190,6 +197,19 @@ export class MailDomain {
     const changed = await this.store.updateFlags(mailbox.id, uids, op, flags);
     if (changed.length > 0) this.bus.publish({ accountId: mailbox.accountId, mailboxId: mailbox.id });
     return changed;
+  }
+
+  /** RFC 7162 §3.1.3 STORE (UNCHANGEDSINCE n): messages changed after n are left alone and returned in `modified`. */
+  async updateFlagsUnchangedSince(
+    mailbox: Mailbox,
+    uids: number[],
+    op: FlagOperation,
+    flags: string[],
+    unchangedSince: number,
+  ): Promise<{ changed: MessageMeta[]; modified: number[] }> {
+    const result = await this.store.updateFlagsUnchangedSince(mailbox.id, uids, op, flags, unchangedSince);
+    if (result.changed.length > 0) this.bus.publish({ accountId: mailbox.accountId, mailboxId: mailbox.id });
+    return result;
   }
 
   async copyMessages(from: Mailbox, uids: number[], to: Mailbox): Promise<CopyResult> {
@@ -216,14 +236,15 @@ export class MailDomain {
   // -------------------------------------------------------------- POP3 lock
 
   /** RFC 1939 §8: the maildrop is locked for the TRANSACTION state. Returns false when another session holds it. */
-  tryLockMaildrop(accountId: AccountId): boolean {
-    if (this.pop3Locks.has(accountId)) return false;
-    this.pop3Locks.add(accountId);
+  tryLockMaildrop(accountId: AccountId, device = ''): boolean {
+    const key = `${accountId}#${device}`;
+    if (this.pop3Locks.has(key)) return false;
+    this.pop3Locks.add(key);
     return true;
   }
 
-  unlockMaildrop(accountId: AccountId): void {
-    this.pop3Locks.delete(accountId);
+  unlockMaildrop(accountId: AccountId, device = ''): void {
+    this.pop3Locks.delete(`${accountId}#${device}`);
   }
 }
 

@@ -2,8 +2,16 @@
  * Password hashing with scrypt (node:crypto), stored in a self-describing
  * PHC-like string so parameters can be raised later without breaking old hashes:
  *   $scrypt$ln=15,r=8,p=1$<salt b64>$<hash b64>
+ *
+ * Since SCRAM-SHA-256 (RFC 7677) the stored credential is that string, a
+ * space, and the SCRAM keys (RFC 5802 §3: StoredKey and ServerKey, never the
+ * password), all in the one opaque `passwordHash` column:
+ *   $scrypt$...$<hash> $scram-sha-256$i=4096$<salt b64>$<StoredKey b64>$<ServerKey b64>
+ * Credentials stored before SCRAM have only the scrypt part: PLAIN and LOGIN
+ * keep working, SCRAM fails until the password is set again.
  */
 import { randomBytes, scrypt, timingSafeEqual } from 'node:crypto';
+import { deriveScramCredentials, SCRAM_MIN_ITERATIONS, type ScramCredentials } from '../protocol/sasl/scram.js';
 
 const KEY_LENGTH = 32;
 const DEFAULT = { logN: 15, r: 8, p: 1 };
@@ -17,14 +25,33 @@ function scryptAsync(password: string, salt: Buffer, logN: number, r: number, p:
   });
 }
 
-export async function hashPassword(password: string, params = DEFAULT): Promise<string> {
+export async function hashPassword(password: string, params = DEFAULT, scramIterations = SCRAM_MIN_ITERATIONS): Promise<string> {
   const salt = randomBytes(16);
   const key = await scryptAsync(password, salt, params.logN, params.r, params.p);
-  return `$scrypt$ln=${params.logN},r=${params.r},p=${params.p}$${salt.toString('base64')}$${key.toString('base64')}`;
+  const scrypt = `$scrypt$ln=${params.logN},r=${params.r},p=${params.p}$${salt.toString('base64')}$${key.toString('base64')}`;
+  const scram = await deriveScramCredentials(password, randomBytes(16), scramIterations);
+  const b64 = (b: Buffer) => b.toString('base64');
+  return `${scrypt} $scram-sha-256$i=${scram.iterations}$${b64(scram.salt)}$${b64(scram.storedKey)}$${b64(scram.serverKey)}`;
+}
+
+/** The SCRAM-SHA-256 keys of a stored credential; null for one stored before SCRAM existed here. */
+export function scramCredentials(stored: string): ScramCredentials | null {
+  const part = stored.split(' ').find((p) => p.startsWith('$scram-sha-256$'));
+  if (!part) return null;
+  const m = /^\$scram-sha-256\$i=(\d+)\$([A-Za-z0-9+/=]+)\$([A-Za-z0-9+/=]+)\$([A-Za-z0-9+/=]+)$/.exec(part);
+  if (!m) return null;
+  const [, iterations, salt, storedKey, serverKey] = m;
+  return {
+    iterations: Number(iterations),
+    salt: Buffer.from(salt, 'base64'),
+    storedKey: Buffer.from(storedKey, 'base64'),
+    serverKey: Buffer.from(serverKey, 'base64'),
+  };
 }
 
 export async function verifyPassword(password: string, stored: string): Promise<boolean> {
-  const m = /^\$scrypt\$ln=(\d+),r=(\d+),p=(\d+)\$([A-Za-z0-9+/=]+)\$([A-Za-z0-9+/=]+)$/.exec(stored);
+  const scryptPart = stored.split(' ')[0];
+  const m = /^\$scrypt\$ln=(\d+),r=(\d+),p=(\d+)\$([A-Za-z0-9+/=]+)\$([A-Za-z0-9+/=]+)$/.exec(scryptPart);
   if (!m) return false;
   const [, ln, r, p, salt, hash] = m;
   const expected = Buffer.from(hash, 'base64');

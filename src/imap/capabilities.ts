@@ -1,7 +1,12 @@
 /**
  * CAPABILITY lists by state. Only what is implemented is announced.
  * Before TLS on a plain port: STARTTLS and LOGINDISABLED (RFC 9051 §6.2.3,
- * §7.2.2); once authentication is possible: AUTH=PLAIN and SASL-IR (RFC 4959).
+ * §7.2.2); once authentication is possible: AUTH=PLAIN, AUTH=SCRAM-SHA-256
+ * (RFC 7677; not -PLUS: no channel binding) and SASL-IR (RFC 4959).
+ * LITERAL- before login, LITERAL+ after (RFC 7888 §4: the reader refuses
+ * non-synchronising literals over 4096 octets until login).
+ * src/imap/capabilities.test.ts exercises every capability listed
+ * after login; a new one needs a row there.
  */
 export const BASE_CAPABILITIES = ['IMAP4rev2', 'IMAP4rev1'];
 
@@ -23,17 +28,36 @@ export const SESSION_CAPABILITIES = [
   'LIST-STATUS',
   'MULTIAPPEND',
   'ESEARCH',
+  // Issue 4 part A: SEARCHRES (RFC 5182), WITHIN (RFC 5032), BINARY (RFC 3516), SORT/THREAD (RFC 5256),
+  // SORT=DISPLAY (RFC 5957), PREVIEW (RFC 8970), SAVEDATE (RFC 8514).
+  'SEARCHRES',
+  'WITHIN',
+  'BINARY',
+  'SORT',
+  'SORT=DISPLAY',
+  'THREAD=ORDEREDSUBJECT',
+  'THREAD=REFERENCES',
+  'PREVIEW',
+  'SAVEDATE',
   'UTF8=ACCEPT',
   'STATUS=SIZE',
+  'COMPRESS=DEFLATE',
+  'QUOTA',
+  'QUOTA=RES-STORAGE',
 ];
+
+/** After authentication, with the values that depend on configuration (RFC 7889 APPENDLIMIT). */
+export function sessionCapabilities(opts: { appendLimit: number }): string[] {
+  return [...SESSION_CAPABILITIES, `APPENDLIMIT=${opts.appendLimit}`];
+}
 
 /** Extensions ENABLE turns on (RFC 5161); everything else is ignored as the RFC asks. */
 export const ENABLEABLE = ['IMAP4rev2', 'UTF8=ACCEPT'];
 
 export function preAuthCapabilities(opts: { secure: boolean; tlsAvailable: boolean; authAllowed: boolean }): string[] {
-  const caps = [...BASE_CAPABILITIES, 'LITERAL+', 'ENABLE', 'ID'];
+  const caps = [...BASE_CAPABILITIES, 'LITERAL-', 'ENABLE', 'ID'];
   if (!opts.secure && opts.tlsAvailable) caps.push('STARTTLS');
-  if (opts.authAllowed) caps.push('AUTH=PLAIN', 'SASL-IR');
+  if (opts.authAllowed) caps.push('AUTH=PLAIN', 'AUTH=SCRAM-SHA-256', 'SASL-IR');
   else caps.push('LOGINDISABLED');
   return caps;
 }

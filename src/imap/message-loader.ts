@@ -1,9 +1,10 @@
 /**
- * Reading messages of the selected mailbox for FETCH and SEARCH: metadata in
- * batches, and the bytes plus their MIME structure one message at a time, so
- * a large FETCH never holds more than one message body.
+ * Reading messages of the selected mailbox for FETCH, SEARCH, SORT and
+ * THREAD: metadata in batches, the stored summaries (MIME structure,
+ * envelope, body structure, preview, sort keys) in batches, and the bytes one
+ * message at a time, so a large FETCH never holds more than one message body.
  */
-import { parseMessage, type MessageStructure } from '../mail/index.js';
+import { parseSummary, serializeSummary, summarize, type MessageStructure, type MessageSummary } from '../mail/index.js';
 import type { MailStore, MessageMeta } from '../store/types.js';
 
 export const META_BATCH = 200;
@@ -18,11 +19,42 @@ export async function metasByUid(store: MailStore, mailboxId: number, uids: numb
   return new Map(metas.map((m) => [m.uid, m]));
 }
 
-/** The message bytes and structure, or null when the blob is gone (expunged meanwhile). */
-export async function loadMessage(store: MailStore, meta: MessageMeta): Promise<LoadedMessage | null> {
+/**
+ * Summaries by blob id. One computed at ingest is read back; a message stored
+ * before summaries existed (or with an older summary version) is parsed now
+ * and its summary saved, so that happens once per blob. A blob that is gone
+ * (expunged meanwhile) is left out.
+ */
+export async function summariesFor(store: MailStore, metas: Iterable<MessageMeta>): Promise<Map<string, MessageSummary>> {
+  const blobIds = [...new Set([...metas].map((m) => m.blobId))];
+  const stored = await store.readSummaries(blobIds);
+  const out = new Map<string, MessageSummary>();
+  for (const blobId of blobIds) {
+    const text = stored.get(blobId);
+    let summary = text === undefined ? null : parseSummary(text);
+    if (!summary) {
+      const raw = await store.readBlob(blobId);
+      if (!raw) continue;
+      summary = summarize(raw);
+      await store.saveSummary(blobId, serializeSummary(summary));
+    }
+    out.set(blobId, summary);
+  }
+  return out;
+}
+
+/** The message bytes and structure (the stored one when given), or null when the blob is gone. */
+export async function loadMessage(store: MailStore, meta: MessageMeta, structure?: MessageStructure): Promise<LoadedMessage | null> {
   const raw = await store.readBlob(meta.blobId);
   if (!raw) return null;
-  return { raw, structure: parseMessage(raw) };
+  if (structure) return { raw, structure };
+  const text = (await store.readSummaries([meta.blobId])).get(meta.blobId);
+  let summary = text === undefined ? null : parseSummary(text);
+  if (!summary) {
+    summary = summarize(raw);
+    await store.saveSummary(meta.blobId, serializeSummary(summary));
+  }
+  return { raw, structure: summary.structure };
 }
 
 export function chunks<T>(items: T[], size: number): T[][] {

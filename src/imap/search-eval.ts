@@ -19,6 +19,10 @@ export interface SearchCandidate {
   /** Largest sequence number and UID in the mailbox, for '*'. */
   maxSeq: number;
   maxUid: number;
+  /** UIDs of the saved search result, for "$" (RFC 5182). */
+  savedUids: ReadonlySet<number>;
+  /** "Now" for OLDER / YOUNGER (RFC 5032), fixed for the whole search. */
+  now: Date;
   /** Loads the message bytes once, when a key needs them. */
   content(): Promise<LoadedMessage | null>;
 }
@@ -55,9 +59,26 @@ export async function matches(key: SearchKey, c: SearchCandidate): Promise<boole
       // \Recent is not kept: no message is recent, so NEW matches nothing and OLD everything.
       return key.value === 'old';
     case 'seq':
-      return inSet(c.seq, key.set, c.maxSeq);
+      return key.set === '$' ? c.savedUids.has(c.meta.uid) : inSet(c.seq, key.set, c.maxSeq);
     case 'uid':
-      return inSet(c.meta.uid, key.set, c.maxUid);
+      return key.set === '$' ? c.savedUids.has(c.meta.uid) : inSet(c.meta.uid, key.set, c.maxUid);
+    case 'within': {
+      // RFC 5032 §3: OLDER n = INTERNALDATE more than n seconds ago, YOUNGER n = within the last n seconds.
+      const age = (c.now.getTime() - c.meta.internalDate.getTime()) / 1000;
+      return key.op === 'older' ? age > key.seconds : age <= key.seconds;
+    }
+    case 'objectid':
+      // THREADID is NIL for every message (RFC 8474 §5.2), so THREADID matches nothing.
+      return key.field === 'emailid' && c.meta.emailId === key.value;
+    case 'savedate': {
+      // RFC 8514 §4: SAVEDATESUPPORTED matches all messages when the mailbox keeps save dates.
+      if (key.op === 'supported') return true;
+      // A message stored before save dates were kept uses its INTERNALDATE, as RFC 8514 §4 allows.
+      const day = utcDay(c.meta.saveDate ?? c.meta.internalDate);
+      if (key.op === 'before') return day < key.date;
+      if (key.op === 'on') return day === key.date;
+      return day >= key.date;
+    }
     case 'size':
       return key.op === 'larger' ? c.meta.size > key.value : c.meta.size < key.value;
     case 'modseq':
@@ -94,7 +115,7 @@ export async function matches(key: SearchKey, c: SearchCandidate): Promise<boole
       const needle = key.value.toLowerCase();
       return (
         allHeaders(m.raw, m.structure).some(([name, value]) => `${name}: ${value}`.toLowerCase().includes(needle)) ||
-        bodyText(m.raw, m.structure).toLowerCase().includes(needle)
+        bodyText(m.raw, m.structure, true).toLowerCase().includes(needle)
       );
     }
     case 'not':
@@ -107,7 +128,7 @@ export async function matches(key: SearchKey, c: SearchCandidate): Promise<boole
   }
 }
 
-function inSet(n: number, set: SequenceSet, star: number): boolean {
+function inSet(n: number, set: Exclude<SequenceSet, '$'>, star: number): boolean {
   return set.some((r) => {
     const a = r.from === '*' ? star : r.from;
     const b = r.to === '*' ? star : r.to;

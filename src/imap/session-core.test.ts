@@ -40,7 +40,7 @@ describe('IMAP session: greeting, TLS and authentication', () => {
     assert.equal(await c.cmd('STARTTLS'), 't1 OK Begin TLS negotiation now\r\n');
     assert.equal(c.conn.secure, true);
     const caps = await c.cmd('CAPABILITY');
-    assert.match(caps, /AUTH=PLAIN SASL-IR/);
+    assert.match(caps, /AUTH=PLAIN AUTH=SCRAM-SHA-256 SASL-IR/);
     assert.doesNotMatch(caps, /STARTTLS|LOGINDISABLED/);
     assert.match(await c.cmd('STARTTLS'), /^t3 BAD/);
     const login = await c.cmd(`LOGIN ${ALICE} "${PASSWORD}"`);
@@ -131,7 +131,10 @@ describe('IMAP session: greeting, TLS and authentication', () => {
 
   it('ID, NAMESPACE, ENABLE', async () => {
     const c = await h.open({ login: true });
-    assert.equal(await c.cmd('ID ("name" "test")'), '* ID ("name" "Mailstead")\r\nt1 OK ID completed\r\n');
+    assert.equal(
+      await c.cmd('ID ("name" "test")'),
+      '* ID ("name" "Mailstead" "version" "0.1.0" "vendor" "Mailstead" "support-url" "mailto:postmaster@mail.example.com")\r\nt1 OK ID completed\r\n',
+    );
     assert.equal(await c.cmd('NAMESPACE'), '* NAMESPACE (("" "/")) NIL NIL\r\nt2 OK NAMESPACE completed\r\n');
     assert.equal(await c.cmd('ENABLE IMAP4rev2 CONDSTORE'), '* ENABLED IMAP4rev2\r\nt3 OK ENABLE completed\r\n');
     assert.equal(await c.cmd('ENABLE IMAP4rev2'), '* ENABLED\r\nt4 OK ENABLE completed\r\n');

@@ -16,7 +16,7 @@ import { encodeResponse } from '../protocol/imap/encoder.js';
 import { CommandReader, type ReaderEvent } from '../protocol/imap/reader.js';
 import type { ImapCommand, ImapResponse } from '../protocol/imap/types.js';
 import type { Account } from '../store/types.js';
-import { preAuthCapabilities, SESSION_CAPABILITIES } from './capabilities.js';
+import { preAuthCapabilities, sessionCapabilities } from './capabilities.js';
 import { findCommand, wrongStateText } from './commands/registry.js';
 import { errorCompletion, isMailboxGone } from './errors.js';
 import type { CommandContext, Completion, ImapContext, SessionState } from './state.js';
@@ -62,6 +62,8 @@ class ImapSession implements Session, CommandContext {
       maxLiteralBytes: limits.imapMaxSmallLiteralBytes,
       maxAppendLiteralBytes: imap.maxMessageBytes,
       maxNesting: limits.imapMaxNesting,
+      // LITERAL- until login (RFC 7888): a stranger cannot push large unsolicited literals at us.
+      maxNonSyncLiteralBytes: limits.imapLiteralMinusBytes,
     });
     this.armTimeout();
     this.ready = this.send({
@@ -115,7 +117,9 @@ class ImapSession implements Session, CommandContext {
   }
 
   capabilities(): string[] {
-    if (this.state.kind === 'authenticated' || this.state.kind === 'selected') return SESSION_CAPABILITIES;
+    if (this.state.kind === 'authenticated' || this.state.kind === 'selected') {
+      return sessionCapabilities({ appendLimit: this.imap.maxMessageBytes });
+    }
     return preAuthCapabilities({
       secure: this.connection.secure,
       tlsAvailable: this.imap.tlsAvailable,
@@ -163,6 +167,7 @@ class ImapSession implements Session, CommandContext {
   loggedIn(account: Account): void {
     this.state = { kind: 'authenticated', account };
     this.log = this.log.child({ account: account.address });
+    this.reader.setMaxNonSyncLiteralBytes(Number.POSITIVE_INFINITY);
     this.armTimeout();
     this.unsubscribe?.();
     this.unsubscribe = this.imap.domain.bus.subscribe(account.id, (signal) => {
@@ -182,6 +187,15 @@ class ImapSession implements Session, CommandContext {
       this.log.info({ err }, 'TLS handshake failed');
       this.close();
     }
+  }
+
+  compressionActive = false;
+
+  startCompression(): void {
+    // RFC 4978 §3: the client sends nothing after COMPRESS until it has read the OK; stray bytes were not compressed.
+    this.reader.reset();
+    this.connection.startCompression();
+    this.compressionActive = true;
   }
 
   close(): void {
@@ -266,7 +280,7 @@ class ImapSession implements Session, CommandContext {
         return;
       case 'bad': {
         // RFC 9051 §7.1: an over-limit literal or line is refused with NO [TOOBIG]; it still counts as bad input.
-        const status = ev.code === 'TOOBIG' ? 'NO' : 'BAD';
+        const status = ev.status ?? (ev.code === 'TOOBIG' ? 'NO' : 'BAD');
         await this.finish(ev.tag || '*', { status, text: ev.text, ...(ev.code ? { code: { name: ev.code } } : {}) }, true);
         return;
       }

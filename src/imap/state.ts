@@ -79,6 +79,10 @@ export interface CommandContext {
   loggedIn(account: Account): void;
   /** STARTTLS after its OK was written: drop buffered input and upgrade. */
   startTls(): Promise<void>;
+  /** COMPRESS=DEFLATE after its OK was written (RFC 4978): all further bytes are deflated. */
+  startCompression(): void;
+  /** True once COMPRESS succeeded. */
+  readonly compressionActive: boolean;
   /** Close the connection after the current responses. */
   close(): void;
 }

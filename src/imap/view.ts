@@ -9,13 +9,15 @@
  * client is using keep their meaning). EXISTS counts ghosts for the same reason.
  */
 import type { MailStore, Mailbox, MessageMeta } from '../store/types.js';
-import type { ImapResponse, SeqRange, SequenceSet } from '../protocol/imap/types.js';
+import type { ImapResponse, ImapValue, SeqRange, SequenceSet } from '../protocol/imap/types.js';
 
 export const SYSTEM_FLAGS = ['\\Answered', '\\Flagged', '\\Deleted', '\\Seen', '\\Draft'] as const;
 
 interface ViewEntry {
   uid: number;
   flags: string[];
+  /** The MODSEQ the client was last told of (or that the flags above belong to). */
+  modSeq: number;
   /** Expunged in the store, EXPUNGE not yet sent. */
   expunged: boolean;
 }
@@ -29,6 +31,12 @@ export class MailboxView {
   private knownModSeq = 0;
   /** A keyword appeared since the last FLAGS response (RFC 9051 §7.3.5: the client is told the new list). */
   private keywordsGrew = false;
+  /**
+   * RFC 5182 SEARCHRES: UIDs saved by SEARCH RETURN (SAVE), named "$" in later
+   * commands. Kept as UIDs so expunged messages simply drop out (§2.1); a new
+   * view (SELECT, EXAMINE) starts empty.
+   */
+  savedUids: number[] = [];
 
   private constructor(
     public mailbox: Mailbox,
@@ -46,6 +54,11 @@ export class MailboxView {
 
   get exists(): number {
     return this.entries.length;
+  }
+
+  /** The MODSEQ up to which the change log has been applied (RFC 7162 HIGHESTMODSEQ as this session knows it). */
+  get highestModSeq(): number {
+    return this.knownModSeq;
   }
 
   get uidValidity(): number {
@@ -71,6 +84,10 @@ export class MailboxView {
     return this.entries[seq - 1].flags;
   }
 
+  modSeqAt(seq: number): number {
+    return this.entries[seq - 1].modSeq;
+  }
+
   isExpunged(seq: number): boolean {
     return this.entries[seq - 1].expunged;
   }
@@ -81,11 +98,17 @@ export class MailboxView {
     return i === undefined ? undefined : i + 1;
   }
 
-  /** Record flags the session itself changed, so the next sync does not repeat them. */
-  setFlags(uid: number, flags: string[]): void {
+  /**
+   * Record flags (and their MODSEQ) the client has just been told of, so the
+   * next sync does not repeat them. Without `modSeq` the entry keeps its old
+   * one and a CONDSTORE client still gets the MODSEQ at the next sync.
+   */
+  setFlags(uid: number, flags: string[], modSeq?: number): void {
     const seq = this.seqOf(uid);
     if (seq === undefined) return;
-    this.entries[seq - 1].flags = flags;
+    const entry = this.entries[seq - 1];
+    entry.flags = flags;
+    if (modSeq !== undefined && modSeq > entry.modSeq) entry.modSeq = modSeq;
     this.noteKeywords(flags);
   }
 
@@ -117,6 +140,7 @@ export class MailboxView {
    * the set is of UIDs and numbers not in the mailbox are ignored (§6.4.9).
    */
   resolve(set: SequenceSet, uid: boolean): number[] | null {
+    if (set === '$') return this.savedSeqs();
     const n = this.entries.length;
     const seqs = new Set<number>();
     if (uid) {
@@ -137,19 +161,34 @@ export class MailboxView {
     return [...seqs].sort((a, b) => a - b);
   }
 
+  /** Sequence numbers of the saved search result, ascending; an empty result is not an error (RFC 5182 §2.1). */
+  savedSeqs(): number[] {
+    const seqs: number[] = [];
+    for (const uid of this.savedUids) {
+      const seq = this.seqOf(uid);
+      if (seq !== undefined) seqs.push(seq);
+    }
+    return seqs.sort((a, b) => a - b);
+  }
+
   /**
    * Apply the store's change log since the known MODSEQ. Returns the
    * untagged responses to send: EXPUNGE (only when allowed; in descending
-   * order so each number is valid when read), EXISTS, then FETCH FLAGS.
+   * order so each number is valid when read) or, after ENABLE QRESYNC, one
+   * VANISHED (RFC 7162 §3.2.10), then EXISTS, then FETCH FLAGS (with MODSEQ
+   * once CONDSTORE is enabled, RFC 7162 §3.1.4: and then also for a change
+   * that left the flags as they were, since the MODSEQ moved).
    */
-  async sync(store: MailStore, allowExpunge: boolean): Promise<ImapResponse[]> {
+  async sync(store: MailStore, opts: boolean | SyncOptions): Promise<ImapResponse[]> {
+    const { allowExpunge, condstore = false, qresync = false } = typeof opts === 'boolean' ? { allowExpunge: opts } : opts;
     const changes = await store.getChanges(this.mailbox.id, this.knownModSeq);
     const out: ImapResponse[] = [];
+    const expunged = new Set(changes.expunged);
     for (const uid of changes.expunged) {
       const seq = this.seqOf(uid);
       if (seq !== undefined) this.entries[seq - 1].expunged = true;
     }
-    if (allowExpunge) out.push(...this.flushExpunged());
+    if (allowExpunge) out.push(...this.flushExpunged(qresync));
     const before = this.entries.length;
     const flagChanges: MessageMeta[] = [];
     const lastUid = before ? this.entries[before - 1].uid : 0;
@@ -157,9 +196,12 @@ export class MailboxView {
       const seq = this.seqOf(m.uid);
       if (seq === undefined) {
         // A UID below the last one known is a message expunged meanwhile that the log still lists: skip.
-        if (m.uid > lastUid && !changes.expunged.includes(m.uid)) this.add(m);
-      } else if (!this.entries[seq - 1].expunged && !sameFlags(this.entries[seq - 1].flags, m.flags)) {
-        flagChanges.push(m);
+        if (m.uid > lastUid && !expunged.has(m.uid)) this.add(m);
+      } else {
+        const entry = this.entries[seq - 1];
+        if (entry.expunged) continue;
+        if (!sameFlags(entry.flags, m.flags) || (condstore && m.modSeq > entry.modSeq)) flagChanges.push(m);
+        else if (m.modSeq > entry.modSeq) entry.modSeq = m.modSeq;
       }
     }
     for (const m of flagChanges) this.noteKeywords(m.flags);
@@ -169,25 +211,48 @@ export class MailboxView {
     }
     if (this.entries.length !== before) out.push({ type: 'exists', count: this.entries.length });
     for (const m of flagChanges) {
-      this.setFlags(m.uid, m.flags);
+      this.setFlags(m.uid, m.flags, m.modSeq);
       const seq = this.seqOf(m.uid)!;
-      out.push({ type: 'fetch', seq, items: [['UID', m.uid], ['FLAGS', m.flags.map((f) => ({ atom: f }))]] });
+      const items: Array<[string, ImapValue]> = [['UID', m.uid], ['FLAGS', m.flags.map((f) => ({ atom: f }))]];
+      if (condstore) items.push(['MODSEQ', [m.modSeq]]);
+      out.push({ type: 'fetch', seq, items });
     }
     if (changes.highestModSeq > this.knownModSeq) this.knownModSeq = changes.highestModSeq;
     return out;
   }
 
-  /** Remove ghosts from the map; one EXPUNGE each, highest sequence number first. */
-  flushExpunged(): ImapResponse[] {
+  /**
+   * Remove ghosts from the map; one EXPUNGE each, highest sequence number
+   * first, or with QRESYNC one "* VANISHED uid-set" (RFC 7162 §3.2.10).
+   */
+  flushExpunged(qresync = false): ImapResponse[] {
     const out: ImapResponse[] = [];
+    const gone: number[] = [];
     for (let seq = this.entries.length; seq >= 1; seq--) {
-      if (this.entries[seq - 1].expunged) out.push({ type: 'expunge', seq });
+      if (!this.entries[seq - 1].expunged) continue;
+      out.push({ type: 'expunge', seq });
+      gone.push(this.entries[seq - 1].uid);
     }
     if (out.length) {
       this.entries = this.entries.filter((e) => !e.expunged);
       this.bySeqDirty = true;
     }
+    if (qresync && gone.length) return [vanishedResponse(gone.reverse(), false)];
     return out;
+  }
+
+  /**
+   * RFC 7162 §3.2.5.1: sequence numbers of live messages changed after `modSeq`,
+   * restricted to `knownUids` when the client named the UIDs it knows.
+   */
+  changedSince(modSeq: number, knownUids: SequenceSet | null): number[] {
+    const known = knownUids && knownUids !== '$' ? knownUids : null;
+    const seqs: number[] = [];
+    const star = this.entries.length ? this.entries[this.entries.length - 1].uid : 0;
+    this.entries.forEach((e, i) => {
+      if (!e.expunged && e.modSeq > modSeq && (!known || inSet(known, e.uid, star))) seqs.push(i + 1);
+    });
+    return seqs;
   }
 
   /** Index of the first entry with a UID >= uid. */
@@ -203,7 +268,7 @@ export class MailboxView {
   }
 
   private add(m: MessageMeta): void {
-    this.entries.push({ uid: m.uid, flags: m.flags, expunged: false });
+    this.entries.push({ uid: m.uid, flags: m.flags, modSeq: m.modSeq, expunged: false });
     this.uidIndex.set(m.uid, this.entries.length - 1);
     this.noteKeywords(m.flags);
   }
@@ -213,6 +278,30 @@ export class MailboxView {
     this.uidIndex = new Map(this.entries.map((e, i) => [e.uid, i]));
     this.bySeqDirty = false;
   }
+}
+
+export interface SyncOptions {
+  allowExpunge: boolean;
+  /** RFC 7162 CONDSTORE enabled: FETCH responses carry MODSEQ. */
+  condstore?: boolean;
+  /** RFC 7162 QRESYNC enabled: expunges are reported as VANISHED. */
+  qresync?: boolean;
+}
+
+/** "* VANISHED [(EARLIER)] uid-set" (RFC 7162 §3.2.10); `uids` ascending. */
+export function vanishedResponse(uids: number[], earlier: boolean): ImapResponse {
+  const values: ImapValue[] = [{ atom: 'VANISHED' }];
+  if (earlier) values.push([{ atom: 'EARLIER' }]);
+  values.push({ atom: compactSet(uids) });
+  return { type: 'untagged', values };
+}
+
+/** True when `uid` is in the set; "*" stands for `star`, the largest UID in use. */
+export function inSet(set: SeqRange[], uid: number, star: number): boolean {
+  return set.some((r) => {
+    const [lo, hi] = bounds(r, star);
+    return uid >= lo && uid <= hi;
+  });
 }
 
 function bounds(r: SeqRange, star: number): [number, number] {

@@ -20,6 +20,12 @@ export { sectionBytes, resolvePart } from './sections.js';
 export type { SectionSpec, SectionText } from './sections.js';
 export type { ImapLikeValue } from './envelope.js';
 export { decodeTransfer, decodeCharset } from './text.js';
+export { binarySection } from './binary.js';
+export type { BinaryResult } from './binary.js';
+export { summarize, serializeSummary, parseSummary, SUMMARY_VERSION } from './summary.js';
+export type { MessageSummary, SortFields } from './summary.js';
+export { baseSubject } from './subject.js';
+export { previewOf, PREVIEW_MAX_CHARS } from './preview.js';
 
 /** ENVELOPE of the top-level message (RFC 9051 §7.5.2). */
 export function envelope(raw: Buffer, s: MessageStructure): ImapLikeValue {
@@ -49,8 +55,8 @@ export function allHeaders(raw: Buffer, s: MessageStructure): Array<[string, str
 }
 
 /** Decoded text of the text/* parts, for SEARCH BODY and TEXT. */
-export function bodyText(raw: Buffer, s: MessageStructure): string {
-  return bodyTextOf(raw, s.root);
+export function bodyText(raw: Buffer, s: MessageStructure, nestedHeaders = false): string {
+  return bodyTextOf(raw, s.root, nestedHeaders);
 }
 
 /** The Date header as an instant, or null when absent or unreadable. */

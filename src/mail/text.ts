@@ -60,13 +60,15 @@ export function decodeCharset(bytes: Buffer, charset: string | undefined): strin
   return bytes.toString('utf8');
 }
 
-function collect(raw: Buffer, part: MimePart, out: string[]): void {
+function collect(raw: Buffer, part: MimePart, out: string[], nestedHeaders: boolean): void {
   if (part.kind === 'multipart') {
-    for (const child of part.children ?? []) collect(raw, child, out);
+    for (const child of part.children ?? []) collect(raw, child, out, nestedHeaders);
     return;
   }
   if (part.kind === 'message' && part.message) {
-    collect(raw, part.message, out);
+    // An attached message's header is body text of the outer message: TEXT finds it (as Dovecot does).
+    if (nestedHeaders) out.push(raw.subarray(part.message.headerStart, part.message.bodyStart).toString('utf8'));
+    collect(raw, part.message, out, nestedHeaders);
     return;
   }
   if (part.kind !== 'text') return;
@@ -76,8 +78,9 @@ function collect(raw: Buffer, part: MimePart, out: string[]): void {
   out.push(decodeCharset(body, charset));
 }
 
-export function bodyTextOf(raw: Buffer, root: MimePart): string {
+/** `nestedHeaders`: include the headers of attached messages (SEARCH TEXT), not only decoded text parts (SEARCH BODY). */
+export function bodyTextOf(raw: Buffer, root: MimePart, nestedHeaders = false): string {
   const out: string[] = [];
-  collect(raw, root, out);
+  collect(raw, root, out, nestedHeaders);
   return out.join('\n');
 }

@@ -19,6 +19,12 @@ export interface Connection {
    * Resolves when the handshake completes; rejects when it fails (the connection is then closed).
    */
   startTls(): Promise<void>;
+  /**
+   * Turn on COMPRESS=DEFLATE (RFC 4978) after the tagged OK was written: from
+   * now on every byte in both directions is raw DEFLATE (RFC 1951), and each
+   * `write` ends with a sync flush so the peer can decode a whole response.
+   */
+  startCompression(): void;
   /** Stop delivering bytes to `feed` (the session is busy); `resume` restarts. */
   pause(): void;
   resume(): void;

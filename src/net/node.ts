@@ -8,6 +8,7 @@ import { join } from 'node:path';
 import type { Server } from 'node:net';
 import { type MailsteadConfig, PROTOCOLS, type Protocol, parseListenAddress } from '../config/schema.js';
 import { MailDomain } from '../domain/mail-domain.js';
+import { startRetentionTimer } from '../domain/retention.js';
 import { generatePassword } from '../domain/passwords.js';
 import { createImapSession } from '../imap/session.js';
 import { createLmtpServer, type LmtpServer } from '../lmtp/server.js';
@@ -136,6 +137,7 @@ export async function startNode(config: MailsteadConfig, log: Logger, out: NodeO
     throw err;
   }
 
+  const retention = startRetentionTimer(domain, log.child({ job: 'retention' })); // POP3 EXPIRE (issue 5)
   let stopping: Promise<void> | null = null;
   return {
     domain,
@@ -148,6 +150,7 @@ export async function startNode(config: MailsteadConfig, log: Logger, out: NodeO
         await Promise.allSettled([...tracker.sessions].map((s) => s.shutdown()));
         await lmtp?.close();
         await Promise.all(closing);
+        await retention.stop();
         await bus.close();
         await store.close();
         log.info('stopped');

@@ -2,10 +2,12 @@
  * Adapts a TCP or TLS socket to the `Connection` port a session writes to:
  * backpressure on writes, an inactivity timer that only incoming bytes reset
  * (our own keepalives must not keep a dead client's session alive), in-place
- * TLS upgrade for STARTTLS/STLS, and exactly one `closed()` call.
+ * TLS upgrade for STARTTLS/STLS, COMPRESS=DEFLATE (RFC 4978), and exactly one
+ * `closed()` call.
  */
 import type { Socket } from 'node:net';
 import { type SecureContext, TLSSocket } from 'node:tls';
+import { constants as zlibConstants, createDeflateRaw, createInflateRaw, type DeflateRaw, type InflateRaw } from 'node:zlib';
 import type { Logger } from '../observability/log.js';
 import type { Connection, Session } from './connection.js';
 
@@ -26,8 +28,19 @@ export class SocketConnection implements Connection {
   private onIdle: (() => void) | null = null;
   private idleTimer: NodeJS.Timeout | null = null;
   private lastActivity = Date.now();
+  /** Set once COMPRESS=DEFLATE is on: writes go through `deflate`, socket bytes through `inflate`. */
+  private deflate: DeflateRaw | null = null;
+  private inflate: InflateRaw | null = null;
   private readonly onData = (chunk: Buffer) => {
     this.lastActivity = Date.now();
+    if (this.inflate) {
+      this.inflate.write(chunk);
+      return;
+    }
+    this.feedSession(chunk);
+  };
+
+  private feedSession(chunk: Buffer): void {
     try {
       this.session?.feed(chunk);
     } catch (err) {
@@ -35,7 +48,7 @@ export class SocketConnection implements Connection {
       this.log.error({ err }, 'session failed on input; closing the connection');
       this.destroy();
     }
-  };
+  }
 
   constructor(
     socket: Socket,
@@ -74,9 +87,24 @@ export class SocketConnection implements Connection {
   write(data: string | Buffer): Promise<void> {
     const socket = this.socket;
     if (socket.destroyed || this.closedNotified) return Promise.resolve();
+    const deflate = this.deflate;
+    if (deflate) {
+      // RFC 4978 §4: flush after each response so the client never waits for bytes stuck in the compressor.
+      return new Promise<void>((resolve) => {
+        deflate.write(data);
+        deflate.flush(zlibConstants.Z_SYNC_FLUSH, () => this.drained(socket).then(resolve));
+      });
+    }
     return new Promise<void>((resolve) => {
-      const ok = socket.write(data);
-      if (ok) return resolve();
+      if (socket.write(data)) return resolve();
+      void this.drained(socket).then(resolve);
+    });
+  }
+
+  /** Resolves once the socket's buffer is below its high-water mark (or the socket is gone). */
+  private drained(socket: Socket): Promise<void> {
+    if (!socket.writableNeedDrain || socket.destroyed) return Promise.resolve();
+    return new Promise<void>((resolve) => {
       const done = () => {
         socket.off('drain', done);
         socket.off('close', done);
@@ -85,6 +113,30 @@ export class SocketConnection implements Connection {
       socket.on('drain', done);
       socket.on('close', done);
     });
+  }
+
+  startCompression(): void {
+    if (this.deflate) throw new Error('compression is already active');
+    const socket = this.socket;
+    const deflate = createDeflateRaw();
+    const inflate = createInflateRaw();
+    deflate.on('data', (chunk: Buffer) => {
+      if (!socket.destroyed) socket.write(chunk);
+    });
+    inflate.on('data', (chunk: Buffer) => this.feedSession(chunk));
+    const failed = (err: Error) => {
+      // Undecodable input (or a zlib failure) cannot be resynchronised: the connection ends.
+      this.log.info({ err: err.message }, 'deflate stream failed; closing the connection');
+      this.destroy();
+    };
+    deflate.on('error', failed);
+    inflate.on('error', failed);
+    socket.once('close', () => {
+      deflate.destroy();
+      inflate.destroy();
+    });
+    this.deflate = deflate;
+    this.inflate = inflate;
   }
 
   startTls(): Promise<void> {
@@ -113,10 +165,12 @@ export class SocketConnection implements Connection {
 
   pause(): void {
     this.socket.pause();
+    this.inflate?.pause();
   }
 
   resume(): void {
     this.socket.resume();
+    this.inflate?.resume();
   }
 
   setIdleTimeout(ms: number, onTimeout: () => void): void {

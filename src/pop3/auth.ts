@@ -1,8 +1,10 @@
 /**
  * The AUTHORIZATION state's login commands: USER/PASS (RFC 1939 §7) and
  * AUTH PLAIN (RFC 5034, RFC 4616), behind the cleartext policy of RFC 2595.
- * Returns the account on success; the session then locks the maildrop.
- * Passwords and SASL payloads are never logged.
+ * Returns the account and the device tag on success (`alice@example.com#laptop`
+ * logs in to alice's account as device "laptop", with alice's password); the
+ * session then locks that device's maildrop. Passwords and SASL payloads are
+ * never logged.
  */
 import type { Connection } from '../net/connection.js';
 import type { Account } from '../store/types.js';
@@ -11,11 +13,18 @@ import { err, ok, type Pop3Command, type ReadLine } from '../protocol/pop3/index
 import type { Pop3Context } from './session.js';
 import type { Pop3Output } from './transaction.js';
 import { cleartextAuthAllowed } from './policy.js';
+import { parsePop3Login } from '../domain/pop3-policy.js';
 
 type LoginCommand = Extract<Pop3Command, { name: 'USER' | 'PASS' | 'AUTH' }>;
 
-/** Account: logged in. null: the step succeeded, no login yet. false: the step failed. */
-export type AuthStep = Account | null | false;
+export interface Pop3Identity {
+  account: Account;
+  /** '' for an untagged login. */
+  device: string;
+}
+
+/** Identity: logged in. null: the step succeeded, no login yet. false: the step failed. */
+export type AuthStep = Pop3Identity | null | false;
 
 const SUPPORTED_MECHANISMS = ['PLAIN'];
 
@@ -64,7 +73,7 @@ export class Pop3Authenticator {
   }
 
   /** The line after "+ ": "*" cancels (RFC 5034 §4), anything else is the PLAIN response. */
-  async saslResponse(line: ReadLine): Promise<Account | false> {
+  async saslResponse(line: ReadLine): Promise<Pop3Identity | false> {
     this.awaitingSaslResponse = false;
     if (typeof line !== 'string') {
       await this.out.reply(err('Authentication response too long'));
@@ -96,23 +105,26 @@ export class Pop3Authenticator {
     return this.plain(args.initialResponse);
   }
 
-  private async plain(response: string): Promise<Account | false> {
+  private async plain(response: string): Promise<Pop3Identity | false> {
     const credentials = decodePlain(response);
     if ('error' in credentials) {
       await this.out.reply(err(credentials.error));
       return false;
     }
-    // Acting as another user (authzid) is not offered: only the empty authzid or oneself.
-    if (credentials.authzid !== '' && credentials.authzid.toLowerCase() !== credentials.authcid.toLowerCase()) {
+    // Acting as another user (authzid) is not offered: only the empty authzid or oneself (with or without the device tag).
+    const authzid = credentials.authzid.toLowerCase();
+    const self = [credentials.authcid.toLowerCase(), parsePop3Login(credentials.authcid).address.toLowerCase()];
+    if (authzid !== '' && !self.includes(authzid)) {
       return this.failed(credentials.authcid, 'PLAIN');
     }
     return this.verify(credentials.authcid, credentials.password, 'PLAIN');
   }
 
-  private async verify(user: string, password: string, mechanism: string): Promise<Account | false> {
-    const account = await this.ctx.domain.authenticate(user, password);
+  private async verify(user: string, password: string, mechanism: string): Promise<Pop3Identity | false> {
+    const login = parsePop3Login(user);
+    const account = await this.ctx.domain.authenticate(login.address, password);
     if (!account) return this.failed(user, mechanism);
-    return account;
+    return { account, device: login.device };
   }
 
   private async failed(user: string, mechanism: string): Promise<false> {

@@ -1,14 +1,17 @@
 /**
- * The POP3 maildrop: INBOX as it was at login (RFC 1939 §5 — message numbers
- * 1..n stay fixed for the whole session), with per-session deletion marks.
- * Messages another session (IMAP) expunges meanwhile keep their number; they
- * are detected when their bytes are needed.
+ * The POP3 maildrop: the messages the account's POP3 policy offers to this
+ * device, as they were at login (RFC 1939 §5 — message numbers 1..n stay
+ * fixed for the whole session), with per-session deletion and retrieval
+ * marks. Messages another session (IMAP) expunges meanwhile keep their
+ * number; they are detected when their bytes are needed.
  */
 import type { MailDomain } from '../domain/mail-domain.js';
+import { ACCOUNT_WIDE_DEVICE, pop3Mailboxes, type Pop3Policy, type Pop3Touched } from '../domain/pop3-policy.js';
 import type { AccountId, Mailbox } from '../store/types.js';
 import { wireSize } from '../protocol/pop3/index.js';
 
 export interface MaildropMessage {
+  readonly mailbox: Mailbox;
   readonly uid: number;
   readonly uidl: string;
   readonly blobId: string;
@@ -17,6 +20,8 @@ export interface MaildropMessage {
   /** Exact octets as RETR sends them (CRLF line ends), computed on first need. */
   wireSize: number | null;
   deleted: boolean;
+  /** RETR sent it whole in this session: $POP3Downloaded at QUIT. */
+  retrieved: boolean;
 }
 
 export type MessageLookup = { message: MaildropMessage } | { error: string; deleted: boolean };
@@ -24,23 +29,42 @@ export type MessageLookup = { message: MaildropMessage } | { error: string; dele
 export class Maildrop {
   private constructor(
     private readonly domain: MailDomain,
-    readonly mailbox: Mailbox,
     private readonly messages: MaildropMessage[],
   ) {}
 
-  /** Takes the snapshot. Call with the maildrop lock held. */
-  static async open(domain: MailDomain, accountId: AccountId): Promise<Maildrop> {
-    const mailbox = await domain.requireMailbox(accountId, 'INBOX');
-    const metas = await domain.store.listMessages(mailbox.id);
-    const messages = metas.map((m) => ({
-      uid: m.uid,
-      uidl: m.uidl,
-      blobId: m.blobId,
-      storedSize: m.size,
-      wireSize: null,
-      deleted: false,
-    }));
-    return new Maildrop(domain, mailbox, messages);
+  /**
+   * Takes the snapshot. Call with the maildrop lock held. What the policy's
+   * scope and start date offer, minus what this device (or the account-wide
+   * untagged login) deleted in an earlier session.
+   */
+  static async open(domain: MailDomain, accountId: AccountId, device: string, policy: Pop3Policy): Promise<Maildrop> {
+    const devices = device === ACCOUNT_WIDE_DEVICE ? [ACCOUNT_WIDE_DEVICE] : [ACCOUNT_WIDE_DEVICE, device];
+    const hidden = new Set(await domain.store.listPop3Deleted(accountId, devices));
+    const since = policy.since?.getTime() ?? null;
+    const seen = new Set<string>();
+    const messages: Array<MaildropMessage & { date: number }> = [];
+    for (const mailbox of await pop3Mailboxes(domain, accountId, policy.scope)) {
+      for (const m of await domain.store.listMessages(mailbox.id)) {
+        if (hidden.has(m.uidl) || (since !== null && m.internalDate.getTime() < since)) continue;
+        // UIDLs must be unique in a maildrop (RFC 1939 §7); across folders an imported one could repeat.
+        if (seen.has(m.uidl)) continue;
+        seen.add(m.uidl);
+        messages.push({
+          mailbox,
+          uid: m.uid,
+          uidl: m.uidl,
+          blobId: m.blobId,
+          storedSize: m.size,
+          wireSize: null,
+          deleted: false,
+          retrieved: false,
+          date: m.internalDate.getTime(),
+        });
+      }
+    }
+    // Across folders, arrival order is what a POP3 client expects (INBOX alone is in UID order already).
+    if (policy.scope === 'all') messages.sort((a, b) => a.date - b.date);
+    return new Maildrop(domain, messages);
   }
 
   /** Message number -> message; deleted ones are refused (RFC 1939 §5: "may not be referred to"). */
@@ -80,21 +104,38 @@ export class Maildrop {
     return { count: live.length, octets };
   }
 
-  /** The message bytes, or null when another session expunged it since the snapshot. */
+  /** The message bytes, or null when another session expunged (or moved) it since the snapshot. */
   async read(message: MaildropMessage): Promise<Buffer | null> {
-    const still = await this.domain.store.getMessages(this.mailbox.id, [message.uid]);
+    const still = await this.domain.store.getMessages(message.mailbox.id, [message.uid]);
     if (still.length === 0) return null;
     const bytes = await this.domain.store.readBlob(message.blobId);
     if (bytes && message.wireSize === null) message.wireSize = wireSize(bytes);
     return bytes;
   }
 
-  deletedUids(): number[] {
-    return this.messages.filter((m) => m.deleted).map((m) => m.uid);
+  /** Messages marked by DELE, for the UPDATE state. */
+  deleted(): Pop3Touched[] {
+    return this.messages.filter((m) => m.deleted).map(touched);
   }
 
-  /** RSET: unmark every message (RFC 1939 §5). */
-  reset(): void {
-    for (const m of this.messages) m.deleted = false;
+  /** Messages sent whole by RETR (deleted or not), for the UPDATE state. */
+  retrieved(): Pop3Touched[] {
+    return this.messages.filter((m) => m.retrieved).map(touched);
   }
+
+  /**
+   * RSET: unmark every message (RFC 1939 §5). Retrieval marks go too, as in
+   * Dovecot: read-only clients (archivers, speed tests) send RSET before QUIT
+   * so that their session changes nothing, not even $POP3Downloaded.
+   */
+  reset(): void {
+    for (const m of this.messages) {
+      m.deleted = false;
+      m.retrieved = false;
+    }
+  }
+}
+
+function touched(m: MaildropMessage): Pop3Touched {
+  return { mailbox: m.mailbox, uid: m.uid, uidl: m.uidl };
 }

@@ -32,10 +32,17 @@ export function stlsOffered(connection: Connection, policy: AuthPolicyInput): bo
 /**
  * CAPA lines. Before TLS without cleartext permission USER and SASL are left
  * out, as Dovecot does, so clients go to STLS first. In the TRANSACTION state
- * the AUTHORIZATION-only capabilities are dropped (RFC 2449 §5 lets them vary).
+ * the AUTHORIZATION-only capabilities are dropped (RFC 2449 §5 lets them vary)
+ * and EXPIRE gives the logged-in account's value.
  */
-export function capabilities(connection: Connection, policy: AuthPolicyInput, authorized: boolean): string[] {
-  const lines = ['TOP', 'UIDL', 'RESP-CODES', 'AUTH-RESP-CODE', 'PIPELINING'];
+export function capabilities(
+  connection: Connection,
+  policy: AuthPolicyInput,
+  authorized: boolean,
+  expire = 'EXPIRE NEVER',
+): string[] {
+  // RFC 2449 §6.7: before login the retention period is per user ("USER"); after login, the account's value.
+  const lines = ['TOP', 'UIDL', 'RESP-CODES', 'AUTH-RESP-CODE', 'PIPELINING', authorized ? expire : 'EXPIRE NEVER USER'];
   if (!authorized) {
     if (cleartextAuthAllowed(connection, policy)) lines.push('USER', 'SASL PLAIN');
     if (stlsOffered(connection, policy)) lines.push('STLS');

@@ -88,7 +88,7 @@ test('greeting, and CAPA before and after STLS on a plain connection', async () 
   const before = await cmd(conn, 'CAPA', true);
   assert.equal(
     before,
-    '+OK Capability list follows\r\nTOP\r\nUIDL\r\nRESP-CODES\r\nAUTH-RESP-CODE\r\nPIPELINING\r\nSTLS\r\nIMPLEMENTATION Mailstead\r\n.\r\n',
+    '+OK Capability list follows\r\nTOP\r\nUIDL\r\nRESP-CODES\r\nAUTH-RESP-CODE\r\nPIPELINING\r\nEXPIRE NEVER USER\r\nSTLS\r\nIMPLEMENTATION Mailstead\r\n.\r\n',
   );
   await stls(conn);
   const afterTls = await cmd(conn, 'capa', true);

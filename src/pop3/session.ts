@@ -5,14 +5,17 @@
  * (RFC 2449 §6.6 PIPELINING): while one awaits the store, later lines wait in
  * the line reader, and the socket is paused when too much piles up.
  *
- * Deletion happens only in the UPDATE state, entered by QUIT. A session that
- * ends any other way (peer gone, timeout, shutdown, too many errors) deletes
- * nothing and only releases the maildrop lock (RFC 1939 §6).
+ * Every change happens only in the UPDATE state, entered by QUIT: deletions
+ * through the account's POP3 policy, $POP3Downloaded on retrieved mail, the
+ * device's state. A session that ends any other way (peer gone, timeout,
+ * shutdown, too many errors) changes nothing and only releases the maildrop
+ * lock (RFC 1939 §6).
  */
 import type { Connection, Session } from '../net/connection.js';
 import type { MailDomain } from '../domain/mail-domain.js';
 import type { Logger } from '../observability/log.js';
 import type { Account, AccountId } from '../store/types.js';
+import { commitPop3Session, expireCapability, pop3PolicyOf, type Pop3Policy } from '../domain/pop3-policy.js';
 import { limits } from '../protocol/limits.js';
 import {
   encodePop3Response,
@@ -28,6 +31,7 @@ import { Maildrop } from './maildrop.js';
 import { pop3ErrorFor, updateFailed } from './errors.js';
 import { capabilities, stlsOffered } from './policy.js';
 import { runTransactionCommand, type Pop3Output } from './transaction.js';
+import type { Pop3Identity } from './auth.js';
 import { Pop3Authenticator } from './auth.js';
 
 export interface Pop3Context {
@@ -50,7 +54,7 @@ export interface Pop3Context {
 
 type Pop3State =
   | { kind: 'AUTHORIZATION' }
-  | { kind: 'TRANSACTION'; account: Account; maildrop: Maildrop }
+  | { kind: 'TRANSACTION'; account: Account; device: string; policy: Pop3Policy; maildrop: Maildrop }
   | { kind: 'UPDATE'; account: Account };
 
 /** Which state each command belongs to (RFC 1939 §4-§6, RFC 2449 CAPA in both, RFC 2595 STLS before login). */
@@ -86,7 +90,7 @@ class Pop3Session implements Session, Pop3Output {
   private running = false;
   private paused = false;
   private badCommands = 0;
-  private lockedAccount: AccountId | null = null;
+  private locked: { accountId: AccountId; device: string } | null = null;
   ended = false;
 
   constructor(
@@ -162,8 +166,8 @@ class Pop3Session implements Session, Pop3Output {
   private async handleLine(line: ReadLine): Promise<void> {
     let succeeded: boolean;
     if (this.auth.awaitingSaslResponse) {
-      const account = await this.auth.saslResponse(line);
-      succeeded = account === false ? false : await this.login(account);
+      const identity = await this.auth.saslResponse(line);
+      succeeded = identity === false ? false : await this.login(identity);
     } else if (typeof line !== 'string') {
       await this.reply(err('Line too long'));
       succeeded = false;
@@ -204,7 +208,7 @@ class Pop3Session implements Session, Pop3Output {
     const state = this.state;
     switch (command.name) {
       case 'CAPA':
-        await this.reply(ok('Capability list follows', capabilities(this.connection, this.ctx, state.kind !== 'AUTHORIZATION')));
+        await this.reply(ok('Capability list follows', this.capabilityLines()));
         return true;
       case 'NOOP':
         await this.reply(ok(''));
@@ -217,8 +221,8 @@ class Pop3Session implements Session, Pop3Output {
       case 'USER':
       case 'PASS':
       case 'AUTH': {
-        const account = await this.auth.run(command);
-        return account === false ? false : account === null ? true : this.login(account);
+        const identity = await this.auth.run(command);
+        return identity === false ? false : identity === null ? true : this.login(identity);
       }
       default:
         if (state.kind !== 'TRANSACTION') return false; // unreachable: COMMAND_STATES checked it
@@ -248,17 +252,25 @@ class Pop3Session implements Session, Pop3Output {
     }
   }
 
-  /** AUTHORIZATION -> TRANSACTION: lock the maildrop, take the snapshot (RFC 1939 §4). */
-  private async login(account: Account): Promise<boolean> {
-    if (!this.ctx.domain.tryLockMaildrop(account.id)) {
-      this.log.info({ user: account.address }, 'maildrop locked by another session');
+  private capabilityLines(): string[] {
+    const state = this.state;
+    const expire = state.kind === 'TRANSACTION' ? expireCapability(state.policy) : undefined;
+    return capabilities(this.connection, this.ctx, state.kind !== 'AUTHORIZATION', expire);
+  }
+
+  /** AUTHORIZATION -> TRANSACTION: lock this device's maildrop, take the snapshot (RFC 1939 §4). */
+  private async login({ account, device }: Pop3Identity): Promise<boolean> {
+    if (!this.ctx.domain.tryLockMaildrop(account.id, device)) {
+      this.log.info({ user: account.address, device }, 'maildrop locked by another session');
       this.sayAndClose(err('Mailbox is locked by another POP3 session', 'IN-USE'));
       return false;
     }
-    this.lockedAccount = account.id;
+    this.locked = { accountId: account.id, device };
     let maildrop: Maildrop;
+    let policy: Pop3Policy;
     try {
-      maildrop = await Maildrop.open(this.ctx.domain, account.id);
+      policy = await pop3PolicyOf(this.ctx.domain, account.id);
+      maildrop = await Maildrop.open(this.ctx.domain, account.id, device, policy);
     } catch (error) {
       const mapped = pop3ErrorFor(error);
       this.log.error({ err: error, user: account.address }, 'could not open maildrop');
@@ -266,14 +278,14 @@ class Pop3Session implements Session, Pop3Output {
       return false;
     }
     if (this.ended) return false; // the peer left while the snapshot was taken; finish() unlocked
-    this.state = { kind: 'TRANSACTION', account, maildrop };
+    this.state = { kind: 'TRANSACTION', account, device, policy, maildrop };
     this.connection.setIdleTimeout(this.ctx.idleTimeoutMs, () => this.onIdleTimeout());
-    this.log.info({ user: account.address, messages: maildrop.live().length }, 'POP3 login');
+    this.log.info({ user: account.address, device, messages: maildrop.live().length }, 'POP3 login');
     await this.reply(ok('Logged in'));
     return true;
   }
 
-  /** QUIT: in TRANSACTION, the UPDATE state removes the marked messages (RFC 1939 §6). */
+  /** QUIT: in TRANSACTION, the UPDATE state applies the marks through the POP3 policy (RFC 1939 §6). */
   private async quit(): Promise<void> {
     const state = this.state;
     if (state.kind !== 'TRANSACTION') {
@@ -282,13 +294,21 @@ class Pop3Session implements Session, Pop3Output {
     }
     this.state = { kind: 'UPDATE', account: state.account };
     this.connection.setIdleTimeout(0, () => {});
-    const uids = state.maildrop.deletedUids();
+    const deleted = state.maildrop.deleted();
+    const retrieved = state.maildrop.retrieved();
     let response: Pop3Response;
     try {
-      // The domain commits, then signals the bus so IMAP sessions report EXPUNGE.
-      if (uids.length > 0) await this.ctx.domain.expungeMessages(state.maildrop.mailbox, uids);
-      response = ok(`Bye, ${uids.length} messages deleted`);
-      this.log.info({ user: state.account.address, deleted: uids.length }, 'POP3 logout');
+      // Through the domain: each change commits, then signals the bus so IMAP sessions report EXPUNGE / FLAGS.
+      await commitPop3Session(
+        this.ctx.domain,
+        { accountId: state.account.id, device: state.device, policy: state.policy, retrieved, deleted },
+        new Date(),
+      );
+      response = ok(`Bye, ${deleted.length} messages deleted`);
+      this.log.info(
+        { user: state.account.address, device: state.device, deleted: deleted.length, retrieved: retrieved.length },
+        'POP3 logout',
+      );
     } catch (error) {
       const mapped = updateFailed(error);
       this.log.error({ err: error, user: state.account.address }, 'POP3 update failed');
@@ -326,8 +346,8 @@ class Pop3Session implements Session, Pop3Output {
   }
 
   private releaseLock(): void {
-    if (this.lockedAccount === null) return;
-    this.ctx.domain.unlockMaildrop(this.lockedAccount);
-    this.lockedAccount = null;
+    if (this.locked === null) return;
+    this.ctx.domain.unlockMaildrop(this.locked.accountId, this.locked.device);
+    this.locked = null;
   }
 }

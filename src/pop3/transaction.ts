@@ -2,8 +2,9 @@
  * TRANSACTION-state commands (RFC 1939 §5, §7): STAT, LIST, UIDL, RETR, TOP,
  * DELE, RSET. Each returns whether it succeeded (the session counts failures).
  *
- * Retrieval is read-only: RETR and TOP do NOT set \Seen in this version, so
- * POP3 leaves IMAP's view of the mail unchanged except for QUIT's deletions.
+ * Nothing here changes mail: RETR only notes that the message went out whole
+ * (for $POP3Downloaded) and DELE only marks; the UPDATE state at QUIT applies
+ * both through the account's POP3 policy (domain/pop3-policy.ts).
  */
 import { DotStuffer, err, extractTop, ok, type Pop3Command, type Pop3Response } from '../protocol/pop3/index.js';
 import type { Maildrop, MaildropMessage } from './maildrop.js';
@@ -98,6 +99,9 @@ async function retrieve(msg: number, topLines: number | null, maildrop: Maildrop
     const encoded = stuffer.push(body.subarray(offset, offset + WRITE_SLICE));
     if (encoded.length > 0) await out.write(encoded);
   }
-  if (!out.ended) await out.write(stuffer.end());
+  if (out.ended) return true;
+  await out.write(stuffer.end());
+  // Only a RETR that went out to the end counts as a download; TOP never does.
+  if (topLines === null && !out.ended) found.message.retrieved = true;
   return true;
 }

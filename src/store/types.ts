@@ -54,6 +54,10 @@ export interface MessageMeta {
   blobId: string;
   /** The POP3 unique id: stable across sessions and protocols. */
   uidl: string;
+  /** RFC 8474 EMAILID: given at append, kept by copy and move. */
+  emailId: string;
+  /** RFC 8514 SAVEDATE: when the message was added to this mailbox; null for mail stored before it was kept. */
+  saveDate: Date | null;
 }
 
 export interface NewMessage {
@@ -62,6 +66,12 @@ export interface NewMessage {
   internalDate?: Date;
   /** Keep this POP3 UIDL instead of generating one (migration of POP3 mail). */
   uidl?: string;
+  /**
+   * What the domain derived from the content at ingest (MIME structure,
+   * envelope, preview: see src/mail/summary.ts), opaque to the store. It is
+   * kept per blob, so copies share it.
+   */
+  summary?: string;
 }
 
 export interface AppendResult {
@@ -86,6 +96,32 @@ export interface CopyResult {
   uidMap: Array<[number, number]>;
   /** For a move: the MODSEQ at which the sources were expunged. */
   expungeModSeq?: number;
+}
+
+// ---- POP3 policy and device state ----
+// What a POP3 login sees and what its DELE does (per account), and what each
+// POP3 device downloaded or deleted (keyed by UIDL, which MOVE keeps).
+
+/** What POP3 offers: INBOX only, or every mailbox except Trash and Junk. */
+export type Pop3Scope = 'inbox' | 'all';
+/** What a DELE committed at QUIT does to the message. */
+export type Pop3DeleAction = 'expunge' | 'hide' | 'seen' | 'archive' | 'trash';
+
+export interface Pop3Policy {
+  scope: Pop3Scope;
+  /** Only mail whose internal date is at or after this is offered; null offers all mail. */
+  since: Date | null;
+  dele: Pop3DeleAction;
+  /** RFC 2449 EXPIRE: days a POP3-downloaded message is kept; null keeps it (EXPIRE NEVER). */
+  expireDays: number | null;
+}
+
+/** One device's record of one message. Device '' is the untagged, account-wide login. */
+export interface Pop3DeviceRecord {
+  device: string;
+  uidl: string;
+  downloadedAt: Date | null;
+  deletedAt: Date | null;
 }
 
 export type StoreErrorCode =
@@ -149,17 +185,57 @@ export interface MailStore {
   getChanges(mailboxId: MailboxId, sinceModSeq: number): Promise<MailboxChanges>;
   /** The bytes of a message (or null when the blob is gone). */
   readBlob(blobId: string): Promise<Buffer | null>;
+  /** Stored summaries of the given blobs (see NewMessage.summary); blobs without one are left out. */
+  readSummaries(blobIds: string[]): Promise<Map<string, string>>;
+  /** Stores (or replaces) a blob's summary, e.g. computed late for mail stored before summaries existed. Ignored when the blob is gone. */
+  saveSummary(blobId: string, summary: string): Promise<void>;
   /**
    * Changes flags of the given UIDs; only messages whose flags actually change
    * get a new MODSEQ and are returned. `unchangedSince` (RFC 7162) is reserved.
    */
   updateFlags(mailboxId: MailboxId, uids: number[], op: FlagOperation, flags: string[]): Promise<MessageMeta[]>;
+  /**
+   * RFC 7162 §3.1.3 conditional STORE: like updateFlags, but a message whose
+   * MODSEQ is above `unchangedSince` is not touched and its UID is listed in
+   * `modified` (test and change in one transaction).
+   */
+  updateFlagsUnchangedSince(
+    mailboxId: MailboxId,
+    uids: number[],
+    op: FlagOperation,
+    flags: string[],
+    unchangedSince: number,
+  ): Promise<{ changed: MessageMeta[]; modified: number[] }>;
   /** Copies messages (no blob is duplicated). Quota is checked. */
   copyMessages(fromMailboxId: MailboxId, uids: number[], toMailboxId: MailboxId): Promise<CopyResult>;
   /** Moves messages atomically: copy then expunge from the source in one transaction. */
   moveMessages(fromMailboxId: MailboxId, uids: number[], toMailboxId: MailboxId): Promise<CopyResult>;
   /** Expunges the given UIDs (those that exist); returns the UIDs removed, ascending. */
   expungeMessages(mailboxId: MailboxId, uids: number[]): Promise<number[]>;
+
+  // ---- POP3 policy and device state ----
+  /** The account's POP3 policy, or null when none was set (the caller applies its defaults). */
+  getPop3Policy(accountId: AccountId): Promise<Pop3Policy | null>;
+  /** Throws STORE_NO_SUCH_ACCOUNT. */
+  setPop3Policy(accountId: AccountId, policy: Pop3Policy): Promise<void>;
+  /**
+   * Records, in one transaction, what a POP3 session of `device` retrieved and
+   * deleted. The first download time and the first deletion time are kept.
+   */
+  recordPop3Session(
+    accountId: AccountId,
+    device: string,
+    session: { retrieved: string[]; deleted: string[] },
+    at: Date,
+  ): Promise<void>;
+  /** UIDLs that any of `devices` deleted. */
+  listPop3Deleted(accountId: AccountId, devices: string[]): Promise<string[]>;
+  /** Every UIDL downloaded by any device, with the earliest download time. */
+  listPop3Downloads(accountId: AccountId): Promise<Array<{ uidl: string; firstDownloadedAt: Date }>>;
+  /** Every device record of the account, by device then UIDL. */
+  listPop3DeviceState(accountId: AccountId): Promise<Pop3DeviceRecord[]>;
+  /** Drops the records of every UIDL not in `keepUidls`; returns how many records went. */
+  prunePop3State(accountId: AccountId, keepUidls: string[]): Promise<number>;
 
   close(): Promise<void>;
 }

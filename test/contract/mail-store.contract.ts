@@ -9,6 +9,8 @@ import { describe, it } from 'node:test';
 import type { Account, Mailbox, MailStore, StoreErrorCode } from '../../src/store/types.js';
 import { StoreError } from '../../src/store/types.js';
 import { runMailStoreProperties } from './mail-store.property.js';
+import { runMessageSummaryContract } from './message-summary.contract.js';
+import { runPop3StateContract } from './pop3-state.contract.js';
 
 export function runMailStoreContract(name: string, newStore: () => Promise<MailStore>): void {
   /** Runs `fn` on a fresh store and always closes it. */
@@ -481,5 +483,7 @@ export function runMailStoreContract(name: string, newStore: () => Promise<MailS
     });
 
     describe('properties', () => runMailStoreProperties(newStore));
+    runMessageSummaryContract(newStore);
+    runPop3StateContract(newStore);
   });
 }

@@ -2,7 +2,10 @@
  * An in-memory Connection for driving a session without a socket: records
  * what the session writes, lets a test feed bytes and wait for output.
  */
+import { constants as zlibConstants, deflateRawSync, inflateRawSync } from 'node:zlib';
 import type { Connection, Session } from '../../src/net/connection.js';
+
+const SYNC = { finishFlush: zlibConstants.Z_SYNC_FLUSH };
 
 export class FakeConnection implements Connection {
   remoteAddress = '127.0.0.1';
@@ -13,6 +16,9 @@ export class FakeConnection implements Connection {
   idleTimeoutMs = 0;
   private onTimeout: (() => void) | null = null;
   private output: Buffer[] = [];
+  /** COMPRESS=DEFLATE is on: what went over the "wire" since then, compressed. */
+  compressed = false;
+  readonly wire: Buffer[] = [];
   private waiters: Array<() => void> = [];
   session: Session | null = null;
 
@@ -23,13 +29,26 @@ export class FakeConnection implements Connection {
   }
 
   async write(data: string | Buffer): Promise<void> {
-    this.output.push(Buffer.isBuffer(data) ? data : Buffer.from(data, 'utf8'));
+    let bytes = Buffer.isBuffer(data) ? data : Buffer.from(data, 'utf8');
+    if (this.compressed) {
+      // Each write is compressed and sync-flushed on its own (as the socket adapter flushes per write),
+      // and decoded back, so text() shows what a decompressing client reads.
+      const packed = deflateRawSync(bytes, SYNC);
+      this.wire.push(packed);
+      bytes = inflateRawSync(packed, SYNC);
+    }
+    this.output.push(bytes);
     for (const w of this.waiters.splice(0)) w();
   }
 
   async startTls(): Promise<void> {
     this.secure = true;
     this.tlsInfo = 'TLSv1.3 TLS_AES_256_GCM_SHA384';
+  }
+
+  startCompression(): void {
+    if (this.compressed) throw new Error('compression is already active');
+    this.compressed = true;
   }
 
   pause(): void {
@@ -90,6 +109,9 @@ export class FakeConnection implements Connection {
   /** Feed text (or bytes) to the session. */
   send(data: string | Buffer): void {
     if (!this.session) throw new Error('no session attached');
-    this.session.feed(Buffer.isBuffer(data) ? data : Buffer.from(data, 'utf8'));
+    let bytes = Buffer.isBuffer(data) ? data : Buffer.from(data, 'utf8');
+    // After COMPRESS the client's bytes arrive deflated; round-trip them as the socket adapter would.
+    if (this.compressed) bytes = inflateRawSync(deflateRawSync(bytes, SYNC), SYNC);
+    this.session.feed(bytes);
   }
 }

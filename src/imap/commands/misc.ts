@@ -1,8 +1,18 @@
 /** CAPABILITY, NOOP, LOGOUT, ID (RFC 2971), ENABLE (RFC 5161), NAMESPACE (RFC 2342). */
+import { readFileSync } from 'node:fs';
 import { HIERARCHY_SEPARATOR } from '../../domain/mailbox-names.js';
 import { ENABLEABLE } from '../capabilities.js';
 import type { CommandContext, CommandOf, Completion } from '../state.js';
-import { ok } from '../state.js';
+import { bad, ok } from '../state.js';
+
+/** The release, from package.json (two levels up from both src/imap/commands and dist/imap/commands). */
+const VERSION: string = (() => {
+  try {
+    return String(JSON.parse(readFileSync(new URL('../../../package.json', import.meta.url), 'utf8')).version);
+  } catch {
+    return 'unknown';
+  }
+})();
 
 export async function capabilityCommand(_cmd: CommandOf<'CAPABILITY'>, ctx: CommandContext): Promise<Completion> {
   await ctx.send({ type: 'capability', capabilities: ctx.capabilities() });
@@ -20,8 +30,26 @@ export async function logoutCommand(_cmd: CommandOf<'LOGOUT'>, ctx: CommandConte
   return ok('LOGOUT completed');
 }
 
-export async function idCommand(_cmd: CommandOf<'ID'>, ctx: CommandContext): Promise<Completion> {
-  await ctx.send({ type: 'id', params: [['name', 'Mailstead']] });
+/**
+ * RFC 2971 §3.3: at most 30 pairs, field names up to 30 octets, values up to
+ * 1024. What the client says is logged (it helps support); the server
+ * answers with its own name, version, vendor and where to get help.
+ */
+export async function idCommand(cmd: CommandOf<'ID'>, ctx: CommandContext): Promise<Completion> {
+  const params = cmd.params ?? [];
+  if (params.length > 30 || params.some(([f, v]) => Buffer.byteLength(f) > 30 || (v !== null && Buffer.byteLength(v) > 1024))) {
+    return bad('ID allows at most 30 fields of 30 octets with values of 1024 octets');
+  }
+  if (params.length > 0) ctx.log.info({ clientId: Object.fromEntries(params) }, 'imap client id');
+  await ctx.send({
+    type: 'id',
+    params: [
+      ['name', 'Mailstead'],
+      ['version', VERSION],
+      ['vendor', 'Mailstead'],
+      ['support-url', `mailto:postmaster@${ctx.imap.hostname}`],
+    ],
+  });
   return ok('ID completed');
 }
 

@@ -1,9 +1,13 @@
-/** STATUS (RFC 9051 §6.3.11, STATUS=SIZE RFC 8438); also used by LIST RETURN (STATUS) (RFC 5819). */
+/**
+ * STATUS (RFC 9051 §6.3.11, STATUS=SIZE RFC 8438, APPENDLIMIT RFC 7889,
+ * DELETED-STORAGE RFC 9208 §4.3.3); also used by LIST RETURN (STATUS) (RFC 5819).
+ */
 import type { StatusItem } from '../../protocol/imap/types.js';
 import type { Mailbox } from '../../store/types.js';
 import { errorCompletion } from '../errors.js';
 import type { CommandContext, CommandOf, Completion } from '../state.js';
 import { accountOf, ok } from '../state.js';
+import { storageKiB } from './quota.js';
 
 export async function statusCommand(cmd: CommandOf<'STATUS'>, ctx: CommandContext): Promise<Completion> {
   const account = accountOf(ctx);
@@ -18,7 +22,9 @@ export async function statusCommand(cmd: CommandOf<'STATUS'>, ctx: CommandContex
 
 export async function sendStatus(ctx: CommandContext, mailbox: Mailbox, items: StatusItem[]): Promise<void> {
   const values: Array<[string, number]> = [];
-  let deleted: number | null = null;
+  let deletedMessages: Array<{ size: number }> | null = null;
+  const deleted = async () =>
+    (deletedMessages ??= (await ctx.imap.domain.store.listMessages(mailbox.id)).filter((m) => m.flags.includes('\\Deleted')));
   for (const item of items) {
     switch (item) {
       case 'MESSAGES':
@@ -44,10 +50,15 @@ export async function sendStatus(ctx: CommandContext, mailbox: Mailbox, items: S
         values.push([item, mailbox.highestModSeq]);
         break;
       case 'DELETED':
-        deleted ??= (await ctx.imap.domain.store.listMessages(mailbox.id)).filter((m) =>
-          m.flags.includes('\\Deleted'),
-        ).length;
-        values.push([item, deleted]);
+        values.push([item, (await deleted()).length]);
+        break;
+      case 'DELETED-STORAGE':
+        // In the unit of the STORAGE quota resource (KiB), as RFC 9208 §4.3.3 asks.
+        values.push([item, storageKiB((await deleted()).reduce((n, m) => n + m.size, 0))]);
+        break;
+      case 'APPENDLIMIT':
+        // RFC 7889 §3: the same limit for every mailbox, the one APPENDLIMIT=n announces.
+        values.push([item, ctx.imap.maxMessageBytes]);
         break;
     }
   }

@@ -243,7 +243,12 @@ export class Cursor {
 
   /** sequence-set = (seq-number / seq-range) *("," ...); "$" (RFC 5182) is not supported. */
   seqSet(what: string): SequenceSet {
-    if (this.peek() === 0x24) throw new ParseError('Saved search results ($) are not supported');
+    if (this.tryChar('$')) {
+      // RFC 5182 §2.1: "$" stands alone; it cannot be combined with numbers.
+      const next = this.peek();
+      if (next !== -1 && next !== SP && next !== 0x29) throw new ParseError(`Invalid ${what}`);
+      return '$';
+    }
     const set: SeqRange[] = [];
     do {
       const from = this.seqNumber(what);

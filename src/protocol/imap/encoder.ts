@@ -49,6 +49,7 @@ function writeValue(out: Part[], v: ImapValue, opts: EncodeOptions): void {
   } else if (typeof v === 'bigint') out.push(v.toString());
   else if (typeof v === 'string') writeString(out, v, opts);
   else if (isBytes(v)) writeLiteral(out, v);
+  else if ('literal8' in v) out.push(`~{${v.literal8.length}}\r\n`, v.literal8);
   else if (Array.isArray(v)) {
     out.push('(');
     v.forEach((item, i) => {
@@ -181,6 +182,20 @@ function writeResponse(out: Part[], r: ImapResponse, opts: EncodeOptions): void 
       writeNamespace(out, r.other, opts);
       out.push(' ');
       writeNamespace(out, r.shared, opts);
+      return;
+    case 'quota':
+      out.push('* QUOTA ');
+      writeString(out, r.root, opts);
+      out.push(' ');
+      writeValue(out, r.resources.flatMap(([name, usage, limit]) => [{ atom: name }, usage, limit]), opts);
+      return;
+    case 'quotaroot':
+      out.push('* QUOTAROOT ');
+      writeString(out, mailbox(r.mailbox, opts), opts);
+      for (const root of r.roots) {
+        out.push(' ');
+        writeString(out, root, opts);
+      }
       return;
     case 'untagged':
       out.push('*');

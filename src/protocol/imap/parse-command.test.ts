@@ -152,7 +152,8 @@ test('EXPUNGE, UID EXPUNGE, COPY, MOVE', () => {
   bad('a COPY 1: x', /Expected sequence set/);
   bad('a COPY 1,,2 x', /Expected sequence set/);
   bad('a COPY 4294967296 x', /out of range/);
-  bad('a COPY $ x', /Saved search/);
+  bad('a COPY $,1 x', /Invalid sequence set/);
+  assert.deepEqual(cmd('a COPY $ x'), { tag: 'a', name: 'COPY', uid: false, set: '$', mailbox: 'x' });
   bad('a COPY 1x x', /Invalid sequence set/);
 });
 

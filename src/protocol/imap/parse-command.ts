@@ -8,7 +8,8 @@ import { parseDateTime } from './datetime.js';
 import { parseFlag, parseFlagList, parseStatusItems } from './parse-common.js';
 import { parseFetch } from './parse-fetch.js';
 import { parseSearch } from './parse-search.js';
-import type { AppendMessage, ImapCommand, ImapCommandBody, SequenceSet, StatusItem } from './types.js';
+import { parseSort, parseThread } from './parse-sort.js';
+import type { AppendMessage, ImapCommand, ImapCommandBody, QresyncParams, SequenceSet, StatusItem } from './types.js';
 
 export type ParseResult = { ok: true; command: ImapCommand } | { ok: false; tag: string; text: string };
 
@@ -23,24 +24,58 @@ function mailboxArg(c: Cursor, what = 'mailbox name'): string {
   return c.astring(what);
 }
 
-/** select-params (RFC 7162 §3.1.8 CONDSTORE; QRESYNC is not offered). */
+/** select-params (RFC 7162 §3.1.8 CONDSTORE, §3.2.5 QRESYNC). */
 function parseSelect(name: 'SELECT' | 'EXAMINE'): BodyParser {
   return (c) => {
     const mailbox = mailboxArg(c);
     let condstore = false;
+    let qresync: QresyncParams | undefined;
     if (c.more()) {
       c.list(
         `${name} parameters`,
         () => {
           const param = c.keyword(`${name} parameter`);
-          if (param !== 'CONDSTORE') throw new ParseError(`Unsupported ${name} parameter ${param}`);
-          condstore = true;
+          if (param === 'CONDSTORE') condstore = true;
+          else if (param === 'QRESYNC' && !qresync) qresync = parseQresync(c);
+          else throw new ParseError(`Unsupported ${name} parameter ${param}`);
         },
         false,
       );
     }
-    return { name, mailbox, condstore };
+    return qresync ? { name, mailbox, condstore, qresync } : { name, mailbox, condstore };
   };
+}
+
+/** "(" uidvalidity SP mod-sequence-value [SP known-uids] [SP seq-match-data] ")" (RFC 7162 §3.2.5, §7). */
+function parseQresync(c: Cursor): QresyncParams {
+  c.sp('QRESYNC parameters');
+  c.expectChar('(', '"(" to start QRESYNC parameters');
+  c.enter();
+  const uidValidity = c.nzNumber('UIDVALIDITY');
+  c.sp('mod-sequence value');
+  const modSeq = c.number64('mod-sequence value');
+  if (modSeq === 0) throw new ParseError('mod-sequence value must not be zero');
+  let knownUids: SequenceSet | null = null;
+  let seqMatch: QresyncParams['seqMatch'] = null;
+  if (c.more() && c.atSeqSet()) {
+    knownUids = c.seqSet('known UIDs');
+    if (knownUids === '$') throw new ParseError('"$" is not a UID set');
+    c.more();
+  }
+  if (c.peek() === 0x28) {
+    c.expectChar('(', '"(" to start seq-match-data');
+    c.enter();
+    const seqs = c.seqSet('known sequence set');
+    c.sp('known UID set');
+    const uids = c.seqSet('known UID set');
+    if (seqs === '$' || uids === '$') throw new ParseError('"$" is not allowed in seq-match-data');
+    c.expectChar(')', '")" to end seq-match-data');
+    c.leave();
+    seqMatch = { seqs, uids };
+  }
+  c.expectChar(')', '")" to end QRESYNC parameters');
+  c.leave();
+  return { uidValidity, modSeq, knownUids, seqMatch };
 }
 
 /** CREATE mailbox [SP "(" "USE" SP "(" use-attr *(SP use-attr) ")" ")"] (RFC 6154 §3). */
@@ -141,6 +176,21 @@ function parseId(c: Cursor): ImapCommandBody {
   return { name: 'ID', params };
 }
 
+/** SETQUOTA SP quota-root SP "(" [setquota-resource *(SP setquota-resource)] ")" (RFC 9208 §4.1.3). */
+function parseSetQuota(c: Cursor): ImapCommandBody {
+  c.sp('quota root');
+  const root = c.astring('quota root');
+  c.sp('quota resource list');
+  const items = c.list('quota resource list', () => c.astring('quota resource'), true);
+  if (items.length % 2 !== 0) throw new ParseError('Expected resource name and limit pairs');
+  const limits: Array<[string, number]> = [];
+  for (let i = 0; i < items.length; i += 2) {
+    if (!/^\d{1,15}$/.test(items[i + 1])) throw new ParseError(`Invalid quota limit ${items[i + 1]}`);
+    limits.push([items[i].toUpperCase(), Number(items[i + 1])]);
+  }
+  return { name: 'SETQUOTA', root, limits };
+}
+
 /** STORE sequence-set [SP "(" UNCHANGEDSINCE n ")"] SP store-att-flags (RFC 9051 §6.4.6, RFC 7162 §3.1.3). */
 function parseStore(c: Cursor, uid: boolean, set: SequenceSet): ImapCommandBody {
   c.sp('message data item name');
@@ -184,6 +234,8 @@ function withSet(c: Cursor, uid: boolean, name: 'STORE' | 'COPY' | 'MOVE' | 'UID
 const UID_COMMANDS: Record<string, (c: Cursor) => ImapCommandBody> = {
   FETCH: (c) => parseFetch(c, true),
   SEARCH: (c) => parseSearch(c, true),
+  SORT: (c) => parseSort(c, true),
+  THREAD: (c) => parseThread(c, true),
   STORE: (c) => withSet(c, true, 'STORE'),
   COPY: (c) => withSet(c, true, 'COPY'),
   MOVE: (c) => withSet(c, true, 'MOVE'),
@@ -221,6 +273,17 @@ const COMMANDS: Record<string, BodyParser> = {
     return { name: 'ENABLE', capabilities };
   },
   ID: parseId,
+  // COMPRESS SP algorithm (RFC 4978 §3)
+  COMPRESS: (c) => {
+    c.sp('compression algorithm');
+    return { name: 'COMPRESS', algorithm: c.keyword('compression algorithm') };
+  },
+  GETQUOTA: (c) => {
+    c.sp('quota root');
+    return { name: 'GETQUOTA', root: c.astring('quota root') };
+  },
+  GETQUOTAROOT: (c) => ({ name: 'GETQUOTAROOT', mailbox: mailboxArg(c) }),
+  SETQUOTA: parseSetQuota,
   SELECT: parseSelect('SELECT'),
   EXAMINE: parseSelect('EXAMINE'),
   CREATE: parseCreate,
@@ -241,6 +304,8 @@ const COMMANDS: Record<string, BodyParser> = {
   },
   APPEND: parseAppend,
   SEARCH: (c) => parseSearch(c, false),
+  SORT: (c) => parseSort(c, false),
+  THREAD: (c) => parseThread(c, false),
   FETCH: (c) => parseFetch(c, false),
   STORE: (c) => withSet(c, false, 'STORE'),
   COPY: (c) => withSet(c, false, 'COPY'),

@@ -15,6 +15,8 @@ const STATUS_ITEMS: readonly StatusItem[] = [
   'SIZE',
   'RECENT',
   'HIGHESTMODSEQ',
+  'APPENDLIMIT',
+  'DELETED-STORAGE',
 ];
 
 /**

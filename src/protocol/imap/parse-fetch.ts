@@ -13,6 +13,9 @@ const SIMPLE: Record<string, FetchAttribute> = {
   'RFC822.HEADER': { kind: 'RFC822.HEADER' },
   'RFC822.TEXT': { kind: 'RFC822.TEXT' },
   MODSEQ: { kind: 'MODSEQ' },
+  EMAILID: { kind: 'EMAILID' },
+  THREADID: { kind: 'THREADID' },
+  SAVEDATE: { kind: 'SAVEDATE' },
 };
 
 /** RFC 9051 §6.4.5 macros. */
@@ -87,6 +90,19 @@ function parsePartial(c: Cursor): Partial | undefined {
   return { offset, length };
 }
 
+/** RFC 8970 §7: "PREVIEW" [SP "(" preview-mod *(SP preview-mod) ")"], preview-mod = "LAZY"; true when LAZY. */
+function previewModifiers(c: Cursor): boolean {
+  const mark = c.mark();
+  if (!c.tryChar(' ') || c.peek() !== 0x28) {
+    c.restore(mark);
+    return false;
+  }
+  const mods = c.list('PREVIEW modifiers', () => c.keyword('PREVIEW modifier'), false);
+  const unknown = mods.find((m) => m !== 'LAZY');
+  if (unknown) throw new ParseError(`Unknown PREVIEW modifier ${unknown}`);
+  return true;
+}
+
 function fetchAtt(c: Cursor): FetchAttribute {
   const name = attName(c);
   const simple = SIMPLE[name];
@@ -109,6 +125,8 @@ function fetchAtt(c: Cursor): FetchAttribute {
     }
     case 'BINARY.SIZE':
       return { kind: 'BINARY.SIZE', section: parseSection(c, true) };
+    case 'PREVIEW':
+      return { kind: 'PREVIEW', lazy: previewModifiers(c) };
     default:
       throw new ParseError(`Unknown fetch attribute ${name}`);
   }
@@ -133,11 +151,17 @@ export function parseFetch(c: Cursor, uid: boolean): ImapCommandBody {
     }
   }
   let changedSince: number | null = null;
+  let vanished = false;
   if (c.more()) {
     c.list(
       'FETCH modifiers',
       () => {
         const modifier = c.keyword('FETCH modifier');
+        // RFC 7162 §3.2.6: VANISHED only with UID FETCH (and CHANGEDSINCE, which the session checks).
+        if (modifier === 'VANISHED' && uid) {
+          vanished = true;
+          return;
+        }
         if (modifier !== 'CHANGEDSINCE') throw new ParseError(`Unsupported FETCH modifier ${modifier}`);
         c.sp('mod-sequence value after CHANGEDSINCE');
         changedSince = c.number64('mod-sequence value');
@@ -145,5 +169,7 @@ export function parseFetch(c: Cursor, uid: boolean): ImapCommandBody {
       false,
     );
   }
-  return { name: 'FETCH', uid, set, attributes, changedSince };
+  return vanished
+    ? { name: 'FETCH', uid, set, attributes, changedSince, vanished }
+    : { name: 'FETCH', uid, set, attributes, changedSince };
 }

@@ -92,6 +92,24 @@ function searchKey(c: Cursor): SearchKey {
       return { type: 'uid', set: c.seqSet('UID set') };
     case 'MODSEQ':
       return modseqKey(c);
+    case 'OLDER':
+    case 'YOUNGER':
+      // RFC 5032 §3: interval in seconds.
+      c.sp(`interval after ${key}`);
+      return { type: 'within', op: key === 'OLDER' ? 'older' : 'younger', seconds: c.number(`interval after ${key}`) };
+    case 'EMAILID':
+    case 'THREADID':
+      // RFC 8474 §6: objectid = 1*255(ALPHA / DIGIT / "_" / "-").
+      c.sp(`object id after ${key}`);
+      return { type: 'objectid', field: key === 'EMAILID' ? 'emailid' : 'threadid', value: c.atom(`object id after ${key}`) };
+    case 'SAVEDBEFORE':
+    case 'SAVEDON':
+    case 'SAVEDSINCE': {
+      const op = key === 'SAVEDBEFORE' ? 'before' : key === 'SAVEDON' ? 'on' : 'since';
+      return { type: 'savedate', op, date: searchDate(c, key) };
+    }
+    case 'SAVEDATESUPPORTED':
+      return { type: 'savedate', op: 'supported', date: '' };
     case 'NOT': {
       c.sp('search key after NOT');
       c.enter();
@@ -137,7 +155,12 @@ export function parseSearch(c: Cursor, uid: boolean): ImapCommandBody {
   } else {
     c.restore(mark);
   }
+  return { name: 'SEARCH', uid, charset, returnOptions, key: searchProgramKeys(c) };
+}
+
+/** search-key *(SP search-key) to the end of the command, as one `and` key (also used by SORT and THREAD). */
+export function searchProgramKeys(c: Cursor): SearchKey {
   const keys = [searchKey(c)];
   while (c.more()) keys.push(searchKey(c));
-  return { name: 'SEARCH', uid, charset, returnOptions, key: { type: 'and', keys } };
+  return { type: 'and', keys };
 }

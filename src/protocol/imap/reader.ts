@@ -21,11 +21,19 @@ export interface ReaderOptions {
   maxLiteralBytes: number;
   maxAppendLiteralBytes: number;
   maxNesting: number;
+  /**
+   * Largest non-synchronising literal ({n+}) accepted; larger ones are
+   * answered BAD [TOOBIG] and their bytes skipped. 4096 while LITERAL- is
+   * advertised (RFC 7888 §4, before login), unlimited under LITERAL+
+   * (then only the limits above apply). Default: unlimited.
+   */
+  maxNonSyncLiteralBytes?: number;
 }
 
 export type ReaderEvent =
   | { type: 'command'; command: ImapCommand }
-  | { type: 'bad'; tag: string; text: string; code?: string }
+  /** `status`: how to answer; absent means BAD, or NO for code TOOBIG (an over-limit literal, RFC 9051 §7.1). */
+  | { type: 'bad'; tag: string; text: string; code?: string; status?: 'NO' | 'BAD' }
   | { type: 'continue' }
   | { type: 'line'; line: string };
 
@@ -60,7 +68,16 @@ export class CommandReader {
   /** Last bytes of the line being discarded, to spot a literal marker at its end. */
   private discardTail = Buffer.alloc(0);
 
-  constructor(private readonly opts: ReaderOptions) {}
+  private maxNonSyncLiteralBytes: number;
+
+  constructor(private readonly opts: ReaderOptions) {
+    this.maxNonSyncLiteralBytes = opts.maxNonSyncLiteralBytes ?? Number.POSITIVE_INFINITY;
+  }
+
+  /** LITERAL- before login, LITERAL+ after (RFC 7888): the session raises the limit once authenticated. */
+  setMaxNonSyncLiteralBytes(n: number): void {
+    this.maxNonSyncLiteralBytes = n;
+  }
 
   /** Bytes held in memory (unread input, the command so far): for limits tests and metrics. */
   get bufferedBytes(): number {
@@ -170,6 +187,14 @@ export class CommandReader {
 
     const size = Number(marker[2]);
     const synchronising = marker[3] !== '+';
+    if (!synchronising && size > this.maxNonSyncLiteralBytes) {
+      // RFC 7888 §4 (LITERAL-): a larger non-synchronising literal is refused with BAD [TOOBIG]; its bytes are skipped.
+      const tag = tagOf(this.texts[0]);
+      this.dropCommand();
+      const text = `Non-synchronising literals are limited to ${this.maxNonSyncLiteralBytes} bytes here (LITERAL-)`;
+      this.phase = { kind: 'skip-literal', remaining: size, after: { type: 'bad', tag, text, code: 'TOOBIG', status: 'BAD' } };
+      return 'again';
+    }
     const limit = isAppend(this.texts[0]) ? this.opts.maxAppendLiteralBytes : this.opts.maxLiteralBytes;
     if (size > limit) {
       const tag = tagOf(this.texts[0]);

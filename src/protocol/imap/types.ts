@@ -10,8 +10,8 @@ export interface SeqRange {
   from: number | '*';
   to: number | '*';
 }
-/** RFC 9051 §9 sequence-set. `'$'` is the saved search result (RFC 5182), reserved for later. */
-export type SequenceSet = SeqRange[];
+/** RFC 9051 §9 sequence-set, or `'$'`: the saved search result (RFC 5182 §2.1). */
+export type SequenceSet = SeqRange[] | '$';
 
 /** A BODY[...] / BINARY[...] section: part path then optional text specifier. */
 export interface Section {
@@ -43,7 +43,14 @@ export type FetchAttribute =
   /** BODY[section]<partial> and BODY.PEEK[...]. */
   | { kind: 'BODY[]'; peek: boolean; section: Section; partial?: Partial }
   | { kind: 'BINARY[]'; peek: boolean; section: Section; partial?: Partial }
-  | { kind: 'BINARY.SIZE'; section: Section };
+  | { kind: 'BINARY.SIZE'; section: Section }
+  /** RFC 8970 PREVIEW [(LAZY)]. */
+  | { kind: 'PREVIEW'; lazy: boolean }
+  /** RFC 8474 OBJECTID. */
+  | { kind: 'EMAILID' }
+  | { kind: 'THREADID' }
+  /** RFC 8514 SAVEDATE. */
+  | { kind: 'SAVEDATE' };
 
 export type SearchKey =
   | { type: 'all' }
@@ -61,10 +68,22 @@ export type SearchKey =
   | { type: 'body'; value: string }
   | { type: 'text'; value: string }
   | { type: 'modseq'; value: number }
+  /** RFC 5032 OLDER / YOUNGER: INTERNALDATE more (older) or less (younger) than `seconds` ago. */
+  | { type: 'within'; op: 'older' | 'younger'; seconds: number }
+  /** RFC 8474 EMAILID / THREADID. */
+  | { type: 'objectid'; field: 'emailid' | 'threadid'; value: string }
+  /** RFC 8514 SAVEDBEFORE / SAVEDON / SAVEDSINCE (date "YYYY-MM-DD"), SAVEDATESUPPORTED. */
+  | { type: 'savedate'; op: 'before' | 'on' | 'since' | 'supported'; date: string }
   | { type: 'not'; key: SearchKey }
   | { type: 'or'; left: SearchKey; right: SearchKey }
   /** A parenthesised list or the top-level list of keys: all must match. */
   | { type: 'and'; keys: SearchKey[] };
+
+export type SortKey = 'ARRIVAL' | 'CC' | 'DATE' | 'FROM' | 'SIZE' | 'SUBJECT' | 'TO' | 'DISPLAYFROM' | 'DISPLAYTO';
+export interface SortCriterion {
+  key: SortKey;
+  reverse: boolean;
+}
 
 export type StatusItem =
   | 'MESSAGES'
@@ -74,7 +93,20 @@ export type StatusItem =
   | 'DELETED'
   | 'SIZE'
   | 'RECENT'
-  | 'HIGHESTMODSEQ';
+  | 'HIGHESTMODSEQ'
+  /** RFC 7889. */
+  | 'APPENDLIMIT'
+  /** RFC 9208 §4.3.3: octets that EXPUNGE would free. */
+  | 'DELETED-STORAGE';
+
+/** SELECT/EXAMINE (QRESYNC (uidvalidity modseq [known-uids] [(known-seqs known-uids)])) (RFC 7162 §3.2.5). */
+export interface QresyncParams {
+  uidValidity: number;
+  modSeq: number;
+  knownUids: SequenceSet | null;
+  /** seq-match-data: message sequence numbers and the UIDs the client has for them. */
+  seqMatch: { seqs: SequenceSet; uids: SequenceSet } | null;
+}
 
 export interface AppendMessage {
   flags: string[];
@@ -97,7 +129,8 @@ export type ImapCommandBody =
   | { name: 'ENABLE'; capabilities: string[] }
   | { name: 'ID'; params: Array<[string, string | null]> | null }
   | { name: 'NAMESPACE' }
-  | { name: 'SELECT' | 'EXAMINE'; mailbox: MailboxArg; condstore: boolean }
+  /** `qresync` only when the QRESYNC parameter was given (RFC 7162 §3.2.5). */
+  | { name: 'SELECT' | 'EXAMINE'; mailbox: MailboxArg; condstore: boolean; qresync?: QresyncParams }
   | { name: 'CREATE'; mailbox: MailboxArg; specialUse: string[] }
   | { name: 'DELETE'; mailbox: MailboxArg }
   | { name: 'RENAME'; from: MailboxArg; to: MailboxArg }
@@ -125,7 +158,12 @@ export type ImapCommandBody =
   | { name: 'UID EXPUNGE'; set: SequenceSet }
   /** SEARCH / UID SEARCH; `returnOptions` is null for plain SEARCH, the ESEARCH RETURN list (uppercased) otherwise. */
   | { name: 'SEARCH'; uid: boolean; charset: string | null; returnOptions: string[] | null; key: SearchKey }
-  | { name: 'FETCH'; uid: boolean; set: SequenceSet; attributes: FetchAttribute[]; changedSince: number | null }
+  /** `vanished` only when the VANISHED modifier was given (RFC 7162 §3.2.6, UID FETCH with CHANGEDSINCE). */
+  | { name: 'FETCH'; uid: boolean; set: SequenceSet; attributes: FetchAttribute[]; changedSince: number | null; vanished?: boolean }
+  /** SORT / UID SORT (RFC 5256 §3, RFC 5957 DISPLAYFROM/DISPLAYTO); keys upper case, each with its REVERSE flag. */
+  | { name: 'SORT'; uid: boolean; criteria: SortCriterion[]; charset: string; key: SearchKey }
+  /** THREAD / UID THREAD (RFC 5256 §3); algorithm upper case. */
+  | { name: 'THREAD'; uid: boolean; algorithm: string; charset: string; key: SearchKey }
   | {
       name: 'STORE';
       uid: boolean;
@@ -136,7 +174,13 @@ export type ImapCommandBody =
       unchangedSince: number | null;
     }
   | { name: 'COPY' | 'MOVE'; uid: boolean; set: SequenceSet; mailbox: MailboxArg }
-  | { name: 'IDLE' };
+  | { name: 'IDLE' }
+  /** RFC 4978: the only algorithm is DEFLATE; `algorithm` upper case as sent. */
+  | { name: 'COMPRESS'; algorithm: string }
+  /** RFC 9208 §4.1: quota root names and mailbox names as sent. */
+  | { name: 'GETQUOTA'; root: string }
+  | { name: 'GETQUOTAROOT'; mailbox: MailboxArg }
+  | { name: 'SETQUOTA'; root: string; limits: Array<[string, number]> };
 
 export type ImapCommand = { tag: string } & ImapCommandBody;
 export type ImapCommandName = ImapCommandBody['name'];
@@ -153,9 +197,10 @@ export interface ImapParseError {
  * A generic IMAP data value for the encoder (RFC 9051 §4):
  * null -> NIL; number -> number; string -> quoted string, or a literal when it
  * cannot be quoted (CR, LF, NUL, 8-bit without UTF-8, or long); `{ atom }` ->
- * written as is; Buffer -> literal; array -> parenthesised list.
+ * written as is; Buffer -> literal; `{ literal8 }` -> literal8 "~{n}" (RFC 3516
+ * §4.2, for BINARY data containing NUL); array -> parenthesised list.
  */
-export type ImapValue = null | number | bigint | string | { atom: string } | Buffer | ImapValue[];
+export type ImapValue = null | number | bigint | string | { atom: string } | { literal8: Buffer } | Buffer | ImapValue[];
 
 export interface ResponseCode {
   /** e.g. 'UIDVALIDITY', 'PERMANENTFLAGS', 'APPENDUID', 'OVERQUOTA', 'TRYCREATE', 'ALERT'. */
@@ -204,6 +249,10 @@ export type ImapResponse =
       other: Array<[string, string]> | null;
       shared: Array<[string, string]> | null;
     }
+  /** RFC 9208 §5.1: `* QUOTA root (resource usage limit ...)`. */
+  | { type: 'quota'; root: string; resources: Array<[string, number, number]> }
+  /** RFC 9208 §5.2: `* QUOTAROOT mailbox root...`; `mailbox` is the store's UTF-8 name. */
+  | { type: 'quotaroot'; mailbox: string; roots: string[] }
   /** Anything else, already shaped as values after "* ". */
   | { type: 'untagged'; values: ImapValue[] };
 

@@ -4,7 +4,7 @@
  * the mailbox counters (UIDNEXT, HIGHESTMODSEQ), blob reference counts and the
  * account's used bytes in step, so a crash leaves either all or none of it.
  */
-import { createHash } from 'node:crypto';
+import { createHash, randomBytes } from 'node:crypto';
 import type {
   AppendResult,
   CopyResult,
@@ -32,12 +32,19 @@ export function generateUidl(uidValidity: number, uid: number): string {
   return uidValidity.toString(16).padStart(8, '0') + uid.toString(16).padStart(8, '0');
 }
 
+/** RFC 8474 §5.1 EMAILID: an objectid (letters and digits), random so it reveals nothing and never repeats. */
+export function newEmailId(): string {
+  return 'M' + randomBytes(12).toString('hex');
+}
+
 export function blobIdOf(content: Buffer): string {
   return createHash('sha256').update(content).digest('hex');
 }
 
-const INSERT_MESSAGE = `INSERT INTO messages (mailbox_id, uid, blob_id, size, internal_date, flags, modseq, uidl)
-  VALUES (?, ?, ?, ?, ?, ?, ?, ?)`;
+const INSERT_MESSAGE = `INSERT INTO messages
+  (mailbox_id, uid, blob_id, size, internal_date, flags, modseq, uidl, email_id, save_date)
+  VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`;
+const SAVE_SUMMARY = 'INSERT OR REPLACE INTO message_summaries (blob_id, summary) VALUES (?, ?)';
 const SELECT_UIDS = `SELECT ${MESSAGE_COLUMNS} FROM messages
   WHERE mailbox_id = ? AND uid IN (SELECT value FROM json_each(?)) ORDER BY uid`;
 
@@ -58,7 +65,10 @@ export class MessageRepo {
       const { firstUid: uid, modSeq } = this.allocate(mailbox, 1);
       const generated = generateUidl(mailbox.uidvalidity, uid);
       const uidl = message.uidl !== undefined ? this.uidlFor(mailboxId, message.uidl, generated) : generated;
-      this.sql.stmt(INSERT_MESSAGE).run(mailboxId, uid, blobId, content.length, internalDate, flags, modSeq, uidl);
+      this.sql
+        .stmt(INSERT_MESSAGE)
+        .run(mailboxId, uid, blobId, content.length, internalDate, flags, modSeq, uidl, newEmailId(), Date.now());
+      if (message.summary !== undefined) this.sql.stmt(SAVE_SUMMARY).run(blobId, message.summary);
       return { uidValidity: mailbox.uidvalidity, uid, modSeq };
     });
   }
@@ -104,21 +114,61 @@ export class MessageRepo {
     });
   }
 
+  readSummaries(blobIds: string[]): Map<string, string> {
+    if (blobIds.length === 0) return new Map();
+    const rows = this.sql.read(() =>
+      this.sql
+        .stmt<{ blob_id: string; summary: string }>(
+          'SELECT blob_id, summary FROM message_summaries WHERE blob_id IN (SELECT value FROM json_each(?))',
+        )
+        .all(JSON.stringify([...new Set(blobIds)])),
+    );
+    return new Map(rows.map((r) => [r.blob_id, r.summary]));
+  }
+
+  saveSummary(blobId: string, summary: string): void {
+    this.sql.write(() => {
+      // Only for a blob that still exists (the foreign key would refuse it otherwise).
+      if (this.sql.stmt('SELECT 1 FROM blobs WHERE id = ?').get(blobId)) this.sql.stmt(SAVE_SUMMARY).run(blobId, summary);
+    });
+  }
+
   updateFlags(mailboxId: MailboxId, uids: number[], op: FlagOperation, flags: string[]): MessageMeta[] {
+    return this.updateFlagsIf(mailboxId, uids, op, flags, null).changed;
+  }
+
+  /**
+   * Flag changes, optionally conditional (RFC 7162 §3.1.3 UNCHANGEDSINCE): a
+   * message whose MODSEQ is above `unchangedSince` is left alone and listed in
+   * `modified`. The test and the change are one transaction, so two clients
+   * racing on the same message cannot both win.
+   */
+  updateFlagsIf(
+    mailboxId: MailboxId,
+    uids: number[],
+    op: FlagOperation,
+    flags: string[],
+    unchangedSince: number | null,
+  ): { changed: MessageMeta[]; modified: number[] } {
     canonicalFlags(flags); // refuse unstorable names before touching anything
     return this.sql.write(() => {
       const mailbox = this.requireMailbox(mailboxId);
       const updates: MessageRow[] = [];
+      const modified: number[] = [];
       for (const row of this.rowsByUid(mailboxId, uids)) {
+        if (unchangedSince !== null && row.modseq > unchangedSince) {
+          modified.push(row.uid);
+          continue;
+        }
         const next = serializeFlags(applyFlagOperation(parseFlags(row.flags), op, flags));
         if (next !== row.flags) updates.push({ ...row, flags: next });
       }
-      if (updates.length === 0) return [];
+      if (updates.length === 0) return { changed: [], modified };
       // RFC 7162 §3.1: one MODSEQ for the whole STORE; unchanged messages keep theirs.
       const modSeq = this.bumpModSeq(mailbox);
       const update = this.sql.stmt('UPDATE messages SET flags = ?, modseq = ? WHERE mailbox_id = ? AND uid = ?');
       for (const row of updates) update.run(row.flags, modSeq, mailboxId, row.uid);
-      return updates.map((row) => toMessageMeta({ ...row, modseq: modSeq }));
+      return { changed: updates.map((row) => toMessageMeta({ ...row, modseq: modSeq })), modified };
     });
   }
 
@@ -192,12 +242,14 @@ export class MessageRepo {
     const insert = this.sql.stmt(INSERT_MESSAGE);
     const addReference = this.sql.stmt('UPDATE blobs SET refcount = refcount + 1 WHERE id = ?');
     const uidMap: Array<[number, number]> = [];
+    const savedAt = Date.now();
     rows.forEach((row, i) => {
       const uid = firstUid + i;
       const generated = generateUidl(target.uidvalidity, uid);
       const uidl = move ? this.uidlFor(toMailboxId, row.uidl, generated) : generated;
       if (!move) addReference.run(row.blob_id);
-      insert.run(toMailboxId, uid, row.blob_id, row.size, row.internal_date, row.flags, modSeq, uidl);
+      // RFC 8474 §5.1: a copy or a moved message keeps its EMAILID; RFC 8514: SAVEDATE is when it arrived here.
+      insert.run(toMailboxId, uid, row.blob_id, row.size, row.internal_date, row.flags, modSeq, uidl, row.email_id, savedAt);
       uidMap.push([row.uid, uid]);
     });
     return expungeModSeq === undefined

@@ -36,11 +36,13 @@ export interface MessageRow {
   flags: string;
   modseq: number;
   uidl: string;
+  email_id: string;
+  save_date: number | null;
 }
 
 export const ACCOUNT_COLUMNS = 'id, address, password_hash, quota_bytes, used_bytes, created_at';
 export const MAILBOX_COLUMNS = 'id, account_id, name, special_use, uidvalidity, uidnext, highest_modseq';
-export const MESSAGE_COLUMNS = 'uid, blob_id, size, internal_date, flags, modseq, uidl';
+export const MESSAGE_COLUMNS = 'uid, blob_id, size, internal_date, flags, modseq, uidl, email_id, save_date';
 
 /**
  * Mailboxes with their subscription state and counts, computed by query
@@ -93,5 +95,7 @@ export function toMessageMeta(row: MessageRow): MessageMeta {
     modSeq: row.modseq,
     blobId: row.blob_id,
     uidl: row.uidl,
+    emailId: row.email_id,
+    saveDate: row.save_date === null ? null : new Date(row.save_date),
   };
 }

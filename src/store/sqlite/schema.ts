@@ -5,6 +5,7 @@
  * Append new migrations at the end; never edit one that has shipped.
  */
 import type { Database } from 'better-sqlite3';
+import { pop3StateMigration } from './pop3-state.js';
 
 interface Migration {
   version: number;
@@ -12,7 +13,8 @@ interface Migration {
   sql: string;
 }
 
-const MIGRATIONS: Migration[] = [
+/** Exported for the migration tests, which build a database as an older Mailstead left it. */
+export const MIGRATIONS: Migration[] = [
   {
     version: 1,
     description: 'accounts, mailboxes, subscriptions, content-addressed blobs, messages, expunge log',
@@ -88,6 +90,27 @@ const MIGRATIONS: Migration[] = [
       CREATE INDEX expunged_by_modseq ON expunged (mailbox_id, modseq);
     `,
   },
+  {
+    version: 2,
+    description: 'message summaries per blob, EMAILID and SAVEDATE per message',
+    sql: `
+      -- What the domain derived from a blob at ingest (MIME structure, envelope,
+      -- preview), so FETCH ENVELOPE/BODYSTRUCTURE never re-parse the message.
+      -- A separate table: blobs.data is large and comes last in its row.
+      -- Messages stored before this version get theirs on first use.
+      CREATE TABLE message_summaries (
+        blob_id TEXT PRIMARY KEY REFERENCES blobs(id) ON DELETE CASCADE,
+        summary TEXT NOT NULL
+      );
+
+      -- RFC 8474 EMAILID: random, kept by COPY and MOVE.
+      ALTER TABLE messages ADD COLUMN email_id TEXT NOT NULL DEFAULT '';
+      UPDATE messages SET email_id = 'M' || lower(hex(randomblob(12)));
+      -- RFC 8514 SAVEDATE (ms since the epoch); unknown (NIL) for older mail.
+      ALTER TABLE messages ADD COLUMN save_date INTEGER;
+    `,
+  },
+  pop3StateMigration(3),
 ];
 
 export const SCHEMA_VERSION = MIGRATIONS[MIGRATIONS.length - 1].version;

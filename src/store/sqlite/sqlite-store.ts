@@ -15,11 +15,14 @@ import type {
   MailStore,
   MessageMeta,
   NewMessage,
+  Pop3DeviceRecord,
+  Pop3Policy,
   SpecialUse,
 } from '../types.js';
 import { StoreError } from '../types.js';
 import type { SqliteDb } from './db.js';
 import { MessageRepo } from './messages.js';
+import { Pop3StateRepo } from './pop3-state.js';
 import type { AccountRow, MailboxListRow, MailboxRow } from './rows.js';
 import { ACCOUNT_COLUMNS, MAILBOX_WITH_COUNTS, toAccount, toMailbox } from './rows.js';
 
@@ -27,9 +30,11 @@ const HIERARCHY_SEPARATOR = '/';
 
 export class SqliteMailStore implements MailStore {
   private readonly messages: MessageRepo;
+  private readonly pop3: Pop3StateRepo;
 
   constructor(private readonly sql: SqliteDb) {
     this.messages = new MessageRepo(sql);
+    this.pop3 = new Pop3StateRepo(sql);
   }
 
   // ------------------------------------------------------------------ accounts
@@ -202,8 +207,26 @@ export class SqliteMailStore implements MailStore {
     return this.messages.readBlob(blobId);
   }
 
+  async readSummaries(blobIds: string[]): Promise<Map<string, string>> {
+    return this.messages.readSummaries(blobIds);
+  }
+
+  async saveSummary(blobId: string, summary: string): Promise<void> {
+    this.messages.saveSummary(blobId, summary);
+  }
+
   async updateFlags(mailboxId: MailboxId, uids: number[], op: FlagOperation, flags: string[]): Promise<MessageMeta[]> {
     return this.messages.updateFlags(mailboxId, uids, op, flags);
+  }
+
+  async updateFlagsUnchangedSince(
+    mailboxId: MailboxId,
+    uids: number[],
+    op: FlagOperation,
+    flags: string[],
+    unchangedSince: number,
+  ): Promise<{ changed: MessageMeta[]; modified: number[] }> {
+    return this.messages.updateFlagsIf(mailboxId, uids, op, flags, unchangedSince);
   }
 
   async copyMessages(fromMailboxId: MailboxId, uids: number[], toMailboxId: MailboxId): Promise<CopyResult> {
@@ -216,6 +239,41 @@ export class SqliteMailStore implements MailStore {
 
   async expungeMessages(mailboxId: MailboxId, uids: number[]): Promise<number[]> {
     return this.messages.expunge(mailboxId, uids);
+  }
+
+  // ------------------------------------------------ POP3 policy and device state (pop3-state.ts)
+
+  async getPop3Policy(accountId: AccountId): Promise<Pop3Policy | null> {
+    return this.pop3.getPolicy(accountId);
+  }
+
+  async setPop3Policy(accountId: AccountId, policy: Pop3Policy): Promise<void> {
+    this.pop3.setPolicy(accountId, policy);
+  }
+
+  async recordPop3Session(
+    accountId: AccountId,
+    device: string,
+    session: { retrieved: string[]; deleted: string[] },
+    at: Date,
+  ): Promise<void> {
+    this.pop3.recordSession(accountId, device, session, at);
+  }
+
+  async listPop3Deleted(accountId: AccountId, devices: string[]): Promise<string[]> {
+    return this.pop3.listDeleted(accountId, devices);
+  }
+
+  async listPop3Downloads(accountId: AccountId): Promise<Array<{ uidl: string; firstDownloadedAt: Date }>> {
+    return this.pop3.listDownloads(accountId);
+  }
+
+  async listPop3DeviceState(accountId: AccountId): Promise<Pop3DeviceRecord[]> {
+    return this.pop3.listState(accountId);
+  }
+
+  async prunePop3State(accountId: AccountId, keepUidls: string[]): Promise<number> {
+    return this.pop3.prune(accountId, keepUidls);
   }
 
   async close(): Promise<void> {

@@ -1,0 +1,107 @@
+/**
+ * `npm run bench`: Mailstead measured against Dovecot (Debian's, when
+ * installed) in the same run, on the same mailbox, with the same clients.
+ * Prints a table of medians, slow tails and Mailstead/Dovecot ratios; with
+ * `--json FILE` also writes every run's values. See docs/benchmarks.md.
+ *
+ *   --json FILE     write the report as JSON
+ *   --quick         fewer runs and 200 messages: checks the harness, measures nothing
+ *   --messages N    messages in the benchmark mailbox (default 2000)
+ *   --only LIST     comma-separated suites: connect,imap,pop3,delivery,idle,memory
+ *   --no-dovecot    measure Mailstead alone
+ */
+import { writeFileSync } from 'node:fs';
+import { cpus, loadavg } from 'node:os';
+import { parseArgs } from 'node:util';
+import { mailboxCorpus } from './lib/corpus.js';
+import { deliverAll } from './lib/lmtp-client.js';
+import { type BenchReport, formatReport, ratioOf } from './lib/report.js';
+import { type BenchServer, startDovecotServer, startMailsteadServer } from './lib/servers.js';
+import type { BenchContext, Row } from './lib/suite.js';
+import { connectSuite } from './suites/connect.js';
+import { deliverySuite } from './suites/delivery.js';
+import { idleSuite } from './suites/idle.js';
+import { imapSuite } from './suites/imap.js';
+import { memorySuite } from './suites/memory.js';
+import { pop3Suite } from './suites/pop3.js';
+
+const SUITES: Record<string, (ctx: BenchContext) => Promise<Row[]>> = {
+  connect: connectSuite,
+  imap: imapSuite,
+  pop3: pop3Suite,
+  delivery: deliverySuite,
+  idle: idleSuite,
+  // Last: it reads what the runs left behind.
+  memory: memorySuite,
+};
+
+const { values: flags } = parseArgs({
+  options: {
+    json: { type: 'string' },
+    quick: { type: 'boolean', default: false },
+    messages: { type: 'string' },
+    only: { type: 'string' },
+    'no-dovecot': { type: 'boolean', default: false },
+  },
+});
+
+const progress = (text: string) => process.stderr.write(`[bench] ${text}\n`);
+
+async function main(): Promise<void> {
+  const started = new Date();
+  const t0 = performance.now();
+  const loadStart = loadavg();
+  const messages = Number(flags.messages ?? (flags.quick ? 200 : 2000));
+  if (!Number.isInteger(messages) || messages < 1) throw new Error('--messages must be a positive integer');
+  const only = flags.only ? flags.only.split(',').map((s) => s.trim()) : Object.keys(SUITES);
+  for (const name of only) if (!SUITES[name]) throw new Error(`unknown suite ${name}; known: ${Object.keys(SUITES).join(', ')}`);
+
+  progress('starting Mailstead and Dovecot');
+  const [mailstead, dovecot] = await Promise.all([
+    startMailsteadServer(),
+    flags['no-dovecot'] ? Promise.resolve('not requested (--no-dovecot)') : startDovecotServer(),
+  ]);
+  const servers: BenchServer[] = typeof dovecot === 'string' ? [mailstead] : [mailstead, dovecot];
+  const dovecotMissing = typeof dovecot === 'string' ? dovecot : null;
+  if (dovecotMissing) progress(`Dovecot not measured: ${dovecotMissing}`);
+
+  try {
+    progress(`delivering ${messages} messages to each server`);
+    const corpus = mailboxCorpus(messages, 'alice@example.com');
+    const octets = corpus.reduce((sum, m) => sum + m.length, 0);
+    await Promise.all(servers.map((s) => deliverAll(s.lmtp, s.user, corpus, 4)));
+
+    const ctx: BenchContext = { servers, messages, mailboxBytes: octets, quick: flags.quick, progress };
+    const rows: Row[] = [];
+    for (const name of only) {
+      progress(`suite ${name}`);
+      rows.push(...(await SUITES[name](ctx)));
+    }
+    const report: BenchReport = {
+      startedAt: started.toISOString(),
+      durationSeconds: (performance.now() - t0) / 1000,
+      machine: { cpus: cpus().length, cpuModel: cpus()[0]?.model ?? 'unknown', node: process.versions.node, loadAverageStart: loadStart, loadAverageEnd: loadavg() },
+      servers: Object.fromEntries(servers.map((s) => [s.name, s.version])),
+      dovecotMissing,
+      mailbox: { messages, octets },
+      rows: rows.map((r) => ({ ...r, ratio: ratioOf(r) })),
+      notes: [
+        'Both servers use TLS (imaps/pop3s) with a self-signed P-256 certificate; clients verify it.',
+        'Mailstead runs with its defaults (log level info, scrypt N=2^15 passwords); Dovecot as test/helpers/dovecot.ts configures it ({PLAIN} passwords unless a row says otherwise).',
+        ...(flags.quick ? ['--quick: too few runs to mean anything; for checking the harness only.'] : []),
+      ],
+    };
+    console.log(formatReport(report));
+    if (flags.json) {
+      writeFileSync(flags.json, `${JSON.stringify(report, null, 2)}\n`);
+      progress(`wrote ${flags.json}`);
+    }
+  } finally {
+    await Promise.all(servers.map((s) => s.stop()));
+  }
+}
+
+main().catch((err) => {
+  console.error(`bench failed: ${(err as Error).stack ?? err}`);
+  process.exitCode = 1;
+});

@@ -1,0 +1,44 @@
+/**
+ * SORT and UID SORT (RFC 5256 §3; DISPLAYFROM/DISPLAYTO of RFC 5957): the
+ * messages matching the search criteria, ordered by the sort fields stored
+ * at ingest, so no message is read or parsed.
+ */
+import type { MessageSummary } from '../../mail/index.js';
+import type { SearchHit } from '../search-run.js';
+import { runSearch } from '../search-run.js';
+import { chunks, META_BATCH, summariesFor } from '../message-loader.js';
+import { sortItems, type SortItem } from '../sort-order.js';
+import type { CommandContext, CommandOf, Completion } from '../state.js';
+import { ok } from '../state.js';
+import { badCharset, SEARCH_CHARSETS } from './search.js';
+
+/** The matching messages with their summaries; messages whose blob vanished meanwhile are left out. */
+export async function hitsWithSummaries(ctx: CommandContext, hits: SearchHit[]): Promise<Array<SearchHit & { summary: MessageSummary }>> {
+  const out: Array<SearchHit & { summary: MessageSummary }> = [];
+  for (const batch of chunks(hits, META_BATCH)) {
+    const summaries = await summariesFor(ctx.imap.domain.store, batch.map((h) => h.meta));
+    for (const hit of batch) {
+      const summary = summaries.get(hit.meta.blobId);
+      if (summary) out.push({ ...hit, summary });
+    }
+  }
+  return out;
+}
+
+export function sortItemOf(hit: SearchHit & { summary: MessageSummary }, uid: boolean): SortItem {
+  return {
+    seq: hit.seq,
+    id: uid ? hit.meta.uid : hit.seq,
+    size: hit.meta.size,
+    internalDate: hit.meta.internalDate.getTime(),
+    fields: hit.summary.sort,
+  };
+}
+
+export async function sortCommand(cmd: CommandOf<'SORT'>, ctx: CommandContext): Promise<Completion> {
+  if (!SEARCH_CHARSETS.includes(cmd.charset.toUpperCase())) return badCharset();
+  const hits = await hitsWithSummaries(ctx, await runSearch(ctx, cmd.key));
+  const sorted = sortItems(hits.map((h) => sortItemOf(h, cmd.uid)), cmd.criteria);
+  await ctx.send({ type: 'untagged', values: [{ atom: 'SORT' }, ...sorted.map((i) => i.id)] });
+  return ok(`${cmd.uid ? 'UID ' : ''}SORT completed`);
+}

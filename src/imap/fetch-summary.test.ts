@@ -1,0 +1,48 @@
+import assert from 'node:assert/strict';
+import { after, before, describe, it } from 'node:test';
+import { ALICE, createHarness, message, type Harness } from './harness.test.js';
+
+describe('FETCH answers ENVELOPE/BODYSTRUCTURE from the summary stored at ingest', () => {
+  let h: Harness;
+  let blobReads = 0;
+  before(async () => {
+    h = await createHarness();
+    const store = h.domain.store;
+    const readBlob = store.readBlob.bind(store);
+    store.readBlob = async (id: string) => {
+      blobReads++;
+      return readBlob(id);
+    };
+    await h.domain.deliver(ALICE, message({ subject: 'Delivered' }));
+    // Mail stored without a summary (as by an older Mailstead) gets one on first use.
+    const inbox = (await h.domain.getMailbox(1, 'INBOX'))!;
+    await store.appendMessage(inbox.id, { content: message({ subject: 'Legacy' }) });
+  });
+  after(() => h.close());
+
+  it('reads no message bytes for ENVELOPE, BODY, BODYSTRUCTURE and PREVIEW of ingested mail', async () => {
+    const c = await h.open({ login: true });
+    await c.cmd('SELECT INBOX');
+    blobReads = 0;
+    const r = await c.cmd('FETCH 1 (ENVELOPE BODY BODYSTRUCTURE PREVIEW)');
+    assert.match(r, /^\* 1 FETCH \(ENVELOPE \("Mon, 7 Feb 1994 21:52:25 -0800" "Delivered" /);
+    assert.match(r, /PREVIEW "Hello Alice, this is the body."\)\r\n/);
+    assert.equal(blobReads, 0);
+    await c.cmd('FETCH 1 BODY.PEEK[1]');
+    assert.equal(blobReads, 1, 'section bytes still come from the message');
+  });
+
+  it('computes and saves the summary of mail stored without one, once', async () => {
+    const c = await h.open({ login: true });
+    await c.cmd('SELECT INBOX');
+    const [legacy] = await h.domain.store.getMessages((await h.domain.getMailbox(1, 'INBOX'))!.id, [2]);
+    assert.equal((await h.domain.store.readSummaries([legacy!.blobId])).size, 0);
+    blobReads = 0;
+    assert.match(await c.cmd('FETCH 2 ENVELOPE'), /^\* 2 FETCH \(ENVELOPE \("Mon, 7 Feb 1994 21:52:25 -0800" "Legacy" /);
+    assert.equal(blobReads, 1);
+    assert.equal((await h.domain.store.readSummaries([legacy!.blobId])).size, 1);
+    blobReads = 0;
+    await c.cmd('FETCH 2 BODYSTRUCTURE');
+    assert.equal(blobReads, 0);
+  });
+});

@@ -1,0 +1,49 @@
+/**
+ * Running a search program over the selected mailbox: shared by SEARCH,
+ * SORT and THREAD. Metadata is read in batches; message bytes only for keys
+ * that need them (HEADER, BODY, TEXT, SENT*), one message at a time.
+ */
+import type { SearchKey } from '../protocol/imap/types.js';
+import type { MessageMeta } from '../store/types.js';
+import { chunks, loadMessage, META_BATCH, metasByUid, type LoadedMessage } from './message-loader.js';
+import { matches, needsContent } from './search-eval.js';
+import type { CommandContext } from './state.js';
+import { selectedState } from './state.js';
+
+export interface SearchHit {
+  seq: number;
+  meta: MessageMeta;
+}
+
+/** The messages matching `key`, ascending by sequence number; messages expunged meanwhile are left out. */
+export async function runSearch(ctx: CommandContext, key: SearchKey): Promise<SearchHit[]> {
+  const { view } = selectedState(ctx);
+  const store = ctx.imap.domain.store;
+  const maxSeq = view.exists;
+  const maxUid = maxSeq ? view.uidAt(maxSeq) : 0;
+  const withContent = needsContent(key);
+  const savedUids = new Set(view.savedUids);
+  const now = new Date();
+  const hits: SearchHit[] = [];
+  const live: number[] = [];
+  for (let seq = 1; seq <= maxSeq; seq++) if (!view.isExpunged(seq)) live.push(seq);
+  for (const batch of chunks(live, META_BATCH)) {
+    const metas = await metasByUid(store, view.mailbox.id, batch.map((seq) => view.uidAt(seq)));
+    for (const seq of batch) {
+      const meta = metas.get(view.uidAt(seq));
+      if (!meta) continue;
+      let loaded: Promise<LoadedMessage | null> | null = null;
+      const candidate = {
+        seq,
+        meta,
+        maxSeq,
+        maxUid,
+        savedUids,
+        now,
+        content: () => (loaded ??= withContent ? loadMessage(store, meta) : Promise.resolve(null)),
+      };
+      if (await matches(key, candidate)) hits.push({ seq, meta });
+    }
+  }
+  return hits;
+}

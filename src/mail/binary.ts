@@ -1,0 +1,32 @@
+/**
+ * BINARY[section] and BINARY.SIZE[section] (RFC 3516, RFC 9051 §6.4.5): a
+ * part's body with its Content-Transfer-Encoding undone. The server decodes
+ * identity encodings (none, 7bit, 8bit, binary), base64 and quoted-printable;
+ * any other encoding is reported so the server answers NO [UNKNOWN-CTE].
+ */
+import { scanHeader } from './headers.js';
+import { readTransferEncoding, type MessageStructure } from './parse.js';
+import { resolvePart } from './sections.js';
+import { decodeTransfer } from './text.js';
+
+export type BinaryResult =
+  | { kind: 'ok'; data: Buffer }
+  /** No such part (the FETCH answers NIL, as for BODY[...]). */
+  | { kind: 'missing' }
+  /** RFC 3516 §4.3: the encoding is not one the server can undo. */
+  | { kind: 'unknown-cte'; encoding: string };
+
+const IDENTITY = new Set(['', '7bit', '8bit', 'binary']);
+
+export function binarySection(raw: Buffer, s: MessageStructure, path: number[]): BinaryResult {
+  // RFC 3516 §4.1: an empty section is the whole message, which has no encoding of its own to undo.
+  if (path.length === 0) return { kind: 'ok', data: raw.subarray(0, s.size) };
+  const part = resolvePart(s, path);
+  if (!part) return { kind: 'missing' };
+  const { fields } = scanHeader(raw, part.headerStart, part.bodyStart);
+  const encoding = readTransferEncoding(raw, fields);
+  const body = raw.subarray(part.bodyStart, part.end);
+  if (IDENTITY.has(encoding)) return { kind: 'ok', data: body };
+  if (encoding === 'base64' || encoding === 'quoted-printable') return { kind: 'ok', data: decodeTransfer(body, encoding) };
+  return { kind: 'unknown-cte', encoding };
+}
