@@ -5,15 +5,15 @@
  * 3 unreachable, 4 TLS, 5 authentication, 6 capability missing, 7 protocol,
  * 8 local disk or archive problem.
  */
-import { readFileSync } from 'node:fs';
 import type { Command } from 'commander';
 import { runArchive } from '../tools/archive/archive.js';
-import { EXIT_INCOMPLETE, ToolError } from '../tools/archive/errors.js';
+import { EXIT_INCOMPLETE, ToolError } from '../tools/errors.js';
 import type { ArchiveReport } from '../tools/archive/types.js';
 import type { TrustOptions } from '../tools/archive/connect.js';
 import { parseMailUrl } from '../tools/archive/url.js';
 import { verifyArchive } from '../tools/archive/verify.js';
-import { formatSize, readPasswordFromStdin, UsageError } from './util.js';
+import { readCaFile, readRemotePassword } from './remote.js';
+import { formatSize, UsageError } from './util.js';
 
 export interface RemoteFlags {
   passwordStdin?: boolean;
@@ -23,57 +23,8 @@ export interface RemoteFlags {
   progress?: boolean;
 }
 
-/** The password from --password-stdin, MAILSTEAD_PASSWORD or a hidden prompt on the terminal. */
-export async function readPassword(flags: RemoteFlags, what: string): Promise<string> {
-  if (flags.passwordStdin) return readPasswordFromStdin();
-  const env = process.env.MAILSTEAD_PASSWORD;
-  if (env) return env;
-  if (!process.stdin.isTTY) throw new UsageError('no password: use --password-stdin, MAILSTEAD_PASSWORD or run on a terminal');
-  return promptHidden(`Password for ${what}: `);
-}
-
-function promptHidden(question: string): Promise<string> {
-  return new Promise((resolve, reject) => {
-    const stdin = process.stdin;
-    process.stderr.write(question);
-    stdin.setRawMode(true);
-    stdin.resume();
-    let typed = '';
-    const onData = (chunk: Buffer) => {
-      for (const ch of chunk.toString('utf8')) {
-        if (ch === '\r' || ch === '\n') {
-          done();
-          resolve(typed);
-          return;
-        }
-        if (ch === '\u0003') {
-          done();
-          reject(new UsageError('cancelled', 130));
-          return;
-        }
-        if (ch === '\u007f' || ch === '\b') typed = typed.slice(0, -1);
-        else typed += ch;
-      }
-    };
-    const done = () => {
-      stdin.off('data', onData);
-      stdin.setRawMode(false);
-      stdin.pause();
-      process.stderr.write('\n');
-    };
-    stdin.on('data', onData);
-  });
-}
-
 export function trustFrom(flags: RemoteFlags): TrustOptions {
-  let ca: string[] | undefined;
-  if (flags.ca) {
-    try {
-      ca = [readFileSync(flags.ca, 'utf8')];
-    } catch (err) {
-      throw new UsageError(`cannot read --ca ${flags.ca}: ${(err as Error).message}`);
-    }
-  }
+  const ca = flags.ca ? [readCaFile(flags.ca)] : undefined;
   if (flags.insecure) process.stderr.write('mailstead: warning: --insecure: the server certificate is not checked\n');
   return { insecure: flags.insecure, ca, allowPlaintext: flags.allowPlaintext };
 }
@@ -108,7 +59,7 @@ export function registerArchiveCommand(program: Command): void {
       const url = parseMailUrl(sourceText, ['pop3', 'imap']);
       if (url.protocol === 'pop3' && flags.allFolders) throw new UsageError('--all-folders is for IMAP sources');
       const trust = trustFrom(flags);
-      const password = await readPassword(flags, `${url.user} at ${url.host}`);
+      const password = await readRemotePassword(Boolean(flags.passwordStdin), `${url.user} at ${url.host}`);
       const report = await runArchive({
         url,
         password,

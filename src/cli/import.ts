@@ -5,7 +5,7 @@
  * 3 unreachable, 4 TLS, 5 authentication, 6 capability, 7 protocol, 8 local.
  */
 import type { Command } from 'commander';
-import { EXIT_INCOMPLETE } from '../tools/archive/errors.js';
+import { EXIT_INCOMPLETE } from '../tools/errors.js';
 import { parseMailUrl } from '../tools/archive/url.js';
 import { DirectTarget } from '../tools/import/direct-target.js';
 import { ImapTarget } from '../tools/import/imap-target.js';
@@ -15,7 +15,8 @@ import type { MboxVariant } from '../tools/import/mbox.js';
 import { openSource } from '../tools/import/sources.js';
 import type { ImportTarget } from '../tools/import/target.js';
 import type { ImportItem } from '../tools/import/types.js';
-import { addRemoteOptions, asUsageError, type RemoteFlags, readPassword, trustFrom } from './archive.js';
+import { addRemoteOptions, asUsageError, type RemoteFlags, trustFrom } from './archive.js';
+import { readRemotePassword } from './remote.js';
 import { defaultDataDir, formatSize, UsageError } from './util.js';
 
 interface ImportFlags extends RemoteFlags {
@@ -59,7 +60,7 @@ export function registerImportCommand(program: Command): void {
       } else {
         const url = parseMailUrl(flags.to, ['imap']);
         const trust = trustFrom(flags);
-        target = await ImapTarget.open(url, await readPassword(flags, `${url.user} at ${url.host}`), trust);
+        target = await ImapTarget.open(url, await readRemotePassword(Boolean(flags.passwordStdin), `${url.user} at ${url.host}`), trust);
       }
       let report: ImportReport;
       try {

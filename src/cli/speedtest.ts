@@ -3,17 +3,18 @@
  * drawn (docs/speedtest.md). Thin: flags, password, exit codes; the work is
  * in tools/speedtest/.
  */
-import { readFileSync, writeFileSync } from 'node:fs';
+import { writeFileSync } from 'node:fs';
 import type { Command } from 'commander';
 import { type Demo, startDemo } from '../tools/speedtest/demo.js';
-import { EXIT_CODES, oneLine, SpeedtestError } from '../tools/speedtest/errors.js';
+import { TOOL_EXIT_CODES, oneLine, ToolError } from '../tools/errors.js';
 import { renderHtml } from '../tools/speedtest/html.js';
 import { createProgress } from '../tools/speedtest/progress.js';
 import { runSpeedtest } from '../tools/speedtest/run.js';
 import { formatStory, playStory } from '../tools/speedtest/story.js';
 import { parseTarget, type Target } from '../tools/speedtest/target.js';
 import { formatTable } from '../tools/speedtest/verdict.js';
-import { readPasswordFromStdin, UsageError } from './util.js';
+import { readCaFile, readRemotePassword } from './remote.js';
+import { UsageError } from './util.js';
 
 interface SpeedtestFlags {
   imap?: string;
@@ -54,7 +55,7 @@ export function registerSpeedtestCommand(program: Command): void {
     .option('--quiet', 'no progress output')
     .addHelpText(
       'after',
-      `\nThe password comes from --password-stdin, the MAILSTEAD_PASSWORD environment variable, or a hidden prompt.\nRead-only unless --allow-write. Exit codes: 0 done, ${EXIT_CODES.usage} usage, ${EXIT_CODES.unreachable} host unreachable, ${EXIT_CODES.tls} TLS refused or bad certificate,\n${EXIT_CODES.auth} authentication failed, ${EXIT_CODES.capability} capability missing, ${EXIT_CODES.protocol} other server error.`,
+      `\nThe password comes from --password-stdin, the MAILSTEAD_PASSWORD environment variable, or a hidden prompt.\nRead-only unless --allow-write. Exit codes: 0 done, ${TOOL_EXIT_CODES.usage} usage, ${TOOL_EXIT_CODES.unreachable} host unreachable, ${TOOL_EXIT_CODES.tls} TLS refused or bad certificate,\n${TOOL_EXIT_CODES.auth} authentication failed, ${TOOL_EXIT_CODES.capability} capability missing, ${TOOL_EXIT_CODES.protocol} other server error.`,
     )
     .action(async (flags: SpeedtestFlags) => {
       // imapflow and sockets report some failures as events; none may end in a stack trace.
@@ -63,26 +64,26 @@ export function registerSpeedtestCommand(program: Command): void {
       try {
         await speedtest(flags);
       } catch (err) {
-        if (err instanceof SpeedtestError) throw new UsageError(err.message, err.exitCode);
+        if (err instanceof ToolError) throw new UsageError(err.message, err.exitCode);
         throw err;
       }
     });
 }
 
 function fail(err: unknown): never {
-  const e = err instanceof SpeedtestError ? err : new SpeedtestError(oneLine((err as Error)?.message ?? String(err)), 'protocol');
+  const e = err instanceof ToolError ? err : new ToolError(oneLine((err as Error)?.message ?? String(err)), 'protocol');
   process.stderr.write(`mailstead: ${e.message}\n`);
   process.exit(e.exitCode);
 }
 
 function count(value: string, flag: string, min: number): number {
-  if (!/^\d+$/.test(value) || Number(value) < min) throw new SpeedtestError(`${flag} wants a whole number >= ${min}, not "${value}"`, 'usage');
+  if (!/^\d+$/.test(value) || Number(value) < min) throw new ToolError(`${flag} wants a whole number >= ${min}, not "${value}"`, 'usage');
   return Number(value);
 }
 
 function seconds(value: string): number {
   const m = /^(\d+(?:\.\d+)?)\s*(s|m|min|h)?$/i.exec(value.trim());
-  if (!m) throw new SpeedtestError(`--poll-interval wants seconds or e.g. 5m, not "${value}"`, 'usage');
+  if (!m) throw new ToolError(`--poll-interval wants seconds or e.g. 5m, not "${value}"`, 'usage');
   const unit = (m[2] ?? 's').toLowerCase();
   return Number(m[1]) * (unit === 'h' ? 3600 : unit.startsWith('m') ? 60 : 1);
 }
@@ -95,12 +96,12 @@ async function speedtest(flags: SpeedtestFlags): Promise<void> {
   let imap: Target | null = null;
   let pop3: Target | null = null;
   let password = '';
-  let ca = flags.ca ? [readCa(flags.ca)] : undefined;
+  let ca = flags.ca ? [readCaFile(flags.ca)] : undefined;
   let servername: string | undefined;
   let demo: Demo | null = null;
 
   if (flags.demo) {
-    if (flags.imap || flags.pop3) throw new SpeedtestError('--demo tests its own embedded server; leave out --imap and --pop3', 'usage');
+    if (flags.imap || flags.pop3) throw new ToolError('--demo tests its own embedded server; leave out --imap and --pop3', 'usage');
     const demoMessages = count(flags.demoMessages, '--demo-messages', 1);
     if (!quiet) process.stderr.write(`starting an embedded Mailstead with ${demoMessages} generated messages...\n`);
     demo = await startDemo(demoMessages, (done, total) => {
@@ -112,15 +113,15 @@ async function speedtest(flags: SpeedtestFlags): Promise<void> {
     ca = [demo.certPem];
     servername = 'localhost';
   } else {
-    if (!flags.imap && !flags.pop3) throw new SpeedtestError('give --imap URL and/or --pop3 URL, or --demo', 'usage');
+    if (!flags.imap && !flags.pop3) throw new ToolError('give --imap URL and/or --pop3 URL, or --demo', 'usage');
     imap = flags.imap ? parseTarget(flags.imap, 'imap') : null;
     pop3 = flags.pop3 ? parseTarget(flags.pop3, 'pop3') : null;
     for (const t of [imap, pop3]) {
       if (t && !t.implicitTls && !flags.allowPlaintext) {
-        throw new SpeedtestError(`${t.url} is a plaintext port; use ${t.protocol}s:// or add --allow-plaintext`, 'usage');
+        throw new ToolError(`${t.url} is a plaintext port; use ${t.protocol}s:// or add --allow-plaintext`, 'usage');
       }
     }
-    password = await readPassword(Boolean(flags.passwordStdin));
+    password = await readRemotePassword(Boolean(flags.passwordStdin), 'the test account');
   }
 
   try {
@@ -151,54 +152,4 @@ async function speedtest(flags: SpeedtestFlags): Promise<void> {
   } finally {
     await demo?.stop();
   }
-}
-
-function readCa(file: string): string {
-  try {
-    return readFileSync(file, 'utf8');
-  } catch (err) {
-    throw new SpeedtestError(`cannot read --ca ${file}: ${(err as NodeJS.ErrnoException).code}`, 'usage');
-  }
-}
-
-async function readPassword(fromStdin: boolean): Promise<string> {
-  if (fromStdin) return readPasswordFromStdin();
-  if (process.env.MAILSTEAD_PASSWORD) return process.env.MAILSTEAD_PASSWORD;
-  if (process.stdin.isTTY) return promptHidden('Password: ');
-  throw new SpeedtestError('no password: use --password-stdin, MAILSTEAD_PASSWORD, or run on a terminal to be asked', 'usage');
-}
-
-/** Reads a line from the terminal without echoing it. */
-function promptHidden(prompt: string): Promise<string> {
-  return new Promise((resolve, reject) => {
-    const stdin = process.stdin;
-    process.stderr.write(prompt);
-    stdin.setRawMode(true);
-    stdin.resume();
-    let value = '';
-    const onData = (chunk: Buffer) => {
-      for (const ch of chunk.toString('utf8')) {
-        if (ch === '\r' || ch === '\n') {
-          done();
-          if (value) resolve(value);
-          else reject(new SpeedtestError('no password given', 'usage'));
-          return;
-        }
-        if (ch === '\u0003') {
-          done();
-          reject(new SpeedtestError('interrupted', 'usage'));
-          return;
-        }
-        if (ch === '\u007f' || ch === '\b') value = value.slice(0, -1);
-        else value += ch;
-      }
-    };
-    const done = () => {
-      stdin.off('data', onData);
-      stdin.setRawMode(false);
-      stdin.pause();
-      process.stderr.write('\n');
-    };
-    stdin.on('data', onData);
-  });
 }

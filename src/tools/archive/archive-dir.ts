@@ -14,7 +14,7 @@ import { constants } from 'node:fs';
 import { open, readdir, readFile, stat, unlink } from 'node:fs/promises';
 import { join, relative } from 'node:path';
 import { encodeMailboxName } from '../../protocol/imap/mutf7.js';
-import { ToolError } from './errors.js';
+import { ToolError } from '../errors.js';
 import { type ManifestEntry, ManifestWriter, readManifest } from './manifest.js';
 import { flagsToMaildirLetters, maildirLettersToFlags, splitMaildirName } from './maildir-flags.js';
 import { headerFacts } from './message-info.js';

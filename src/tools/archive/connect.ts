@@ -5,7 +5,7 @@
  */
 import { ImapFlow } from 'imapflow';
 import { Pop3Client } from '../clients/pop3-client.js';
-import { ToolError, toToolError } from './errors.js';
+import { ToolError, toToolError } from '../errors.js';
 import type { MailUrl } from './url.js';
 
 export interface TrustOptions {

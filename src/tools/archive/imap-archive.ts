@@ -9,7 +9,7 @@
 import type { ImapFlow } from 'imapflow';
 import type { ArchiveDir } from './archive-dir.js';
 import { hasCapability, openImap } from './connect.js';
-import { ToolError, toToolError } from './errors.js';
+import { ToolError, toToolError } from '../errors.js';
 import { Progress } from './progress.js';
 import type { ArchiveOptions, ArchiveReport } from './types.js';
 

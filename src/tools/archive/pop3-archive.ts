@@ -10,7 +10,7 @@ import type { Pop3Client } from '../clients/pop3-client.js';
 import { Pop3Error } from '../clients/pop3-client.js';
 import type { ArchiveDir } from './archive-dir.js';
 import { openPop3 } from './connect.js';
-import { ToolError, toToolError } from './errors.js';
+import { ToolError, toToolError } from '../errors.js';
 import { Progress } from './progress.js';
 import type { ArchiveOptions, ArchiveReport } from './types.js';
 

@@ -6,7 +6,7 @@
  * (imap://, pop3://) upgrades with STARTTLS/STLS and is plaintext only with
  * --allow-plaintext.
  */
-import { ToolError } from './errors.js';
+import { ToolError } from '../errors.js';
 
 export interface MailUrl {
   protocol: 'imap' | 'pop3';

@@ -6,7 +6,7 @@
  */
 import { readdir, readFile } from 'node:fs/promises';
 import { join, relative } from 'node:path';
-import { ToolError } from './errors.js';
+import { ToolError } from '../errors.js';
 import { parseManifest, MANIFEST_NAME } from './manifest.js';
 import { sha256 } from './write-once.js';
 

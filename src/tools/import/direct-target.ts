@@ -8,7 +8,7 @@ import { MailDomain } from '../../domain/mail-domain.js';
 import { openDataDir } from '../../net/node.js';
 import { ForwardingBus } from '../../notify/process-bridge.js';
 import type { Account, MailStore } from '../../store/types.js';
-import { ToolError } from '../archive/errors.js';
+import { ToolError } from '../errors.js';
 import type { TargetFolder } from './mapping.js';
 import type { ImportTarget, OutgoingMessage, PresentMessage } from './target.js';
 

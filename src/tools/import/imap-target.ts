@@ -7,7 +7,7 @@
 import type { ImapFlow } from 'imapflow';
 import { encodePath, formatDateTime, normalizePath } from 'imapflow/lib/tools.js';
 import { hasCapability, openImap, type TrustOptions } from '../archive/connect.js';
-import { ToolError, toToolError } from '../archive/errors.js';
+import { ToolError, toToolError } from '../errors.js';
 import type { MailUrl } from '../archive/url.js';
 import type { TargetFolder } from './mapping.js';
 import type { ImportTarget, OutgoingMessage, PresentMessage } from './target.js';

@@ -6,7 +6,7 @@
  * server marks with that RFC 6154 attribute, when it has one; otherwise the
  * same name. Names are "/"-delimited here; targets convert to their own.
  */
-import { ToolError } from '../archive/errors.js';
+import { ToolError } from '../errors.js';
 
 export interface TargetFolder {
   name: string;

@@ -12,7 +12,7 @@
 import { readdir, readFile, stat } from 'node:fs/promises';
 import { basename, join, relative } from 'node:path';
 import { decodeMailboxName } from '../../protocol/imap/mutf7.js';
-import { ToolError } from '../archive/errors.js';
+import { ToolError } from '../errors.js';
 import { MANIFEST_NAME, parseManifest } from '../archive/manifest.js';
 import { maildirLettersToFlags, splitMaildirName } from '../archive/maildir-flags.js';
 import { sha256 } from '../archive/write-once.js';

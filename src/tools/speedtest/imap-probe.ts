@@ -3,7 +3,7 @@
  * changes on the server (RFC 9051 §6.3.3, §6.4.5).
  */
 import type { ImapFlow } from 'imapflow';
-import { toSpeedtestError } from './errors.js';
+import { toToolError } from '../errors.js';
 import { capabilityList, closeImapSession, type ImapSession, openImapSession, type SessionOptions } from './imap-session.js';
 import { DOWNLOAD_BATCH, LATENCY_SAMPLES, type ProbeHooks, type RunResult } from './run-types.js';
 
@@ -69,7 +69,7 @@ export async function runImap(opts: SessionOptions, maxMessages: number | null, 
       latencyMs,
     };
   } catch (err) {
-    throw toSpeedtestError(err, where);
+    throw toToolError(err, where);
   } finally {
     await closeImapSession(session);
   }

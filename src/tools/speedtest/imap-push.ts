@@ -8,7 +8,7 @@
 import { randomBytes } from 'node:crypto';
 import type { EventEmitter } from 'node:events';
 import type { ImapFlow } from 'imapflow';
-import { toSpeedtestError } from './errors.js';
+import { toToolError } from '../errors.js';
 import { closeImapSession, type ImapSession, openImapSession, type SessionOptions } from './imap-session.js';
 
 export interface PushRun {
@@ -59,7 +59,7 @@ export class PushTester {
       await b.mailboxClose();
       return { idle, pushMs, coherenceMs };
     } catch (err) {
-      throw toSpeedtestError(err, where);
+      throw toToolError(err, where);
     }
   }
 

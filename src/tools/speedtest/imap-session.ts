@@ -7,7 +7,7 @@
 import { lookup } from 'node:dns/promises';
 import { isIP } from 'node:net';
 import { ImapFlow } from 'imapflow';
-import { SpeedtestError, toSpeedtestError } from './errors.js';
+import { ToolError, toToolError } from '../errors.js';
 import { TimedTransport } from './imap-transport.js';
 import type { Target } from './target.js';
 
@@ -55,7 +55,7 @@ export async function openImapSession(opts: SessionOptions, extras: SessionExtra
   try {
     address = isIP(opts.target.host) ? opts.target.host : (await lookup(opts.target.host)).address;
   } catch (err) {
-    throw new SpeedtestError(`${where}: host unreachable (cannot resolve: ${(err as NodeJS.ErrnoException).code})`, 'unreachable');
+    throw new ToolError(`${where}: host unreachable (cannot resolve: ${(err as NodeJS.ErrnoException).code})`, 'unreachable');
   }
   const dnsMs = performance.now() - t0;
   const servername = opts.servername ?? (isIP(opts.target.host) ? undefined : opts.target.host);
@@ -88,7 +88,7 @@ export async function openImapSession(opts: SessionOptions, extras: SessionExtra
     await client.connect();
   } catch (err) {
     client.close();
-    throw transport.failure ?? toSpeedtestError(err, where);
+    throw transport.failure ?? toToolError(err, where);
   }
   const ready = performance.now();
   const secureOrTcp = transport.secureAt ?? transport.tcpAt ?? transport.startedAt;

@@ -7,7 +7,7 @@
 import { connect as netConnect, type Socket } from 'node:net';
 import { connect as tlsConnect, type TLSSocket } from 'node:tls';
 import type { ImapTransport, ImapTransportConnectOptions, ImapTransportOptions, ImapTransportSocket } from 'imapflow';
-import { classifySocketError, type SpeedtestError } from './errors.js';
+import { classifySocketError, type ToolError } from '../errors.js';
 
 export interface TlsPolicy {
   insecure: boolean;
@@ -26,7 +26,7 @@ export class TimedTransport implements ImapTransport {
   upgradedAt: number | null = null;
   tlsVersion: string | null = null;
   tlsCipher: string | null = null;
-  failure: SpeedtestError | null = null;
+  failure: ToolError | null = null;
 
   constructor(
     private readonly policy: TlsPolicy,

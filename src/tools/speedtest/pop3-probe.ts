@@ -4,7 +4,7 @@
  * unless it was reset (shared/DEPENDENCIES.md).
  */
 import { Pop3Client, Pop3Error } from '../clients/pop3-client.js';
-import { SpeedtestError, toSpeedtestError } from './errors.js';
+import { ToolError, toToolError } from '../errors.js';
 import type { SessionOptions } from './imap-session.js';
 import { LATENCY_SAMPLES, type ProbeHooks, type RunResult } from './run-types.js';
 
@@ -88,7 +88,7 @@ export async function runPop3(opts: SessionOptions, maxMessages: number | null, 
       }
     } catch (err) {
       if (err instanceof Pop3Error && err.kind === 'protocol' && headers === 0) {
-        throw new SpeedtestError(`${where}: capability missing: TOP (${err.serverText ?? err.message})`, 'capability');
+        throw new ToolError(`${where}: capability missing: TOP (${err.serverText ?? err.message})`, 'capability');
       }
       throw err;
     }
@@ -131,7 +131,7 @@ export async function runPop3(opts: SessionOptions, maxMessages: number | null, 
       latencyMs,
     };
   } catch (err) {
-    throw toSpeedtestError(err, where);
+    throw toToolError(err, where);
   } finally {
     await leavePop3(client);
   }

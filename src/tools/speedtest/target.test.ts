@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { SpeedtestError } from './errors.js';
+import { ToolError } from '../errors.js';
 import { parseTarget } from './target.js';
 
 test('parses imaps/pop3 URLs with an @ in the user and default ports', () => {
@@ -17,6 +17,6 @@ test('parses imaps/pop3 URLs with an @ in the user and default ports', () => {
 
 test('rejects wrong schemes, passwords in the URL and missing users as usage errors', () => {
   for (const [text, proto] of [['pop3s://u@h', 'imap'], ['imaps://u:pw@h', 'imap'], ['imaps://h', 'imap'], ['nonsense', 'pop3']] as const) {
-    assert.throws(() => parseTarget(text, proto), (e: unknown) => e instanceof SpeedtestError && e.kind === 'usage');
+    assert.throws(() => parseTarget(text, proto), (e: unknown) => e instanceof ToolError && e.kind === 'usage');
   }
 });

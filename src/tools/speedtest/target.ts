@@ -3,7 +3,7 @@
  * is secured; a plaintext scheme (imap://, pop3://) upgrades with STARTTLS/STLS
  * when the server offers it and is accepted only with --allow-plaintext.
  */
-import { SpeedtestError } from './errors.js';
+import { ToolError } from '../errors.js';
 import type { ProtocolName } from './types.js';
 
 export interface Target {
@@ -29,17 +29,17 @@ export function parseTarget(text: string, expected: ProtocolName): Target {
   try {
     url = new URL(text);
   } catch {
-    throw new SpeedtestError(`not a URL: "${text}" (use e.g. ${expected}s://user@example.com@mail.example.com)`, 'usage');
+    throw new ToolError(`not a URL: "${text}" (use e.g. ${expected}s://user@example.com@mail.example.com)`, 'usage');
   }
   const scheme = SCHEMES[url.protocol];
   if (!scheme || scheme.protocol !== expected) {
-    throw new SpeedtestError(`--${expected} wants ${expected}s:// or ${expected}://, not "${url.protocol}"`, 'usage');
+    throw new ToolError(`--${expected} wants ${expected}s:// or ${expected}://, not "${url.protocol}"`, 'usage');
   }
-  if (url.password) throw new SpeedtestError('do not put the password in the URL; use --password-stdin or MAILSTEAD_PASSWORD', 'usage');
+  if (url.password) throw new ToolError('do not put the password in the URL; use --password-stdin or MAILSTEAD_PASSWORD', 'usage');
   const user = decodeURIComponent(url.username);
-  if (!user) throw new SpeedtestError(`no user in "${text}" (use ${url.protocol}//USER@HOST)`, 'usage');
+  if (!user) throw new ToolError(`no user in "${text}" (use ${url.protocol}//USER@HOST)`, 'usage');
   const host = url.hostname.replace(/^\[(.*)\]$/, '$1');
-  if (!host) throw new SpeedtestError(`no host in "${text}"`, 'usage');
+  if (!host) throw new ToolError(`no host in "${text}"`, 'usage');
   return {
     protocol: scheme.protocol,
     implicitTls: scheme.implicitTls,
