@@ -7,13 +7,14 @@
  *   --json FILE     write the report as JSON
  *   --quick         fewer runs and 200 messages: checks the harness, measures nothing
  *   --messages N    messages in the benchmark mailbox (default 2000)
- *   --only LIST     comma-separated suites: connect,imap,pop3,delivery,idle,memory
+ *   --only LIST     comma-separated suites: connect,imap,pop3,delivery,idle,resync,memory
  *   --no-dovecot    measure Mailstead alone
  */
 import { writeFileSync } from 'node:fs';
 import { cpus, loadavg } from 'node:os';
 import { parseArgs } from 'node:util';
 import { mailboxCorpus } from './lib/corpus.js';
+import { rssBytes } from './lib/memory.js';
 import { deliverAll } from './lib/lmtp-client.js';
 import { type BenchReport, formatReport, ratioOf } from './lib/report.js';
 import { type BenchServer, startDovecotServer, startMailsteadServer } from './lib/servers.js';
@@ -24,6 +25,7 @@ import { idleSuite } from './suites/idle.js';
 import { imapSuite } from './suites/imap.js';
 import { memorySuite } from './suites/memory.js';
 import { pop3Suite } from './suites/pop3.js';
+import { resyncSuite } from './resync.js';
 
 const SUITES: Record<string, (ctx: BenchContext) => Promise<Row[]>> = {
   connect: connectSuite,
@@ -31,6 +33,7 @@ const SUITES: Record<string, (ctx: BenchContext) => Promise<Row[]>> = {
   pop3: pop3Suite,
   delivery: deliverySuite,
   idle: idleSuite,
+  resync: resyncSuite,
   // Last: it reads what the runs left behind.
   memory: memorySuite,
 };
@@ -45,6 +48,7 @@ const { values: flags } = parseArgs({
   },
 });
 
+const mib = (bytes: number) => Math.round((bytes / 2 ** 20) * 10) / 10;
 const progress = (text: string) => process.stderr.write(`[bench] ${text}\n`);
 
 async function main(): Promise<void> {
@@ -69,13 +73,19 @@ async function main(): Promise<void> {
     progress(`delivering ${messages} messages to each server`);
     const corpus = mailboxCorpus(messages, 'alice@example.com');
     const octets = corpus.reduce((sum, m) => sum + m.length, 0);
+    const memoryTrail: BenchReport['memoryTrail'] = [];
+    const sampleMemory = (after: string) =>
+      memoryTrail.push({ after, ...Object.fromEntries(servers.map((s) => [s.name, mib(s.pids().reduce((sum, pid) => sum + rssBytes(pid), 0))])) });
+    sampleMemory('start');
     await Promise.all(servers.map((s) => deliverAll(s.lmtp, s.user, corpus, 4)));
+    sampleMemory('mailbox delivered');
 
     const ctx: BenchContext = { servers, messages, mailboxBytes: octets, quick: flags.quick, progress };
     const rows: Row[] = [];
     for (const name of only) {
       progress(`suite ${name}`);
       rows.push(...(await SUITES[name](ctx)));
+      if (name !== 'memory') sampleMemory(name);
     }
     const report: BenchReport = {
       startedAt: started.toISOString(),
@@ -85,7 +95,9 @@ async function main(): Promise<void> {
       dovecotMissing,
       mailbox: { messages, octets },
       rows: rows.map((r) => ({ ...r, ratio: ratioOf(r) })),
+      memoryTrail,
       notes: [
+        ...servers.map((s) => `${s.name} RSS (MiB) after each phase: ${memoryTrail.map((m) => `${m.after} ${m[s.name]?.toFixed(0)}`).join(', ')}`),
         'Both servers use TLS (imaps/pop3s) with a self-signed P-256 certificate; clients verify it.',
         'Mailstead runs with its defaults (log level info, scrypt N=2^15 passwords); Dovecot as test/helpers/dovecot.ts configures it ({PLAIN} passwords unless a row says otherwise).',
         ...(flags.quick ? ['--quick: too few runs to mean anything; for checking the harness only.'] : []),

@@ -12,6 +12,8 @@ export interface BenchReport {
   dovecotMissing: string | null;
   mailbox: { messages: number; octets: number };
   rows: Array<Row & { ratio: number | null }>;
+  /** Resident memory (MiB; Dovecot: all its processes) after each phase, to see what grows it. */
+  memoryTrail: Array<{ after: string } & Partial<Record<ServerName, number>>>;
   notes: string[];
 }
 
@@ -43,15 +45,19 @@ export function verdict(r: Row, ratio: number | null): string {
 }
 
 export function formatTable(report: BenchReport): string {
-  const header = ['Benchmark', 'Unit', 'Mailstead med (p95)', 'Dovecot med (p95)', 'M/D', 'Mailstead is'];
-  const body = report.rows.map((r) => [
-    r.title,
-    `${r.unit} ${r.better === 'higher' ? '↑' : '↓'}`,
-    cell(r.results.mailstead),
-    cell(r.results.dovecot),
-    r.ratio === null ? '-' : num(r.ratio),
-    verdict(r, r.ratio),
-  ]);
+  // Without Dovecot there is nothing to compare: the last three columns go.
+  const columns = report.dovecotMissing ? 3 : 6;
+  const header = ['Benchmark', 'Unit', 'Mailstead med (p95)', 'Dovecot med (p95)', 'M/D', 'Mailstead is'].slice(0, columns);
+  const body = report.rows.map((r) =>
+    [
+      r.title,
+      `${r.unit} ${r.better === 'higher' ? '↑' : '↓'}`,
+      cell(r.results.mailstead),
+      cell(r.results.dovecot),
+      r.ratio === null ? '-' : num(r.ratio),
+      verdict(r, r.ratio),
+    ].slice(0, columns),
+  );
   const widths = header.map((h, i) => Math.max(h.length, ...body.map((b) => b[i].length)));
   const line = (cols: string[]) => cols.map((c, i) => (i >= 2 && i <= 4 ? c.padStart(widths[i]) : c.padEnd(widths[i]))).join('  ').trimEnd();
   const out = [line(header), widths.map((w) => '-'.repeat(w)).join('  '), ...body.map(line)];
@@ -67,7 +73,7 @@ export function formatReport(report: BenchReport): string {
   if (report.dovecotMissing) lines.push(`  Dovecot NOT measured: ${report.dovecotMissing}. Mailstead alone; no ratios.`);
   lines.push('', formatTable(report), '');
   lines.push('↑ higher is better, ↓ lower is better. "p95" is the slow tail: the 95th percentile of a time, the 5th of a rate.');
-  lines.push('M/D = Mailstead median / Dovecot median. Runs alternate between the servers.');
+  if (!report.dovecotMissing) lines.push('M/D = Mailstead median / Dovecot median. Runs alternate between the servers.');
   const notes = [...report.rows.filter((r) => r.note).map((r) => `${r.id}: ${r.note}`), ...report.notes];
   for (const n of notes) lines.push(`- ${n}`);
   lines.push(`Total ${report.durationSeconds.toFixed(0)} s.`);

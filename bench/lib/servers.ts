@@ -125,10 +125,11 @@ function addUserAsync(dataDir: string, account: Account): Promise<void> {
  * Rewrites Dovecot's passwd-file so `accounts` have an ARGON2ID hash (doveadm's
  * default cost, m=64 MiB t=3) instead of {PLAIN}: a memory-hard hash like
  * Mailstead's scrypt, for a like-for-like login cost. Dovecot re-reads the
- * file when its mtime changes. Returns a function that puts the original
- * file back, or null when doveadm cannot make a hash.
+ * file when its mtime changes, checking at most once a second. Resolves
+ * once the change is in effect with a function that puts the original file
+ * back, or with null when doveadm cannot make a hash.
  */
-export function useArgon2Passwords(dataDir: string, accounts: Account[]): (() => void) | null {
+export async function useArgon2Passwords(dataDir: string, accounts: Account[]): Promise<(() => Promise<void>) | null> {
   const hashes = new Map<string, string>();
   for (const password of new Set(accounts.map((a) => a.password))) {
     const r = spawnSync('doveadm', ['pw', '-s', 'ARGON2ID', '-p', password], { encoding: 'utf8' });
@@ -144,5 +145,14 @@ export function useArgon2Passwords(dataDir: string, accounts: Account[]): (() =>
     return hash ? l.replace(/^([^:]*):[^:]*:/, `$1:${hash}:`) : l;
   });
   writeFileSync(file, lines.join('\n'));
-  return () => writeFileSync(file, original);
+  await settle();
+  return async () => {
+    writeFileSync(file, original);
+    await settle();
+  };
+}
+
+/** Dovecot's auth process stats the passwd-file at most once per second (passwd_file_sync): let a change be seen. */
+function settle(): Promise<void> {
+  return new Promise((resolve) => setTimeout(resolve, 1100));
 }

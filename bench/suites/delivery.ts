@@ -12,11 +12,11 @@ import { alternate, type BenchContext, plan, type Row, row } from '../lib/suite.
 
 const SIZE = 10 * 1024;
 const SENDERS = 8;
-const PER_RUN = 160;
+const PER_RUN = 240;
 
 export async function deliverySuite(ctx: BenchContext): Promise<Row[]> {
   let n = 0;
-  const values = await alternate(ctx, 'LMTP delivery', plan(ctx, 1, 5), async (s) => {
+  const values = await alternate(ctx, 'LMTP delivery', plan(ctx, 1, 6), async (s) => {
     const messages = Array.from({ length: PER_RUN }, () => fixedSizeMessage(n++, SIZE, s.user2));
     const ms = await deliverAll(s.lmtp, s.user2, messages, SENDERS);
     return PER_RUN / (ms / 1000);

@@ -25,7 +25,7 @@ export async function idleSuite(ctx: BenchContext): Promise<Row[]> {
       imap.set(s.name, c);
       lmtp.set(s.name, await LmtpClient.open(s.lmtp));
     }
-    const values = await alternate(ctx, 'IDLE push', plan(ctx, 1, 8), async (s, run) => {
+    const values = await alternate(ctx, 'IDLE push', plan(ctx, 1, 10), async (s, run) => {
       const client = imap.get(s.name) as BenchImapClient;
       let pushed: (t: number) => void = () => {};
       const seen = new Promise<number>((resolve) => (pushed = resolve));

@@ -23,7 +23,7 @@ export async function imapSuite(ctx: BenchContext): Promise<Row[]> {
   const bytes = new Map<ServerName, number>();
   const rows: Row[] = [];
   try {
-    const flags = await alternate(ctx, 'IMAP flag resync', plan(ctx, 1, 7), async (s) => {
+    const flags = await alternate(ctx, 'IMAP flag resync', plan(ctx, 1, 9), async (s) => {
       const t0 = performance.now();
       await session(s).ok('SELECT INBOX');
       const r = await session(s).ok('UID FETCH 1:* (UID FLAGS RFC822.SIZE)');
@@ -33,7 +33,7 @@ export async function imapSuite(ctx: BenchContext): Promise<Row[]> {
     });
     rows.push(row('imap-select-flags', `IMAP SELECT + UID FETCH 1:* (UID FLAGS RFC822.SIZE), ${ctx.messages} msgs`, 'ms', 'lower', flags));
 
-    const headers = await alternate(ctx, 'IMAP header sync', plan(ctx, 1, 5), async (s) => {
+    const headers = await alternate(ctx, 'IMAP header sync', plan(ctx, 1, 7), async (s) => {
       const t0 = performance.now();
       const r = await session(s).ok('UID FETCH 1:* (ENVELOPE BODYSTRUCTURE INTERNALDATE FLAGS)');
       const ms = performance.now() - t0;
@@ -42,7 +42,7 @@ export async function imapSuite(ctx: BenchContext): Promise<Row[]> {
     });
     rows.push(row('imap-header-sync', 'IMAP header sync UID FETCH 1:* (ENVELOPE BODYSTRUCTURE INTERNALDATE FLAGS)', 'ms', 'lower', headers));
 
-    const download = await alternate(ctx, 'IMAP full download', plan(ctx, 1, 3), async (s) => {
+    const download = await alternate(ctx, 'IMAP full download', plan(ctx, 1, 5), async (s) => {
       const t0 = performance.now();
       const r = await session(s).ok('UID FETCH 1:* BODY.PEEK[]');
       const seconds = (performance.now() - t0) / 1000;

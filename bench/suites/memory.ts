@@ -21,7 +21,7 @@ export async function memorySuite(ctx: BenchContext): Promise<Row[]> {
   }
   const note = `processes: ${Object.entries(processes)
     .map(([k, v]) => `${k} ${v}`)
-    .join(', ')} (Dovecot's idle sessions have ended; its per-login processes are gone)`;
+    .join(', ')}${processes.dovecot ? " (the benchmarks' sessions have ended; Dovecot's per-login processes are gone)" : ''}`;
   return [
     row('memory-rss', 'Memory after the runs, RSS (Dovecot: all processes summed)', 'MiB', 'lower', rss, { note, detail: { processes } }),
     row('memory-pss', 'Memory after the runs, PSS (shared pages split)', 'MiB', 'lower', pss),

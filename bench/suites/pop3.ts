@@ -17,7 +17,7 @@ export async function pop3Suite(ctx: BenchContext): Promise<Row[]> {
   const rows: Row[] = [];
   const bytes = new Map<ServerName, number>();
   try {
-    const stat = await alternate(ctx, 'POP3 STAT+UIDL', plan(ctx, 1, 7), async (s) => {
+    const stat = await alternate(ctx, 'POP3 STAT+UIDL', plan(ctx, 1, 9), async (s) => {
       const t0 = performance.now();
       const count = Number((await session(s).ok('STAT')).split(' ')[1]);
       const uidl = await session(s).multiline('UIDL', true);
@@ -28,14 +28,14 @@ export async function pop3Suite(ctx: BenchContext): Promise<Row[]> {
     });
     rows.push(row('pop3-stat-uidl', `POP3 STAT + UIDL, ${ctx.messages} msgs`, 'ms', 'lower', stat));
 
-    const top = await alternate(ctx, 'POP3 TOP n 0', plan(ctx, 1, 3), async (s) => {
+    const top = await alternate(ctx, 'POP3 TOP n 0', plan(ctx, 1, 4), async (s) => {
       const t0 = performance.now();
       for (let n = 1; n <= ctx.messages; n++) await session(s).multiline(`TOP ${n} 0`);
       return performance.now() - t0;
     });
     rows.push(row('pop3-top', `POP3 TOP n 0 for all ${ctx.messages}`, 'ms', 'lower', top));
 
-    const retr = await alternate(ctx, 'POP3 RETR all', plan(ctx, 1, 3), async (s) => {
+    const retr = await alternate(ctx, 'POP3 RETR all', plan(ctx, 1, 4), async (s) => {
       let octets = 0;
       const t0 = performance.now();
       for (let n = 1; n <= ctx.messages; n++) octets += (await session(s).multiline(`RETR ${n}`)).bytes;

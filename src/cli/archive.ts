@@ -6,12 +6,10 @@
  * 8 local disk or archive problem.
  */
 import type { Command } from 'commander';
-import { runArchive } from '../tools/archive/archive.js';
 import { EXIT_INCOMPLETE, ToolError } from '../tools/errors.js';
 import type { ArchiveReport } from '../tools/archive/types.js';
 import type { TrustOptions } from '../tools/archive/connect.js';
 import { parseMailUrl } from '../tools/archive/url.js';
-import { verifyArchive } from '../tools/archive/verify.js';
 import { readCaFile, readRemotePassword } from './remote.js';
 import { formatSize, UsageError } from './util.js';
 
@@ -60,6 +58,8 @@ export function registerArchiveCommand(program: Command): void {
       if (url.protocol === 'pop3' && flags.allFolders) throw new UsageError('--all-folders is for IMAP sources');
       const trust = trustFrom(flags);
       const password = await readRemotePassword(Boolean(flags.passwordStdin), `${url.user} at ${url.host}`);
+      // The tools (and imapflow) load only when this command runs: `mailstead deliver` stays quick.
+      const { runArchive } = await import('../tools/archive/archive.js');
       const report = await runArchive({
         url,
         password,
@@ -84,6 +84,7 @@ export function registerArchiveCommand(program: Command): void {
     .addHelpText('after', '\nExit codes: 0 intact, 1 problems found, 64 not an archive.')
     .action(async (dir: string) => {
       try {
+        const { verifyArchive } = await import('../tools/archive/verify.js');
         const report = await verifyArchive(dir);
         for (const p of report.problems) process.stdout.write(`${p.kind} ${p.file}: ${p.detail}\n`);
         const counts = ['missing', 'altered', 'unlisted', 'duplicate'].map((k) => `${report.problems.filter((p) => p.kind === k).length} ${k}`);

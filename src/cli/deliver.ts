@@ -6,7 +6,7 @@
  */
 import type { Command } from 'commander';
 import { MailDomain } from '../domain/mail-domain.js';
-import { openDataDir } from '../net/node.js';
+import { openDataDir } from '../net/data-dir.js';
 import { ForwardingBus } from '../notify/process-bridge.js';
 import { limits } from '../protocol/limits.js';
 import { StoreError } from '../store/types.js';

@@ -7,9 +7,7 @@
 import type { Command } from 'commander';
 import { EXIT_INCOMPLETE } from '../tools/errors.js';
 import { parseMailUrl } from '../tools/archive/url.js';
-import { DirectTarget } from '../tools/import/direct-target.js';
-import { ImapTarget } from '../tools/import/imap-target.js';
-import { type ImportReport, runImport } from '../tools/import/import.js';
+import type { ImportReport } from '../tools/import/import.js';
 import { parseMaps } from '../tools/import/mapping.js';
 import type { MboxVariant } from '../tools/import/mbox.js';
 import { openSource } from '../tools/import/sources.js';
@@ -56,14 +54,17 @@ export function registerImportCommand(program: Command): void {
       if (flags.direct) {
         // --to may be the address or an imaps:// URL naming it; the host does not matter here.
         const address = /^[a-z0-9]+:\/\//i.test(flags.to) ? parseMailUrl(flags.to, ['imap']).user : flags.to;
+        const { DirectTarget } = await import('../tools/import/direct-target.js');
         target = await DirectTarget.open(flags.dataDir ?? defaultDataDir(), address);
       } else {
         const url = parseMailUrl(flags.to, ['imap']);
         const trust = trustFrom(flags);
+        const { ImapTarget } = await import('../tools/import/imap-target.js');
         target = await ImapTarget.open(url, await readRemotePassword(Boolean(flags.passwordStdin), `${url.user} at ${url.host}`), trust);
       }
       let report: ImportReport;
       try {
+        const { runImport } = await import('../tools/import/import.js');
         report = await runImport(target, {
           items,
           maps,

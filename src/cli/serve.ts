@@ -1,7 +1,7 @@
 /** `mailstead serve`: run a node until SIGTERM/SIGINT. */
 import type { Command } from 'commander';
 import { ConfigError, loadConfig } from '../config/load.js';
-import { startNode } from '../net/node.js';
+import { type RunningNode, startNode } from '../net/node.js';
 import { createLogger } from '../observability/log.js';
 import { EX, UsageError } from './util.js';
 
@@ -53,8 +53,13 @@ export function registerServeCommand(program: Command): void {
         throw err;
       }
       const log = createLogger(config.logLevel);
-      const node = await startNode(config, log, { print: (line) => process.stdout.write(`${line}\n`) });
+      // Handlers go in before the listeners open: a SIGTERM that arrives right after the
+      // `listening` lines (as from a supervisor or a test) must still shut down gracefully.
+      let node: RunningNode | null = null;
+      let stopRequested = false;
       const stop = () => {
+        stopRequested = true;
+        if (!node) return; // startNode() finishing will see the request
         node.stop().then(
           () => process.exit(0),
           (err) => {
@@ -65,6 +70,8 @@ export function registerServeCommand(program: Command): void {
       };
       process.once('SIGTERM', stop);
       process.once('SIGINT', stop);
+      node = await startNode(config, log, { print: (line) => process.stdout.write(`${line}\n`) });
+      if (stopRequested) stop();
       // A bug in one session must not take every user's session down with it.
       process.on('uncaughtException', (err) => log.error({ err }, 'uncaught exception'));
       process.on('unhandledRejection', (err) => log.error({ err }, 'unhandled rejection'));

@@ -5,14 +5,9 @@
  */
 import { writeFileSync } from 'node:fs';
 import type { Command } from 'commander';
-import { type Demo, startDemo } from '../tools/speedtest/demo.js';
 import { TOOL_EXIT_CODES, oneLine, ToolError } from '../tools/errors.js';
-import { renderHtml } from '../tools/speedtest/html.js';
-import { createProgress } from '../tools/speedtest/progress.js';
-import { runSpeedtest } from '../tools/speedtest/run.js';
-import { formatStory, playStory } from '../tools/speedtest/story.js';
-import { parseTarget, type Target } from '../tools/speedtest/target.js';
-import { formatTable } from '../tools/speedtest/verdict.js';
+import type { Demo } from '../tools/speedtest/demo.js';
+import type { Target } from '../tools/speedtest/target.js';
 import { readCaFile, readRemotePassword } from './remote.js';
 import { UsageError } from './util.js';
 
@@ -89,6 +84,17 @@ function seconds(value: string): number {
 }
 
 async function speedtest(flags: SpeedtestFlags): Promise<void> {
+  // Loaded here, not at the top: the charting libraries cost every other mailstead command ~30 MiB and a second of start-up.
+  const [{ startDemo }, { renderHtml }, { createProgress }, { runSpeedtest }, { formatStory, playStory }, { parseTarget }, { formatTable }] =
+    await Promise.all([
+      import('../tools/speedtest/demo.js'),
+      import('../tools/speedtest/html.js'),
+      import('../tools/speedtest/progress.js'),
+      import('../tools/speedtest/run.js'),
+      import('../tools/speedtest/story.js'),
+      import('../tools/speedtest/target.js'),
+      import('../tools/speedtest/verdict.js'),
+    ]);
   const runs = count(flags.runs, '--runs', 1);
   const maxMessages = flags.messages !== undefined ? count(flags.messages, '--messages', 1) : null;
   const pollIntervalSeconds = seconds(flags.pollInterval);

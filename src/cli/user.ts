@@ -11,7 +11,7 @@ import {
   type Pop3Policy,
   type Pop3Scope,
 } from '../domain/pop3-policy.js';
-import { openDataDir } from '../net/node.js';
+import { openDataDir } from '../net/data-dir.js';
 import { ForwardingBus } from '../notify/process-bridge.js';
 import { StoreError } from '../store/types.js';
 import { defaultDataDir, EX, formatSize, parseSize, readPasswordFromStdin, UsageError } from './util.js';

@@ -6,7 +6,7 @@
  * Reads that change nothing (listing, change log, blob bytes) go to `store`.
  */
 import { serializeSummary, summarize } from '../mail/index.js';
-import type { NotifyBus } from '../notify/bus.js';
+import type { MailboxListSignal, NotifyBus } from '../notify/bus.js';
 import type {
   Account,
   AccountId,
@@ -108,19 +108,39 @@ export class MailDomain {
     return mailbox;
   }
 
-  /** Creates a mailbox (and, as RFC 9051 §6.3.4 allows, any missing parents). */
-  async createMailbox(accountId: AccountId, name: string, specialUse: SpecialUse | null = null): Promise<Mailbox> {
+  /**
+   * Creates a mailbox (and, as RFC 9051 §6.3.4 allows, any missing parents).
+   * `origin` names the session asking, which the bus then does not tell.
+   */
+  async createMailbox(
+    accountId: AccountId,
+    name: string,
+    specialUse: SpecialUse | null = null,
+    origin?: string,
+  ): Promise<Mailbox> {
     const canonical = validateMailboxName(name);
     if (canonical === 'INBOX') throw new StoreError('STORE_MAILBOX_EXISTS', 'INBOX always exists');
+    await this.createParents(accountId, canonical, origin);
+    const mailbox = await this.store.createMailbox(accountId, canonical, specialUse);
+    this.publishList({ accountId, change: 'created', name: canonical }, origin);
+    return mailbox;
+  }
+
+  private async createParents(accountId: AccountId, canonical: string, origin: string | undefined): Promise<void> {
     const parts = canonical.split(HIERARCHY_SEPARATOR);
     for (let i = 1; i < parts.length; i++) {
       const parent = parts.slice(0, i).join(HIERARCHY_SEPARATOR);
-      if (!(await this.store.getMailbox(accountId, parent))) await this.store.createMailbox(accountId, parent, null);
+      if (await this.store.getMailbox(accountId, parent)) continue;
+      await this.store.createMailbox(accountId, parent, null);
+      this.publishList({ accountId, change: 'created', name: parent }, origin);
     }
-    return this.store.createMailbox(accountId, canonical, specialUse);
   }
 
-  async deleteMailbox(accountId: AccountId, name: string): Promise<void> {
+  private publishList(signal: MailboxListSignal, origin: string | undefined): void {
+    this.bus.publishMailboxList(origin === undefined ? signal : { ...signal, origin });
+  }
+
+  async deleteMailbox(accountId: AccountId, name: string, origin?: string): Promise<void> {
     const canonical = canonicalMailboxName(name);
     if (canonical === 'INBOX') throw new StoreError('STORE_MAILBOX_PROTECTED', 'INBOX cannot be deleted');
     const mailbox = await this.requireMailbox(accountId, canonical);
@@ -132,9 +152,10 @@ export class MailDomain {
     }
     await this.store.deleteMailbox(mailbox.id);
     this.bus.publish({ accountId, mailboxId: mailbox.id });
+    this.publishList({ accountId, change: 'deleted', name: mailbox.name }, origin);
   }
 
-  async renameMailbox(accountId: AccountId, from: string, to: string): Promise<void> {
+  async renameMailbox(accountId: AccountId, from: string, to: string, origin?: string): Promise<void> {
     const source = await this.requireMailbox(accountId, from);
     const target = validateMailboxName(to);
     if (await this.store.getMailbox(accountId, target)) {
@@ -145,25 +166,23 @@ export class MailDomain {
     }
     if (source.name === 'INBOX') {
       // RFC 9051 §6.3.6: renaming INBOX moves its messages to the new name and leaves INBOX empty.
-      const created = await this.createMailbox(accountId, target);
+      const created = await this.createMailbox(accountId, target, null, origin);
       const uids = (await this.store.listMessages(source.id)).map((m) => m.uid);
       if (uids.length > 0) await this.store.moveMessages(source.id, uids, created.id);
       this.bus.publish({ accountId, mailboxId: source.id });
       this.bus.publish({ accountId, mailboxId: created.id });
       return;
     }
-    const parts = target.split(HIERARCHY_SEPARATOR);
-    for (let i = 1; i < parts.length; i++) {
-      const parent = parts.slice(0, i).join(HIERARCHY_SEPARATOR);
-      if (!(await this.store.getMailbox(accountId, parent))) await this.store.createMailbox(accountId, parent, null);
-    }
+    await this.createParents(accountId, target, origin);
     await this.store.renameMailbox(source.id, target);
     this.bus.publish({ accountId, mailboxId: source.id });
+    this.publishList({ accountId, change: 'renamed', name: target, oldName: source.name }, origin);
   }
 
-  async setSubscribed(accountId: AccountId, name: string, subscribed: boolean): Promise<void> {
+  async setSubscribed(accountId: AccountId, name: string, subscribed: boolean, origin?: string): Promise<void> {
     const canonical = subscribed ? validateMailboxName(name) : canonicalMailboxName(name);
     await this.store.setSubscribed(accountId, canonical, subscribed);
+    this.publishList({ accountId, change: subscribed ? 'subscribed' : 'unsubscribed', name: canonical }, origin);
   }
 
   // ---------------------------------------------------------------- messages
@@ -178,6 +197,17 @@ export class MailDomain {
     const result = await this.store.appendMessage(mailbox.id, { ...message, summary });
     this.bus.publish({ accountId: mailbox.accountId, mailboxId: mailbox.id });
     return result;
+  }
+
+  /**
+   * Several messages into one mailbox, all or none (RFC 3502 MULTIAPPEND):
+   * one store transaction, the quota checked for their sum.
+   */
+  async ingestMany(mailbox: Mailbox, messages: NewMessage[]): Promise<AppendResult[]> {
+    const prepared = messages.map((m) => ({ ...m, summary: m.summary ?? serializeSummary(summarize(m.content)) }));
+    const results = await this.store.appendMessages(mailbox.id, prepared);
+    if (results.length > 0) this.bus.publish({ accountId: mailbox.accountId, mailboxId: mailbox.id });
+    return results;
   }
 
   /** Local delivery (LMTP, deliver): into `mailboxName` when it exists, else INBOX (as Dovecot's LDA does). */

@@ -11,6 +11,8 @@ import { ScramClient } from '../../test/helpers/scram-client.js';
 import { ALICE, type Client, createHarness, type Harness, message, PASSWORD } from './harness.test.js';
 
 type Check = (c: Client) => Promise<void>;
+/** The harness of the running suite, for rows that need a second session. */
+let current: Harness;
 
 const ok = (r: string, re: RegExp = /./) => {
   assert.match(r, /(^|\r\n)t\d+ OK [^\r]*\r\n$/, r);
@@ -101,8 +103,28 @@ const AFTER_LOGIN: Record<string, Check> = {
     ok(await c.cmd('FETCH 1 (BINARY.SIZE[1])'), /BINARY\.SIZE\[1\] \d+/);
   },
   OBJECTID: async (c) => {
-    await c.cmd('SELECT INBOX');
-    ok(await c.cmd('FETCH 1 (EMAILID)'), /EMAILID \(\S+\)/);
+    const id = /\* OK \[MAILBOXID \((\w+)\)\]/.exec(await c.cmd('SELECT INBOX'))![1];
+    ok(await c.cmd('STATUS INBOX (MAILBOXID)'), new RegExp(`\\* STATUS "INBOX" \\(MAILBOXID \\(${id}\\)\\)`));
+    ok(await c.cmd('FETCH 1 (EMAILID THREADID)'), /EMAILID \(\S+\) THREADID/);
+    const created = /OK \[MAILBOXID \((\w+)\)\] CREATE completed/.exec(await c.cmd('CREATE Ids'))![1];
+    assert.notEqual(created, id);
+    await c.cmd('RENAME Ids Ids2');
+    ok(await c.cmd('STATUS Ids2 (MAILBOXID)'), new RegExp(`MAILBOXID \\(${created}\\)`));
+    await c.cmd('DELETE Ids2');
+  },
+  // Issue 5: RFC 5465; a second session's delivery and CREATE reach this one at its next command.
+  NOTIFY: async (c) => {
+    ok(await c.cmd('NOTIFY SET STATUS (SELECTED (MessageNew MessageExpunge)) (PERSONAL (MessageNew MessageExpunge MailboxName))'), /\* STATUS "Drafts" \(MESSAGES \d+ UIDNEXT \d+ UIDVALIDITY \d+ UNSEEN \d+\)/);
+    const other = await current.open({ login: true });
+    const m = message({ subject: 'notify row' });
+    await other.cmd(`APPEND Junk {${m.length}+}\r\n${m.toString('latin1')}`);
+    await other.cmd('CREATE Notified');
+    const r = await c.cmd('NOOP');
+    assert.match(r, /\* LIST \(\\HasNoChildren\) "\/" "Notified"\r\n/, r);
+    assert.match(r, /\* STATUS "Junk" \(MESSAGES \d+ UIDNEXT \d+ UNSEEN \d+\)\r\n/, r);
+    await other.cmd('DELETE Notified');
+    assert.match(await c.cmd('NOTIFY SET (PERSONAL (AnnotationChange))'), /NO \[BADEVENT \(MessageNew MessageExpunge FlagChange MailboxName SubscriptionChange\)\]/);
+    ok(await c.cmd('NOTIFY NONE'));
   },
   SAVEDATE: async (c) => {
     await c.cmd('SELECT INBOX');
@@ -111,6 +133,17 @@ const AFTER_LOGIN: Record<string, Check> = {
   PREVIEW: async (c) => {
     await c.cmd('SELECT INBOX');
     ok(await c.cmd('FETCH 1 (PREVIEW)'), /PREVIEW "Hello Alice/);
+  },
+  // Issue 5: RFC 7162 resynchronisation.
+  CONDSTORE: async (c) => {
+    ok(await c.cmd('SELECT INBOX (CONDSTORE)'), /\* OK \[HIGHESTMODSEQ \d+\]/);
+    ok(await c.cmd('FETCH 1 (MODSEQ)'), /\* 1 FETCH \(MODSEQ \(\d+\)\)/);
+    ok(await c.cmd('STORE 1 (UNCHANGEDSINCE 0) +FLAGS (\\Flagged)'), /OK \[MODIFIED 1\]/);
+  },
+  QRESYNC: async (c) => {
+    const uidValidity = /UIDVALIDITY (\d+)/.exec(await c.cmd('STATUS INBOX (UIDVALIDITY)'))![1];
+    ok(await c.cmd('ENABLE QRESYNC'), /\* ENABLED QRESYNC/);
+    ok(await c.cmd(`SELECT INBOX (QRESYNC (${uidValidity} 1))`), /\* 1 FETCH \(UID 1 FLAGS \([^)]*\) MODSEQ \(\d+\)\)/);
   },
   WITHIN: async (c) => {
     await c.cmd('SELECT INBOX');
@@ -132,7 +165,7 @@ function capabilityList(text: string, pattern: RegExp): string[] {
 describe('CAPABILITY lists exactly what is implemented', () => {
   let h: Harness;
   before(async () => {
-    h = await createHarness({ quotaBytes: 1024 * 1024 });
+    h = current = await createHarness({ quotaBytes: 1024 * 1024 });
     await h.domain.deliver(ALICE, message());
   });
   after(() => h.close());

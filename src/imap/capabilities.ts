@@ -44,6 +44,13 @@ export const SESSION_CAPABILITIES = [
   'COMPRESS=DEFLATE',
   'QUOTA',
   'QUOTA=RES-STORAGE',
+  // Issue 5: RFC 7162 resynchronisation.
+  'CONDSTORE',
+  'QRESYNC',
+  // RFC 5465: other mailboxes' changes and the mailbox list, reported at safe points and in IDLE.
+  'NOTIFY',
+  // RFC 8474: EMAILID, THREADID, and MAILBOXID in SELECT, CREATE and STATUS.
+  'OBJECTID',
 ];
 
 /** After authentication, with the values that depend on configuration (RFC 7889 APPENDLIMIT). */
@@ -52,7 +59,7 @@ export function sessionCapabilities(opts: { appendLimit: number }): string[] {
 }
 
 /** Extensions ENABLE turns on (RFC 5161); everything else is ignored as the RFC asks. */
-export const ENABLEABLE = ['IMAP4rev2', 'UTF8=ACCEPT'];
+export const ENABLEABLE = ['IMAP4rev2', 'UTF8=ACCEPT', 'CONDSTORE', 'QRESYNC'];
 
 export function preAuthCapabilities(opts: { secure: boolean; tlsAvailable: boolean; authAllowed: boolean }): string[] {
   const caps = [...BASE_CAPABILITIES, 'LITERAL-', 'ENABLE', 'ID'];

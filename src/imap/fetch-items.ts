@@ -77,7 +77,8 @@ export function fetchItem(attr: FetchAttribute, src: FetchSource): [string, Imap
     case 'BINARY.SIZE':
       return [`BINARY.SIZE[${attr.section.part.join('.')}]`, binaryData(m, attr.section)?.length ?? 0];
     case 'MODSEQ':
-      throw new Error(`unsupported fetch attribute ${attr.kind}`);
+      // RFC 7162 §3.1.4.1: a parenthesised list of one mod-sequence value.
+      return ['MODSEQ', [meta.modSeq]];
   }
 }
 

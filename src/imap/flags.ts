@@ -30,3 +30,25 @@ export function validateFlags(flags: string[]): string[] | { error: string } {
 export function flagAtoms(flags: string[]): Array<{ atom: string }> {
   return flags.map((f) => ({ atom: f }));
 }
+
+/**
+ * The flags a message should have after STORE `op` from `current`, as the
+ * client computes them (names compared case-insensitively). Used after
+ * STORE .SILENT: when the store ended elsewhere, another session changed the
+ * message too, and the client must be told.
+ */
+export function applyStoreOp(current: string[], op: 'add' | 'remove' | 'replace', flags: string[]): string[] {
+  const lower = (list: string[]) => new Set(list.map((f) => f.toLowerCase()));
+  switch (op) {
+    case 'replace':
+      return [...flags];
+    case 'add': {
+      const have = lower(current);
+      return [...current, ...flags.filter((f) => !have.has(f.toLowerCase()))];
+    }
+    case 'remove': {
+      const gone = lower(flags);
+      return current.filter((f) => !gone.has(f.toLowerCase()));
+    }
+  }
+}

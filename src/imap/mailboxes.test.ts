@@ -26,11 +26,11 @@ describe('IMAP mailbox commands', () => {
 
   it('CREATE (with USE), hierarchy, % and *, RENAME, DELETE', async () => {
     const c = await h.open({ login: true });
-    assert.equal(await c.cmd('CREATE Projects/2024/'), 't1 OK CREATE completed\r\n');
+    assert.match(await c.cmd('CREATE Projects/2024/'), /^t1 OK \[MAILBOXID \(F[0-9a-f]{24}\)\] CREATE completed\r\n$/);
     assert.match(await c.cmd('CREATE Projects'), /^t2 NO \[ALREADYEXISTS\] /);
     assert.match(await c.cmd('CREATE inbox'), /^t3 NO \[ALREADYEXISTS\] /);
     assert.match(await c.cmd('CREATE "bad*name"'), /^t4 NO \[CANNOT\] /);
-    assert.equal(await c.cmd('CREATE Later (USE (\\Archive))'), 't5 OK CREATE completed\r\n');
+    assert.match(await c.cmd('CREATE Later (USE (\\Archive))'), /^t5 OK \[MAILBOXID \(F[0-9a-f]{24}\)\] CREATE completed\r\n$/);
     assert.match(await c.cmd('CREATE Everything (USE (\\All))'), /^t6 NO \[USEATTR\] /);
     assert.equal(
       await c.cmd('LIST "" "Projects%"'),
@@ -52,7 +52,7 @@ describe('IMAP mailbox commands', () => {
     assert.match(await c.cmd('DELETE INBOX'), /^t18 NO \[CANNOT\] /);
     assert.match(await c.cmd('DELETE Old'), /^t19 NO \[NONEXISTENT\] /);
     // Modified UTF-7 names are decoded, stored as UTF-8 and written back encoded.
-    assert.equal(await c.cmd('CREATE "Gr&APw-n"'), 't20 OK CREATE completed\r\n');
+    assert.match(await c.cmd('CREATE "Gr&APw-n"'), /^t20 OK \[MAILBOXID \(F[0-9a-f]{24}\)\] CREATE completed\r\n$/);
     assert.ok(await h.domain.getMailbox(1, 'Grün'));
     assert.equal(await c.cmd('LIST "" "Gr*"'), '* LIST (\\HasNoChildren) "/" "Gr&APw-n"\r\nt21 OK LIST completed\r\n');
   });

@@ -17,7 +17,7 @@ describe('IMAP STORE, SEARCH, COPY, MOVE, EXPUNGE', () => {
     await c.cmd('SELECT INBOX');
     assert.equal(
       await c.cmd('STORE 1:2 +FLAGS (\\Flagged $Work)'),
-      '* 1 FETCH (FLAGS (\\Flagged $Work))\r\n* 2 FETCH (FLAGS (\\Flagged $Work))\r\n* FLAGS (\\Answered \\Flagged \\Deleted \\Seen \\Draft $Work)\r\nt2 OK STORE completed\r\n',
+      '* FLAGS (\\Answered \\Flagged \\Deleted \\Seen \\Draft $Work)\r\n* 1 FETCH (FLAGS (\\Flagged $Work))\r\n* 2 FETCH (FLAGS (\\Flagged $Work))\r\nt2 OK STORE completed\r\n',
     );
     assert.equal(await c.cmd('STORE 1 -FLAGS ($Work)'), '* 1 FETCH (FLAGS (\\Flagged))\r\nt3 OK STORE completed\r\n');
     assert.equal(await c.cmd('UID STORE 2 FLAGS (\\seen)'), '* 2 FETCH (UID 2 FLAGS (\\Seen))\r\nt4 OK STORE completed\r\n');

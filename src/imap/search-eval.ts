@@ -3,15 +3,16 @@
  *
  * Text keys (HEADER, SUBJECT, FROM, ..., BODY, TEXT) are case-insensitive
  * substring matches on the decoded text, as the RFC permits. Dates compare
- * calendar days: INTERNALDATE by its UTC day, and the Date header by the UTC
- * day of the instant it names (RFC 9051 asks for the day in the header's own
- * zone; the MIME layer returns an instant, so a message sent late in the day
- * west of UTC may fall on the next day).
+ * calendar days: INTERNALDATE by its UTC day, and the Date header by the day
+ * it names in its own zone (RFC 9051 §6.4.4 "disregarding time and timezone").
  */
-import { allHeaders, bodyText, headerValues, sentDate } from '../mail/index.js';
+import { addressValues, allHeaders, bodyText, headerValues, sentDay } from '../mail/index.js';
 import type { SearchKey, SequenceSet } from '../protocol/imap/types.js';
 import type { MessageMeta } from '../store/types.js';
 import type { LoadedMessage } from './message-loader.js';
+
+/** Header fields holding address lists (RFC 5322 §3.6.2, §3.6.3). */
+const ADDRESS_FIELDS = new Set(['from', 'sender', 'reply-to', 'to', 'cc', 'bcc']);
 
 export interface SearchCandidate {
   seq: number;
@@ -88,9 +89,9 @@ export async function matches(key: SearchKey, c: SearchCandidate): Promise<boole
       if (key.field === 'internal') day = utcDay(c.meta.internalDate);
       else {
         const m = await c.content();
-        const sent = m ? sentDate(m.raw, m.structure) : null;
+        const sent = m ? sentDay(m.raw, m.structure) : null;
         if (!sent) return false;
-        day = utcDay(sent);
+        day = sent;
       }
       if (key.op === 'before') return day < key.date;
       if (key.op === 'on') return day === key.date;
@@ -103,7 +104,10 @@ export async function matches(key: SearchKey, c: SearchCandidate): Promise<boole
       // RFC 9051 §6.4.4: HEADER with an empty string matches every message that has the field.
       if (key.value === '') return values.length > 0;
       const needle = key.value.toLowerCase();
-      return values.some((v) => v.toLowerCase().includes(needle));
+      if (values.some((v) => v.toLowerCase().includes(needle))) return true;
+      // FROM/TO/CC/BCC also match the parsed addresses, so comments inside one do not hide it.
+      if (!ADDRESS_FIELDS.has(key.field.toLowerCase())) return false;
+      return addressValues(m.raw, m.structure, key.field).some((v) => v.toLowerCase().includes(needle));
     }
     case 'body': {
       const m = await c.content();

@@ -15,10 +15,12 @@ import { decodeMailboxName } from '../protocol/imap/mutf7.js';
 import { encodeResponse } from '../protocol/imap/encoder.js';
 import { CommandReader, type ReaderEvent } from '../protocol/imap/reader.js';
 import type { ImapCommand, ImapResponse } from '../protocol/imap/types.js';
+import { randomUUID } from 'node:crypto';
 import type { Account } from '../store/types.js';
 import { preAuthCapabilities, sessionCapabilities } from './capabilities.js';
 import { findCommand, wrongStateText } from './commands/registry.js';
 import { errorCompletion, isMailboxGone } from './errors.js';
+import { sendNewMessageFetches, type SessionNotify } from './notify.js';
 import type { CommandContext, Completion, ImapContext, SessionState } from './state.js';
 
 export type { ImapContext } from './state.js';
@@ -47,6 +49,9 @@ class ImapSession implements Session, CommandContext {
   private busyBytes = 0;
   private badInARow = 0;
   private unsubscribe: (() => void) | null = null;
+  readonly sessionId = randomUUID();
+  /** RFC 5465 NOTIFY SET in force (set by commands/notify.ts). */
+  notify: SessionNotify | null = null;
   /** A change signal for the selected mailbox arrived while nobody waited for it. */
   private signalPending = false;
   /** Set while a handler waits for input or a signal (AUTHENTICATE continuation, IDLE). */
@@ -60,7 +65,8 @@ class ImapSession implements Session, CommandContext {
     this.reader = new CommandReader({
       maxLineBytes: limits.imapMaxLineBytes,
       maxLiteralBytes: limits.imapMaxSmallLiteralBytes,
-      maxAppendLiteralBytes: imap.maxMessageBytes,
+      // Raised to the message limit at login: before it APPEND cannot run, so its literal is not buffered.
+      maxAppendLiteralBytes: limits.imapMaxSmallLiteralBytes,
       maxNesting: limits.imapMaxNesting,
       // LITERAL- until login (RFC 7888): a stranger cannot push large unsolicited literals at us.
       maxNonSyncLiteralBytes: limits.imapLiteralMinusBytes,
@@ -149,11 +155,16 @@ class ImapSession implements Session, CommandContext {
 
   async syncView(allowExpunge: boolean): Promise<void> {
     const s = this.state;
-    if (s.kind !== 'selected') return;
+    if (s.kind !== 'selected') return this.flushNotify();
     this.signalPending = false;
+    const lastUid = s.view.exists > 0 ? s.view.uidAt(s.view.exists) : 0;
     let responses: ImapResponse[];
     try {
-      responses = await s.view.sync(this.imap.domain.store, allowExpunge);
+      responses = await s.view.sync(this.imap.domain.store, {
+        allowExpunge,
+        condstore: this.enabled.has('CONDSTORE'),
+        qresync: this.enabled.has('QRESYNC'),
+      });
     } catch (err) {
       if (!isMailboxGone(err)) throw err;
       // The selected mailbox was deleted by another session: nothing it says can stay valid.
@@ -162,20 +173,50 @@ class ImapSession implements Session, CommandContext {
       return;
     }
     for (const r of responses) await this.send(r);
+    if (this.notify) {
+      await sendNewMessageFetches(this, lastUid);
+      await this.flushNotify();
+    }
+  }
+
+  /** RFC 5465: STATUS and LIST responses about other mailboxes, at the same safe points as the view's. */
+  private async flushNotify(): Promise<void> {
+    const s = this.state;
+    if (!this.notify || this.isClosed || (s.kind !== 'authenticated' && s.kind !== 'selected')) return;
+    this.signalPending = false;
+    const selectedId = s.kind === 'selected' ? s.view.mailbox.id : null;
+    const responses = await this.notify.flush(this.imap.domain.store, s.account.id, selectedId, this.enabled.has('CONDSTORE'));
+    for (const r of responses) await this.send(r);
   }
 
   loggedIn(account: Account): void {
     this.state = { kind: 'authenticated', account };
     this.log = this.log.child({ account: account.address });
     this.reader.setMaxNonSyncLiteralBytes(Number.POSITIVE_INFINITY);
+    this.reader.setMaxAppendLiteralBytes(this.imap.maxMessageBytes);
     this.armTimeout();
     this.unsubscribe?.();
-    this.unsubscribe = this.imap.domain.bus.subscribe(account.id, (signal) => {
-      const s = this.state;
-      if (s.kind !== 'selected' || s.view.mailbox.id !== signal.mailboxId) return;
+    const bus = this.imap.domain.bus;
+    const wakeForSignal = () => {
       if (this.waiter?.wantSignal) this.wake({ type: 'signal' });
       else this.signalPending = true;
+    };
+    const offMailbox = bus.subscribe(account.id, (signal) => {
+      const s = this.state;
+      if (s.kind !== 'selected' || s.view.mailbox.id !== signal.mailboxId) {
+        if (this.notify?.noteMailbox(signal.mailboxId)) wakeForSignal();
+        return;
+      }
+      wakeForSignal();
     });
+    // RFC 5465 §5.4-5.5: mailbox list changes of other sessions, for NOTIFY.
+    const offList = bus.subscribeMailboxList(account.id, (signal) => {
+      if (signal.origin !== this.sessionId && this.notify?.noteList(signal)) wakeForSignal();
+    });
+    this.unsubscribe = () => {
+      offMailbox();
+      offList();
+    };
   }
 
   async startTls(): Promise<void> {
@@ -311,12 +352,17 @@ class ImapSession implements Session, CommandContext {
       done = errorCompletion(err, this.log);
     }
     // RFC 9051 §7.5.1: no EXPUNGE while responding to FETCH, STORE or SEARCH; other changes may go out.
-    if (this.state.kind === 'selected' && !this.isClosed) {
+    if ((this.state.kind === 'selected' || (this.notify && this.state.kind === 'authenticated')) && !this.isClosed) {
       try {
         await this.syncView(!spec.holdsExpunges);
       } catch (err) {
         this.log.error({ err }, 'mailbox sync failed');
       }
+    }
+    // RFC 7162 §3.2.7: the tagged OK of EXPUNGE / UID EXPUNGE carries HIGHESTMODSEQ, since the client cannot
+    // learn it from MODSEQ items (expunged messages have none). Done for any CONDSTORE client; it costs nothing.
+    if (spec.breaksSeqs && done.status === 'OK' && !done.code && this.enabled.has('CONDSTORE') && this.state.kind === 'selected') {
+      done = { ...done, code: { name: 'HIGHESTMODSEQ', value: this.state.view.highestModSeq } };
     }
     if (!done.answered) await this.finish(command.tag, done);
     if (this.state.kind === 'logout') this.close();

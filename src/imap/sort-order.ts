@@ -1,8 +1,9 @@
 /**
  * SORT ordering (RFC 5256 §3, RFC 5957 DISPLAYFROM/DISPLAYTO) over the sort
- * fields stored at ingest. Strings compare by code point after lower-casing
- * (a stand-in for i;unicode-casemap); messages equal under every key keep
- * mailbox order (sequence number), as §3 requires.
+ * fields stored at ingest. Strings compare by code point after upper-casing,
+ * a stand-in for i;unicode-casemap, which maps to titlecase (RFC 5051 §2.1):
+ * so "[list]" and "_" sort after letters, as Dovecot sorts them; messages
+ * equal under every key keep mailbox order (sequence number), as §3 requires.
  */
 import type { SortFields } from '../mail/index.js';
 import type { SortCriterion } from '../protocol/imap/types.js';
@@ -22,7 +23,9 @@ export function sentDateOf(item: Pick<SortItem, 'internalDate' | 'fields'>): num
 }
 
 function compareStrings(a: string, b: string): number {
-  return a < b ? -1 : a > b ? 1 : 0;
+  const x = a.toUpperCase();
+  const y = b.toUpperCase();
+  return x < y ? -1 : x > y ? 1 : 0;
 }
 
 function compareKey(criterion: SortCriterion, a: SortItem, b: SortItem): number {

@@ -8,6 +8,7 @@ import type { Connection } from '../net/connection.js';
 import type { Logger } from '../observability/log.js';
 import type { ImapCommand, ImapResponse, ResponseCode } from '../protocol/imap/types.js';
 import type { Account } from '../store/types.js';
+import type { SessionNotify } from './notify.js';
 import type { MailboxView } from './view.js';
 
 export interface ImapContext {
@@ -85,6 +86,10 @@ export interface CommandContext {
   readonly compressionActive: boolean;
   /** Close the connection after the current responses. */
   close(): void;
+  /** Unique per connection: names this session as the origin of mailbox list changes on the bus. */
+  readonly sessionId: string;
+  /** RFC 5465 NOTIFY SET in force, or null (base IMAP: only the selected mailbox is reported). */
+  notify: SessionNotify | null;
 }
 
 export type CommandOf<N extends ImapCommand['name']> = ImapCommand extends infer C

@@ -88,12 +88,15 @@ export function references(items: ThreadItem[]): Node[] {
       const child = container(refs[i + 1]!);
       if (child.parent === null && !isAncestor(child, parent)) link(parent, child);
     }
-    // 1B: the last reference is this message's parent; the References are authoritative.
+    // 1B: the last reference is this message's parent; the References are authoritative,
+    // so a parent from another message's References is dropped even when the new link
+    // would make a loop and is not made (the message is then a root, as in Dovecot).
     const last = refs[refs.length - 1];
     if (last === undefined) unlink(node);
     else {
       const parent = container(last);
-      if (!isAncestor(node, parent)) link(parent, node);
+      if (isAncestor(node, parent)) unlink(node);
+      else link(parent, node);
     }
   }
   // Step 2: the roots, from every container reachable.

@@ -112,6 +112,18 @@ export class MailboxView {
     this.noteKeywords(flags);
   }
 
+  /**
+   * Note the keywords of flags about to be sent in FETCH responses; returns the
+   * FLAGS response to send first when one is new, so that the client knows a
+   * keyword before a FETCH uses it (RFC 9051 §7.3.5), or null.
+   */
+  flagsUpdateFor(flagLists: Iterable<string[]>): ImapResponse | null {
+    for (const flags of flagLists) this.noteKeywords(flags);
+    if (!this.keywordsGrew) return null;
+    this.keywordsGrew = false;
+    return { type: 'flags', flags: this.flagList() };
+  }
+
   private noteKeywords(flags: string[]): void {
     for (const f of flags) {
       if (f.startsWith('\\') || this.keywords.has(f)) continue;
@@ -310,7 +322,7 @@ function bounds(r: SeqRange, star: number): [number, number] {
   return a <= b ? [a, b] : [b, a];
 }
 
-function sameFlags(a: string[], b: string[]): boolean {
+export function sameFlags(a: string[], b: string[]): boolean {
   if (a.length !== b.length) return false;
   const set = new Set(a.map((f) => f.toLowerCase()));
   return b.every((f) => set.has(f.toLowerCase()));

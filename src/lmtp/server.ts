@@ -80,9 +80,16 @@ export function createLmtpServer(opts: LmtpOptions): LmtpServer {
 
   async function deliverAll(stream: SMTPServerDataStream, session: SMTPServerSession): Promise<Array<string | Error>> {
     const chunks: Buffer[] = [];
-    for await (const chunk of stream) chunks.push(chunk as Buffer);
+    // smtp-server only flags an oversized message and keeps streaming it: stop keeping its bytes at the
+    // limit (still reading to the end of DATA), or one endless DATA would grow the process without bound.
+    let size = 0;
+    for await (const chunk of stream) {
+      size += (chunk as Buffer).length;
+      if (size <= opts.maxMessageBytes) chunks.push(chunk as Buffer);
+      else chunks.length = 0;
+    }
     const recipients = session.envelope.rcptTo;
-    if (stream.sizeExceeded) {
+    if (stream.sizeExceeded || size > opts.maxMessageBytes) {
       // smtp-server answers 552 for every recipient itself when the size is exceeded.
       return recipients.map(() => reply(552, 'Message is larger than the server accepts'));
     }

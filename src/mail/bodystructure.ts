@@ -4,10 +4,10 @@
  * "us-ascii") by default, encoding "7bit" by default, sizes and LF counts
  * exact to the octet of the stored message.
  */
-import libmime from 'libmime';
 import { envelopeOf, type ImapLikeValue } from './envelope.js';
 import { findField, imapString, scanHeader, unfoldedValue, type HeaderField } from './headers.js';
-import { readContentType, type MimePart } from './parse.js';
+import { mergedParams } from './params.js';
+import type { MimePart } from './parse.js';
 
 /** What Dovecot writes for a multipart with no body parts, which MIME does not allow. */
 function emptyPart(extended: boolean): ImapLikeValue[] {
@@ -28,42 +28,23 @@ function rawNString(raw: Buffer, fields: HeaderField[], name: string): string | 
 }
 
 /**
- * Parameters as a flat (key value ...) list. RFC 2231 continuations arrive
- * merged and decoded from libmime; a non-ASCII result is re-encoded as
- * key*=utf-8''... so the list stays 7-bit, like Dovecot's key* form.
+ * Parameters as a flat (key value ...) list, raw as written with RFC 2231
+ * continuations merged (params.ts); text parts get the RFC 2045 §5.2
+ * default charset when they name none, as Dovecot and Cyrus do.
  */
-function paramList(params: Record<string, string>, decoded: string[], defaultCharset: boolean): ImapLikeValue[] | null {
-  const out: ImapLikeValue[] = [];
-  for (const [key, value] of Object.entries(params)) {
-    // eslint-disable-next-line no-control-regex
-    if (decoded.includes(key) && /[^\x00-\x7f]/.test(value)) {
-      out.push(`${key}*`, `utf-8''${encodeRfc2231(value)}`);
-    } else {
-      out.push(wire(key), wire(value));
-    }
-  }
-  if (defaultCharset && !Object.keys(params).some((k) => k.toLowerCase() === 'charset')) out.push('charset', 'us-ascii');
+function paramList(raw: Buffer, field: HeaderField | undefined, defaultCharset: boolean): ImapLikeValue[] | null {
+  const flat = field ? mergedParams(unfoldedValue(raw, field).toString('latin1')) : [];
+  const out: ImapLikeValue[] = flat.map((v) => imapString(v));
+  if (defaultCharset && !flat.some((v, i) => i % 2 === 0 && v === 'charset')) out.push('charset', 'us-ascii');
   return out.length > 0 ? out : null;
-}
-
-function encodeRfc2231(value: string): string {
-  return Array.from(Buffer.from(value, 'utf8'))
-    .map((b) => (/[A-Za-z0-9!#$&+.^_`|~-]/.test(String.fromCharCode(b)) ? String.fromCharCode(b) : `%${b.toString(16).toUpperCase().padStart(2, '0')}`))
-    .join('');
 }
 
 function disposition(raw: Buffer, fields: HeaderField[]): ImapLikeValue {
   const field = findField(fields, 'Content-Disposition');
   if (!field) return null;
-  let parsed: { value: string; params: Record<string, string>; decodedParams?: string[] };
-  try {
-    parsed = libmime.parseHeaderValue(unfoldedValue(raw, field).toString('utf8'), { stripComments: true });
-  } catch {
-    return null;
-  }
-  const type = parsed.value.trim();
+  const type = unfoldedValue(raw, field).toString('latin1').split(';')[0]!.replace(/\([^)]*\)/g, '').trim();
   if (!type) return null;
-  return [wire(type), paramList(parsed.params, parsed.decodedParams ?? [], false)];
+  return [imapString(type), paramList(raw, field, false)];
 }
 
 /** Content-Language (RFC 3282): a comma-separated list of language tags. */
@@ -85,21 +66,27 @@ function transferEncoding(raw: Buffer, fields: HeaderField[]): string | Buffer {
   return token === '' ? '7bit' : wire(token);
 }
 
+const EMPTY_ENVELOPE: ImapLikeValue[] = [null, null, null, null, null, null, null, null, null, null];
+
+function isMessageType(part: MimePart): boolean {
+  return part.type.toLowerCase() === 'message' && ['rfc822', 'global'].includes(part.subtype.toLowerCase());
+}
+
 /** The body structure of one part, BODY when `extended` is false. */
 export function partStructure(raw: Buffer, part: MimePart, extended: boolean): ImapLikeValue[] {
   const { fields } = scanHeader(raw, part.headerStart, part.bodyStart);
-  const ct = part.typeFromHeader ? readContentType(raw, fields) : null;
+  const ctField = part.typeFromHeader ? findField(fields, 'Content-Type') : undefined;
   const tail = (): ImapLikeValue[] => [disposition(raw, fields), language(raw, fields), rawNString(raw, fields, 'Content-Location')];
 
   if (part.kind === 'multipart') {
     const children = part.children && part.children.length > 0 ? part.children.map((c) => partStructure(raw, c, extended)) : [emptyPart(extended)];
     const out: ImapLikeValue[] = [...children, wire(part.subtype)];
-    if (extended) out.push(ct ? paramList(ct.params, ct.decodedParams, false) : null, ...tail());
+    if (extended) out.push(ctField ? paramList(raw, ctField, false) : null, ...tail());
     return out;
   }
 
   const isText = part.type.toLowerCase() === 'text';
-  const params = ct ? paramList(ct.params, ct.decodedParams, isText) : isText ? ['charset', 'us-ascii'] : null;
+  const params = paramList(raw, ctField, isText);
   const out: ImapLikeValue[] = [
     wire(part.type),
     wire(part.subtype),
@@ -112,6 +99,12 @@ export function partStructure(raw: Buffer, part: MimePart, extended: boolean): I
   if (part.kind === 'message' && part.message) {
     // body-type-msg: envelope, the encapsulated body, then the line count.
     out.push(envelopeOf(raw, part.message), partStructure(raw, part.message, extended), part.lines);
+  } else if (isMessageType(part)) {
+    // A message/rfc822 we do not descend into (encoded, which RFC 2046 §5.2.1
+    // forbids, or too deep) still needs the body-type-msg form: the RFC 9051
+    // grammar reads an envelope and a body after the fields of any
+    // "MESSAGE" "RFC822"/"GLOBAL" part. Both are empty, as Dovecot writes them.
+    out.push(EMPTY_ENVELOPE, emptyPart(extended), part.lines);
   } else if (isText) {
     out.push(part.lines);
   }

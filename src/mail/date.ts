@@ -38,6 +38,21 @@ function zoneMinutes(zone: string | undefined): number {
 
 /** The instant a Date header names, or null when it cannot be read. */
 export function parseMailDate(value: string): Date | null {
+  return parseMailDateZoned(value)?.date ?? null;
+}
+
+/**
+ * The calendar day (YYYY-MM-DD) a Date header names in its own zone, or null.
+ * RFC 9051 §6.4.4 compares SENTBEFORE/SENTON/SENTSINCE "disregarding time and
+ * timezone": "Sun, 25 Mar 2007 00:00:00 +0200" is on the 25th, though it is
+ * the 24th in UTC.
+ */
+export function parseMailDay(value: string): string | null {
+  const zoned = parseMailDateZoned(value);
+  return zoned ? new Date(zoned.date.getTime() + zoned.zoneMinutes * 60_000).toISOString().slice(0, 10) : null;
+}
+
+function parseMailDateZoned(value: string): { date: Date; zoneMinutes: number } | null {
   const text = stripComments(value).trim().toLowerCase();
   const m = DATE_TIME.exec(text);
   if (m) {
@@ -51,10 +66,11 @@ export function parseMailDate(value: string): Date | null {
     const minute = Number(m[5]);
     const second = m[6] === undefined ? 0 : Number(m[6]);
     if (month >= 0 && day >= 1 && day <= 31 && hour <= 23 && minute <= 59 && second <= 60) {
-      const utc = Date.UTC(year, month, day, hour, minute, Math.min(second, 59)) - zoneMinutes(m[7]) * 60_000;
-      return new Date(utc);
+      const zone = zoneMinutes(m[7]);
+      const utc = Date.UTC(year, month, day, hour, minute, Math.min(second, 59)) - zone * 60_000;
+      return { date: new Date(utc), zoneMinutes: zone };
     }
   }
   const fallback = Date.parse(value);
-  return Number.isNaN(fallback) ? null : new Date(fallback);
+  return Number.isNaN(fallback) ? null : { date: new Date(fallback), zoneMinutes: 0 };
 }

@@ -7,8 +7,9 @@
  * should store messages with CRLF line ends (IMAP APPEND and LMTP deliver
  * them so) for sizes to match what clients count.
  */
+import { parseAddressList } from './address.js';
 import { bodyStructureOf } from './bodystructure.js';
-import { parseMailDate } from './date.js';
+import { parseMailDate, parseMailDay } from './date.js';
 import { envelopeOf, type ImapLikeValue } from './envelope.js';
 import { decodedValue, fieldLatin1, scanHeader } from './headers.js';
 import type { MessageStructure } from './parse.js';
@@ -49,6 +50,24 @@ export function headerValues(raw: Buffer, s: MessageStructure, field: string): s
     .map((f) => decodedValue(raw, f));
 }
 
+/**
+ * The addresses of a top-level address field (From, To, Cc, ...) as
+ * "name <mailbox@host>", and its groups by name, for SEARCH FROM/TO/CC/BCC:
+ * comments and quoting inside an address ("<user (c)@ (c) example.org>") must
+ * not hide it from a substring search. Addresses the parser had to patch up
+ * (no mailbox or no domain) are left to the plain header match.
+ */
+export function addressValues(raw: Buffer, s: MessageStructure, field: string): string[] {
+  return headerValues(raw, s, field).flatMap((value) =>
+    parseAddressList(value).flatMap((a) => {
+      if (a.host === null) return a.mailbox ? [a.mailbox] : [];
+      if (a.mailbox === 'MISSING_MAILBOX' || a.host === 'MISSING_DOMAIN') return [];
+      const address = `${a.mailbox}@${a.host}`;
+      return [a.name ? `${a.name} <${address}>` : address];
+    }),
+  );
+}
+
 /** Every top-level header field as [name as written, unfolded decoded value], in order. */
 export function allHeaders(raw: Buffer, s: MessageStructure): Array<[string, string]> {
   return topFields(raw, s).map((f) => [f.name, decodedValue(raw, f)]);
@@ -63,4 +82,10 @@ export function bodyText(raw: Buffer, s: MessageStructure, nestedHeaders = false
 export function sentDate(raw: Buffer, s: MessageStructure): Date | null {
   const value = fieldLatin1(raw, topFields(raw, s), 'Date');
   return value === null ? null : parseMailDate(value);
+}
+
+/** The Date header's calendar day in its own zone (YYYY-MM-DD, for SENT* searches), or null. */
+export function sentDay(raw: Buffer, s: MessageStructure): string | null {
+  const value = fieldLatin1(raw, topFields(raw, s), 'Date');
+  return value === null ? null : parseMailDay(value);
 }

@@ -116,7 +116,8 @@ function parsePart(raw: Buffer, start: number, end: number, depth: number, inDig
   if (type === 'multipart') {
     const boundary = ct?.params['boundary'];
     if (!boundary || deepEnough) {
-      // No boundary (or too deep): one opaque text/plain body, as Dovecot and Gmail show it.
+      // No boundary (or too deep): one opaque text/plain body, the RFC 2045 §5.2 default for an
+      // unusable Content-Type (Dovecot shows an empty multipart instead; docs/compatibility.md C11).
       part.type = 'text';
       part.subtype = 'plain';
       part.typeFromHeader = false;

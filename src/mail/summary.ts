@@ -16,7 +16,7 @@ import { previewOf } from './preview.js';
 import { baseSubject } from './subject.js';
 
 /** Bumped whenever what is computed changes: older stored summaries are recomputed on first use. */
-export const SUMMARY_VERSION = 1;
+export const SUMMARY_VERSION = 2;
 
 export interface SortFields {
   /** Date header as ms since the epoch, or null when absent or unreadable (SORT DATE then uses INTERNALDATE). */
@@ -58,9 +58,15 @@ function decodeWords(latin1: string): string {
 }
 
 function firstAddress(value: string | null): { mailbox: string; display: string } {
-  // Group markers have a null host; the first real address is the one with a host or a name.
-  const address = value === null ? undefined : parseAddressList(value).find((a) => a.host !== null);
+  // The first ENVELOPE address, as RFC 5256 §3 reads it: a group's start marker carries the
+  // group name as its mailbox (and is its display name), so "To: team: a@x, b@y;" sorts as
+  // "team", like Dovecot; a group end marker (no mailbox) is skipped.
+  const address = value === null ? undefined : parseAddressList(value).find((a) => a.mailbox !== null);
   if (!address) return { mailbox: '', display: '' };
+  if (address.host === null) {
+    const group = decodeWords(address.mailbox ?? '').trim().toLowerCase();
+    return { mailbox: group, display: group };
+  }
   const mailbox = decodeWords(address.mailbox ?? '');
   const spec = address.host ? `${mailbox}@${decodeWords(address.host)}` : mailbox;
   const name = address.name ? decodeWords(address.name).trim() : '';

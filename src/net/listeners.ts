@@ -56,6 +56,8 @@ export interface SessionListenerOptions {
   refusalLine: string;
   tracker: ConnectionTracker;
   log: Logger;
+  /** Implicit TLS: a client that has not finished its handshake by then is cut off (default 30 s). */
+  handshakeTimeoutMs?: number;
 }
 
 export interface RunningListener {
@@ -65,15 +67,28 @@ export interface RunningListener {
 }
 
 export function startSessionListener(opts: SessionListenerOptions): Promise<RunningListener> {
+  const ipOf = (socket: Socket) => (socket.remoteAddress ?? 'unknown').replace(/^::ffff:/, '');
+  /**
+   * Implicit TLS: connections are counted from the TCP accept, not from the end of the handshake,
+   * so clients that connect and never handshake cannot pile up beyond the limits. One over the
+   * limit is told so (in TLS) once its handshake is done; these are its "ip:port" keys.
+   */
+  const refusedTls = new Set<string>();
+  const keyOf = (socket: Socket) => `${socket.remoteAddress}:${socket.remotePort}`;
+  const refuse = (socket: Socket) => {
+    opts.log.warn({ protocol: opts.name, ip: ipOf(socket) }, 'connection refused: too many connections');
+    socket.end(opts.refusalLine);
+    socket.on('error', () => {});
+  };
   const onSocket = (socket: Socket) => {
-    const ip = (socket.remoteAddress ?? 'unknown').replace(/^::ffff:/, '');
-    if (!opts.tracker.tryAcquire(ip)) {
-      opts.log.warn({ protocol: opts.name, ip }, 'connection refused: too many connections');
-      socket.end(opts.refusalLine);
-      socket.on('error', () => {});
-      return;
+    const ip = ipOf(socket);
+    if (opts.implicitTls) {
+      if (refusedTls.has(keyOf(socket))) return refuse(socket);
+    } else if (!opts.tracker.tryAcquire(ip)) {
+      return refuse(socket);
+    } else {
+      socket.once('close', () => opts.tracker.release(ip));
     }
-    socket.once('close', () => opts.tracker.release(ip));
     const connection = new SocketConnection(socket, opts.implicitTls?.context ?? opts.startTlsContext, opts.log);
     let session: Session;
     try {
@@ -89,11 +104,26 @@ export function startSessionListener(opts: SessionListenerOptions): Promise<Runn
   };
 
   const server = opts.implicitTls
-    ? createTlsServer({ ...opts.implicitTls.options, handshakeTimeout: 30_000 }, onSocket)
+    ? createTlsServer({ ...opts.implicitTls.options, handshakeTimeout: opts.handshakeTimeoutMs ?? 30_000 }, onSocket)
     : createServer(onSocket);
   if (opts.implicitTls) {
+    server.on('connection', (raw: Socket) => {
+      const ip = ipOf(raw);
+      if (opts.tracker.tryAcquire(ip)) {
+        raw.once('close', () => opts.tracker.release(ip));
+        return;
+      }
+      const key = keyOf(raw);
+      refusedTls.add(key);
+      raw.once('close', () => refusedTls.delete(key));
+    });
     // A failed handshake (a plaintext client on 993, an old TLS version) is the client's problem, not ours.
-    server.on('tlsClientError', (err) => opts.log.debug({ protocol: opts.name, err: err.message }, 'TLS handshake failed'));
+    // Node leaves the socket open once a 'tlsClientError' listener exists, even after its own handshake
+    // timeout: without destroy() a client that never handshakes would hold its connection forever.
+    server.on('tlsClientError', (err, socket) => {
+      opts.log.debug({ protocol: opts.name, err: err.message }, 'TLS handshake failed');
+      socket.destroy();
+    });
   }
   return new Promise((resolve, reject) => {
     server.once('error', reject);

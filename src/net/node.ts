@@ -2,9 +2,7 @@
  * Wires one Mailstead node from its configuration: store, bus, domain, TLS,
  * and the five listeners; and takes it down gracefully.
  */
-import { mkdirSync } from 'node:fs';
 import { hostname as osHostname } from 'node:os';
-import { join } from 'node:path';
 import type { Server } from 'node:net';
 import { type MailsteadConfig, PROTOCOLS, type Protocol, parseListenAddress } from '../config/schema.js';
 import { MailDomain } from '../domain/mail-domain.js';
@@ -16,8 +14,7 @@ import { LocalBus } from '../notify/bus.js';
 import { listenForSignals } from '../notify/process-bridge.js';
 import type { Logger } from '../observability/log.js';
 import { createPop3Session } from '../pop3/session.js';
-import { openSqliteStore } from '../store/sqlite/index.js';
-import type { MailStore } from '../store/types.js';
+import { openDataDir } from './data-dir.js';
 import { closeServer, ConnectionTracker, type RunningListener, startSessionListener } from './listeners.js';
 import { loadOrCreateTls, serverTlsOf } from './tls.js';
 
@@ -33,14 +30,6 @@ export interface NodeOutput {
   print(line: string): void;
 }
 
-export function storePath(dataDir: string): string {
-  return join(dataDir, 'mailstead.db');
-}
-
-export async function openDataDir(dataDir: string): Promise<MailStore> {
-  mkdirSync(dataDir, { recursive: true, mode: 0o750 });
-  return openSqliteStore(storePath(dataDir));
-}
 
 export async function startNode(config: MailsteadConfig, log: Logger, out: NodeOutput): Promise<RunningNode> {
   const hostname = config.hostname ?? osHostname();
@@ -121,6 +110,8 @@ export async function startNode(config: MailsteadConfig, log: Logger, out: NodeO
           refusalLine: isImap ? '* BYE Too many connections\r\n' : '-ERR [SYS/TEMP] Too many connections\r\n',
           tracker,
           log,
+          // A TLS client that never finishes its handshake is an unauthenticated connection too.
+          handshakeTimeoutMs: Math.min(30_000, config.unauthenticatedTimeoutSeconds * 1000),
         });
         sessionListeners.push(listener);
         port = listener.address.port;

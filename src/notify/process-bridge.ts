@@ -8,7 +8,7 @@ import { existsSync, unlinkSync } from 'node:fs';
 import { connect, createServer, type Server } from 'node:net';
 import { join } from 'node:path';
 import type { Logger } from '../observability/log.js';
-import type { MailboxSignal, NotifyBus } from './bus.js';
+import type { MailboxListSignal, MailboxSignal, NotifyBus } from './bus.js';
 
 export function notifySocketPath(dataDir: string): string {
   return join(dataDir, 'notify.sock');
@@ -37,7 +37,8 @@ export async function listenForSignals(dataDir: string, bus: NotifyBus, log: Log
         const line = buffered.slice(0, nl);
         buffered = buffered.slice(nl + 1);
         const signal = parseSignal(line);
-        if (signal) bus.publish(signal);
+        if (signal && 'mailboxId' in signal) bus.publish(signal);
+        else if (signal) bus.publishMailboxList(signal);
         nl = buffered.indexOf('\n');
       }
     });
@@ -50,11 +51,22 @@ export async function listenForSignals(dataDir: string, bus: NotifyBus, log: Log
   return server;
 }
 
-function parseSignal(line: string): MailboxSignal | null {
+const LIST_CHANGES: ReadonlyArray<MailboxListSignal['change']> = ['created', 'renamed', 'deleted', 'subscribed', 'unsubscribed'];
+/** Longer than any valid mailbox name. */
+const MAX_NAME_CHARS = 4096;
+
+const isName = (v: unknown): v is string => typeof v === 'string' && v.length > 0 && v.length <= MAX_NAME_CHARS;
+
+function parseSignal(line: string): MailboxSignal | MailboxListSignal | null {
   try {
-    const v = JSON.parse(line) as Partial<MailboxSignal>;
-    if (Number.isSafeInteger(v.accountId) && Number.isSafeInteger(v.mailboxId)) {
-      return { accountId: v.accountId as number, mailboxId: v.mailboxId as number };
+    const v = JSON.parse(line) as Partial<MailboxSignal> & Partial<MailboxListSignal>;
+    if (!Number.isSafeInteger(v.accountId)) return null;
+    const accountId = v.accountId as number;
+    if (Number.isSafeInteger(v.mailboxId)) return { accountId, mailboxId: v.mailboxId as number };
+    if (v.change && LIST_CHANGES.includes(v.change) && isName(v.name)) {
+      // origin names a session of the receiving server; a line from outside must not claim one.
+      if (v.change !== 'renamed') return { accountId, change: v.change, name: v.name };
+      if (isName(v.oldName)) return { accountId, change: v.change, name: v.name, oldName: v.oldName };
     }
   } catch {
     // ignore malformed lines
@@ -63,7 +75,7 @@ function parseSignal(line: string): MailboxSignal | null {
 }
 
 /** Best effort: when no server runs, there is nobody to wake, and that is fine. */
-export function sendSignal(dataDir: string, signal: MailboxSignal, timeoutMs = 1000): Promise<void> {
+export function sendSignal(dataDir: string, signal: MailboxSignal | MailboxListSignal, timeoutMs = 1000): Promise<void> {
   const path = notifySocketPath(dataDir);
   if (!existsSync(path)) return Promise.resolve();
   return new Promise((resolve) => {
@@ -84,13 +96,21 @@ export class ForwardingBus implements NotifyBus {
 
   constructor(private readonly dataDir: string) {}
 
-  publish(signal: MailboxSignal): void {
+  publish(signal: MailboxSignal | MailboxListSignal): void {
     const p = sendSignal(this.dataDir, signal);
     this.pending.add(p);
     p.finally(() => this.pending.delete(p));
   }
 
   subscribe(): () => void {
+    return () => {};
+  }
+
+  publishMailboxList(signal: MailboxListSignal): void {
+    this.publish(signal);
+  }
+
+  subscribeMailboxList(): () => void {
     return () => {};
   }
 

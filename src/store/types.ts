@@ -32,6 +32,8 @@ export interface Mailbox {
   accountId: AccountId;
   /** Full hierarchical name with "/" as the separator; "INBOX" is always upper case. */
   name: string;
+  /** RFC 8474 MAILBOXID: kept across RENAME, never given to another mailbox. */
+  objectId: string;
   specialUse: SpecialUse | null;
   subscribed: boolean;
   uidValidity: number;
@@ -178,6 +180,12 @@ export interface MailStore {
    * checking the account quota inside the same transaction. Throws STORE_OVER_QUOTA.
    */
   appendMessage(mailboxId: MailboxId, message: NewMessage): Promise<AppendResult>;
+  /**
+   * Stores several messages in one transaction: all or none (RFC 3502
+   * MULTIAPPEND). The quota is checked for their sum. Results in input order,
+   * UIDs ascending; they share one MODSEQ.
+   */
+  appendMessages(mailboxId: MailboxId, messages: NewMessage[]): Promise<AppendResult[]>;
   /** All messages of a mailbox, ascending by UID. */
   listMessages(mailboxId: MailboxId): Promise<MessageMeta[]>;
   getMessages(mailboxId: MailboxId, uids: number[]): Promise<MessageMeta[]>;

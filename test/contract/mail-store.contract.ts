@@ -8,6 +8,7 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import type { Account, Mailbox, MailStore, StoreErrorCode } from '../../src/store/types.js';
 import { StoreError } from '../../src/store/types.js';
+import { runAppendMessagesContract } from './append-messages.contract.js';
 import { runMailStoreProperties } from './mail-store.property.js';
 import { runMessageSummaryContract } from './message-summary.contract.js';
 import { runPop3StateContract } from './pop3-state.contract.js';
@@ -485,5 +486,6 @@ export function runMailStoreContract(name: string, newStore: () => Promise<MailS
     describe('properties', () => runMailStoreProperties(newStore));
     runMessageSummaryContract(newStore);
     runPop3StateContract(newStore);
+    runAppendMessagesContract(newStore);
   });
 }

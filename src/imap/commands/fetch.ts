@@ -4,20 +4,29 @@
  * and RFC822.TEXT set \Seen (not in a read-only mailbox); the FETCH response
  * then carries the new FLAGS even when they were not asked for.
  */
-import type { ImapValue } from '../../protocol/imap/types.js';
+import type { ImapValue, SequenceSet } from '../../protocol/imap/types.js';
+import { condstoreEnabled, enableCondstore } from '../condstore.js';
 import { fetchItem, NEEDS_BYTES, NEEDS_SUMMARY, UnknownCteError } from '../fetch-items.js';
 import { flagAtoms } from '../flags.js';
 import { chunks, loadMessage, META_BATCH, metasByUid, summariesFor, type LoadedMessage } from '../message-loader.js';
 import type { CommandContext, CommandOf, Completion } from '../state.js';
 import { bad, no, ok, selectedState } from '../state.js';
+import { inSet, vanishedResponse } from '../view.js';
 
 export async function fetchCommand(cmd: CommandOf<'FETCH'>, ctx: CommandContext): Promise<Completion> {
   const { view } = selectedState(ctx);
   const store = ctx.imap.domain.store;
-  const unsupported = cmd.attributes.find((a) => a.kind === 'MODSEQ');
-  if (unsupported || cmd.changedSince !== null) return bad(`${unsupported?.kind ?? 'CHANGEDSINCE'} is not supported`);
+  // RFC 7162 §3.2.6: VANISHED needs CHANGEDSINCE and ENABLE QRESYNC.
+  if (cmd.vanished && cmd.changedSince === null) return bad('VANISHED requires CHANGEDSINCE');
+  if (cmd.vanished && !ctx.enabled.has('QRESYNC')) return bad('VANISHED requires ENABLE QRESYNC');
   const seqs = view.resolve(cmd.set, cmd.uid);
   if (!seqs) return bad('Invalid message sequence number');
+  const asksModSeq = cmd.attributes.some((a) => a.kind === 'MODSEQ');
+  if (asksModSeq || cmd.changedSince !== null) await enableCondstore(ctx);
+  const condstore = condstoreEnabled(ctx);
+  // RFC 7162 §3.1.4.1: CHANGEDSINCE implies MODSEQ in every response.
+  const addModSeq = !asksModSeq && cmd.changedSince !== null;
+  if (cmd.vanished) await sendVanishedEarlier(ctx, cmd.set, cmd.changedSince!);
 
   const setsSeen =
     !view.readOnly &&
@@ -45,6 +54,9 @@ export async function fetchCommand(cmd: CommandOf<'FETCH'>, ctx: CommandContext)
         }
       }
     }
+    // A keyword new to the mailbox is announced in FLAGS before a FETCH carries it (RFC 9051 §7.3.5).
+    const flagsUpdate = wantsFlags ? view.flagsUpdateFor([...metas.values()].map((m) => m.flags)) : null;
+    if (flagsUpdate) await ctx.send(flagsUpdate);
     for (const seq of batch) {
       const meta = metas.get(view.uidAt(seq));
       const summary = meta ? summaries.get(meta.blobId) ?? null : null;
@@ -52,7 +64,10 @@ export async function fetchCommand(cmd: CommandOf<'FETCH'>, ctx: CommandContext)
         vanished++;
         continue;
       }
-      view.setFlags(meta.uid, meta.flags);
+      if (cmd.changedSince !== null && meta.modSeq <= cmd.changedSince) continue;
+      const toldFlags = wantsFlags || seenNow.has(meta.uid);
+      // Only what the client is told is recorded: a FETCH of BODY[] must not hide another session's flag change.
+      if (toldFlags) view.setFlags(meta.uid, meta.flags, asksModSeq || addModSeq || condstore ? meta.modSeq : undefined);
       let message: LoadedMessage | null = null;
       if (needsBytes) {
         message = await loadMessage(store, meta, summary!.structure);
@@ -71,10 +86,26 @@ export async function fetchCommand(cmd: CommandOf<'FETCH'>, ctx: CommandContext)
         throw err;
       }
       if (seenNow.has(meta.uid) && !wantsFlags) items.push(['FLAGS', flagAtoms(meta.flags)]);
+      if (addModSeq || (seenNow.has(meta.uid) && condstore && !asksModSeq)) items.push(['MODSEQ', [meta.modSeq]]);
       await ctx.send({ type: 'fetch', seq, items });
     }
   }
   // RFC 9051 §7.1 EXPUNGEISSUED: some requested messages were expunged by another session.
   if (vanished > 0) return no('Some of the requested messages no longer exist', { name: 'EXPUNGEISSUED' });
   return ok('FETCH completed');
+}
+
+/**
+ * UID FETCH ... (CHANGEDSINCE m VANISHED): "* VANISHED (EARLIER)" with the UIDs
+ * of the set expunged after m (RFC 7162 §3.2.6), from the kept expunge log.
+ * UIDs still in the view as not-yet-reported expunges are left to the plain
+ * VANISHED the sync sends after the command, so no UID is reported twice.
+ */
+async function sendVanishedEarlier(ctx: CommandContext, set: SequenceSet, since: number): Promise<void> {
+  const { view } = selectedState(ctx);
+  const changes = await ctx.imap.domain.store.getChanges(view.mailbox.id, since);
+  const ranges = set === '$' ? view.savedUids.map((uid) => ({ from: uid, to: uid })) : set;
+  const star = Math.max(view.uidNext - 1, 0);
+  const gone = changes.expunged.filter((uid) => inSet(ranges, uid, star) && view.seqOf(uid) === undefined);
+  if (gone.length) await ctx.send(vanishedResponse(gone, true));
 }

@@ -5,6 +5,7 @@
  * returned (IMAP4rev2 makes them part of the base LIST response).
  */
 import { canonicalMailboxName, HIERARCHY_SEPARATOR } from '../../domain/mailbox-names.js';
+import { MalformedMailboxName } from '../../protocol/imap/mutf7.js';
 import type { ImapValue } from '../../protocol/imap/types.js';
 import type { Mailbox } from '../../store/types.js';
 import type { CommandContext, CommandOf, Completion } from '../state.js';
@@ -26,8 +27,10 @@ export async function listCommand(cmd: CommandOf<'LIST'>, ctx: CommandContext): 
   if (select.includes('RECURSIVEMATCH') && !select.some((o) => o === 'SUBSCRIBED' || o === 'SPECIAL-USE')) {
     return bad('RECURSIVEMATCH needs another selection option');
   }
-  const reference = ctx.mailboxName(cmd.reference);
-  const patterns = cmd.patterns.map((p) => ctx.mailboxName(p));
+  const reference = patternName(ctx, cmd.reference);
+  const patterns = cmd.patterns.map((p) => patternName(ctx, p)).filter((p): p is string => p !== null);
+  // A pattern that is not valid modified UTF-7 names no mailbox: it matches nothing (as in Dovecot).
+  if (reference === null || patterns.length === 0) return ok('LIST completed');
   if (patterns.length === 1 && patterns[0] === '' && select.length === 0) {
     // RFC 9051 §6.3.9: LIST "" "" returns the hierarchy delimiter and the root name.
     await ctx.send({ type: 'list', command: 'LIST', attributes: ['\\Noselect'], delimiter: HIERARCHY_SEPARATOR, mailbox: '' });
@@ -76,20 +79,43 @@ export async function listCommand(cmd: CommandOf<'LIST'>, ctx: CommandContext): 
 
 export async function lsubCommand(cmd: CommandOf<'LSUB'>, ctx: CommandContext): Promise<Completion> {
   const account = accountOf(ctx);
-  const regex = patternRegex(ctx.mailboxName(cmd.reference) + ctx.mailboxName(cmd.pattern));
+  const reference = patternName(ctx, cmd.reference);
+  const pattern = patternName(ctx, cmd.pattern);
+  if (reference === null || pattern === null) return ok('LSUB completed');
+  const regex = patternRegex(reference + pattern);
   const mailboxes = await ctx.imap.domain.store.listMailboxes(account.id);
   const exists = new Set(mailboxes.map((m) => m.name));
-  for (const name of sortNames(await ctx.imap.domain.store.listSubscriptions(account.id))) {
-    if (!regex.test(name)) continue;
-    await ctx.send({
-      type: 'list',
-      command: 'LSUB',
-      attributes: exists.has(name) ? [] : ['\\Noselect'],
-      delimiter: HIERARCHY_SEPARATOR,
-      mailbox: name,
-    });
+  const subscriptions = await ctx.imap.domain.store.listSubscriptions(account.id);
+  const subscribed = new Set(subscriptions);
+  // RFC 3501 §6.3.9: when "foo/bar" is subscribed but "foo" is not, a "%" that matches
+  // "foo" but not "foo/bar" returns "foo", flagged \Noselect.
+  const listed = new Map<string, string[]>();
+  const percent = (reference + pattern).includes('%');
+  for (const name of subscriptions) {
+    if (regex.test(name)) {
+      listed.set(name, exists.has(name) ? [] : ['\\Noselect']);
+      continue;
+    }
+    if (!percent) continue;
+    for (let i = name.lastIndexOf(HIERARCHY_SEPARATOR); i > 0; i = name.lastIndexOf(HIERARCHY_SEPARATOR, i - 1)) {
+      const parent = name.slice(0, i);
+      if (!subscribed.has(parent) && regex.test(parent)) listed.set(parent, ['\\Noselect']);
+    }
+  }
+  for (const name of sortNames([...listed.keys()])) {
+    await ctx.send({ type: 'list', command: 'LSUB', attributes: listed.get(name)!, delimiter: HIERARCHY_SEPARATOR, mailbox: name });
   }
   return ok('LSUB completed');
+}
+
+/** A LIST/LSUB reference or pattern as a mailbox name pattern, or null when it is not valid modified UTF-7. */
+function patternName(ctx: CommandContext, arg: string): string | null {
+  try {
+    return ctx.mailboxName(arg);
+  } catch (err) {
+    if (err instanceof MalformedMailboxName) return null;
+    throw err;
+  }
 }
 
 function attributesOf(name: string, m: Mailbox | undefined, all: Mailbox[], subscribed: boolean): string[] {

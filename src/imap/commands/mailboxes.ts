@@ -1,6 +1,6 @@
 /** CREATE (with RFC 6154 USE), DELETE, RENAME, SUBSCRIBE, UNSUBSCRIBE (RFC 9051 §6.3.4-8). */
 import { HIERARCHY_SEPARATOR } from '../../domain/mailbox-names.js';
-import type { SpecialUse } from '../../store/types.js';
+import type { Mailbox, SpecialUse } from '../../store/types.js';
 import { errorCompletion } from '../errors.js';
 import type { CommandContext, CommandOf, Completion } from '../state.js';
 import { accountOf, no, ok } from '../state.js';
@@ -16,15 +16,17 @@ export async function createCommand(cmd: CommandOf<'CREATE'>, ctx: CommandContex
     use = CREATABLE_USES.find((u) => u.toLowerCase() === cmd.specialUse[0].toLowerCase()) ?? null;
     if (!use) return no(`Special use ${cmd.specialUse[0]} is not supported`, { name: 'USEATTR' });
   }
+  let created: Mailbox;
   try {
     let name = ctx.mailboxName(cmd.mailbox);
     // RFC 9051 §6.3.4: a trailing separator says the client intends to create children under it.
     if (name.endsWith(HIERARCHY_SEPARATOR)) name = name.slice(0, -1);
-    await ctx.imap.domain.createMailbox(account.id, name, use);
+    created = await ctx.imap.domain.createMailbox(account.id, name, use, ctx.sessionId);
   } catch (err) {
     return errorCompletion(err, ctx.log);
   }
-  return ok('CREATE completed');
+  // RFC 8474 §4.1: the new mailbox's MAILBOXID in the tagged OK.
+  return ok('CREATE completed', { name: 'MAILBOXID', value: [{ atom: created.objectId }] });
 }
 
 export async function deleteCommand(cmd: CommandOf<'DELETE'>, ctx: CommandContext): Promise<Completion> {
@@ -32,7 +34,7 @@ export async function deleteCommand(cmd: CommandOf<'DELETE'>, ctx: CommandContex
   const state = ctx.state;
   try {
     const mailbox = await ctx.imap.domain.requireMailbox(account.id, ctx.mailboxName(cmd.mailbox));
-    await ctx.imap.domain.deleteMailbox(account.id, mailbox.name);
+    await ctx.imap.domain.deleteMailbox(account.id, mailbox.name, ctx.sessionId);
     if (state.kind === 'selected' && state.view.mailbox.id === mailbox.id) {
       ctx.setState({ kind: 'authenticated', account });
       await ctx.send({ type: 'status', tag: '*', status: 'OK', code: { name: 'CLOSED' }, text: 'Selected mailbox deleted' });
@@ -46,7 +48,7 @@ export async function deleteCommand(cmd: CommandOf<'DELETE'>, ctx: CommandContex
 export async function renameCommand(cmd: CommandOf<'RENAME'>, ctx: CommandContext): Promise<Completion> {
   const account = accountOf(ctx);
   try {
-    await ctx.imap.domain.renameMailbox(account.id, ctx.mailboxName(cmd.from), ctx.mailboxName(cmd.to));
+    await ctx.imap.domain.renameMailbox(account.id, ctx.mailboxName(cmd.from), ctx.mailboxName(cmd.to), ctx.sessionId);
     const state = ctx.state;
     if (state.kind === 'selected') {
       const fresh = await ctx.imap.domain.store.getMailboxById(state.view.mailbox.id);
@@ -65,7 +67,7 @@ export async function subscribeCommand(cmd: CommandOf<'SUBSCRIBE' | 'UNSUBSCRIBE
     const name = ctx.mailboxName(cmd.mailbox);
     // RFC 9051 §6.3.7: SUBSCRIBE to a missing mailbox may fail; we refuse so that typos do not linger.
     if (subscribe) await ctx.imap.domain.requireMailbox(account.id, name);
-    await ctx.imap.domain.setSubscribed(account.id, name, subscribe);
+    await ctx.imap.domain.setSubscribed(account.id, name, subscribe, ctx.sessionId);
   } catch (err) {
     return errorCompletion(err, ctx.log);
   }

@@ -2,6 +2,7 @@
 import { readFileSync } from 'node:fs';
 import { HIERARCHY_SEPARATOR } from '../../domain/mailbox-names.js';
 import { ENABLEABLE } from '../capabilities.js';
+import { enableCondstore } from '../condstore.js';
 import type { CommandContext, CommandOf, Completion } from '../state.js';
 import { bad, ok } from '../state.js';
 
@@ -59,6 +60,8 @@ export async function enableCommand(cmd: CommandOf<'ENABLE'>, ctx: CommandContex
     const known = ENABLEABLE.find((c) => c.toUpperCase() === requested.toUpperCase());
     // RFC 5161 §3.1: unknown extensions are ignored; ENABLED lists only those newly enabled.
     if (!known || ctx.enabled.has(known.toUpperCase())) continue;
+    // RFC 7162 §3.2.3: enabling QRESYNC also enables CONDSTORE; both are CONDSTORE-enabling (§3.1).
+    if (known === 'CONDSTORE' || known === 'QRESYNC') await enableCondstore(ctx);
     ctx.enabled.add(known.toUpperCase());
     newly.push(known);
   }

@@ -5,6 +5,7 @@
  * it asked for RETURN options.
  */
 import type { ImapValue } from '../../protocol/imap/types.js';
+import { enableCondstore, usesModSeq } from '../condstore.js';
 import { runSearch } from '../search-run.js';
 import type { CommandContext, CommandOf, Completion } from '../state.js';
 import { bad, no, ok, selectedState } from '../state.js';
@@ -29,8 +30,13 @@ export async function searchCommand(cmd: CommandOf<'SEARCH'>, ctx: CommandContex
   const unknown = options.find((o) => !RETURN_OPTIONS.includes(o));
   if (unknown) return bad(`Unsupported RETURN option ${unknown}`);
 
+  // RFC 7162 §3.1.5: MODSEQ in the program enables CONDSTORE and adds the highest MODSEQ of the result.
+  const withModSeq = usesModSeq(cmd.key);
+  if (withModSeq) await enableCondstore(ctx);
   const found = await runSearch(ctx, cmd.key);
   const hits = found.map((h) => (cmd.uid ? h.meta.uid : h.seq));
+  const highest = (list: Array<{ meta: { modSeq: number } } | undefined>) =>
+    Math.max(0, ...list.map((h) => h?.meta.modSeq ?? 0));
 
   if (saving) {
     // RFC 5182 §2.4: with only MIN and/or MAX beside SAVE, only those messages are saved.
@@ -43,7 +49,8 @@ export async function searchCommand(cmd: CommandOf<'SEARCH'>, ctx: CommandContex
 
   const esearch = cmd.returnOptions !== null || ctx.enabled.has('IMAP4REV2');
   if (!esearch) {
-    await ctx.send({ type: 'search', ids: hits });
+    const modSeq = withModSeq && hits.length ? highest(found) : 0;
+    await ctx.send(modSeq ? { type: 'search', ids: hits, modSeq } : { type: 'search', ids: hits });
     return ok('SEARCH completed');
   }
   // RFC 5182 §2.4: SAVE alone asks for no ESEARCH response at all.
@@ -55,6 +62,14 @@ export async function searchCommand(cmd: CommandOf<'SEARCH'>, ctx: CommandContex
   if (wanted.includes('MAX') && hits.length) data.push(['MAX', hits[hits.length - 1]!]);
   if (wanted.includes('ALL') && hits.length) data.push(['ALL', { atom: compactSet(hits) }]);
   if (wanted.includes('COUNT')) data.push(['COUNT', hits.length]);
+  if (withModSeq && hits.length) {
+    // Of the messages returned: with only MIN and/or MAX, just those (RFC 7162 §3.1.5).
+    const extremesOnly = !wanted.includes('ALL') && !wanted.includes('COUNT');
+    const returned = extremesOnly
+      ? [wanted.includes('MIN') ? found[0] : undefined, wanted.includes('MAX') ? found[found.length - 1] : undefined]
+      : found;
+    data.push(['MODSEQ', highest(returned)]);
+  }
   await ctx.send({ type: 'esearch', tag: cmd.tag, uid: cmd.uid, data });
   return ok('SEARCH completed');
 }

@@ -30,7 +30,10 @@ export function sortItemOf(hit: SearchHit & { summary: MessageSummary }, uid: bo
     seq: hit.seq,
     id: uid ? hit.meta.uid : hit.seq,
     size: hit.meta.size,
-    internalDate: hit.meta.internalDate.getTime(),
+    // Whole seconds, the precision of INTERNALDATE (RFC 9051 §2.3.3): messages that
+    // arrived within one second tie and keep mailbox order (RFC 5256 §3), as
+    // clients comparing the INTERNALDATEs they fetched expect.
+    internalDate: Math.floor(hit.meta.internalDate.getTime() / 1000) * 1000,
     fields: hit.summary.sort,
   };
 }

@@ -2,8 +2,9 @@
  * STATUS (RFC 9051 §6.3.11, STATUS=SIZE RFC 8438, APPENDLIMIT RFC 7889,
  * DELETED-STORAGE RFC 9208 §4.3.3); also used by LIST RETURN (STATUS) (RFC 5819).
  */
-import type { StatusItem } from '../../protocol/imap/types.js';
+import type { ImapValue, StatusItem } from '../../protocol/imap/types.js';
 import type { Mailbox } from '../../store/types.js';
+import { enableCondstore } from '../condstore.js';
 import { errorCompletion } from '../errors.js';
 import type { CommandContext, CommandOf, Completion } from '../state.js';
 import { accountOf, ok } from '../state.js';
@@ -13,6 +14,8 @@ export async function statusCommand(cmd: CommandOf<'STATUS'>, ctx: CommandContex
   const account = accountOf(ctx);
   try {
     const mailbox = await ctx.imap.domain.requireMailbox(account.id, ctx.mailboxName(cmd.mailbox));
+    // RFC 7162 §3.1: STATUS (HIGHESTMODSEQ) is a CONDSTORE-enabling command.
+    if (cmd.items.includes('HIGHESTMODSEQ')) await enableCondstore(ctx);
     await sendStatus(ctx, mailbox, cmd.items);
   } catch (err) {
     return errorCompletion(err, ctx.log);
@@ -21,7 +24,7 @@ export async function statusCommand(cmd: CommandOf<'STATUS'>, ctx: CommandContex
 }
 
 export async function sendStatus(ctx: CommandContext, mailbox: Mailbox, items: StatusItem[]): Promise<void> {
-  const values: Array<[string, number]> = [];
+  const values: Array<[string, number | ImapValue]> = [];
   let deletedMessages: Array<{ size: number }> | null = null;
   const deleted = async () =>
     (deletedMessages ??= (await ctx.imap.domain.store.listMessages(mailbox.id)).filter((m) => m.flags.includes('\\Deleted')));
@@ -55,6 +58,10 @@ export async function sendStatus(ctx: CommandContext, mailbox: Mailbox, items: S
       case 'DELETED-STORAGE':
         // In the unit of the STORAGE quota resource (KiB), as RFC 9208 §4.3.3 asks.
         values.push([item, storageKiB((await deleted()).reduce((n, m) => n + m.size, 0))]);
+        break;
+      case 'MAILBOXID':
+        // RFC 8474 §4.2.
+        values.push([item, [{ atom: mailbox.objectId }]]);
         break;
       case 'APPENDLIMIT':
         // RFC 7889 §3: the same limit for every mailbox, the one APPENDLIMIT=n announces.

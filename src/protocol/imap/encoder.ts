@@ -134,6 +134,10 @@ function writeResponse(out: Part[], r: ImapResponse, opts: EncodeOptions): void 
       if (r.extended && r.extended.length > 0) {
         out.push(' ');
         writeValue(out, r.extended, opts);
+      } else if (r.oldName !== undefined) {
+        out.push(' ("OLDNAME" (');
+        writeString(out, mailbox(r.oldName, opts), opts);
+        out.push('))');
       }
       return;
     case 'status-data':

@@ -75,7 +75,22 @@ test('ENABLE and ID', () => {
 test('SELECT / EXAMINE with CONDSTORE', () => {
   assert.deepEqual(cmd('A142 SELECT INBOX'), { tag: 'A142', name: 'SELECT', mailbox: 'INBOX', condstore: false });
   assert.deepEqual(cmd('a examine "Entw&APw-rfe" (condstore)'), { tag: 'a', name: 'EXAMINE', mailbox: 'Entw&APw-rfe', condstore: true });
-  bad('a SELECT INBOX (QRESYNC (1 2))', /Unsupported SELECT parameter QRESYNC/);
+  // RFC 7162 §3.2.5 QRESYNC (uidvalidity modseq [known-uids] [(known-seqs known-uids)]).
+  assert.deepEqual(cmd('a SELECT INBOX (QRESYNC (1 2))'), {
+    tag: 'a', name: 'SELECT', mailbox: 'INBOX', condstore: false,
+    qresync: { uidValidity: 1, modSeq: 2, knownUids: null, seqMatch: null },
+  });
+  assert.deepEqual(cmd('A02 SELECT INBOX (QRESYNC (67890007 9006011519404 41:211,214:541))').qresync, {
+    uidValidity: 67890007, modSeq: 9006011519404, knownUids: [{ from: 41, to: 211 }, { from: 214, to: 541 }], seqMatch: null,
+  });
+  assert.deepEqual(cmd('B04 SELECT INBOX (QRESYNC (67890007 9006011519404 1:29997 (5000,7500 15000,22500)))').qresync, {
+    uidValidity: 67890007, modSeq: 9006011519404, knownUids: [{ from: 1, to: 29997 }],
+    seqMatch: { seqs: [{ from: 5000, to: 5000 }, { from: 7500, to: 7500 }], uids: [{ from: 15000, to: 15000 }, { from: 22500, to: 22500 }] },
+  });
+  assert.deepEqual(cmd('a EXAMINE x (QRESYNC (3 9 (1 4)) CONDSTORE)').qresync!.seqMatch, { seqs: [{ from: 1, to: 1 }], uids: [{ from: 4, to: 4 }] });
+  bad('a SELECT INBOX (QRESYNC (1 0))', /must not be zero/);
+  bad('a SELECT INBOX (QRESYNC (1))', /mod-sequence/);
+  bad('a SELECT INBOX (FOO)', /Unsupported SELECT parameter FOO/);
   bad('a SELECT', /Missing mailbox name/);
 });
 

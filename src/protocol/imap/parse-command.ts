@@ -8,6 +8,7 @@ import { parseDateTime } from './datetime.js';
 import { parseFlag, parseFlagList, parseStatusItems } from './parse-common.js';
 import { parseFetch } from './parse-fetch.js';
 import { parseSearch } from './parse-search.js';
+import { parseNotify } from './parse-notify.js';
 import { parseSort, parseThread } from './parse-sort.js';
 import type { AppendMessage, ImapCommand, ImapCommandBody, QresyncParams, SequenceSet, StatusItem } from './types.js';
 
@@ -284,6 +285,7 @@ const COMMANDS: Record<string, BodyParser> = {
   },
   GETQUOTAROOT: (c) => ({ name: 'GETQUOTAROOT', mailbox: mailboxArg(c) }),
   SETQUOTA: parseSetQuota,
+  NOTIFY: parseNotify,
   SELECT: parseSelect('SELECT'),
   EXAMINE: parseSelect('EXAMINE'),
   CREATE: parseCreate,

@@ -17,6 +17,7 @@ const STATUS_ITEMS: readonly StatusItem[] = [
   'HIGHESTMODSEQ',
   'APPENDLIMIT',
   'DELETED-STORAGE',
+  'MAILBOXID',
 ];
 
 /**

@@ -76,6 +76,10 @@ test('RFC 9051 example and CHANGEDSINCE', () => {
   const f = fetch('A654 UID FETCH 2:4 (FLAGS BODY[HEADER.FIELDS (DATE FROM)]) (CHANGEDSINCE 12345)');
   assert.deepEqual([f.tag, f.uid, f.set, f.changedSince], ['A654', true, [{ from: 2, to: 4 }], 12345]);
   assert.equal(f.attributes.length, 2);
+  assert.equal(f.vanished, undefined);
+  // RFC 7162 §3.2.6: UID FETCH with VANISHED (only the UID form).
+  const v = fetch('s100 UID FETCH 300:500 (FLAGS) (CHANGEDSINCE 12345 VANISHED)');
+  assert.deepEqual([v.uid, v.changedSince, v.vanished], [true, 12345, true]);
 });
 
 test('malformed fetches are BAD with a reason', () => {

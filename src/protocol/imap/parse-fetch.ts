@@ -103,7 +103,8 @@ function previewModifiers(c: Cursor): boolean {
   return true;
 }
 
-function fetchAtt(c: Cursor): FetchAttribute {
+/** One fetch-att; also used by NOTIFY's MessageNew (RFC 5465 §5.1). */
+export function fetchAtt(c: Cursor): FetchAttribute {
   const name = attName(c);
   const simple = SIMPLE[name];
   if (simple) {

@@ -65,13 +65,26 @@ export class CommandReader {
   private literals: Buffer[] = [];
   private literalParts: Buffer[] = [];
   private textBytes = 0;
+  /** Literal octets accepted so far for the command being framed (its literals together obey the limit). */
+  private literalBytes = 0;
   /** Last bytes of the line being discarded, to spot a literal marker at its end. */
   private discardTail = Buffer.alloc(0);
 
   private maxNonSyncLiteralBytes: number;
+  private maxAppendLiteralBytes: number;
 
   constructor(private readonly opts: ReaderOptions) {
     this.maxNonSyncLiteralBytes = opts.maxNonSyncLiteralBytes ?? Number.POSITIVE_INFINITY;
+    this.maxAppendLiteralBytes = opts.maxAppendLiteralBytes;
+  }
+
+  /**
+   * The session keeps APPEND to the small literal limit until login: APPEND
+   * cannot run before it, so a stranger must not make us buffer a
+   * message-sized literal (it would only be refused afterwards).
+   */
+  setMaxAppendLiteralBytes(n: number): void {
+    this.maxAppendLiteralBytes = n;
   }
 
   /** LITERAL- before login, LITERAL+ after (RFC 7888): the session raises the limit once authenticated. */
@@ -195,17 +208,24 @@ export class CommandReader {
       this.phase = { kind: 'skip-literal', remaining: size, after: { type: 'bad', tag, text, code: 'TOOBIG', status: 'BAD' } };
       return 'again';
     }
-    const limit = isAppend(this.texts[0]) ? this.opts.maxAppendLiteralBytes : this.opts.maxLiteralBytes;
-    if (size > limit) {
+    // The limit holds for all literals of one command together: otherwise a command could chain
+    // literals ("x {65536}" + 64 KiB + " x {65536}" ...) and grow without bound (MULTIAPPEND included).
+    const limit = isAppend(this.texts[0]) ? this.maxAppendLiteralBytes : this.opts.maxLiteralBytes;
+    if (this.literalBytes + size > limit) {
       const tag = tagOf(this.texts[0]);
+      const text =
+        this.literalBytes === 0
+          ? `Literal of ${marker[2]} bytes exceeds the limit of ${limit}`
+          : `The literals of this command exceed the limit of ${limit} bytes in total`;
       this.dropCommand();
-      const bad = tooBig(tag, `Literal of ${marker[2]} bytes exceeds the limit of ${limit}`);
+      const bad = tooBig(tag, text);
       // A refused synchronising literal is never sent (RFC 9051 §4.3): the command ends here.
       if (synchronising) return bad;
       // A non-synchronising one is already on its way (RFC 7888 §4): skip its bytes and its line.
       this.phase = { kind: 'skip-literal', remaining: size, after: bad };
       return 'again';
     }
+    this.literalBytes += size;
     this.phase = { kind: 'literal', remaining: size };
     return synchronising ? { type: 'continue' } : 'again';
   }
@@ -238,6 +258,7 @@ export class CommandReader {
     this.literals = [];
     this.literalParts = [];
     this.textBytes = 0;
+    this.literalBytes = 0;
   }
 }
 

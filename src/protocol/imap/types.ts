@@ -97,7 +97,9 @@ export type StatusItem =
   /** RFC 7889. */
   | 'APPENDLIMIT'
   /** RFC 9208 §4.3.3: octets that EXPUNGE would free. */
-  | 'DELETED-STORAGE';
+  | 'DELETED-STORAGE'
+  /** RFC 8474 §4: the mailbox's object id. */
+  | 'MAILBOXID';
 
 /** SELECT/EXAMINE (QRESYNC (uidvalidity modseq [known-uids] [(known-seqs known-uids)])) (RFC 7162 §3.2.5). */
 export interface QresyncParams {
@@ -180,7 +182,29 @@ export type ImapCommandBody =
   /** RFC 9208 §4.1: quota root names and mailbox names as sent. */
   | { name: 'GETQUOTA'; root: string }
   | { name: 'GETQUOTAROOT'; mailbox: MailboxArg }
-  | { name: 'SETQUOTA'; root: string; limits: Array<[string, number]> };
+  | { name: 'SETQUOTA'; root: string; limits: Array<[string, number]> }
+  /** RFC 5465 NOTIFY NONE / NOTIFY SET [STATUS] event-groups. */
+  | { name: 'NOTIFY'; set: NotifySet | null };
+
+/** RFC 5465 §3: what NOTIFY SET asked for. */
+export interface NotifySet {
+  status: boolean;
+  groups: NotifyGroup[];
+}
+
+/** One event group: which mailboxes, and which events (empty for NONE). Event names as sent, case kept. */
+export interface NotifyGroup {
+  filter:
+    | { kind: 'SELECTED' | 'SELECTED-DELAYED' | 'PERSONAL' | 'INBOXES' | 'SUBSCRIBED' }
+    | { kind: 'SUBTREE' | 'MAILBOXES'; mailboxes: MailboxArg[] };
+  events: NotifyEvent[];
+}
+
+/** An event; `fetch` only for MessageNew with fetch attributes (RFC 5465 §5.1). */
+export interface NotifyEvent {
+  name: string;
+  fetch?: FetchAttribute[];
+}
 
 export type ImapCommand = { tag: string } & ImapCommandBody;
 export type ImapCommandName = ImapCommandBody['name'];
@@ -233,8 +257,11 @@ export type ImapResponse =
       mailbox: string;
       /** RFC 5258 extended data items, e.g. ['CHILDINFO', ['SUBSCRIBED']]. */
       extended?: ImapValue[];
+      /** RFC 9051 §7.3.1 / RFC 5465 §5.4 ("OLDNAME" (old)) after a rename; the store's UTF-8 name. */
+      oldName?: string;
     }
-  | { type: 'status-data'; mailbox: string; items: Array<[string, number]> }
+  /** Numbers, or a list for MAILBOXID (RFC 8474 §4). */
+  | { type: 'status-data'; mailbox: string; items: Array<[string, number | ImapValue]> }
   | { type: 'search'; ids: number[]; modSeq?: number }
   /** RFC 4731 ESEARCH: `data` pairs like ['COUNT', 3], ['ALL', '1:3,5']. */
   | { type: 'esearch'; tag: string; uid: boolean; data: Array<[string, ImapValue]> }

@@ -18,10 +18,35 @@ export interface Pop3StatusLine {
 const MAX_STATUS_LINE = 64 * 1024;
 
 export class Pop3ResponseReader {
-  private buffer: Buffer = Buffer.alloc(0);
+  /** Bytes received and not yet consumed: `storage[start, end)`. Grows by doubling, so a large RETR is linear. */
+  private storage: Buffer = Buffer.alloc(0);
+  private start = 0;
+  private end = 0;
+  /** How far (relative to `start`) a multi-line terminator was already searched for without success. */
+  private scanned = 0;
+
+  private get buffer(): Buffer {
+    return this.storage.subarray(this.start, this.end);
+  }
+
+  private consume(n: number): void {
+    this.start += n;
+    this.scanned = 0;
+    if (this.start === this.end) this.start = this.end = 0;
+  }
 
   push(chunk: Buffer): void {
-    this.buffer = this.buffer.length === 0 ? chunk : Buffer.concat([this.buffer, chunk]);
+    if (this.end + chunk.length > this.storage.length) {
+      const live = this.end - this.start;
+      const needed = live + chunk.length;
+      const next = needed > this.storage.length / 2 ? Buffer.allocUnsafe(Math.max(needed * 2, 16 * 1024)) : this.storage;
+      this.storage.copy(next, 0, this.start, this.end);
+      this.storage = next;
+      this.start = 0;
+      this.end = live;
+    }
+    chunk.copy(this.storage, this.end);
+    this.end += chunk.length;
   }
 
   /** The next status line, or null when no complete line is buffered yet. */
@@ -32,7 +57,7 @@ export class Pop3ResponseReader {
       return null;
     }
     const line = this.buffer.subarray(0, end).toString('utf8');
-    this.buffer = this.buffer.subarray(end + 2);
+    this.consume(end + 2);
     if (line.startsWith('+OK')) return { ok: true, continuation: false, text: line.slice(3).trimStart() };
     if (line.startsWith('-ERR')) return { ok: false, continuation: false, text: line.slice(4).trimStart() };
     if (line.startsWith('+')) return { ok: true, continuation: true, text: line.slice(1).trimStart() };
@@ -49,17 +74,20 @@ export class Pop3ResponseReader {
     let terminator = -1;
     if (buf.length >= 3 && buf[0] === 0x2e && buf[1] === 0x0d && buf[2] === 0x0a) terminator = 0;
     else {
-      const i = buf.indexOf('\r\n.\r\n');
+      // Resume where the last search stopped (less the 4 bytes a split terminator may straddle).
+      const i = buf.indexOf('\r\n.\r\n', Math.max(0, this.scanned - 4));
       if (i !== -1) terminator = i + 2;
+      else this.scanned = buf.length;
     }
     if (terminator === -1) return null;
-    const body = buf.subarray(0, terminator);
-    this.buffer = buf.subarray(terminator + 3);
+    // Copy out: the storage is reused for later replies.
+    const body = Buffer.from(buf.subarray(0, terminator));
+    this.consume(terminator + 3);
     return unstuff(body);
   }
 
   get bufferedBytes(): number {
-    return this.buffer.length;
+    return this.end - this.start;
   }
 }
 

@@ -37,6 +37,11 @@ export function newEmailId(): string {
   return 'M' + randomBytes(12).toString('hex');
 }
 
+/** RFC 8474 §4 MAILBOXID: an objectid, random like EMAILID ("F" for folder). */
+export function newMailboxObjectId(): string {
+  return 'F' + randomBytes(12).toString('hex');
+}
+
 export function blobIdOf(content: Buffer): string {
   return createHash('sha256').update(content).digest('hex');
 }
@@ -52,24 +57,43 @@ export class MessageRepo {
   constructor(private readonly sql: SqliteDb) {}
 
   append(mailboxId: MailboxId, message: NewMessage): AppendResult {
-    const content = message.content;
-    if (!Buffer.isBuffer(content)) throw new TypeError('NewMessage.content must be a Buffer');
+    return this.appendMany(mailboxId, [message])[0];
+  }
+
+  /**
+   * One transaction for the whole batch (RFC 3502 §3: all or none): the quota
+   * is charged for the sum, UIDs are consecutive and share one MODSEQ.
+   */
+  appendMany(mailboxId: MailboxId, messages: NewMessage[]): AppendResult[] {
+    if (messages.length === 0) return [];
     // Hashing and canonicalising happen before the transaction: a 50 MB hash should not hold the write lock.
-    const blobId = blobIdOf(content);
-    const flags = serializeFlags(canonicalFlags(message.flags ?? []));
-    const internalDate = (message.internalDate ?? new Date()).getTime();
+    const prepared = messages.map((message) => {
+      const content = message.content;
+      if (!Buffer.isBuffer(content)) throw new TypeError('NewMessage.content must be a Buffer');
+      return {
+        message,
+        content,
+        blobId: blobIdOf(content),
+        flags: serializeFlags(canonicalFlags(message.flags ?? [])),
+        internalDate: (message.internalDate ?? new Date()).getTime(),
+      };
+    });
     return this.sql.write(() => {
       const mailbox = this.requireMailbox(mailboxId);
-      this.charge(mailbox.account_id, content.length);
-      this.addBlobReference(blobId, content);
-      const { firstUid: uid, modSeq } = this.allocate(mailbox, 1);
-      const generated = generateUidl(mailbox.uidvalidity, uid);
-      const uidl = message.uidl !== undefined ? this.uidlFor(mailboxId, message.uidl, generated) : generated;
-      this.sql
-        .stmt(INSERT_MESSAGE)
-        .run(mailboxId, uid, blobId, content.length, internalDate, flags, modSeq, uidl, newEmailId(), Date.now());
-      if (message.summary !== undefined) this.sql.stmt(SAVE_SUMMARY).run(blobId, message.summary);
-      return { uidValidity: mailbox.uidvalidity, uid, modSeq };
+      this.charge(mailbox.account_id, sum(prepared.map((p) => p.content.length)));
+      const { firstUid, modSeq } = this.allocate(mailbox, prepared.length);
+      const savedAt = Date.now();
+      return prepared.map((p, i) => {
+        const uid = firstUid + i;
+        this.addBlobReference(p.blobId, p.content);
+        const generated = generateUidl(mailbox.uidvalidity, uid);
+        const uidl = p.message.uidl !== undefined ? this.uidlFor(mailboxId, p.message.uidl, generated) : generated;
+        this.sql
+          .stmt(INSERT_MESSAGE)
+          .run(mailboxId, uid, p.blobId, p.content.length, p.internalDate, p.flags, modSeq, uidl, newEmailId(), savedAt);
+        if (p.message.summary !== undefined) this.sql.stmt(SAVE_SUMMARY).run(p.blobId, p.message.summary);
+        return { uidValidity: mailbox.uidvalidity, uid, modSeq };
+      });
     });
   }
 

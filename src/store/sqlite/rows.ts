@@ -22,6 +22,7 @@ export interface MailboxRow {
 }
 
 export interface MailboxListRow extends MailboxRow {
+  object_id: string;
   subscribed: number;
   message_count: number;
   unseen_count: number;
@@ -51,7 +52,7 @@ export const MESSAGE_COLUMNS = 'uid, blob_id, size, internal_date, flags, modseq
  * The caller appends a WHERE clause on `m` and nothing else.
  */
 export const MAILBOX_WITH_COUNTS = `
-  SELECT m.id, m.account_id, m.name, m.special_use, m.uidvalidity, m.uidnext, m.highest_modseq,
+  SELECT m.id, m.account_id, m.name, m.special_use, m.uidvalidity, m.uidnext, m.highest_modseq, m.object_id,
     EXISTS (SELECT 1 FROM subscriptions s WHERE s.account_id = m.account_id AND s.name = m.name) AS subscribed,
     (SELECT count(*) FROM messages x WHERE x.mailbox_id = m.id) AS message_count,
     (SELECT count(*) FROM messages x WHERE x.mailbox_id = m.id
@@ -75,6 +76,7 @@ export function toMailbox(row: MailboxListRow): Mailbox {
     id: row.id,
     accountId: row.account_id,
     name: row.name,
+    objectId: row.object_id,
     specialUse: row.special_use as SpecialUse | null,
     subscribed: row.subscribed === 1,
     uidValidity: row.uidvalidity,

@@ -111,6 +111,15 @@ export const MIGRATIONS: Migration[] = [
     `,
   },
   pop3StateMigration(3),
+  {
+    version: 4,
+    description: 'MAILBOXID per mailbox',
+    sql: `
+      -- RFC 8474 §4 MAILBOXID: random, kept by RENAME; a mailbox deleted and created again gets a new one.
+      ALTER TABLE mailboxes ADD COLUMN object_id TEXT NOT NULL DEFAULT '';
+      UPDATE mailboxes SET object_id = 'F' || lower(hex(randomblob(12)));
+    `,
+  },
 ];
 
 export const SCHEMA_VERSION = MIGRATIONS[MIGRATIONS.length - 1].version;

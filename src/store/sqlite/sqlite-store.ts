@@ -21,7 +21,7 @@ import type {
 } from '../types.js';
 import { StoreError } from '../types.js';
 import type { SqliteDb } from './db.js';
-import { MessageRepo } from './messages.js';
+import { MessageRepo, newMailboxObjectId } from './messages.js';
 import { Pop3StateRepo } from './pop3-state.js';
 import type { AccountRow, MailboxListRow, MailboxRow } from './rows.js';
 import { ACCOUNT_COLUMNS, MAILBOX_WITH_COUNTS, toAccount, toMailbox } from './rows.js';
@@ -121,8 +121,10 @@ export class SqliteMailStore implements MailStore {
     return this.sql.write(() => {
       this.requireAccount(accountId);
       const info = this.sql
-        .stmt('INSERT INTO mailboxes (account_id, name, special_use, uidvalidity, uidnext, highest_modseq) VALUES (?, ?, ?, ?, 1, 1)')
-        .run(accountId, name, specialUse, this.nextUidValidity());
+        .stmt(
+          'INSERT INTO mailboxes (account_id, name, special_use, uidvalidity, uidnext, highest_modseq, object_id) VALUES (?, ?, ?, ?, 1, 1, ?)',
+        )
+        .run(accountId, name, specialUse, this.nextUidValidity(), newMailboxObjectId());
       return toMailbox(this.mailboxWithCounts(Number(info.lastInsertRowid))!);
     });
   }
@@ -189,6 +191,10 @@ export class SqliteMailStore implements MailStore {
 
   async appendMessage(mailboxId: MailboxId, message: NewMessage): Promise<AppendResult> {
     return this.messages.append(mailboxId, message);
+  }
+
+  async appendMessages(mailboxId: MailboxId, messages: NewMessage[]): Promise<AppendResult[]> {
+    return this.messages.appendMany(mailboxId, messages);
   }
 
   async listMessages(mailboxId: MailboxId): Promise<MessageMeta[]> {

@@ -5,7 +5,7 @@
  * UIDL, so POP3 clients that knew the old server do not download it again.
  */
 import { MailDomain } from '../../domain/mail-domain.js';
-import { openDataDir } from '../../net/node.js';
+import { openDataDir } from '../../net/data-dir.js';
 import { ForwardingBus } from '../../notify/process-bridge.js';
 import type { Account, MailStore } from '../../store/types.js';
 import { ToolError } from '../errors.js';

@@ -40,8 +40,9 @@ export function tokenize(line: string): Token[] {
         }
         i++;
         out.push({ s });
-      } else if (ch === '{' && /^\{(\d+)\+?\}\r\n/.test(line.slice(i))) {
-        const m = /^\{(\d+)\+?\}\r\n/.exec(line.slice(i))!;
+      } else if ((ch === '{' || ch === '~') && /^~?\{(\d+)\+?\}\r\n/.test(line.slice(i))) {
+        // A literal, or a literal8 (RFC 3516 §4.3, BINARY): compared by value like a quoted string.
+        const m = /^~?\{(\d+)\+?\}\r\n/.exec(line.slice(i))!;
         i += m[0].length;
         out.push({ s: line.slice(i, i + Number(m[1])) });
         i += Number(m[1]);
@@ -103,7 +104,8 @@ export function canonicalLine(line: string): string {
         : name;
     return `${who} ${status[1]!.toUpperCase()} [${masked}]`;
   }
-  const tokens = tokenize(rest);
+  // RFC 4731 §3.1: the ESEARCH correlator names the client's tag, which differs per connection.
+  const tokens = tokenize(rest.replace(/^ESEARCH \(TAG "t\d+"\)/i, 'ESEARCH (TAG "TAG")'));
   const [first, second] = tokens;
   if (typeof first === 'string' && first.toUpperCase() === 'CAPABILITY') return `${who} CAPABILITY *`;
   if (typeof second === 'string' && second.toUpperCase() === 'FETCH' && Array.isArray(tokens[2])) {
@@ -135,7 +137,11 @@ export function canonicalLine(line: string): string {
  */
 export function canonicalResponses(lines: string[]): string[] {
   const canon = lines.map(canonicalLine);
-  const listish = canon.filter((l) => /^\* (LIST|LSUB) /.test(l)).sort();
+  const isListish = (l: string) => /^\* (LIST|LSUB|STATUS) /.test(l);
+  // LIST-STATUS (RFC 5819 §3) puts a mailbox's STATUS after its LIST: sort by mailbox name, LIST first.
+  const name = (l: string) => /^\* (?:(?:LIST|LSUB) \([^)]*\) (?:NIL|"(?:[^"\\]|\\.)*") |STATUS )("(?:[^"\\]|\\.)*")/.exec(l)?.[1] ?? l;
+  const key = (l: string) => `${name(l)} ${l.startsWith('* STATUS') ? 1 : 0} ${l}`;
+  const listish = canon.filter(isListish).sort((a, b) => (key(a) < key(b) ? -1 : key(a) > key(b) ? 1 : 0));
   let k = 0;
-  return canon.map((l) => (/^\* (LIST|LSUB) /.test(l) ? listish[k++]! : l));
+  return canon.map((l) => (isListish(l) ? listish[k++]! : l));
 }

@@ -38,14 +38,15 @@ export function corpus(): { name: string; message: Buffer }[] {
 export const FLAG_SETUP = ['STORE 1 +FLAGS (\\Seen)', 'STORE 2 +FLAGS (\\Flagged)', 'STORE 3 +FLAGS (\\Seen \\Answered)', 'STORE 4 +FLAGS ($Label1)', 'STORE 5 +FLAGS (\\Draft)'];
 
 /** Part paths of a BODYSTRUCTURE (RFC 9051 §6.4.5 part numbering), with whether each is inside a multipart. */
-export function partPaths(bs: Token[], prefix = ''): string[] {
+export function partPaths(bs: Token[], prefix = '', multiparts = new Set<string>()): string[] {
   const paths: string[] = [];
   if (Array.isArray(bs[0])) {
+    if (prefix) multiparts.add(prefix);
     // The children are the leading lists; the multipart's extension data (parameters list, …) follows the subtype.
     const children = bs.slice(0, bs.findIndex((x) => !Array.isArray(x))) as Token[][];
     children.forEach((child, i) => {
       const p = prefix ? `${prefix}.${i + 1}` : `${i + 1}`;
-      paths.push(p, ...partPaths(child, p));
+      paths.push(p, ...partPaths(child, p, multiparts));
     });
     return paths;
   }
@@ -56,7 +57,7 @@ export function partPaths(bs: Token[], prefix = ''): string[] {
     const p = prefix || '1';
     paths.push(`${p}.HEADER`, `${p}.TEXT`);
     const nested = bs[8];
-    if (Array.isArray(nested[0])) paths.push(...partPaths(nested, p));
+    if (Array.isArray(nested[0])) paths.push(...partPaths(nested, p, multiparts));
     else paths.push(`${p}.1`);
   }
   return paths;
@@ -95,10 +96,16 @@ export function fetchCommands(seq: number, bs: Token[]): string[] {
     'FAST',
     'ALL',
   ].map((item) => `FETCH ${seq} (${item})`);
-  for (const p of partPaths(bs)) {
+  const multiparts = new Set<string>();
+  for (const p of partPaths(bs, '', multiparts)) {
     cmds.push(`FETCH ${seq} (BODY.PEEK[${p}])`);
     if (multipart && !/HEADER|TEXT/.test(p)) cmds.push(`FETCH ${seq} (BODY.PEEK[${p}.MIME])`);
-    if (!/HEADER|TEXT/.test(p)) cmds.push(`FETCH ${seq} (BODY.PEEK[${p}]<1.10>)`);
+    if (!/HEADER|TEXT/.test(p)) {
+      cmds.push(`FETCH ${seq} (BODY.PEEK[${p}]<1.10>)`);
+      // RFC 3516: the part with its Content-Transfer-Encoding undone, and its decoded size.
+      // Not of a multipart: see C16 in known-differences.ts (BINARY_COMMANDS has one such case).
+      if (!multiparts.has(p)) cmds.push(`FETCH ${seq} (BINARY.SIZE[${p}])`, `FETCH ${seq} (BINARY.PEEK[${p}])`);
+    }
   }
   return cmds;
 }
@@ -181,4 +188,59 @@ export const MAILBOX_COMMANDS = [
   'EXAMINE "Work/Reports"',
   'NAMESPACE',
   'SELECT INBOX',
+];
+
+/**
+ * ESEARCH (RFC 4731) and SEARCHRES (RFC 5182) on INBOX, run in this order on
+ * one connection: each `$` uses the result the previous SAVE left.
+ */
+export const ESEARCH_COMMANDS = [
+  'SEARCH RETURN (MIN MAX COUNT) SEEN',
+  'SEARCH RETURN (ALL) UNSEEN',
+  'SEARCH RETURN () FLAGGED',
+  'SEARCH RETURN (COUNT) DELETED',
+  'SEARCH RETURN (MIN MAX) NOT ALL',
+  'SEARCH RETURN (ALL) 2:4,7,9:*',
+  'UID SEARCH RETURN (MIN MAX COUNT ALL) ALL',
+  'UID SEARCH RETURN (COUNT) SUBJECT lunch',
+  'SEARCH RETURN (SAVE) SEEN',
+  'FETCH $ (FLAGS)',
+  'UID FETCH $ (UID)',
+  'SEARCH $',
+  'SEARCH NOT $',
+  'UID SEARCH UID $',
+  'SEARCH RETURN (SAVE MIN) OR FLAGGED DRAFT',
+  'FETCH $ (FLAGS)',
+  'SEARCH RETURN (SAVE MAX COUNT) UNSEEN',
+  'SEARCH $',
+  'SEARCH RETURN (SAVE) NOT ALL',
+  'SEARCH $',
+  'SEARCH RETURN (SAVE ALL) 1:3',
+  'SEARCH OR $ 16',
+];
+
+/** WITHIN (RFC 5032): every message was delivered moments ago. */
+export const WITHIN_COMMANDS = [
+  'SEARCH YOUNGER 3600',
+  'SEARCH OLDER 3600',
+  'SEARCH YOUNGER 3600 SEEN',
+  'UID SEARCH NOT OLDER 86400',
+  'SEARCH RETURN (COUNT) YOUNGER 86400',
+];
+
+/** STATUS=SIZE (RFC 8438), LIST-EXTENDED (RFC 5258), LIST-STATUS (RFC 5819). */
+export const LIST_EXTENDED_COMMANDS = [
+  'STATUS INBOX (SIZE MESSAGES)',
+  'STATUS Threads (SIZE)',
+  'STATUS "Work/Reports" (SIZE UIDNEXT UNSEEN)',
+  'LIST "" "*" RETURN (STATUS (MESSAGES UNSEEN))',
+  'LIST "" "*" RETURN (STATUS (SIZE UIDNEXT))',
+  'LIST "" "%" RETURN (CHILDREN STATUS (MESSAGES))',
+  'LIST (SUBSCRIBED) "" "*" RETURN (CHILDREN)',
+  'LIST (SUBSCRIBED RECURSIVEMATCH) "" "%"',
+  'LIST "" ("INBOX" "Work/*")',
+  'LIST (REMOTE) "" "Work"',
+  'LIST "" "%" RETURN (SUBSCRIBED)',
+  'LIST (SPECIAL-USE) "" "*" RETURN (STATUS (MESSAGES))',
+  'LIST "" "Nonexistent*" RETURN (STATUS (MESSAGES))',
 ];

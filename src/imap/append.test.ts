@@ -1,0 +1,38 @@
+/** MULTIAPPEND (RFC 3502 §3) is atomic: other sessions see all the messages at once, or none. */
+import assert from 'node:assert/strict';
+import { it } from 'node:test';
+import { ALICE, createHarness, message } from './harness.test.js';
+
+it('MULTIAPPEND stores all messages in one step, or none (quota for the sum), and uses no UID when refused', async () => {
+  const m = message({ subject: 'batch', body: 'x'.repeat(400) });
+  const h = await createHarness({ quotaBytes: m.length * 3 + m.length / 2 });
+  try {
+    await h.domain.deliver(ALICE, m);
+    const watcher = await h.open({ login: true });
+    await watcher.cmd('SELECT INBOX');
+    watcher.conn.send('i IDLE\r\n');
+    await watcher.conn.waitFor('+ idling\r\n');
+    watcher.conn.take();
+
+    const c = await h.open({ login: true });
+    const lit = `{${m.length}+}\r\n${m.toString('latin1')}`;
+    // Two fit (3 in all); three more would not, though each alone would.
+    assert.match(await c.cmd(`APPEND INBOX ${lit} ${lit} ${lit}`), /^t1 NO \[OVERQUOTA\] /);
+    assert.match(await c.cmd('STATUS INBOX (MESSAGES UIDNEXT)'), /\* STATUS "INBOX" \(MESSAGES 1 UIDNEXT 2\)/);
+    assert.match(await c.cmd(`APPEND INBOX (\\Seen) ${lit} ${lit}`), /^t3 OK \[APPENDUID \d+ 2:3\] APPEND completed\r\n$/);
+    // One transaction, one signal: the idle session learns of both messages in one EXISTS.
+    assert.equal(await watcher.conn.waitFor('EXISTS'), '* 3 EXISTS\r\n');
+    watcher.conn.send('DONE\r\n');
+    await watcher.waitTagged('i');
+    assert.equal(
+      await watcher.cmd('FETCH 2:3 (UID FLAGS)'),
+      '* 2 FETCH (UID 2 FLAGS (\\Seen))\r\n* 3 FETCH (UID 3 FLAGS ())\r\nt2 OK FETCH completed\r\n',
+    );
+    // A bad message later in the batch (here: too big) refuses the whole APPEND before anything is stored.
+    const big = Buffer.alloc(1024 * 1024 + 1, 'a');
+    assert.match(await c.cmd(`APPEND INBOX ${lit} {${big.length}+}\r\n${big.toString('latin1')}`), /^t4 NO \[TOOBIG\] /);
+    assert.match(await c.cmd('STATUS INBOX (MESSAGES)'), /\(MESSAGES 3\)/);
+  } finally {
+    await h.close();
+  }
+});
