@@ -14,7 +14,11 @@ export async function compressCommand(cmd: CommandOf<'COMPRESS'>, ctx: CommandCo
   // Pending EXISTS/EXPUNGE go out before the OK, in clear: a client switches its reader at the OK and
   // treats compressed bytes arriving in the same packet as an error (imapflow does).
   await ctx.syncView(true);
-  await ctx.send({ type: 'status', tag: cmd.tag, status: 'OK', text: 'DEFLATE active' });
+  // The OK is queued on the socket synchronously (send() writes before its first await); switching
+  // both directions before awaiting it means no event-loop turn can deliver the client's first
+  // compressed bytes to the plaintext reader, and no later response can overtake the clear OK.
+  const okQueued = ctx.send({ type: 'status', tag: cmd.tag, status: 'OK', text: 'DEFLATE active' });
   ctx.startCompression();
+  await okQueued;
   return { status: 'OK', text: 'DEFLATE active', answered: true };
 }
