@@ -85,8 +85,9 @@ async function runImap(chunks: Buffer[], pauses: boolean[], opts: { secure?: boo
     if (pauses[i % pauses.length]) await tick();
   }
   const all = Buffer.concat(chunks);
-  // RFC 4978 §3: nothing may follow COMPRESS until its OK has been read (what does is dropped).
-  if (/COMPRESS/i.test(all.toString('latin1'))) await settle(conn);
+  // RFC 4978 §3 and RFC 9051 §6.2.1: nothing may follow COMPRESS or STARTTLS until its OK has been
+  // read; what does is dropped on purpose, so the final NOOP waits for the session to settle.
+  if (/COMPRESS|STARTTLS/i.test(all.toString('latin1'))) await settle(conn);
   const drain = largestAnnouncedLiteral(all, MAX_MESSAGE_BYTES);
   const sendFinal = () => {
     feed(Buffer.from('\r\n'.repeat(Math.ceil(drain / 2) + 2)));
