@@ -34,12 +34,17 @@ export async function startPair(): Promise<ServerPair> {
   }
   ms.deliver(interopMessage('r1'), 'Work/Reports');
   await dv.deliver(interopMessage('r1'), 'Work/Reports');
-  for (const message of threadCorpus()) {
-    ms.deliver(message, 'Threads');
-    await dv.deliver(message, 'Threads');
-  }
   const msc = await login(ms.imap);
   const dvc = await login(dvAccount);
+  // The SORT/THREAD corpus is APPENDed with fixed INTERNALDATEs (two messages share each minute):
+  // delivered mail gets each server's own arrival time, and a second boundary falling between
+  // two deliveries on one server but not the other made SORT (ARRIVAL) ties differ by chance.
+  for (const [i, message] of threadCorpus().entries()) {
+    const text = message.toString('utf8');
+    const minute = String(Math.floor(i / 2)).padStart(2, '0');
+    const append = `APPEND Threads "01-Nov-2026 09:${minute}:00 +0000" {${Buffer.byteLength(text)}}\r\n${text}`;
+    for (const c of [msc, dvc]) await ok(c, append);
+  }
   for (const c of [msc, dvc]) {
     await ok(c, 'SELECT INBOX');
     for (const cmd of FLAG_SETUP) await ok(c, cmd);
