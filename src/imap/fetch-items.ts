@@ -10,11 +10,15 @@ import type { FetchAttribute, ImapValue, Partial, Section } from '../protocol/im
 import type { MessageMeta } from '../store/types.js';
 import { flagAtoms } from './flags.js';
 import type { LoadedMessage } from './message-loader.js';
+import type { SummaryItems } from './summary-items.js';
 
 /** Items that need the message bytes; the others are answered from metadata and the summary. */
 export const NEEDS_BYTES = new Set<FetchAttribute['kind']>(['RFC822', 'RFC822.HEADER', 'RFC822.TEXT', 'BODY[]', 'BINARY[]', 'BINARY.SIZE']);
 /** Items answered from the stored summary. */
 export const NEEDS_SUMMARY = new Set<FetchAttribute['kind']>(['ENVELOPE', 'BODYSTRUCTURE', 'BODY', 'PREVIEW', ...NEEDS_BYTES]);
+
+/** Summary items also kept encoded (summary-items.ts): a FETCH asking only these and metadata needs no parsed summary. */
+export const ENCODED_SUMMARY_ITEMS = new Set<FetchAttribute['kind']>(['ENVELOPE', 'BODYSTRUCTURE', 'BODY']);
 
 /** Thrown for BINARY of a part whose encoding cannot be undone: the command answers NO [UNKNOWN-CTE] (RFC 3516 §4.3). */
 export class UnknownCteError extends Error {
@@ -26,6 +30,8 @@ export class UnknownCteError extends Error {
 export interface FetchSource {
   meta: MessageMeta;
   summary: MessageSummary | null;
+  /** When given, ENVELOPE, BODY and BODYSTRUCTURE come from here and `summary` may be null. */
+  items?: SummaryItems | null;
   message: LoadedMessage | null;
 }
 
@@ -43,11 +49,11 @@ export function fetchItem(attr: FetchAttribute, src: FetchSource): [string, Imap
     case 'RFC822.SIZE':
       return ['RFC822.SIZE', meta.size];
     case 'ENVELOPE':
-      return ['ENVELOPE', s.envelope as ImapValue];
+      return ['ENVELOPE', src.items ? src.items.envelope : (s.envelope as ImapValue)];
     case 'BODYSTRUCTURE':
-      return ['BODYSTRUCTURE', s.bodyStructure as ImapValue];
+      return ['BODYSTRUCTURE', src.items ? src.items.bodyStructure : (s.bodyStructure as ImapValue)];
     case 'BODY':
-      return ['BODY', s.body as ImapValue];
+      return ['BODY', src.items ? src.items.body : (s.body as ImapValue)];
     case 'PREVIEW':
       // RFC 8970 §3.2: the preview is computed at ingest, so LAZY never has to wait.
       return ['PREVIEW', s.preview];

@@ -45,4 +45,20 @@ describe('FETCH answers ENVELOPE/BODYSTRUCTURE from the summary stored at ingest
     await c.cmd('FETCH 2 BODYSTRUCTURE');
     assert.equal(blobReads, 0);
   });
+
+  it('answers ENVELOPE from the encoded cache exactly as from the parsed summary, with and without UTF8=ACCEPT', async () => {
+    await h.domain.deliver(ALICE, message({ subject: 'Caf\u00e9 "menu"' }));
+    const plain = await h.open({ login: true });
+    await plain.cmd('SELECT INBOX');
+    const envelopeOf = (r: string) => r.slice(r.indexOf('ENVELOPE '), r.indexOf(' PREVIEW') > 0 ? r.indexOf(' PREVIEW') : r.lastIndexOf(')'));
+    const cached = await plain.cmd('FETCH 3 ENVELOPE');
+    const parsed = await plain.cmd('FETCH 3 (ENVELOPE PREVIEW)');
+    assert.match(cached, /ENVELOPE \("Mon, 7 Feb 1994 21:52:25 -0800" \{12\}\r\nCaf\u00c3\u00a9 "menu" /, 'raw 8-bit header bytes: a literal');
+    assert.equal(envelopeOf(cached), envelopeOf(parsed));
+    const utf8 = await h.open({ login: true });
+    await utf8.cmd('ENABLE UTF8=ACCEPT');
+    await utf8.cmd('SELECT INBOX');
+    assert.equal(envelopeOf(await utf8.cmd('FETCH 3 ENVELOPE')), envelopeOf(await utf8.cmd('FETCH 3 (ENVELOPE PREVIEW)')));
+    assert.equal(envelopeOf(await plain.cmd('FETCH 3 ENVELOPE')), envelopeOf(cached));
+  });
 });

@@ -12,7 +12,7 @@ import type { Connection, Session } from '../net/connection.js';
 import type { Logger } from '../observability/log.js';
 import { limits } from '../protocol/limits.js';
 import { decodeMailboxName } from '../protocol/imap/mutf7.js';
-import { encodeResponse } from '../protocol/imap/encoder.js';
+import { encodeResponse, encodeResponses } from '../protocol/imap/encoder.js';
 import { CommandReader, type ReaderEvent } from '../protocol/imap/reader.js';
 import type { ImapCommand, ImapResponse } from '../protocol/imap/types.js';
 import { randomUUID } from 'node:crypto';
@@ -120,6 +120,11 @@ class ImapSession implements Session, CommandContext {
   async send(response: ImapResponse): Promise<void> {
     if (this.isClosed) return;
     await this.connection.write(encodeResponse(response, { utf8: this.enabled.has('UTF8=ACCEPT') }));
+  }
+
+  async sendAll(responses: readonly ImapResponse[]): Promise<void> {
+    if (this.isClosed || responses.length === 0) return;
+    await this.connection.write(encodeResponses(responses, { utf8: this.enabled.has('UTF8=ACCEPT') }));
   }
 
   capabilities(): string[] {

@@ -59,6 +59,8 @@ export interface CommandContext {
   setState(state: SessionState): void;
   /** Encode and write one response (honours backpressure). */
   send(response: ImapResponse): Promise<void>;
+  /** Encode several responses and write them as one chunk (one write, fewer TLS records; honours backpressure). */
+  sendAll(responses: readonly ImapResponse[]): Promise<void>;
   /** Extensions turned on by ENABLE (upper case), e.g. 'IMAP4REV2', 'UTF8=ACCEPT'. */
   readonly enabled: Set<string>;
   /** The capabilities to announce in the current state. */

@@ -137,7 +137,10 @@ export function serializeSummary(summary: MessageSummary): string {
 /** The stored summary, or null when it is unreadable or of another version (the caller recomputes it). */
 export function parseSummary(text: string): MessageSummary | null {
   try {
-    const value = fromJson(JSON.parse(text) as Json) as MessageSummary;
+    const json = JSON.parse(text) as Json;
+    // Most summaries hold no 8-bit header bytes: skip the rebuilding walk when no {"b64": ...} can be in the text
+    // (inside a JSON string a quote is escaped, so the key's quoted form only appears as a key).
+    const value = (text.includes('"b64"') ? fromJson(json) : json) as MessageSummary;
     return value && value.version === SUMMARY_VERSION ? value : null;
   } catch {
     return null;

@@ -295,6 +295,18 @@ export function runMailStoreContract(name: string, newStore: () => Promise<MailS
         assert.deepEqual(await store.getMessages(inbox.id, []), []);
       }));
 
+      it('getMessages over runs of UIDs: holes, duplicates, any order', withStore(async (store) => {
+        const { inbox } = await setup(store);
+        for (let i = 1; i <= 6; i++) await store.appendMessage(inbox.id, { content: mail(`m${i}`) });
+        await store.expungeMessages(inbox.id, [2]);
+        const uids = async (asked: number[]) => (await store.getMessages(inbox.id, asked)).map((m) => m.uid);
+        assert.deepEqual(await uids([1, 2, 3, 4]), [1, 3, 4]);
+        assert.deepEqual(await uids([3, 4, 5, 6, 7]), [3, 4, 5, 6]);
+        assert.deepEqual(await uids([1, 1, 3]), [1, 3], 'a duplicate must not widen the run to UID 2');
+        assert.deepEqual(await uids([5, 3]), [3, 5], 'UID 4 lies between but was not asked for');
+        assert.deepEqual(await uids([6, 5, 4, 3]), [3, 4, 5, 6]);
+      }));
+
       it('changes flags, bumping MODSEQ only for messages that change', withStore(async (store) => {
         const { inbox } = await setup(store);
         await store.appendMessage(inbox.id, { content: mail('1'), flags: ['\\Seen'] });

@@ -4,13 +4,14 @@
  * and RFC822.TEXT set \Seen (not in a read-only mailbox); the FETCH response
  * then carries the new FLAGS even when they were not asked for.
  */
-import type { ImapValue, SequenceSet } from '../../protocol/imap/types.js';
+import type { ImapResponse, ImapValue, SequenceSet } from '../../protocol/imap/types.js';
 import { condstoreEnabled, enableCondstore } from '../condstore.js';
-import { fetchItem, NEEDS_BYTES, NEEDS_SUMMARY, UnknownCteError } from '../fetch-items.js';
+import { ENCODED_SUMMARY_ITEMS, fetchItem, NEEDS_BYTES, NEEDS_SUMMARY, UnknownCteError } from '../fetch-items.js';
 import { flagAtoms } from '../flags.js';
 import { chunks, loadMessage, META_BATCH, metasByUid, summariesFor, type LoadedMessage } from '../message-loader.js';
 import type { CommandContext, CommandOf, Completion } from '../state.js';
 import { bad, no, ok, selectedState } from '../state.js';
+import { summaryItemsFor, type SummaryItems } from '../summary-items.js';
 import { inSet, vanishedResponse } from '../view.js';
 
 export async function fetchCommand(cmd: CommandOf<'FETCH'>, ctx: CommandContext): Promise<Completion> {
@@ -35,15 +36,20 @@ export async function fetchCommand(cmd: CommandOf<'FETCH'>, ctx: CommandContext)
     );
   const needsBytes = cmd.attributes.some((a) => NEEDS_BYTES.has(a.kind));
   const needsSummary = cmd.attributes.some((a) => NEEDS_SUMMARY.has(a.kind));
+  // A header sync (ENVELOPE, BODYSTRUCTURE ...) is answered from the encoded-items cache, not the parsed summary.
+  const encodedOnly = needsSummary && cmd.attributes.every((a) => !NEEDS_SUMMARY.has(a.kind) || ENCODED_SUMMARY_ITEMS.has(a.kind));
+  const utf8 = ctx.enabled.has('UTF8=ACCEPT');
   const wantsFlags = cmd.attributes.some((a) => a.kind === 'FLAGS');
   const wantsUid = cmd.attributes.some((a) => a.kind === 'UID');
   let vanished = 0;
+  const out = new ResponseBatch(ctx);
 
   const live = seqs.filter((seq) => !view.isExpunged(seq));
   vanished += seqs.length - live.length;
   for (const batch of chunks(live, META_BATCH)) {
     const metas = await metasByUid(store, view.mailbox.id, batch.map((seq) => view.uidAt(seq)));
-    const summaries = needsSummary ? await summariesFor(store, metas.values()) : new Map();
+    const summaries = needsSummary && !encodedOnly ? await summariesFor(store, metas.values()) : new Map();
+    const encoded = encodedOnly ? await summaryItemsFor(store, metas.values(), utf8) : new Map<string, SummaryItems>();
     const seenNow = new Set<number>();
     if (setsSeen) {
       const unseen = [...metas.values()].filter((m) => !m.flags.includes('\\Seen')).map((m) => m.uid);
@@ -56,11 +62,12 @@ export async function fetchCommand(cmd: CommandOf<'FETCH'>, ctx: CommandContext)
     }
     // A keyword new to the mailbox is announced in FLAGS before a FETCH carries it (RFC 9051 §7.3.5).
     const flagsUpdate = wantsFlags ? view.flagsUpdateFor([...metas.values()].map((m) => m.flags)) : null;
-    if (flagsUpdate) await ctx.send(flagsUpdate);
+    if (flagsUpdate) await out.add(flagsUpdate, 0);
     for (const seq of batch) {
       const meta = metas.get(view.uidAt(seq));
       const summary = meta ? summaries.get(meta.blobId) ?? null : null;
-      if (!meta || (needsSummary && !summary)) {
+      const encodedItems = meta ? encoded.get(meta.blobId) ?? null : null;
+      if (!meta || (needsSummary && !summary && !encodedItems)) {
         vanished++;
         continue;
       }
@@ -80,19 +87,51 @@ export async function fetchCommand(cmd: CommandOf<'FETCH'>, ctx: CommandContext)
       // RFC 9051 §6.4.9: UID FETCH responses always include UID.
       if (cmd.uid && !wantsUid) items.push(['UID', meta.uid]);
       try {
-        for (const attr of cmd.attributes) items.push(fetchItem(attr, { meta, summary, message }));
+        for (const attr of cmd.attributes) items.push(fetchItem(attr, { meta, summary, items: encodedItems, message }));
       } catch (err) {
+        await out.flush();
         if (err instanceof UnknownCteError) return no(`${err.message} in message ${seq}`, { name: 'UNKNOWN-CTE' });
         throw err;
       }
       if (seenNow.has(meta.uid) && !wantsFlags) items.push(['FLAGS', flagAtoms(meta.flags)]);
       if (addModSeq || (seenNow.has(meta.uid) && condstore && !asksModSeq)) items.push(['MODSEQ', [meta.modSeq]]);
-      await ctx.send({ type: 'fetch', seq, items });
+      await out.add({ type: 'fetch', seq, items }, message ? message.raw.length : 0);
     }
+    await out.flush();
   }
   // RFC 9051 §7.1 EXPUNGEISSUED: some requested messages were expunged by another session.
   if (vanished > 0) return no('Some of the requested messages no longer exist', { name: 'EXPUNGEISSUED' });
   return ok('FETCH completed');
+}
+
+/** Responses collected until about this many octets of message data, or this many responses, are pending. */
+const BATCH_BYTES = 256 * 1024;
+const BATCH_RESPONSES = 128;
+
+/**
+ * FETCH responses written a chunk at a time: one encode and one socket write
+ * (and so a few full TLS records, not one per message) for many small
+ * responses; message bytes count towards the limit, so a BODY[] fetch still
+ * holds little more than one large message, and every write awaits backpressure.
+ */
+class ResponseBatch {
+  private pending: ImapResponse[] = [];
+  private bytes = 0;
+
+  constructor(private readonly ctx: CommandContext) {}
+
+  add(response: ImapResponse, dataBytes: number): Promise<void> {
+    this.pending.push(response);
+    this.bytes += dataBytes;
+    return this.pending.length >= BATCH_RESPONSES || this.bytes >= BATCH_BYTES ? this.flush() : Promise.resolve();
+  }
+
+  async flush(): Promise<void> {
+    const responses = this.pending;
+    this.pending = [];
+    this.bytes = 0;
+    await this.ctx.sendAll(responses);
+  }
 }
 
 /**

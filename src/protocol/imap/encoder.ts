@@ -7,6 +7,38 @@ import type { EncodeOptions, ImapResponse, ImapValue, ResponseCode } from './typ
 
 type Part = string | Buffer;
 
+/**
+ * Output under construction. Adjacent text is joined into one string and
+ * turned into bytes once, so a FETCH response of hundreds of small tokens
+ * costs one UTF-8 conversion and one copy, not one Buffer per token.
+ */
+class Out {
+  private readonly chunks: Buffer[] = [];
+  private text = '';
+
+  push(...parts: Part[]): void {
+    for (const p of parts) {
+      if (typeof p === 'string') this.text += p;
+      else {
+        this.flushText();
+        this.chunks.push(p);
+      }
+    }
+  }
+
+  private flushText(): void {
+    if (this.text.length === 0) return;
+    this.chunks.push(Buffer.from(this.text, 'utf8'));
+    this.text = '';
+  }
+
+  finish(): Buffer {
+    if (this.chunks.length === 0) return Buffer.from(this.text, 'utf8');
+    this.flushText();
+    return this.chunks.length === 1 ? this.chunks[0] : Buffer.concat(this.chunks);
+  }
+}
+
 /** Longest string sent quoted; longer ones go as literals, which clients read without unescaping. */
 const MAX_QUOTED_BYTES = 1024;
 
@@ -25,8 +57,15 @@ function text(s: string): string {
   return s.replace(/[\r\n\0]+/g, ' ');
 }
 
+/** Printable ASCII other than DQUOTE and backslash: quoted as is, no escaping, no byte count needed. */
+const PLAIN_QUOTED = /^[\x20\x21\x23-\x5b\x5d-\x7e]*$/;
+
 /** quoted = DQUOTE *QUOTED-CHAR DQUOTE when possible, else a literal (RFC 9051 §4.3). */
-function writeString(out: Part[], s: string, opts: EncodeOptions): void {
+function writeString(out: Out, s: string, opts: EncodeOptions): void {
+  if (s.length <= MAX_QUOTED_BYTES && PLAIN_QUOTED.test(s)) {
+    out.push('"' + s + '"');
+    return;
+  }
   const bytes = Buffer.byteLength(s);
   // 8-bit in quoted strings needs UTF8=ACCEPT (RFC 6855 §3); CR, LF, NUL never fit in quoted.
   const quotable = bytes <= MAX_QUOTED_BYTES && !/[\r\n\0]/.test(s) && (opts.utf8 || bytes === s.length);
@@ -37,11 +76,11 @@ function writeString(out: Part[], s: string, opts: EncodeOptions): void {
   }
 }
 
-function writeLiteral(out: Part[], bytes: Buffer): void {
+function writeLiteral(out: Out, bytes: Buffer): void {
   out.push(`{${bytes.length}}\r\n`, bytes);
 }
 
-function writeValue(out: Part[], v: ImapValue, opts: EncodeOptions): void {
+function writeValue(out: Out, v: ImapValue, opts: EncodeOptions): void {
   if (v === null) out.push('NIL');
   else if (typeof v === 'number') {
     if (!Number.isSafeInteger(v) || v < 0) throw new TypeError(`IMAP encoder: ${v} is not a non-negative integer`);
@@ -49,6 +88,7 @@ function writeValue(out: Part[], v: ImapValue, opts: EncodeOptions): void {
   } else if (typeof v === 'bigint') out.push(v.toString());
   else if (typeof v === 'string') writeString(out, v, opts);
   else if (isBytes(v)) writeLiteral(out, v);
+  else if ('encoded' in v) out.push(v.encoded);
   else if ('literal8' in v) out.push(`~{${v.literal8.length}}\r\n`, v.literal8);
   else if (Array.isArray(v)) {
     out.push('(');
@@ -60,15 +100,11 @@ function writeValue(out: Part[], v: ImapValue, opts: EncodeOptions): void {
   } else out.push(verbatim(v.atom));
 }
 
-function finish(parts: Part[]): Buffer {
-  return Buffer.concat(parts.map((p) => (typeof p === 'string' ? Buffer.from(p, 'utf8') : p)));
-}
-
 /** One ImapValue in wire form (no CRLF). */
 export function encodeValue(v: ImapValue, opts: EncodeOptions): Buffer {
-  const out: Part[] = [];
+  const out = new Out();
   writeValue(out, v, opts);
-  return finish(out);
+  return out.finish();
 }
 
 /** Flags and other atoms as a parenthesised list, e.g. for PERMANENTFLAGS or FETCH FLAGS. */
@@ -82,7 +118,7 @@ function mailbox(name: string, opts: EncodeOptions): string {
 }
 
 /** "[" resp-text-code "]": a string value is written verbatim (e.g. APPENDUID "38505 3955"), others as values. */
-function writeCode(out: Part[], code: ResponseCode, opts: EncodeOptions): void {
+function writeCode(out: Out, code: ResponseCode, opts: EncodeOptions): void {
   out.push('[' + verbatim(code.name));
   if (code.value !== undefined) {
     out.push(' ');
@@ -92,11 +128,11 @@ function writeCode(out: Part[], code: ResponseCode, opts: EncodeOptions): void {
   out.push('] ');
 }
 
-function writeNamespace(out: Part[], ns: Array<[string, string]> | null, opts: EncodeOptions): void {
+function writeNamespace(out: Out, ns: Array<[string, string]> | null, opts: EncodeOptions): void {
   writeValue(out, ns === null ? null : ns.map(([prefix, delimiter]) => [mailbox(prefix, opts), delimiter]), opts);
 }
 
-function writeResponse(out: Part[], r: ImapResponse, opts: EncodeOptions): void {
+function writeResponse(out: Out, r: ImapResponse, opts: EncodeOptions): void {
   switch (r.type) {
     case 'status':
       out.push(`${verbatim(r.tag)} ${r.status} `);
@@ -213,8 +249,15 @@ function writeResponse(out: Part[], r: ImapResponse, opts: EncodeOptions): void 
 
 /** One response in wire form, CRLF included. */
 export function encodeResponse(r: ImapResponse, opts: EncodeOptions): Buffer {
-  const out: Part[] = [];
-  writeResponse(out, r, opts);
-  out.push('\r\n');
-  return finish(out);
+  return encodeResponses([r], opts);
+}
+
+/** Several responses in wire form, one after the other, as one Buffer (one socket write, one TLS record run). */
+export function encodeResponses(rs: readonly ImapResponse[], opts: EncodeOptions): Buffer {
+  const out = new Out();
+  for (const r of rs) {
+    writeResponse(out, r, opts);
+    out.push('\r\n');
+  }
+  return out.finish();
 }

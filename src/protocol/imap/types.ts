@@ -222,9 +222,20 @@ export interface ImapParseError {
  * null -> NIL; number -> number; string -> quoted string, or a literal when it
  * cannot be quoted (CR, LF, NUL, 8-bit without UTF-8, or long); `{ atom }` ->
  * written as is; Buffer -> literal; `{ literal8 }` -> literal8 "~{n}" (RFC 3516
- * §4.2, for BINARY data containing NUL); array -> parenthesised list.
+ * §4.2, for BINARY data containing NUL); array -> parenthesised list;
+ * `{ encoded }` -> bytes encodeValue() made earlier with the same options,
+ * written as is (a FETCH item that never changes, encoded once and cached).
  */
-export type ImapValue = null | number | bigint | string | { atom: string } | { literal8: Buffer } | Buffer | ImapValue[];
+export type ImapValue =
+  | null
+  | number
+  | bigint
+  | string
+  | { atom: string }
+  | { literal8: Buffer }
+  | { encoded: Buffer }
+  | Buffer
+  | ImapValue[];
 
 export interface ResponseCode {
   /** e.g. 'UIDVALIDITY', 'PERMANENTFLAGS', 'APPENDUID', 'OVERQUOTA', 'TRYCREATE', 'ALERT'. */

@@ -18,7 +18,7 @@ import { StoreError } from '../types.js';
 import type { SqliteDb } from './db.js';
 import { applyFlagOperation, canonicalFlags, parseFlags, serializeFlags } from './flags.js';
 import type { AccountRow, MailboxRow, MessageRow } from './rows.js';
-import { MAILBOX_COLUMNS, MESSAGE_COLUMNS, toMessageMeta } from './rows.js';
+import { MAILBOX_COLUMNS, MESSAGE_COLUMNS, messageRowOf, toMessageMeta } from './rows.js';
 
 /**
  * The POP3 UIDL generated for a new message: UIDVALIDITY and UID in hex.
@@ -50,8 +50,11 @@ const INSERT_MESSAGE = `INSERT INTO messages
   (mailbox_id, uid, blob_id, size, internal_date, flags, modseq, uidl, email_id, save_date)
   VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`;
 const SAVE_SUMMARY = 'INSERT OR REPLACE INTO message_summaries (blob_id, summary) VALUES (?, ?)';
+const SELECT_ALL = `SELECT ${MESSAGE_COLUMNS} FROM messages WHERE mailbox_id = ? ORDER BY uid`;
 const SELECT_UIDS = `SELECT ${MESSAGE_COLUMNS} FROM messages
   WHERE mailbox_id = ? AND uid IN (SELECT value FROM json_each(?)) ORDER BY uid`;
+const SELECT_UID_RANGE = `SELECT ${MESSAGE_COLUMNS} FROM messages
+  WHERE mailbox_id = ? AND uid BETWEEN ? AND ? ORDER BY uid`;
 
 export class MessageRepo {
   constructor(private readonly sql: SqliteDb) {}
@@ -100,10 +103,7 @@ export class MessageRepo {
   list(mailboxId: MailboxId): MessageMeta[] {
     return this.sql.read(() => {
       this.requireMailbox(mailboxId);
-      const rows = this.sql
-        .stmt<MessageRow>(`SELECT ${MESSAGE_COLUMNS} FROM messages WHERE mailbox_id = ? ORDER BY uid`)
-        .all(mailboxId);
-      return rows.map(toMessageMeta);
+      return this.messageRows(SELECT_ALL, mailboxId).map(toMessageMeta);
     });
   }
 
@@ -297,7 +297,30 @@ export class MessageRepo {
 
   private rowsByUid(mailboxId: MailboxId, uids: number[]): MessageRow[] {
     if (uids.length === 0) return [];
-    return this.sql.stmt<MessageRow>(SELECT_UIDS).all(mailboxId, JSON.stringify(uids));
+    // FETCH 1:* and the like ask for runs of UIDs: a range scan of the primary key, filtered here when the run
+    // has a few holes, skips building and reading a JSON list. Sparse lists still go through json_each.
+    let low = uids[0];
+    let high = uids[0];
+    let consecutive = true;
+    for (let i = 0; i < uids.length; i++) {
+      const uid = uids[i];
+      if (uid !== uids[0] + i) consecutive = false;
+      if (uid < low) low = uid;
+      else if (uid > high) high = uid;
+    }
+    if (high - low < 2 * uids.length) {
+      const rows = this.messageRows(SELECT_UID_RANGE, mailboxId, low, high);
+      if (consecutive) return rows;
+      const wanted = new Set(uids);
+      return rows.filter((row) => wanted.has(row.uid));
+    }
+    return this.messageRows(SELECT_UIDS, mailboxId, JSON.stringify(uids));
+  }
+
+  /** Rows of a `SELECT ${MESSAGE_COLUMNS}` query, read raw (see messageRowOf); the statement is used for nothing else. */
+  private messageRows(sql: string, ...params: unknown[]): MessageRow[] {
+    const rows = this.sql.stmt(sql).raw(true).all(...params) as unknown[][];
+    return rows.map(messageRowOf);
   }
 
   /** Reserves `count` UIDs and one MODSEQ in the mailbox. */

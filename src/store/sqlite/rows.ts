@@ -46,6 +46,26 @@ export const MAILBOX_COLUMNS = 'id, account_id, name, special_use, uidvalidity, 
 export const MESSAGE_COLUMNS = 'uid, blob_id, size, internal_date, flags, modseq, uidl, email_id, save_date';
 
 /**
+ * A message row read in better-sqlite3's raw mode (an array per row, in
+ * MESSAGE_COLUMNS order). Listing a 2,000-message mailbox this way and
+ * building the objects here takes about half the time of letting the driver
+ * build them, and SELECT and FETCH 1:* read every row.
+ */
+export function messageRowOf(values: unknown[]): MessageRow {
+  return {
+    uid: values[0] as number,
+    blob_id: values[1] as string,
+    size: values[2] as number,
+    internal_date: values[3] as number,
+    flags: values[4] as string,
+    modseq: values[5] as number,
+    uidl: values[6] as string,
+    email_id: values[7] as string,
+    save_date: values[8] as number | null,
+  };
+}
+
+/**
  * Mailboxes with their subscription state and counts, computed by query
  * (the messages table is clustered by mailbox, so this is one range scan per
  * mailbox). Flags are stored canonically, so " \Seen " finds exactly \Seen.
