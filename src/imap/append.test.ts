@@ -36,3 +36,18 @@ it('MULTIAPPEND stores all messages in one step, or none (quota for the sum), an
     await h.close();
   }
 });
+
+it('a message with NUL bytes is refused with UNKNOWN-CTE (RFC 3516 §4.4): it could never be sent back in BODY[]', async () => {
+  const h = await createHarness({});
+  try {
+    const c = await h.open({ login: true });
+    const raw = Buffer.concat([Buffer.from('Subject: bin\r\n\r\nab'), Buffer.from([0]), Buffer.from('cd\r\n')]);
+    for (const literal of [`{${raw.length}+}`, `~{${raw.length}+}`]) {
+      const reply = await c.cmd(`APPEND INBOX ${literal}\r\n${raw.toString('latin1')}`);
+      assert.match(reply, /^t\d+ NO \[UNKNOWN-CTE\] /, literal);
+    }
+    assert.match(await c.cmd('STATUS INBOX (MESSAGES)'), /\(MESSAGES 0\)/);
+  } finally {
+    await h.close();
+  }
+});

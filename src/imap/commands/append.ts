@@ -18,6 +18,14 @@ export async function appendCommand(cmd: CommandOf<'APPEND'>, ctx: CommandContex
     if (message.content.length > ctx.imap.maxMessageBytes) {
       return no(`Message is larger than ${ctx.imap.maxMessageBytes} bytes`, { name: 'TOOBIG' });
     }
+    // RFC 9051 §4.3: a literal is CHAR8 (no NUL), so a message with NUL bytes could never be sent
+    // back in BODY[]/RFC822. RFC 3516 §4.4 lets a server that does not store binary content refuse
+    // it with UNKNOWN-CTE; the client can send the part base64-encoded instead.
+    if (message.content.includes(0)) {
+      return no('Binary content (NUL bytes) is not stored here; send the part with a content-transfer-encoding', {
+        name: 'UNKNOWN-CTE',
+      });
+    }
     const flags = validateFlags(message.flags);
     if ('error' in flags) return bad(flags.error);
     prepared.push({ content: message.content, flags, ...(message.internalDate ? { internalDate: message.internalDate } : {}) });
