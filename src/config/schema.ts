@@ -58,7 +58,7 @@ export const configSchema = z
       })
       .strict()
       .default({ timeoutSeconds: 600 }),
-    /** Connections that have not logged in are closed after this long (a minute is plenty for a real client). */
+    /** Connections that have not logged in are closed after this long idle (a minute is plenty for a real client), and after 3x this however busy. */
     unauthenticatedTimeoutSeconds: z.number().int().min(1).max(600).default(60),
     /** Slows password guessing: the answer to a failed login waits this long (Dovecot waits 2 s). */
     authFailureDelayMs: z.number().int().min(0).max(60000).default(2000),

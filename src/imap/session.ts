@@ -25,6 +25,9 @@ import type { CommandContext, Completion, ImapContext, SessionState } from './st
 
 export type { ImapContext } from './state.js';
 
+/** A connection must log in within this many unauthenticated-idle periods (3 minutes by default). */
+const LOGIN_DEADLINE_FACTOR = 3;
+
 /** Pause the socket when this much input piles up behind a running command. */
 const BUSY_BUFFER_BYTES = 1024 * 1024;
 
@@ -49,6 +52,7 @@ class ImapSession implements Session, CommandContext {
   private busyBytes = 0;
   private badInARow = 0;
   private unsubscribe: (() => void) | null = null;
+  private readonly loginDeadline: NodeJS.Timeout;
   readonly sessionId = randomUUID();
   /** RFC 5465 NOTIFY SET in force (set by commands/notify.ts). */
   notify: SessionNotify | null = null;
@@ -72,6 +76,13 @@ class ImapSession implements Session, CommandContext {
       maxNonSyncLiteralBytes: limits.imapLiteralMinusBytes,
     });
     this.armTimeout();
+    // The idle timer restarts on every byte, so a client trickling a NOOP every 50 s would stay
+    // unauthenticated forever; this deadline ends that whatever it sends (as Dovecot does).
+    this.loginDeadline = setTimeout(() => {
+      if (this.state.kind !== 'not-authenticated') return;
+      void this.send({ type: 'status', tag: '*', status: 'BYE', text: 'Too long without logging in' }).finally(() => this.close());
+    }, LOGIN_DEADLINE_FACTOR * imap.unauthenticatedTimeoutMs);
+    this.loginDeadline.unref();
     this.ready = this.send({
       type: 'status',
       tag: '*',
@@ -99,6 +110,7 @@ class ImapSession implements Session, CommandContext {
   closed(): void {
     if (this.isClosed) return;
     this.isClosed = true;
+    clearTimeout(this.loginDeadline);
     this.unsubscribe?.();
     this.unsubscribe = null;
     this.state = { kind: 'logout' };
@@ -195,6 +207,7 @@ class ImapSession implements Session, CommandContext {
   }
 
   loggedIn(account: Account): void {
+    clearTimeout(this.loginDeadline);
     this.state = { kind: 'authenticated', account };
     this.log = this.log.child({ account: account.address });
     this.reader.setMaxNonSyncLiteralBytes(Number.POSITIVE_INFINITY);

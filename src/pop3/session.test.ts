@@ -379,3 +379,17 @@ test('a store failure becomes -ERR [SYS/TEMP] and the session goes on; a failed 
   assert.equal((await store.listMessages(inbox.id)).length, 2);
   assert.equal(flakyDomain.tryLockMaildrop(user.id), true);
 });
+
+test('a client that keeps talking but never logs in is closed after three idle periods', async () => {
+  const conn = open({ secure: true }, { unauthenticatedTimeoutMs: 60 });
+  await conn.waitFor(SINGLE);
+  // CAPA every 20 ms keeps the idle timer from firing; only the login deadline (180 ms) can end it.
+  const started = Date.now();
+  while (!conn.closedByServer && Date.now() - started < 2000) {
+    conn.send('CAPA\r\n');
+    await new Promise((r) => setTimeout(r, 20));
+  }
+  assert.ok(conn.closedByServer, 'closed');
+  assert.ok(Date.now() - started >= 150, 'not before the deadline');
+  assert.match(conn.text(), /-ERR Too long without logging in\r\n$/);
+});

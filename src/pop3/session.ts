@@ -75,6 +75,9 @@ const COMMAND_STATES: Record<Pop3Command['name'], 'AUTHORIZATION' | 'TRANSACTION
   RSET: 'TRANSACTION',
 };
 
+/** A connection must log in within this many unauthenticated-idle periods (3 minutes by default). */
+const LOGIN_DEADLINE_FACTOR = 3;
+
 /** Pause the socket when this much unprocessed input is queued; resume below half of it. */
 const PAUSE_INPUT_BYTES = 1024 * 1024;
 
@@ -86,6 +89,7 @@ class Pop3Session implements Session, Pop3Output {
   private state: Pop3State = { kind: 'AUTHORIZATION' };
   private readonly reader = new Pop3LineReader(limits.pop3MaxLineBytes);
   private readonly log: Logger;
+  private readonly loginDeadline: NodeJS.Timeout;
   private readonly auth: Pop3Authenticator;
   private running = false;
   private paused = false;
@@ -100,6 +104,12 @@ class Pop3Session implements Session, Pop3Output {
     this.log = ctx.log.child({ protocol: 'pop3', remote: connection.remoteAddress });
     this.auth = new Pop3Authenticator(connection, ctx, this);
     connection.setIdleTimeout(ctx.unauthenticatedTimeoutMs, () => this.onIdleTimeout());
+    // The idle timer restarts on every line, so a client trickling NOOP-like junk would stay in
+    // AUTHORIZATION forever; this deadline ends that whatever it sends (as Dovecot does).
+    this.loginDeadline = setTimeout(() => {
+      if (this.state.kind === 'AUTHORIZATION' && !this.ended) this.sayAndClose(err('Too long without logging in'));
+    }, LOGIN_DEADLINE_FACTOR * ctx.unauthenticatedTimeoutMs);
+    this.loginDeadline.unref();
     void this.reply(ok('Mailstead POP3 ready'));
   }
 
@@ -337,6 +347,7 @@ class Pop3Session implements Session, Pop3Output {
 
   /** Idempotent end: stop timers, release the lock unless UPDATE still needs it. */
   private finish(): void {
+    clearTimeout(this.loginDeadline);
     if (!this.ended) {
       this.ended = true;
       this.reader.reset();
