@@ -5,7 +5,7 @@
 import type { ImapFlow } from 'imapflow';
 import { toToolError } from '../errors.js';
 import { capabilityList, closeImapSession, type ImapSession, openImapSession, type SessionOptions } from './imap-session.js';
-import { DOWNLOAD_BATCH, LATENCY_SAMPLES, type ProbeHooks, type RunResult } from './run-types.js';
+import { DOWNLOAD_BATCH, sampleLatency, type ProbeHooks, type RunResult } from './run-types.js';
 
 export async function runImap(opts: SessionOptions, maxMessages: number | null, hooks: ProbeHooks): Promise<RunResult> {
   const where = `IMAP ${opts.target.host}:${opts.target.port}`;
@@ -17,12 +17,7 @@ export async function runImap(opts: SessionOptions, maxMessages: number | null, 
     const capabilities = capabilityList(client);
     hooks.progress('connect', 1, 1);
 
-    const latencyMs: number[] = [];
-    for (let i = 0; i < LATENCY_SAMPLES; i++) {
-      const t = performance.now();
-      await client.noop();
-      latencyMs.push(performance.now() - t);
-    }
+    const latencyMs = await sampleLatency(() => client.noop());
 
     // Listing: EXAMINE + UID FETCH 1:* (UID FLAGS RFC822.SIZE).
     let t = performance.now();

@@ -10,6 +10,7 @@ import { ImapFlow } from 'imapflow';
 import { ToolError, toToolError } from '../errors.js';
 import { TimedTransport } from './imap-transport.js';
 import type { Target } from './target.js';
+import type { ConnectTimings } from './run-types.js';
 
 export interface SessionOptions {
   target: Target;
@@ -26,19 +27,7 @@ export interface SessionExtras {
   watchIdle?: boolean;
 }
 
-export interface ImapConnectTimings {
-  dnsMs: number;
-  tcpMs: number;
-  tlsMs: number;
-  greetingMs: number;
-  authMs: number;
-  security: 'tls' | 'starttls' | 'plain';
-  /** COMPRESS=DEFLATE (RFC 4978) in use: imapflow turns it on whenever the server offers it. */
-  compression: boolean;
-  tlsVersion: string | null;
-  tlsCipher: string | null;
-  address: string;
-}
+export type ImapConnectTimings = ConnectTimings;
 
 export interface ImapSession {
   client: ImapFlow;

@@ -6,7 +6,7 @@
 import { Pop3Client, Pop3Error } from '../clients/pop3-client.js';
 import { ToolError, toToolError } from '../errors.js';
 import type { SessionOptions } from './imap-session.js';
-import { LATENCY_SAMPLES, type ProbeHooks, type RunResult } from './run-types.js';
+import { sampleLatency, type ProbeHooks, type RunResult } from './run-types.js';
 
 interface OpenedPop3 {
   client: Pop3Client;
@@ -66,12 +66,8 @@ export async function runPop3(opts: SessionOptions, maxMessages: number | null, 
     const capabilities = client.capabilities;
     hooks.progress('connect', 1, 1);
 
-    const latencyMs: number[] = [];
-    for (let i = 0; i < LATENCY_SAMPLES; i++) {
-      const t = performance.now();
-      await client.noop();
-      latencyMs.push(performance.now() - t);
-    }
+    const pop3 = client;
+    const latencyMs = await sampleLatency(() => pop3.noop());
 
     let t = performance.now();
     const stat = await client.stat();
