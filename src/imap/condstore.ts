@@ -10,6 +10,7 @@
  */
 import type { SearchKey } from '../protocol/imap/types.js';
 import type { CommandContext } from './state.js';
+import { anySearchKey } from './search-eval.js';
 
 export function condstoreEnabled(ctx: CommandContext): boolean {
   return ctx.enabled.has('CONDSTORE');
@@ -32,16 +33,5 @@ export async function enableCondstore(ctx: CommandContext): Promise<void> {
 
 /** True when the search program uses the MODSEQ key (RFC 7162 §3.1.5: the result then carries MODSEQ). */
 export function usesModSeq(key: SearchKey): boolean {
-  switch (key.type) {
-    case 'modseq':
-      return true;
-    case 'not':
-      return usesModSeq(key.key);
-    case 'or':
-      return usesModSeq(key.left) || usesModSeq(key.right);
-    case 'and':
-      return key.keys.some(usesModSeq);
-    default:
-      return false;
-  }
+  return anySearchKey(key, (k) => k.type === 'modseq');
 }

@@ -28,24 +28,26 @@ export interface SearchCandidate {
   content(): Promise<LoadedMessage | null>;
 }
 
+/** True when `leaf` holds for any key in the program, looking through NOT, OR and AND. */
+export function anySearchKey(key: SearchKey, leaf: (key: SearchKey) => boolean): boolean {
+  switch (key.type) {
+    case 'not':
+      return anySearchKey(key.key, leaf);
+    case 'or':
+      return anySearchKey(key.left, leaf) || anySearchKey(key.right, leaf);
+    case 'and':
+      return key.keys.some((k) => anySearchKey(k, leaf));
+    default:
+      return leaf(key);
+  }
+}
+
 /** True when the key needs the message bytes (so the caller can skip reading blobs). */
 export function needsContent(key: SearchKey): boolean {
-  switch (key.type) {
-    case 'header':
-    case 'body':
-    case 'text':
-      return true;
-    case 'date':
-      return key.field === 'sent';
-    case 'not':
-      return needsContent(key.key);
-    case 'or':
-      return needsContent(key.left) || needsContent(key.right);
-    case 'and':
-      return key.keys.some(needsContent);
-    default:
-      return false;
-  }
+  return anySearchKey(
+    key,
+    (k) => k.type === 'header' || k.type === 'body' || k.type === 'text' || (k.type === 'date' && k.field === 'sent'),
+  );
 }
 
 export async function matches(key: SearchKey, c: SearchCandidate): Promise<boolean> {
