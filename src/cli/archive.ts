@@ -1,7 +1,8 @@
 /**
  * `mailstead archive SOURCE --to DIR` and `mailstead archive verify DIR`
  * (docs/archive.md). Thin: flags in, the tool's report out. Exit codes:
- * 0 done, 1 some messages failed (or verify found problems), 64 usage,
+ * 0 done, 1 some messages failed or were refused (unsafe local path), or
+ * verify found problems, 64 usage,
  * 3 unreachable, 4 TLS, 5 authentication, 6 capability missing, 7 protocol,
  * 8 local disk or archive problem.
  */
@@ -49,7 +50,7 @@ export function registerArchiveCommand(program: Command): void {
     .option('--to <dir>', 'archive directory (created when missing); required')
     .option('--delete', 'delete each message on the server once its archive copy is durable')
     .option('--all-folders', 'IMAP: archive every folder, not only the one in the URL (INBOX by default)')
-    .addHelpText('after', '\nExit codes: 0 done, 1 some messages failed, 64 usage, 3 unreachable, 4 TLS, 5 authentication, 6 capability, 7 protocol, 8 local.');
+    .addHelpText('after', '\nExit codes: 0 done, 1 some messages failed or were refused, 64 usage, 3 unreachable, 4 TLS, 5 authentication, 6 capability, 7 protocol, 8 local.');
   addRemoteOptions(archive).action(async (sourceText: string | undefined, flags: RemoteFlags & { to: string; delete?: boolean; allFolders?: boolean }) => {
     try {
       if (!sourceText) throw new UsageError('missing SOURCE (pop3s://USER@HOST or imaps://USER@HOST[/FOLDER])');
@@ -70,7 +71,7 @@ export function registerArchiveCommand(program: Command): void {
         progress: flags.progress !== false,
       });
       printArchiveReport(report);
-      if (report.failed.length > 0) process.exitCode = EXIT_INCOMPLETE;
+      if (report.failed.length > 0 || report.refused.length > 0) process.exitCode = EXIT_INCOMPLETE;
     } catch (err) {
       throw asUsageError(err);
     }
@@ -87,7 +88,7 @@ export function registerArchiveCommand(program: Command): void {
         const { verifyArchive } = await import('../tools/archive/verify.js');
         const report = await verifyArchive(dir);
         for (const p of report.problems) process.stdout.write(`${p.kind} ${p.file}: ${p.detail}\n`);
-        const counts = ['missing', 'altered', 'unlisted', 'duplicate'].map((k) => `${report.problems.filter((p) => p.kind === k).length} ${k}`);
+        const counts = ['missing', 'altered', 'unlisted', 'duplicate', 'unsafe'].map((k) => `${report.problems.filter((p) => p.kind === k).length} ${k}`);
         process.stdout.write(`verified ${report.ok} of ${report.listed} listed messages; ${counts.join(', ')}\n`);
         if (report.problems.length > 0) process.exitCode = EXIT_INCOMPLETE;
       } catch (err) {
@@ -107,5 +108,7 @@ function printArchiveReport(r: ArchiveReport): void {
   if (r.recovered || r.removedTmp) lines.push(`recovered from an interrupted run: ${r.recovered} manifest lines re-created, ${r.removedTmp} torn files removed`);
   lines.push(`failed ${r.failed.length}`);
   for (const f of r.failed) lines.push(`failed ${f.message}: ${f.reason}`);
+  lines.push(`refused ${r.refused.length} unsafe paths`);
+  for (const f of r.refused) lines.push(`refused ${f.message}: ${f.reason}`);
   process.stdout.write(`${lines.join('\n')}\n`);
 }

@@ -8,19 +8,24 @@
  * `pBASE64URL(UIDL)` (POP3). The name alone says which message of which
  * source it is, so a file whose manifest line was lost can be recorded again
  * without asking the server.
+ *
+ * Every path below the root is built from server data (folder names, UIDLs)
+ * and goes through safe-path.ts: a folder is one directory level named by
+ * folderDirName, and a folder directory (or its tmp/, new/, cur/) that is a
+ * symbolic link out of the archive is refused rather than written through.
  */
 import { createHash } from 'node:crypto';
 import { constants } from 'node:fs';
-import { open, readdir, readFile, stat, unlink } from 'node:fs/promises';
-import { join, relative } from 'node:path';
-import { encodeMailboxName } from '../../protocol/imap/mutf7.js';
+import { lstat, mkdir, open, readdir, readFile, stat, unlink } from 'node:fs/promises';
+import { dirname, join, relative } from 'node:path';
 import { ToolError } from '../errors.js';
+import { readInside, resolveInside, safeJoin } from '../safe-path.js';
+import { folderDirName, LOCK_NAME } from './folder-names.js';
 import { type ManifestEntry, ManifestWriter, readManifest } from './manifest.js';
 import { flagsToMaildirLetters, maildirLettersToFlags, splitMaildirName } from './maildir-flags.js';
 import { headerFacts } from './message-info.js';
 import { ensureMaildir, fsyncDir, sha256, storeOnce } from './write-once.js';
 
-export const LOCK_NAME = '.mailstead-archive.lock';
 const NAME_RE = /^(\d+)\.([0-9a-f]{10})_(u\d+-\d+|p[A-Za-z0-9_-]+)\.mailstead,S=(\d+)$/;
 
 /** A message's identity within its source. */
@@ -59,17 +64,6 @@ function manifestKey(e: ManifestEntry): string {
   return entryKey(e.source, e.folder, key);
 }
 
-/**
- * The Maildir++ directory of a folder: INBOX (or POP3) is the root, "A/B" is
- * ".A.B". Each level is modified UTF-7 as Dovecot writes it; a "." inside a
- * level is written as its mUTF-7 form "&AC4-" so it cannot split the name.
- */
-export function folderPath(folder: string | null, delimiter = '/'): string {
-  if (folder === null || folder.toUpperCase() === 'INBOX') return '';
-  const levels = folder.split(delimiter).map((level) => encodeMailboxName(level).replace(/\./g, '&AC4-').replace(/\//g, '&AC8-'));
-  return `.${levels.join('.')}`;
-}
-
 export interface ReconcileReport {
   removedTmp: number;
   recovered: number;
@@ -77,6 +71,8 @@ export interface ReconcileReport {
 
 export class ArchiveDir {
   private readonly known = new Map<string, ManifestEntry>();
+  /** Folder directories already checked (and created) in this run. */
+  private readonly checkedDirs = new Set<string>();
 
   private constructor(
     readonly root: string,
@@ -116,8 +112,7 @@ export class ArchiveDir {
    * (its line is appended now, from the file itself).
    */
   async reconcile(source: string, folder: string | null, delimiter: string): Promise<ReconcileReport> {
-    const dir = join(this.root, folderPath(folder, delimiter));
-    await ensureMaildir(dir);
+    const dir = await this.folderDir(folder, delimiter);
     const report: ReconcileReport = { removedTmp: 0, recovered: 0 };
     const tag = folderTag(source, folder);
     const tmpNames = (await readdir(join(dir, 'tmp'))).filter((n) => n.includes(`.${tag}_`));
@@ -134,7 +129,8 @@ export class ArchiveDir {
         const key = idToKey(m[3]!);
         if (this.known.has(entryKey(source, folder, key))) continue;
         const path = join(dir, sub, name);
-        const content = await readFile(path);
+        // A planted symbolic link named like one of our files must not be recorded as archived mail.
+        const content = await readInside(this.root, relative(this.root, path));
         if (content.length !== Number(m[4])) {
           throw new ToolError(`${path} has ${content.length} bytes, its name says ${m[4]}; left alone, please inspect it`, 'local');
         }
@@ -148,11 +144,13 @@ export class ArchiveDir {
 
   /** Stores a message durably and records it; resolves only when both are on disk. */
   async archive(message: ArchivedMessage, delimiter: string): Promise<ManifestEntry> {
-    const dir = join(this.root, folderPath(message.folder, delimiter));
+    const dir = await this.folderDir(message.folder, delimiter);
     const facts = headerFacts(message.content);
     const internalDate = message.internalDate ?? facts.receivedDate ?? facts.date ?? new Date();
     const tag = folderTag(message.source, message.folder);
     const name = `${Math.floor(internalDate.getTime() / 1000)}.${tag}_${keyId(message.key)}.mailstead,S=${message.content.length}:2,${flagsToMaildirLetters(message.flags)}`;
+    // A name too long for the file system (a hostile server's UIDL) is refused here, before anything is written.
+    safeJoin(dir, 'cur', name);
     await storeOnce(dir, name, message.content, internalDate);
     return this.record(message.source, message.folder, delimiter, message.key, message.content, message.flags, internalDate, join(dir, 'cur', name), false);
   }
@@ -189,10 +187,36 @@ export class ArchiveDir {
     return entry;
   }
 
+  /**
+   * The Maildir of a folder, created when missing: one level below the root
+   * (the root itself for INBOX and POP3). Each level is checked before it is
+   * created or used, so a symbolic link out of the archive is refused, not followed.
+   */
+  private async folderDir(folder: string | null, delimiter: string): Promise<string> {
+    const name = folderDirName(folder, delimiter);
+    const dir = safeJoin(this.root, name);
+    if (this.checkedDirs.has(dir)) return dir;
+    for (const sub of ['', 'tmp', 'new', 'cur']) {
+      const rel = sub ? join(name, sub) : name;
+      try {
+        await resolveInside(this.root, rel);
+      } catch (err) {
+        if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw err;
+        const path = safeJoin(this.root, rel);
+        await mkdir(path);
+        await fsyncDir(dirname(path));
+      }
+    }
+    this.checkedDirs.add(dir);
+    return dir;
+  }
+
   /** True when the entry's file is present with its recorded size (checked before a server-side delete). */
   async isDurable(entry: ManifestEntry): Promise<boolean> {
     try {
-      return (await stat(join(this.root, entry.file))).size === entry.size;
+      const real = await resolveInside(this.root, entry.file);
+      const info = await lstat(real);
+      return info.isFile() && info.size === entry.size;
     } catch {
       return false;
     }

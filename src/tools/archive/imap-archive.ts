@@ -5,11 +5,17 @@
  * BODY.PEEK[] so \Seen never changes. --delete needs UIDPLUS (RFC 4315): UID
  * EXPUNGE removes exactly our messages, where a plain EXPUNGE would also
  * remove anything another client had marked \Deleted.
+ * A folder is known by its name exactly as the server LISTs it (imapflow's
+ * `path` drops a leading delimiter, which would turn "/" into ""), and its
+ * local directory is built by folderDirName and checked by safe-path.ts; a
+ * folder or message whose local path would not be safe is refused and counted.
  */
-import type { ImapFlow } from 'imapflow';
+import type { ImapFlow, ListResponse } from 'imapflow';
+import { decodePath } from 'imapflow/lib/tools.js';
 import type { ArchiveDir } from './archive-dir.js';
 import { hasCapability, openImap } from './connect.js';
 import { ToolError, toToolError } from '../errors.js';
+import { printable, UnsafePathError } from '../safe-path.js';
 import { Progress } from './progress.js';
 import type { ArchiveOptions, ArchiveReport } from './types.js';
 
@@ -34,7 +40,14 @@ export async function archiveImap(dir: ArchiveDir, opts: ArchiveOptions, report:
     const folders = await chooseFolders(client, opts);
     const progress = new Progress({ label: 'archive', total: 0, enabled: opts.progress });
     try {
-      for (const folder of folders) await archiveFolder(client, dir, folder, opts, report, progress);
+      for (const folder of folders) {
+        try {
+          await archiveFolder(client, dir, folder, opts, report, progress);
+        } catch (err) {
+          if (!(err instanceof UnsafePathError)) throw err;
+          report.refused.push({ message: `folder ${printable(folder.path)}`, reason: err.message });
+        }
+      }
     } finally {
       progress.stop();
     }
@@ -52,11 +65,14 @@ async function chooseFolders(client: ImapFlow, opts: ArchiveOptions): Promise<Fo
     const wanted = opts.url.folder ?? 'INBOX';
     const found = list.find((m) => m.path === wanted || (wanted.toUpperCase() === 'INBOX' && m.path.toUpperCase() === 'INBOX'));
     if (!found) throw new ToolError(`no folder "${wanted}" on the server`, 'usage');
-    return [{ path: found.path, delimiter: found.delimiter || '/' }];
+    return [listedFolder(client, found)];
   }
-  return list
-    .filter((m) => !m.flags.has('\\Noselect') && !m.flags.has('\\NonExistent'))
-    .map((m) => ({ path: m.path, delimiter: m.delimiter || '/' }));
+  return list.filter((m) => !m.flags.has('\\Noselect') && !m.flags.has('\\NonExistent')).map((m) => listedFolder(client, m));
+}
+
+function listedFolder(client: ImapFlow, m: ListResponse): FolderInfo {
+  const path = m.path.toUpperCase() === 'INBOX' || m.pathAsListed === undefined ? m.path : decodePath(client, m.pathAsListed);
+  return { path, delimiter: m.delimiter || '/' };
 }
 
 async function archiveFolder(
@@ -94,7 +110,7 @@ async function archiveFolder(
       const entry = dir.lookup(source, name, key(uid));
       if (!entry || !opts.delete) continue;
       if (await dir.isDurable(entry)) deletable.push(uid);
-      else report.failed.push({ message: `${name} UID ${uid}`, reason: `${entry.file} is missing or altered; not deleted on the server` });
+      else report.failed.push({ message: `${name} UID ${uid}`, reason: `${printable(entry.file)} is missing or altered; not deleted on the server` });
     }
 
     for (let i = 0; i < todo.length; i += BATCH) {

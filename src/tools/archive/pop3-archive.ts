@@ -11,6 +11,7 @@ import { Pop3Error } from '../clients/pop3-client.js';
 import type { ArchiveDir } from './archive-dir.js';
 import { openPop3 } from './connect.js';
 import { ToolError, toToolError } from '../errors.js';
+import { printable, UnsafePathError } from '../safe-path.js';
 import { Progress } from './progress.js';
 import type { ArchiveOptions, ArchiveReport } from './types.js';
 
@@ -49,7 +50,14 @@ export async function archivePop3(dir: ArchiveDir, opts: ArchiveOptions, report:
           }
           throw err;
         }
-        await dir.archive({ source, folder: null, key: { kind: 'pop3', uidl: m.uidl }, content, flags: [], internalDate: null }, '/');
+        try {
+          await dir.archive({ source, folder: null, key: { kind: 'pop3', uidl: m.uidl }, content, flags: [], internalDate: null }, '/');
+        } catch (err) {
+          // RFC 1939 §7 bounds a UIDL to 70 characters; a longer one cannot name a file.
+          if (!(err instanceof UnsafePathError)) throw err;
+          report.refused.push({ message: `UIDL ${printable(m.uidl.slice(0, 80))}`, reason: err.reason });
+          continue;
+        }
         report.archived++;
         report.bytes += content.length;
         progress.tick(content.length);
@@ -65,7 +73,7 @@ export async function archivePop3(dir: ArchiveDir, opts: ArchiveOptions, report:
         const entry = dir.lookup(source, null, { kind: 'pop3', uidl: m.uidl });
         if (!entry || todo.includes(m)) continue;
         if (await dir.isDurable(entry)) await dele(client, m.number, report, `UIDL ${m.uidl}`);
-        else report.failed.push({ message: `UIDL ${m.uidl}`, reason: `${entry.file} is missing or altered; not deleted on the server` });
+        else report.failed.push({ message: `UIDL ${m.uidl}`, reason: `${printable(entry.file)} is missing or altered; not deleted on the server` });
       }
     } else {
       await client.rset();

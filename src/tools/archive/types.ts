@@ -36,9 +36,11 @@ export interface ArchiveReport {
   /** Torn tmp/ files of an interrupted run, removed. */
   removedTmp: number;
   failed: ArchiveFailure[];
+  /** Folders and messages whose local path would not be safe (safe-path.ts): not archived, counted. */
+  refused: ArchiveFailure[];
   seconds: number;
 }
 
 export function emptyReport(source: string): ArchiveReport {
-  return { source, folders: [], seen: 0, archived: 0, bytes: 0, alreadyArchived: 0, deleted: 0, recovered: 0, removedTmp: 0, failed: [], seconds: 0 };
+  return { source, folders: [], seen: 0, archived: 0, bytes: 0, alreadyArchived: 0, deleted: 0, recovered: 0, removedTmp: 0, failed: [], refused: [], seconds: 0 };
 }
