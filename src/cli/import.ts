@@ -1,7 +1,8 @@
 /**
  * `mailstead import SOURCE... --to imaps://USER@HOST[:PORT]` and
  * `mailstead import SOURCE... --direct --data-dir DIR --to USER` (docs/archive.md).
- * Exit codes as `mailstead archive`: 0 done, 1 some messages failed, 64 usage,
+ * Exit codes as `mailstead archive`: 0 done, 1 some messages failed or were
+ * refused (a path out of the source: "refused N unsafe paths"), 64 usage,
  * 3 unreachable, 4 TLS, 5 authentication, 6 capability, 7 protocol, 8 local.
  */
 import type { Command } from 'commander';
@@ -12,7 +13,7 @@ import { parseMaps } from '../tools/import/mapping.js';
 import type { MboxVariant } from '../tools/import/mbox.js';
 import { openSource } from '../tools/import/sources.js';
 import type { ImportTarget } from '../tools/import/target.js';
-import type { ImportItem } from '../tools/import/types.js';
+import type { ImportItem, Refusal } from '../tools/import/types.js';
 import { addRemoteOptions, asUsageError, type RemoteFlags, trustFrom } from './archive.js';
 import { readRemotePassword } from './remote.js';
 import { defaultDataDir, formatSize, UsageError } from './util.js';
@@ -37,7 +38,7 @@ export function registerImportCommand(program: Command): void {
     .option('--dry-run', 'print the plan (and what is already present) without changing anything')
     .option('--direct', 'write straight into a local Mailstead store (administrators), keeping POP3 UIDLs')
     .option('--data-dir <dir>', 'with --direct: the data directory [default: ./data]')
-    .addHelpText('after', '\nExit codes: 0 done, 1 some messages failed, 64 usage, 3 unreachable, 4 TLS, 5 authentication, 6 capability, 7 protocol, 8 local.');
+    .addHelpText('after', '\nExit codes: 0 done, 1 some messages failed or were refused, 64 usage, 3 unreachable, 4 TLS, 5 authentication, 6 capability, 7 protocol, 8 local.');
   addRemoteOptions(cmd).action(async (sources: string[], flags: ImportFlags) => {
     try {
       if (!flags.to) throw new UsageError(flags.direct ? 'missing --to ADDRESS' : 'missing --to imaps://USER@HOST');
@@ -45,10 +46,13 @@ export function registerImportCommand(program: Command): void {
       if (flags.dataDir && !flags.direct) throw new UsageError('--data-dir goes with --direct');
       const maps = parseMaps(flags.map);
       const items: ImportItem[] = [];
+      const refused: Refusal[] = [];
       for (const source of sources) {
         const opened = await openSource(source, flags.mboxFormat as MboxVariant);
-        process.stderr.write(`source ${opened.kind} ${source}: ${opened.items.length} messages\n`);
+        const refusedHere = opened.refused.length > 0 ? `, ${opened.refused.length} refused (unsafe paths)` : '';
+        process.stderr.write(`source ${opened.kind} ${source}: ${opened.items.length} messages${refusedHere}\n`);
         items.push(...opened.items);
+        refused.push(...opened.refused);
       }
       let target: ImportTarget;
       if (flags.direct) {
@@ -67,6 +71,7 @@ export function registerImportCommand(program: Command): void {
         const { runImport } = await import('../tools/import/import.js');
         report = await runImport(target, {
           items,
+          refused,
           maps,
           dryRun: Boolean(flags.dryRun),
           progress: flags.progress !== false,
@@ -76,7 +81,7 @@ export function registerImportCommand(program: Command): void {
         await target.close();
       }
       printImportReport(report);
-      if (report.failed.length > 0) process.exitCode = EXIT_INCOMPLETE;
+      if (report.failed.length > 0 || report.refused.length > 0) process.exitCode = EXIT_INCOMPLETE;
     } catch (err) {
       throw asUsageError(err);
     }
@@ -93,5 +98,7 @@ function printImportReport(r: ImportReport): void {
   lines.push(`skipped ${r.skipped} already present`);
   lines.push(`failed ${r.failed.length}`);
   for (const f of r.failed) lines.push(`failed ${f.message}: ${f.reason}`);
+  lines.push(`refused ${r.refused.length} unsafe paths`);
+  for (const f of r.refused) lines.push(`refused ${f.message}: ${f.reason}`);
   process.stdout.write(`${lines.join('\n')}\n`);
 }

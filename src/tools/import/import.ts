@@ -12,7 +12,8 @@ import { Progress } from '../archive/progress.js';
 import { sha256 } from '../archive/write-once.js';
 import { mapFolder } from './mapping.js';
 import type { ImportTarget, OutgoingMessage, PresentMessage } from './target.js';
-import type { ImportItem } from './types.js';
+import { UnsafePathError } from '../safe-path.js';
+import type { ImportItem, Refusal } from './types.js';
 
 /** Messages, and bytes, per APPEND batch (one MULTIAPPEND when offered). */
 const BATCH_MESSAGES = 20;
@@ -20,6 +21,8 @@ const BATCH_BYTES = 4 * 1024 * 1024;
 
 export interface ImportOptions {
   items: ImportItem[];
+  /** Entries the sources refused while being listed (unsafe paths): carried into the report. */
+  refused?: Refusal[];
   maps: Map<string, string>;
   dryRun: boolean;
   progress: boolean;
@@ -43,6 +46,8 @@ export interface ImportReport {
   bytes: number;
   skipped: number;
   failed: Array<{ message: string; reason: string }>;
+  /** Entries not imported because their path leads outside the source (safe-path.ts). */
+  refused: Refusal[];
   seconds: number;
   dryRun: boolean;
 }
@@ -64,7 +69,7 @@ export function toCrlf(content: Buffer): Buffer {
 
 export async function runImport(target: ImportTarget, opts: ImportOptions): Promise<ImportReport> {
   const started = performance.now();
-  const report: ImportReport = { target: target.description, folders: [], imported: 0, bytes: 0, skipped: 0, failed: [], seconds: 0, dryRun: opts.dryRun };
+  const report: ImportReport = { target: target.description, folders: [], imported: 0, bytes: 0, skipped: 0, failed: [], refused: [...(opts.refused ?? [])], seconds: 0, dryRun: opts.dryRun };
   const serverFolders = await target.folders();
   const groups = new Map<string, { from: Set<string>; items: ImportItem[] }>();
   for (const item of opts.items) {
@@ -156,7 +161,11 @@ async function importFolder(
     try {
       content = toCrlf(await item.load());
     } catch (err) {
-      fail(item, err);
+      if (err instanceof UnsafePathError) {
+        // Checked when the source was listed; this catches a file swapped for a link since.
+        report.refused.push({ message: item.label, reason: err.reason });
+        progress.tick(0);
+      } else fail(item, err);
       continue;
     }
     const facts = headerFacts(content);

@@ -13,9 +13,18 @@ export interface ImportItem {
   uidl: string | null;
 }
 
+/** An entry of a source that was not imported because its path is not safe (safe-path.ts). */
+export interface Refusal {
+  /** The entry as the source names it, control characters escaped. */
+  message: string;
+  reason: string;
+}
+
 export interface ImportSource {
   /** "maildir", "mbox", "eml", "archive". */
   kind: string;
   path: string;
   items: ImportItem[];
+  /** Entries refused while listing the source: a path out of it, a NUL, a symbolic link out. */
+  refused: Refusal[];
 }
