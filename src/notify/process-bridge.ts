@@ -4,7 +4,7 @@
  * socket in the data directory: one JSON line per signal. Signals only; the
  * receiving sessions read the change from the store themselves.
  */
-import { chmodSync, lstatSync, type Stats, unlinkSync } from 'node:fs';
+import { lstatSync, type Stats, unlinkSync } from 'node:fs';
 import { connect, createServer, type Server } from 'node:net';
 import { join } from 'node:path';
 import type { Logger } from '../observability/log.js';
@@ -56,8 +56,12 @@ export async function listenForSignals(dataDir: string, bus: NotifyBus, log: Log
       process.umask(umask);
     }
   });
-  // Belt and braces, should a future Node bind later than listen() returns.
-  chmodSync(path, 0o600);
+  // Fail closed should a future Node bind after listen() returns (and so outside the umask).
+  const mode = lstatSync(path).mode & 0o777;
+  if (mode !== 0o600) {
+    server.close();
+    throw new Error(`${path} was created with mode ${mode.toString(8)} instead of 600`);
+  }
   return server;
 }
 
