@@ -1,6 +1,7 @@
 /** `mailstead serve`: run a node until SIGTERM/SIGINT. */
 import type { Command } from 'commander';
 import { ConfigError, loadConfig } from '../config/load.js';
+import { DataDirLocked } from '../net/data-dir-lock.js';
 import { type RunningNode, startNode } from '../net/node.js';
 import { createLogger } from '../observability/log.js';
 import { EX, UsageError } from './util.js';
@@ -34,7 +35,7 @@ export function registerServeCommand(program: Command): void {
     .option('--log-level <level>', 'fatal, error, warn, info, debug, trace or silent [default: info]')
     .addHelpText(
       'after',
-      '\nWhen each listener is ready a line "listening <protocol> <host>:<port>" is printed on stdout.\nSIGTERM or SIGINT stops the server gracefully. Logs are JSON lines on stderr.',
+      '\nWhen each listener is ready a line "listening <protocol> <host>:<port>" is printed on stdout.\nSIGTERM or SIGINT stops the server gracefully. Logs are JSON lines on stderr.\nOne server per data directory: a second one exits with status 75 (EX_TEMPFAIL), naming the pid and host that hold it.',
     )
     .action(async (flags: ServeFlags) => {
       if (Boolean(flags.tlsCert) !== Boolean(flags.tlsKey)) {
@@ -70,7 +71,13 @@ export function registerServeCommand(program: Command): void {
       };
       process.once('SIGTERM', stop);
       process.once('SIGINT', stop);
-      node = await startNode(config, log, { print: (line) => process.stdout.write(`${line}\n`) });
+      try {
+        node = await startNode(config, log, { print: (line) => process.stdout.write(`${line}\n`) });
+      } catch (err) {
+        // Another server runs on this data directory: EX_TEMPFAIL, it may be gone when retried.
+        if (err instanceof DataDirLocked) throw new UsageError(err.message, EX.TEMPFAIL);
+        throw err;
+      }
       if (stopRequested) stop();
       // A bug in one session must not take every user's session down with it.
       process.on('uncaughtException', (err) => log.error({ err }, 'uncaught exception'));

@@ -1,7 +1,8 @@
 /**
  * LMTP (RFC 2033) delivery from an MTA, on smtp-server in LMTP mode. After
  * DATA each recipient gets its own reply: 250 once its copy is committed and
- * synced, 552 5.2.2 over quota, 451 4.3.0 on a store failure, 550 5.1.1 when
+ * synced, 552 5.2.2 over quota, 451 4.3.0 on any other failure (never with
+ * the exception's text: that goes to the log), 550 5.1.1 when
  * the account vanished between RCPT and DATA (unknown accounts are normally
  * refused at RCPT already, so the MTA bounces at once).
  */
@@ -30,19 +31,37 @@ function reply(code: number, message: string): Error {
   return Object.assign(new Error(message), { responseCode: code });
 }
 
-/** Maps a delivery failure to the per-recipient LMTP reply (the one mapping for LMTP). */
-export function lmtpReplyFor(err: unknown): Error {
+/**
+ * What the MTA is told about a failed delivery: the class of the failure, never its detail
+ * (exception text can carry file paths, SQL or another user's data; the log gets it instead).
+ * smtp-server adds the RFC 3463 enhanced code from the reply code (451 -> 4.3.0, 552 -> 5.2.2,
+ * 550 -> 5.1.1). To add a class: a row here and a case in `failureClassOf`.
+ */
+const FAILURE_REPLIES = {
+  overQuota: { code: 552, text: 'Mailbox is over quota' },
+  noSuchUser: { code: 550, text: 'No such user here' },
+  temporary: { code: 451, text: 'Temporary failure, try again later' },
+} as const satisfies Record<string, { code: number; text: string }>;
+
+export type LmtpFailureClass = keyof typeof FAILURE_REPLIES;
+
+export function failureClassOf(err: unknown): LmtpFailureClass {
   if (err instanceof StoreError) {
     switch (err.code) {
       case 'STORE_OVER_QUOTA':
-        return reply(552, 'Mailbox is over quota');
+        return 'overQuota';
       case 'STORE_NO_SUCH_ACCOUNT':
-        return reply(550, 'No such user here');
-      default:
-        return reply(451, 'Temporary failure storing the message; try again later');
+        return 'noSuchUser';
     }
   }
-  return reply(451, 'Temporary failure storing the message; try again later');
+  // Anything else (the store unavailable, a bug, an I/O error) may pass on retry: 4xx, and the MTA keeps the message.
+  return 'temporary';
+}
+
+/** Maps a delivery failure to the per-recipient LMTP reply (the one mapping for LMTP). */
+export function lmtpReplyFor(err: unknown): Error {
+  const { code, text } = FAILURE_REPLIES[failureClassOf(err)];
+  return reply(code, text);
 }
 
 export function createLmtpServer(opts: LmtpOptions): LmtpServer {
@@ -65,12 +84,19 @@ export function createLmtpServer(opts: LmtpOptions): LmtpServer {
       opts.domain.store
         .getAccount(normaliseAddress(address.address))
         .then((account) => callback(account ? null : reply(550, `No such user here: ${address.address}`)))
-        .catch(() => callback(reply(451, 'Temporary failure looking up the recipient')));
+        .catch((err: unknown) => {
+          opts.log.warn({ protocol: 'lmtp', rcpt: address.address, err }, 'recipient lookup failed');
+          callback(lmtpReplyFor(err));
+        });
     },
     onData(stream: SMTPServerDataStream, session: SMTPServerSession, callback) {
       const delivery = deliverAll(stream, session).then(
         (replies) => callback(null, replies as unknown as string),
-        (err) => callback(reply(451, `Temporary failure: ${(err as Error).message}`)),
+        (err: unknown) => {
+          // The whole transaction failed (e.g. reading the message): every recipient gets the class, the log the detail.
+          opts.log.error({ protocol: 'lmtp', err }, 'delivery failed');
+          callback(lmtpReplyFor(err));
+        },
       );
       inFlight.add(delivery);
       delivery.finally(() => inFlight.delete(delivery));
@@ -105,9 +131,12 @@ export function createLmtpServer(opts: LmtpOptions): LmtpServer {
         opts.log.info({ protocol: 'lmtp', rcpt: rcpt.address, uid: result.uid, size: content.length }, 'delivered');
         replies.push(`Ok: delivered as UID ${result.uid}`);
       } catch (err) {
-        const failure = lmtpReplyFor(err);
-        opts.log.warn({ protocol: 'lmtp', rcpt: rcpt.address, err: (err as Error).message }, 'delivery refused');
-        replies.push(failure);
+        const failureClass = failureClassOf(err);
+        // The log gets the detail (message and stack); the MTA only the class of the failure.
+        const fields = { protocol: 'lmtp', rcpt: rcpt.address, failure: failureClass, err };
+        if (failureClass === 'temporary') opts.log.error(fields, 'delivery failed');
+        else opts.log.warn(fields, 'delivery refused');
+        replies.push(lmtpReplyFor(err));
       }
     }
     return replies;

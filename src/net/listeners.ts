@@ -24,15 +24,25 @@ export class ConnectionTracker {
 
   constructor(private readonly limits: ConnectionLimits) {}
 
-  tryAcquire(ip: string): boolean {
+  /**
+   * Takes a slot for a connection from `ip`; null when a limit is reached. The returned
+   * function gives the slot back; calling it again does nothing, so a connection that
+   * reports its end twice cannot free another connection's slot.
+   */
+  tryAcquire(ip: string): (() => void) | null {
     const n = this.perIp.get(ip) ?? 0;
-    if (this.total >= this.limits.maxConnections || n >= this.limits.maxConnectionsPerIp) return false;
+    if (this.total >= this.limits.maxConnections || n >= this.limits.maxConnectionsPerIp) return null;
     this.total++;
     this.perIp.set(ip, n + 1);
-    return true;
+    let held = true;
+    return () => {
+      if (!held) return;
+      held = false;
+      this.release(ip);
+    };
   }
 
-  release(ip: string): void {
+  private release(ip: string): void {
     this.total--;
     const n = (this.perIp.get(ip) ?? 1) - 1;
     if (n <= 0) this.perIp.delete(ip);
@@ -81,15 +91,18 @@ export function startSessionListener(opts: SessionListenerOptions): Promise<Runn
     socket.on('error', () => {});
   };
   const onSocket = (socket: Socket) => {
-    const ip = ipOf(socket);
+    let release: (() => void) | null = null;
     if (opts.implicitTls) {
+      // Counted at the TCP accept (below), released when that TCP socket closes.
       if (refusedTls.has(keyOf(socket))) return refuse(socket);
-    } else if (!opts.tracker.tryAcquire(ip)) {
-      return refuse(socket);
     } else {
-      socket.once('close', () => opts.tracker.release(ip));
+      release = opts.tracker.tryAcquire(ipOf(socket));
+      if (!release) return refuse(socket);
     }
     const connection = new SocketConnection(socket, opts.implicitTls?.context ?? opts.startTlsContext, opts.log);
+    // The connection reports its own end once, whether it is still the plain socket or the TLS
+    // socket that STARTTLS/STLS put over it: slots and the registry never depend on which.
+    if (release) connection.onClose(release);
     let session: Session;
     try {
       session = opts.factory(connection);
@@ -100,7 +113,7 @@ export function startSessionListener(opts: SessionListenerOptions): Promise<Runn
     }
     connection.attach(session);
     opts.tracker.sessions.add(session);
-    socket.once('close', () => opts.tracker.sessions.delete(session));
+    connection.onClose(() => opts.tracker.sessions.delete(session));
   };
 
   const server = opts.implicitTls
@@ -108,9 +121,9 @@ export function startSessionListener(opts: SessionListenerOptions): Promise<Runn
     : createServer(onSocket);
   if (opts.implicitTls) {
     server.on('connection', (raw: Socket) => {
-      const ip = ipOf(raw);
-      if (opts.tracker.tryAcquire(ip)) {
-        raw.once('close', () => opts.tracker.release(ip));
+      const release = opts.tracker.tryAcquire(ipOf(raw));
+      if (release) {
+        raw.once('close', release);
         return;
       }
       const key = keyOf(raw);

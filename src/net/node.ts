@@ -15,6 +15,7 @@ import { listenForSignals } from '../notify/process-bridge.js';
 import type { Logger } from '../observability/log.js';
 import { createPop3Session } from '../pop3/session.js';
 import { openDataDir } from './data-dir.js';
+import { type DataDirLock, lockDataDir } from './data-dir-lock.js';
 import { closeServer, ConnectionTracker, type RunningListener, startSessionListener } from './listeners.js';
 import { loadOrCreateTls, serverTlsOf } from './tls.js';
 
@@ -31,7 +32,21 @@ export interface NodeOutput {
 }
 
 
+/**
+ * Starts a node on its data directory, which it locks first: a second server on the same
+ * directory fails here with DataDirLocked before it touches the store or `notify.sock`.
+ */
 export async function startNode(config: MailsteadConfig, log: Logger, out: NodeOutput): Promise<RunningNode> {
+  const lock = lockDataDir(config.dataDir);
+  try {
+    return await startLockedNode(config, log, out, lock);
+  } catch (err) {
+    lock.release();
+    throw err;
+  }
+}
+
+async function startLockedNode(config: MailsteadConfig, log: Logger, out: NodeOutput, lock: DataDirLock): Promise<RunningNode> {
   const hostname = config.hostname ?? osHostname();
   const store = await openDataDir(config.dataDir);
   const bus = new LocalBus();
@@ -122,6 +137,7 @@ export async function startNode(config: MailsteadConfig, log: Logger, out: NodeO
       log.info({ protocol, host: address.host, port }, 'listening');
     }
   } catch (err) {
+    signalServer?.close();
     await Promise.all(sessionListeners.map((l) => closeServer(l.server)));
     await lmtp?.close();
     await store.close();
@@ -144,6 +160,7 @@ export async function startNode(config: MailsteadConfig, log: Logger, out: NodeO
         await retention.stop();
         await bus.close();
         await store.close();
+        lock.release();
         log.info('stopped');
       })();
       return stopping;

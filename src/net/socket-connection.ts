@@ -23,6 +23,8 @@ export class SocketConnection implements Connection {
   private socket: Socket;
   private session: Session | null = null;
   private closedNotified = false;
+  /** Listeners of `onClose`: the owner's accounting (slots, session registry), run once after `session.closed()`. */
+  private readonly closeListeners: Array<() => void> = [];
   private closing = false;
   private idleMs = 0;
   private onIdle: (() => void) | null = null;
@@ -67,10 +69,23 @@ export class SocketConnection implements Connection {
     this.session = session;
   }
 
+  /**
+   * Runs `listener` once when this connection ends, whichever socket carries it
+   * by then (the plain one, or the TLS one after STARTTLS/STLS). The owner hangs
+   * its per-connection accounting here, never on a socket that an upgrade replaces.
+   */
+  onClose(listener: () => void): void {
+    if (this.closedNotified) listener();
+    else this.closeListeners.push(listener);
+  }
+
+  private readonly onSocketError = (err: Error) => this.log.debug({ err: err.message }, 'socket error');
+  private readonly onSocketClose = () => this.notifyClosed();
+
   private listen(socket: Socket): void {
     socket.on('data', this.onData);
-    socket.on('error', (err) => this.log.debug({ err: err.message }, 'socket error'));
-    socket.on('close', () => this.notifyClosed());
+    socket.on('error', this.onSocketError);
+    socket.on('close', this.onSocketClose);
   }
 
   private notifyClosed(): void {
@@ -81,6 +96,13 @@ export class SocketConnection implements Connection {
       this.session?.closed();
     } catch (err) {
       this.log.error({ err }, 'session failed while closing');
+    }
+    for (const listener of this.closeListeners.splice(0)) {
+      try {
+        listener();
+      } catch (err) {
+        this.log.error({ err }, 'connection close listener failed');
+      }
     }
   }
 
@@ -143,23 +165,41 @@ export class SocketConnection implements Connection {
     if (!this.secureContext) return Promise.reject(new Error('TLS is not configured'));
     if (this.secure) return Promise.reject(new Error('TLS is already active'));
     const plain = this.socket;
+    // Only the bytes move to the TLS socket. Every other listener stays on the plain socket: ours
+    // (its close or error ends this connection, once, whichever socket reports it first) and the
+    // owner's. Removing every 'close' listener here once leaked a connection slot and a session
+    // per STARTTLS (issue 9).
     plain.off('data', this.onData);
-    plain.removeAllListeners('close');
     return new Promise<void>((resolve, reject) => {
       const tlsSocket = new TLSSocket(plain, { isServer: true, secureContext: this.secureContext! });
       const timer = setTimeout(() => tlsSocket.destroy(new Error('TLS handshake timed out')), TLS_HANDSHAKE_TIMEOUT_MS);
       this.socket = tlsSocket;
-      tlsSocket.once('secure', () => {
+      const settle = (err: Error | null) => {
         clearTimeout(timer);
+        tlsSocket.off('secure', onSecure);
+        tlsSocket.off('error', onError);
+        tlsSocket.off('close', onClose);
+        if (err) reject(err);
+        else resolve();
+      };
+      const onSecure = () => {
         this.secure = true;
         this.tlsInfo = describeTls(tlsSocket);
-        resolve();
-      });
-      tlsSocket.on('error', (err) => {
-        clearTimeout(timer);
-        reject(err);
-      });
+        settle(null);
+      };
+      const onError = (err: Error) => {
+        // A failed handshake leaves nothing to talk to: the connection ends (and reports its close once).
+        tlsSocket.destroy();
+        settle(err);
+      };
+      // A client that vanishes mid-handshake may close without any 'error': the caller must still hear of it.
+      const onClose = () => settle(new Error('connection closed during the TLS handshake'));
+      tlsSocket.once('secure', onSecure);
+      tlsSocket.once('error', onError);
+      tlsSocket.once('close', onClose);
       this.listen(tlsSocket);
+      // The plain socket may have closed already (the peer left before the upgrade began).
+      if (plain.destroyed) tlsSocket.destroy();
     });
   }
 

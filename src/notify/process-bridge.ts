@@ -4,7 +4,7 @@
  * socket in the data directory: one JSON line per signal. Signals only; the
  * receiving sessions read the change from the store themselves.
  */
-import { existsSync, unlinkSync } from 'node:fs';
+import { lstatSync, type Stats, unlinkSync } from 'node:fs';
 import { connect, createServer, type Server } from 'node:net';
 import { join } from 'node:path';
 import type { Logger } from '../observability/log.js';
@@ -24,8 +24,7 @@ export async function listenForSignals(dataDir: string, bus: NotifyBus, log: Log
     log.warn({ path }, 'data directory path too long for the notify socket; `deliver` will not wake IDLE sessions');
     return null;
   }
-  // A socket left by a server that was killed would make listen() fail with EADDRINUSE.
-  if (existsSync(path)) unlinkSync(path);
+  removeStaleSocket(path);
   const server = createServer((socket) => {
     let buffered = '';
     socket.setEncoding('utf8');
@@ -46,9 +45,60 @@ export async function listenForSignals(dataDir: string, bus: NotifyBus, log: Log
   });
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);
-    server.listen(path, () => resolve());
+    // Mode 0600 from the moment the socket exists: any local user who can connect can wake
+    // sessions and learn nothing, but a signal is the server's business alone. bind(2) creates
+    // the socket file with 0777 & ~umask, and Node binds a path synchronously inside listen(),
+    // so a umask set around that call leaves no moment at which the socket is open to others.
+    const umask = process.umask(0o177);
+    try {
+      server.listen(path, () => resolve());
+    } finally {
+      process.umask(umask);
+    }
   });
+  // Fail closed should a future Node bind after listen() returns (and so outside the umask).
+  const mode = lstatSync(path).mode & 0o777;
+  if (mode !== 0o600) {
+    server.close();
+    throw new Error(`${path} was created with mode ${mode.toString(8)} instead of 600`);
+  }
   return server;
+}
+
+/**
+ * A socket left by a server that was killed would make listen() fail with EADDRINUSE. The
+ * caller holds the data directory lock, so a socket found here belongs to no running server.
+ * lstat, not stat: a symlink (to anything) or a file that is not a socket is never removed
+ * or followed; the server refuses to start and says what it found.
+ */
+function removeStaleSocket(path: string): void {
+  let stats: Stats;
+  try {
+    stats = lstatSync(path);
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return;
+    throw err;
+  }
+  if (!stats.isSocket()) {
+    throw new Error(`${path} exists and is not a socket (${describeType(stats)}); remove it and start again`);
+  }
+  unlinkSync(path);
+}
+
+function describeType(stats: Stats): string {
+  if (stats.isSymbolicLink()) return 'a symbolic link';
+  if (stats.isDirectory()) return 'a directory';
+  if (stats.isFile()) return 'a regular file';
+  return 'not a socket';
+}
+
+/** True when `path` is a socket itself (not a symlink to one). */
+function isSocket(path: string): boolean {
+  try {
+    return lstatSync(path).isSocket();
+  } catch {
+    return false;
+  }
 }
 
 const LIST_CHANGES: ReadonlyArray<MailboxListSignal['change']> = ['created', 'renamed', 'deleted', 'subscribed', 'unsubscribed'];
@@ -77,7 +127,7 @@ function parseSignal(line: string): MailboxSignal | MailboxListSignal | null {
 /** Best effort: when no server runs, there is nobody to wake, and that is fine. */
 export function sendSignal(dataDir: string, signal: MailboxSignal | MailboxListSignal, timeoutMs = 1000): Promise<void> {
   const path = notifySocketPath(dataDir);
-  if (!existsSync(path)) return Promise.resolve();
+  if (!isSocket(path)) return Promise.resolve();
   return new Promise((resolve) => {
     const socket = connect(path);
     const timer = setTimeout(() => socket.destroy(), timeoutMs);
