@@ -5,6 +5,8 @@
 import { hostname as osHostname } from 'node:os';
 import type { Server } from 'node:net';
 import { type MailsteadConfig, PROTOCOLS, type Protocol, parseListenAddress } from '../config/schema.js';
+import { LoginThrottle, type LoginThrottleSettings } from '../domain/login-throttle.js';
+import type { PasswordSettings } from '../domain/passwords.js';
 import { MailDomain } from '../domain/mail-domain.js';
 import { startRetentionTimer } from '../domain/retention.js';
 import { generatePassword } from '../domain/passwords.js';
@@ -35,7 +37,15 @@ export async function startNode(config: MailsteadConfig, log: Logger, out: NodeO
   const hostname = config.hostname ?? osHostname();
   const store = await openDataDir(config.dataDir);
   const bus = new LocalBus();
-  const domain = new MailDomain(store, bus);
+  const domain = new MailDomain(store, bus, {
+    passwords: passwordSettingsOf(config),
+    loginThrottle: new LoginThrottle(loginThrottleSettingsOf(config)),
+  });
+  if (!config.auth.scram) {
+    // docs/security.md: with SCRAM off, no SCRAM key stays in the store (a stolen copy holds only scrypt hashes).
+    const removed = await domain.removeScramCredentials();
+    if (removed > 0) log.info({ accounts: removed }, 'SCRAM-SHA-256 is off: removed the stored SCRAM keys');
+  }
 
   if ((await store.listAccounts()).length === 0) {
     const password = generatePassword();
@@ -59,6 +69,7 @@ export async function startNode(config: MailsteadConfig, log: Logger, out: NodeO
     hostname,
     allowCleartextAuthFromLoopback: config.tls.allowCleartextAuthFromLoopback,
     authFailureDelayMs: config.authFailureDelayMs,
+    scram: config.auth.scram,
     unauthenticatedTimeoutMs: config.unauthenticatedTimeoutSeconds * 1000,
   };
   const imapContext = (tlsAvailable: boolean) => ({
@@ -148,6 +159,25 @@ export async function startNode(config: MailsteadConfig, log: Logger, out: NodeO
       })();
       return stopping;
     },
+  };
+}
+
+/** `[auth]` as the domain's password settings (also used by `mailstead user add|passwd --config`). */
+export function passwordSettingsOf(config: MailsteadConfig): PasswordSettings {
+  return { scram: config.auth.scram, scramIterations: config.auth.scramIterations };
+}
+
+/** The throttle's settings: `authFailureDelayMs` is its base delay, the rest is `[auth]`. */
+export function loginThrottleSettingsOf(config: MailsteadConfig): LoginThrottleSettings {
+  const a = config.auth;
+  return {
+    baseDelayMs: config.authFailureDelayMs,
+    maxDelayMs: Math.max(config.authFailureDelayMs, a.maxFailureDelayMs),
+    sourceBlockAfterFailures: a.sourceBlockAfterFailures,
+    accountBlockAfterFailures: a.accountBlockAfterFailures,
+    blockSeconds: a.blockSeconds,
+    failureWindowSeconds: a.failureWindowSeconds,
+    maxTrackedEntries: a.maxTrackedEntries,
   };
 }
 
