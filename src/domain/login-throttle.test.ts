@@ -53,7 +53,7 @@ test('a source is blocked after N failures, and the block expires', () => {
   const { t, clock } = throttle();
   for (let i = 0; i < 4; i++) t.failed('192.0.2.9', `guess${i}@example.com`);
   assert.equal(t.admit('192.0.2.9', 'x@example.com').refused, false);
-  t.failed('192.0.2.9', 'guess4@example.com');
+  assert.equal(t.failed('192.0.2.9', 'guess4@example.com').blockStarted, 'source');
   const blocked = t.admit('192.0.2.9', 'anyone@example.com');
   assert.deepEqual(blocked, { refused: true, replyDelayMs: 100, reason: 'source' });
   clock.now += 59_000;

@@ -70,6 +70,8 @@ export interface FailureNote {
   sourceFailures: number;
   /** False once a source has failed often: log only every 100th then, so logs stay bounded. */
   shouldLog: boolean;
+  /** This failure started a block of the source or of the account: worth a log line of its own. */
+  blockStarted: 'source' | 'account' | null;
 }
 
 interface FailureRecord {
@@ -185,10 +187,13 @@ export class LoginThrottle {
     const s = this.count(this.sources, source, now, this.settings.sourceBlockAfterFailures);
     const a = this.count(this.accounts, account, now, this.settings.accountBlockAfterFailures);
     this.count(this.pairs, pairKey(source, account), now, Number.POSITIVE_INFINITY);
+    const { sourceBlockAfterFailures, accountBlockAfterFailures } = this.settings;
     return {
       replyDelayMs: Math.max(this.delayFor(s.failures), this.delayFor(a.failures)),
       sourceFailures: s.failures,
       shouldLog: s.failures <= 10 || s.failures % 100 === 0,
+      blockStarted:
+        s.failures === sourceBlockAfterFailures ? 'source' : a.failures === accountBlockAfterFailures ? 'account' : null,
     };
   }
 

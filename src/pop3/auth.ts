@@ -127,7 +127,10 @@ export class Pop3Authenticator {
     if (authzid !== '' && !self.includes(authzid)) {
       // Refused before any password check: counted on this connection, not in the throttle.
       await new Promise((resolve) => setTimeout(resolve, this.ctx.authFailureDelayMs));
-      return this.failed(credentials.authcid, 'PLAIN', { status: 'failed', note: { replyDelayMs: 0, sourceFailures: 0, shouldLog: true } });
+      return this.failed(credentials.authcid, 'PLAIN', {
+        status: 'failed',
+        note: { replyDelayMs: 0, sourceFailures: 0, shouldLog: true, blockStarted: null },
+      });
     }
     return this.verify(credentials.authcid, credentials.password, 'PLAIN');
   }
@@ -147,12 +150,15 @@ export class Pop3Authenticator {
     // The attempted name is logged (bounded), never the password.
     const fields = { user: user.slice(0, 256), mechanism, remote };
     if (outcome.status === 'refused') {
-      this.ctx.log.info({ ...fields, blocked: outcome.reason }, 'POP3 login refused by the throttle');
+      // Every refusal is bounded by the per-connection limit; the block itself was logged when it started.
+      this.ctx.log.debug({ ...fields, blocked: outcome.reason }, 'POP3 login refused by the throttle');
       // RFC 3206 §4 SYS/TEMP: a temporary refusal, so the client keeps the password and tries later.
       await this.out.reply(err('Too many failed logins; try again later', 'SYS/TEMP'));
       return false;
     }
-    if (outcome.note.shouldLog) this.ctx.log.info({ ...fields, failures: outcome.note.sourceFailures }, 'POP3 authentication failed');
+    const { note } = outcome;
+    if (note.shouldLog) this.ctx.log.info({ ...fields, failures: note.sourceFailures }, 'POP3 authentication failed');
+    if (note.blockStarted) this.ctx.log.warn({ ...fields, blocked: note.blockStarted }, 'login throttle: block started');
     // RFC 2449 §8.1 / RFC 3206: [AUTH] says the credentials, not the server, are the problem.
     await this.out.reply(err(this.exhausted ? 'Authentication failed; too many failures, closing' : 'Authentication failed', 'AUTH'));
     return false;

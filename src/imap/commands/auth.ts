@@ -149,13 +149,14 @@ async function finishAuth(
   // The attempted name is logged (bounded), never the password.
   const user = attempt.user.slice(0, 256);
   if (outcome.status === 'failed') {
-    if (outcome.note.shouldLog) {
-      ctx.log.info({ remote, user, mechanism: attempt.mechanism, failures: outcome.note.sourceFailures }, 'imap authentication failed');
-    }
+    const { note } = outcome;
+    if (note.shouldLog) ctx.log.info({ remote, user, mechanism: attempt.mechanism, failures: note.sourceFailures }, 'imap authentication failed');
+    if (note.blockStarted) ctx.log.warn({ remote, user, blocked: note.blockStarted }, 'login throttle: block started');
     return connectionFailure(ctx, tag, AUTHENTICATION_FAILED);
   }
   if (outcome.status === 'refused') {
-    ctx.log.info({ remote, user, mechanism: attempt.mechanism, blocked: outcome.reason }, 'imap login refused by the throttle');
+    // Every refusal is bounded by the per-connection limit; the block itself was logged when it started.
+    ctx.log.debug({ remote, user, mechanism: attempt.mechanism, blocked: outcome.reason }, 'imap login refused by the throttle');
     return connectionFailure(ctx, tag, THROTTLED);
   }
   ctx.loggedIn(outcome.value);
