@@ -6,10 +6,9 @@ import { hostname as osHostname } from 'node:os';
 import type { Server } from 'node:net';
 import { type MailsteadConfig, PROTOCOLS, type Protocol, parseListenAddress } from '../config/schema.js';
 import { LoginThrottle, type LoginThrottleSettings } from '../domain/login-throttle.js';
-import type { PasswordSettings } from '../domain/passwords.js';
 import { MailDomain } from '../domain/mail-domain.js';
 import { startRetentionTimer } from '../domain/retention.js';
-import { generatePassword } from '../domain/passwords.js';
+import { generatePassword, type PasswordSettings } from '../domain/passwords.js';
 import { createImapSession } from '../imap/session.js';
 import { createLmtpServer, type LmtpServer } from '../lmtp/server.js';
 import { LocalBus } from '../notify/bus.js';
@@ -162,13 +161,13 @@ export async function startNode(config: MailsteadConfig, log: Logger, out: NodeO
   };
 }
 
-/** `[auth]` as the domain's password settings (also used by `mailstead user add|passwd --config`). */
-export function passwordSettingsOf(config: MailsteadConfig): PasswordSettings {
+/** `[auth]` as the domain's password settings (`mailstead user add|passwd --config` reads the same keys). */
+function passwordSettingsOf(config: MailsteadConfig): PasswordSettings {
   return { scram: config.auth.scram, scramIterations: config.auth.scramIterations };
 }
 
 /** The throttle's settings: `authFailureDelayMs` is its base delay, the rest is `[auth]`. */
-export function loginThrottleSettingsOf(config: MailsteadConfig): LoginThrottleSettings {
+function loginThrottleSettingsOf(config: MailsteadConfig): LoginThrottleSettings {
   const a = config.auth;
   return {
     baseDelayMs: config.authFailureDelayMs,
