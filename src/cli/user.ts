@@ -1,7 +1,8 @@
 /** `mailstead user add|passwd|del|list|set|show`: account administration on the data directory. */
 import type { Command } from 'commander';
 import { MailDomain } from '../domain/mail-domain.js';
-import { generatePassword } from '../domain/passwords.js';
+import { DEFAULT_PASSWORD_SETTINGS, generatePassword, type PasswordSettings } from '../domain/passwords.js';
+import { ConfigError, loadConfig } from '../config/load.js';
 import {
   describePop3Policy,
   POP3_DELE_ACTIONS,
@@ -18,15 +19,30 @@ import { defaultDataDir, EX, formatSize, parseSize, readPasswordFromStdin, Usage
 
 export interface DataDirFlag {
   dataDir?: string;
+  /** The server's config file: its dataDir and `[auth]` (SCRAM on or off, iterations) apply, as in `serve --config`. */
+  config?: string;
+}
+
+/** Data directory and password settings: --data-dir over the config file's dataDir; `[auth]` from the file, else the defaults. */
+function settingsOf(flags: DataDirFlag): { dataDir: string; passwords: PasswordSettings } {
+  if (!flags.config) return { dataDir: flags.dataDir ?? defaultDataDir(), passwords: DEFAULT_PASSWORD_SETTINGS };
+  let config;
+  try {
+    config = loadConfig(flags.config, { dataDir: flags.dataDir });
+  } catch (err) {
+    if (err instanceof ConfigError) throw new UsageError(err.message, EX.CONFIG);
+    throw err;
+  }
+  return { dataDir: config.dataDir, passwords: { scram: config.auth.scram, scramIterations: config.auth.scramIterations } };
 }
 
 /** Opens the data directory's store with a bus that reaches a running server; maps store errors to exit codes. */
 export async function withDomain<T>(flags: DataDirFlag, fn: (domain: MailDomain) => Promise<T>): Promise<T> {
-  const dataDir = flags.dataDir ?? defaultDataDir();
+  const { dataDir, passwords } = settingsOf(flags);
   const store = await openDataDir(dataDir);
   const bus = new ForwardingBus(dataDir);
   try {
-    return await fn(new MailDomain(store, bus));
+    return await fn(new MailDomain(store, bus, { passwords }));
   } catch (err) {
     if (err instanceof StoreError) {
       const code = err.code === 'STORE_NO_SUCH_ACCOUNT' ? EX.NOUSER : err.code === 'STORE_UNAVAILABLE' ? EX.TEMPFAIL : EX.DATAERR;
@@ -42,12 +58,17 @@ export async function withDomain<T>(flags: DataDirFlag, fn: (domain: MailDomain)
 export function registerUserCommands(program: Command): void {
   const user = program.command('user').description('Manage accounts (add, passwd, del, list, set, show).');
   const dataDirOption = ['--data-dir <dir>', 'data directory [default: ./data]'] as const;
+  const configOption = [
+    '--config <file>',
+    "the server's configuration file: its dataDir and [auth] settings (scram, scramIterations) apply to passwords set here",
+  ] as const;
 
   user
     .command('add')
     .description('Create an account with INBOX, Sent, Drafts, Trash, Junk and Archive.')
     .argument('<address>', 'login address, e.g. alice@example.com')
     .option(...dataDirOption)
+    .option(...configOption)
     .option('--password-stdin', 'read the password from the first line of standard input (otherwise one is generated and printed)')
     .option('--quota <size>', 'storage quota, e.g. 500M, 2G or unlimited [default: unlimited]')
     .action(async (address: string, flags: DataDirFlag & { passwordStdin?: boolean; quota?: string }) => {
@@ -68,6 +89,7 @@ export function registerUserCommands(program: Command): void {
     .description('Set the password of an account.')
     .argument('<address>')
     .option(...dataDirOption)
+    .option(...configOption)
     .option('--password-stdin', 'read the new password from the first line of standard input')
     .option('--quota <size>', 'also change the quota')
     .action(async (address: string, flags: DataDirFlag & { passwordStdin?: boolean; quota?: string }) => {
@@ -88,6 +110,7 @@ export function registerUserCommands(program: Command): void {
     .description('Delete an account and all its mail.')
     .argument('<address>')
     .option(...dataDirOption)
+    .option(...configOption)
     .action(async (address: string, flags: DataDirFlag) => {
       await withDomain(flags, async (domain) => {
         await domain.deleteAccount(address);
@@ -99,6 +122,7 @@ export function registerUserCommands(program: Command): void {
     .command('list')
     .description('List accounts with their usage and quota.')
     .option(...dataDirOption)
+    .option(...configOption)
     .action(async (flags: DataDirFlag) => {
       await withDomain(flags, async (domain) => {
         for (const a of await domain.store.listAccounts()) {
@@ -112,6 +136,7 @@ export function registerUserCommands(program: Command): void {
     .description("Change an account's POP3 policy (what POP3 sees, what DELE does, EXPIRE).")
     .argument('<address>')
     .option(...dataDirOption)
+    .option(...configOption)
     .option('--pop3-scope <scope>', 'what POP3 sees: inbox, or all (every mailbox but Trash and Junk)')
     .option('--pop3-from <when>', 'all mail, or only mail arriving from now on: all, now, or a date (2026-01-31)')
     .option('--pop3-dele <action>', 'what DELE does at QUIT: expunge, hide, seen, archive or trash')
@@ -130,6 +155,7 @@ export function registerUserCommands(program: Command): void {
     .description('Show an account: usage, quota, POP3 policy and POP3 devices.')
     .argument('<address>')
     .option(...dataDirOption)
+    .option(...configOption)
     .action(async (address: string, flags: DataDirFlag) => {
       await withDomain(flags, async (domain) => {
         const account = await domain.requireAccount(address);

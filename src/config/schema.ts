@@ -62,6 +62,37 @@ export const configSchema = z
     unauthenticatedTimeoutSeconds: z.number().int().min(1).max(600).default(60),
     /** Slows password guessing: the answer to a failed login waits this long (Dovecot waits 2 s). */
     authFailureDelayMs: z.number().int().min(0).max(60000).default(2000),
+    /** Passwords and login throttling; docs/security.md gives the reasons for each default. */
+    auth: z
+      .object({
+        /** SCRAM-SHA-256 keys beside the scrypt hash; false stores only the memory-hard hash and stops offering SCRAM. */
+        scram: z.boolean().default(true),
+        /** PBKDF2 iterations of new SCRAM keys: OWASP's 600,000 puts a stolen key near the scrypt hash's cost (RFC 7677: >= 4096). */
+        scramIterations: z.number().int().min(4096).max(10_000_000).default(600_000),
+        /** The failure delay (authFailureDelayMs, doubling per failure of a source or account) stops growing here. */
+        maxFailureDelayMs: z.number().int().min(0).max(300_000).default(30_000),
+        /** An address (IPv6: its /64) is refused for blockSeconds after this many failures: a guesser, not a typo. */
+        sourceBlockAfterFailures: z.number().int().min(1).default(10),
+        /** After this many failures on one account, sources that failed on it are refused for it; clean sources still get in. */
+        accountBlockAfterFailures: z.number().int().min(1).default(30),
+        /** How long a block lasts: long enough to make guessing useless, short enough for a NATed office to recover. */
+        blockSeconds: z.number().int().min(1).max(86_400).default(900),
+        /** Failures are forgotten this long after the last one. */
+        failureWindowSeconds: z.number().int().min(1).max(86_400).default(900),
+        /** Entries per throttle table (addresses, accounts, pairs); the oldest go first, so memory stays bounded. */
+        maxTrackedEntries: z.number().int().min(100).max(1_000_000).default(10_000),
+      })
+      .strict()
+      .default({
+        scram: true,
+        scramIterations: 600_000,
+        maxFailureDelayMs: 30_000,
+        sourceBlockAfterFailures: 10,
+        accountBlockAfterFailures: 30,
+        blockSeconds: 900,
+        failureWindowSeconds: 900,
+        maxTrackedEntries: 10_000,
+      }),
     limits: z
       .object({
         /** Largest message accepted by LMTP, deliver and APPEND. */

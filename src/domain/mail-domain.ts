@@ -21,7 +21,15 @@ import type {
 } from '../store/types.js';
 import { StoreError } from '../store/types.js';
 import { canonicalMailboxName, HIERARCHY_SEPARATOR, validateMailboxName } from './mailbox-names.js';
-import { hashPassword, verifyPassword } from './passwords.js';
+import { type LoginOutcome, type LoginThrottle, throttledLogin } from './login-throttle.js';
+import { DEFAULT_PASSWORD_SETTINGS, hashPassword, type PasswordSettings, verifyPassword, withoutScram } from './passwords.js';
+
+export interface MailDomainOptions {
+  /** What is stored when a password is set (`[auth] scram`, `scramIterations`). */
+  passwords?: PasswordSettings;
+  /** Shared by every protocol of the node; absent (tests, CLI tools): each session only delays its failures. */
+  loginThrottle?: LoginThrottle;
+}
 
 /** The folders every new account starts with (RFC 6154 special-use). */
 export const DEFAULT_MAILBOXES: ReadonlyArray<[string, SpecialUse | null]> = [
@@ -50,17 +58,24 @@ export class MailDomain {
    */
   private readonly pop3Locks = new Set<string>();
 
+  readonly passwords: PasswordSettings;
+  readonly loginThrottle: LoginThrottle | null;
+
   constructor(
     readonly store: MailStore,
     readonly bus: NotifyBus,
-  ) {}
+    options: MailDomainOptions = {},
+  ) {
+    this.passwords = options.passwords ?? DEFAULT_PASSWORD_SETTINGS;
+    this.loginThrottle = options.loginThrottle ?? null;
+  }
 
   // ---------------------------------------------------------------- accounts
 
   async createAccount(address: string, password: string, quotaBytes: number | null = null): Promise<Account> {
     const normalised = normaliseAddress(address);
     if (!isValidAddress(normalised)) throw new StoreError('STORE_INVALID_NAME', `Not a valid address: ${address}`);
-    const account = await this.store.createAccount(normalised, await hashPassword(password), quotaBytes);
+    const account = await this.store.createAccount(normalised, await hashPassword(password, undefined, this.passwords), quotaBytes);
     for (const [name, specialUse] of DEFAULT_MAILBOXES) {
       await this.store.createMailbox(account.id, name, specialUse);
       await this.store.setSubscribed(account.id, name, true);
@@ -70,7 +85,7 @@ export class MailDomain {
 
   async setPassword(address: string, password: string): Promise<void> {
     const account = await this.requireAccount(address);
-    await this.store.setPasswordHash(account.id, await hashPassword(password));
+    await this.store.setPasswordHash(account.id, await hashPassword(password, undefined, this.passwords));
   }
 
   async deleteAccount(address: string): Promise<void> {
@@ -93,6 +108,33 @@ export class MailDomain {
       return null;
     }
     return (await verifyPassword(password, account.passwordHash)) ? account : null;
+  }
+
+  /**
+   * A password login through the throttle (IMAP LOGIN and PLAIN, POP3, and
+   * any later HTTP login): refused without a check while the source is
+   * blocked, otherwise checked after the source's wait; failures are recorded
+   * and answered after their delay. Unknown users and wrong passwords take
+   * the same path and the same time.
+   */
+  passwordLogin(throttle: LoginThrottle, remoteAddress: string, address: string, password: string): Promise<LoginOutcome<Account>> {
+    return throttledLogin(throttle, remoteAddress, normaliseAddress(address), () => this.authenticate(address, password));
+  }
+
+  /**
+   * With SCRAM turned off (`[auth] scram = false`): removes the SCRAM keys
+   * from every stored credential, so that only the memory-hard hash is left.
+   * Returns how many credentials changed.
+   */
+  async removeScramCredentials(): Promise<number> {
+    let changed = 0;
+    for (const account of await this.store.listAccounts()) {
+      const stripped = withoutScram(account.passwordHash);
+      if (stripped === account.passwordHash) continue;
+      await this.store.setPasswordHash(account.id, stripped);
+      changed++;
+    }
+    return changed;
   }
 
   // --------------------------------------------------------------- mailboxes

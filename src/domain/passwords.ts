@@ -7,8 +7,12 @@
  * space, and the SCRAM keys (RFC 5802 §3: StoredKey and ServerKey, never the
  * password), all in the one opaque `passwordHash` column:
  *   $scrypt$...$<hash> $scram-sha-256$i=4096$<salt b64>$<StoredKey b64>$<ServerKey b64>
- * Credentials stored before SCRAM have only the scrypt part: PLAIN and LOGIN
- * keep working, SCRAM fails until the password is set again.
+ * Credentials stored before SCRAM, or while SCRAM is turned off
+ * (`[auth] scram = false`), have only the scrypt part: PLAIN and LOGIN keep
+ * working, SCRAM fails until the password is set again with SCRAM on. The
+ * iteration count is a setting (`[auth] scramIterations`, docs/security.md)
+ * and travels in the string, so a changed count applies to passwords set
+ * afterwards while older keys keep verifying at their own count.
  */
 import { randomBytes, scrypt, timingSafeEqual } from 'node:crypto';
 import { deriveScramCredentials, SCRAM_MIN_ITERATIONS, type ScramCredentials } from '../protocol/sasl/scram.js';
@@ -25,13 +29,35 @@ function scryptAsync(password: string, salt: Buffer, logN: number, r: number, p:
   });
 }
 
-export async function hashPassword(password: string, params = DEFAULT, scramIterations = SCRAM_MIN_ITERATIONS): Promise<string> {
+/** What is stored beside the scrypt hash when a password is set. */
+export interface PasswordSettings {
+  /** Store SCRAM-SHA-256 keys (and offer the mechanism). Off: only the memory-hard scrypt hash is stored. */
+  scram: boolean;
+  /** PBKDF2 iterations of new SCRAM keys (RFC 7677 §4: at least 4096). */
+  scramIterations: number;
+}
+
+/** The schema's defaults (src/config/schema.ts `[auth]`); docs/security.md gives the reasons. */
+export const DEFAULT_PASSWORD_SETTINGS: PasswordSettings = { scram: true, scramIterations: 600_000 };
+
+export async function hashPassword(password: string, params = DEFAULT, settings: PasswordSettings = DEFAULT_PASSWORD_SETTINGS): Promise<string> {
   const salt = randomBytes(16);
-  const key = await scryptAsync(password, salt, params.logN, params.r, params.p);
+  // Both run on the libuv thread pool: in parallel, the wait is the longer of the two, not the sum.
+  const [key, scram] = await Promise.all([
+    scryptAsync(password, salt, params.logN, params.r, params.p),
+    settings.scram
+      ? deriveScramCredentials(password, randomBytes(16), Math.max(SCRAM_MIN_ITERATIONS, settings.scramIterations))
+      : null,
+  ]);
   const scrypt = `$scrypt$ln=${params.logN},r=${params.r},p=${params.p}$${salt.toString('base64')}$${key.toString('base64')}`;
-  const scram = await deriveScramCredentials(password, randomBytes(16), scramIterations);
+  if (!scram) return scrypt;
   const b64 = (b: Buffer) => b.toString('base64');
   return `${scrypt} $scram-sha-256$i=${scram.iterations}$${b64(scram.salt)}$${b64(scram.storedKey)}$${b64(scram.serverKey)}`;
+}
+
+/** The stored credential without its SCRAM keys (only the scrypt hash), for `[auth] scram = false`. */
+export function withoutScram(stored: string): string {
+  return stored.split(' ')[0];
 }
 
 /** The SCRAM-SHA-256 keys of a stored credential; null for one stored before SCRAM existed here. */

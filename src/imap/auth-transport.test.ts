@@ -58,7 +58,8 @@ describe('IMAP authentication and transport extensions', () => {
       c.conn.take();
       c.conn.send(`${tag} AUTHENTICATE SCRAM-SHA-256 ${client.first()}\r\n`);
       const serverFirst = continuation.exec(await c.conn.waitFor(/\r\n$/))![1];
-      salts.push(/,s=([^,]+),i=4096$/.exec(Buffer.from(serverFirst, 'base64').toString())![1]);
+      // The decoy's count is the one new keys get (600,000 by default), like a real account's.
+      salts.push(/,s=([^,]+),i=600000$/.exec(Buffer.from(serverFirst, 'base64').toString())![1]);
       c.conn.take();
       c.conn.send(client.final(serverFirst) + '\r\n');
       assert.match(await c.waitTagged(tag), /NO \[AUTHENTICATIONFAILED\]/);
@@ -81,17 +82,19 @@ describe('IMAP authentication and transport extensions', () => {
     assert.match(await c.cmd('AUTHENTICATE SCRAM-SHA-256-PLUS biws'), /^t\d+ NO Unsupported authentication mechanism/);
 
     // A credential stored before SCRAM (scrypt only): LOGIN works, SCRAM does not.
+    // (A new connection: the third failure on one connection closes it.)
+    const c2 = await h.open({ secure: true });
     const account = (await h.domain.store.getAccount(ALICE))!;
     await h.domain.store.setPasswordHash(account.id, account.passwordHash.split(' ')[0]);
     try {
       const legacy = new ScramClient(ALICE, PASSWORD);
-      c.conn.take();
-      c.conn.send(`g AUTHENTICATE SCRAM-SHA-256 ${legacy.first()}\r\n`);
-      const first = continuation.exec(await c.conn.waitFor(/\r\n$/))![1];
-      c.conn.take();
-      c.conn.send(legacy.final(first) + '\r\n');
-      assert.match(await c.waitTagged('g'), /NO \[AUTHENTICATIONFAILED\]/);
-      assert.match(await c.cmd(`LOGIN ${ALICE} "${PASSWORD}"`), /OK \[CAPABILITY/);
+      c2.conn.take();
+      c2.conn.send(`g AUTHENTICATE SCRAM-SHA-256 ${legacy.first()}\r\n`);
+      const first = continuation.exec(await c2.conn.waitFor(/\r\n$/))![1];
+      c2.conn.take();
+      c2.conn.send(legacy.final(first) + '\r\n');
+      assert.match(await c2.waitTagged('g'), /NO \[AUTHENTICATIONFAILED\]/);
+      assert.match(await c2.cmd(`LOGIN ${ALICE} "${PASSWORD}"`), /OK \[CAPABILITY/);
     } finally {
       await h.domain.store.setPasswordHash(account.id, account.passwordHash);
     }

@@ -61,10 +61,11 @@ export function sessionCapabilities(opts: { appendLimit: number }): string[] {
 /** Extensions ENABLE turns on (RFC 5161); everything else is ignored as the RFC asks. */
 export const ENABLEABLE = ['IMAP4rev2', 'UTF8=ACCEPT', 'CONDSTORE', 'QRESYNC'];
 
-export function preAuthCapabilities(opts: { secure: boolean; tlsAvailable: boolean; authAllowed: boolean }): string[] {
+export function preAuthCapabilities(opts: { secure: boolean; tlsAvailable: boolean; authAllowed: boolean; scram?: boolean }): string[] {
   const caps = [...BASE_CAPABILITIES, 'LITERAL-', 'ENABLE', 'ID'];
   if (!opts.secure && opts.tlsAvailable) caps.push('STARTTLS');
-  if (opts.authAllowed) caps.push('AUTH=PLAIN', 'AUTH=SCRAM-SHA-256', 'SASL-IR');
+  // `[auth] scram = false` stores no SCRAM keys, so the mechanism is not offered.
+  if (opts.authAllowed) caps.push('AUTH=PLAIN', ...(opts.scram === false ? [] : ['AUTH=SCRAM-SHA-256']), 'SASL-IR');
   else caps.push('LOGINDISABLED');
   return caps;
 }

@@ -62,8 +62,19 @@ describe('IMAP session: greeting, TLS and authentication', () => {
     assert.equal(await c.cmd(`LOGIN ${ALICE} wrong`), 't1 NO [AUTHENTICATIONFAILED] Authentication failed\r\n');
     assert.ok(Date.now() - t0 >= 9);
     assert.match(await c.cmd(`LOGIN nobody@example.com wrong`), /^t2 NO \[AUTHENTICATIONFAILED\]/);
-    assert.match(await c.cmd(`LOGIN ${ALICE} wrong`), /^t3 NO \[AUTHENTICATIONFAILED\]/);
-    assert.match(await c.cmd(`LOGIN ${ALICE} "${PASSWORD}"`), /^t4 OK/);
+    assert.match(await c.cmd(`LOGIN ${ALICE} "${PASSWORD}"`), /^t3 OK/);
+  });
+
+  it('the third failed login on a connection (LOGIN, AUTHENTICATE, malformed SCRAM) is answered, then BYE and close', async () => {
+    const c = await h.open({ secure: true });
+    assert.match(await c.cmd(`LOGIN ${ALICE} wrong`), /^t1 NO \[AUTHENTICATIONFAILED\]/);
+    assert.match(await c.cmd('AUTHENTICATE PLAIN ' + encodePlain('nobody@example.com', 'x')), /^t2 NO \[AUTHENTICATIONFAILED\]/);
+    c.conn.take();
+    c.conn.send('t3 AUTHENTICATE SCRAM-SHA-256 bm90IHNjcmFt\r\n');
+    await c.conn.waitFor('* BYE');
+    await new Promise((r) => setImmediate(r));
+    assert.equal(c.conn.take(), 't3 NO [AUTHENTICATIONFAILED] Authentication failed\r\n* BYE Too many authentication failures\r\n');
+    assert.equal(c.conn.closedByServer, true);
   });
 
   it('AUTHENTICATE PLAIN with SASL-IR and with a continuation; * cancels', async () => {

@@ -147,6 +147,7 @@ class ImapSession implements Session, CommandContext {
       secure: this.connection.secure,
       tlsAvailable: this.imap.tlsAvailable,
       authAllowed: this.authAllowed(),
+      scram: this.imap.scram,
     });
   }
 

@@ -19,8 +19,13 @@ export interface ImapContext {
   tlsAvailable: boolean;
   /** Config switch, default false: allow LOGIN/AUTHENTICATE without TLS from 127.0.0.0/8 and ::1. */
   allowCleartextAuthFromLoopback: boolean;
-  /** Delay before answering a failed authentication (slows guessing); tests pass ~10. */
+  /**
+   * Delay before answering a failed authentication (slows guessing); tests pass ~10. The node's
+   * login throttle (`domain.loginThrottle`) grows it per source and account; without one, it is fixed.
+   */
   authFailureDelayMs: number;
+  /** `[auth] scram`: offer AUTHENTICATE SCRAM-SHA-256 (default true). */
+  scram?: boolean;
   /** "* OK Still here" period in IDLE, default 120000: keeps carrier NAT mappings alive. */
   idleKeepaliveMs: number;
   /** 60000: an unauthenticated client has no reason to sit idle. */

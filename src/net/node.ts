@@ -5,9 +5,10 @@
 import { hostname as osHostname } from 'node:os';
 import type { Server } from 'node:net';
 import { type MailsteadConfig, PROTOCOLS, type Protocol, parseListenAddress } from '../config/schema.js';
+import { LoginThrottle, type LoginThrottleSettings } from '../domain/login-throttle.js';
 import { MailDomain } from '../domain/mail-domain.js';
 import { startRetentionTimer } from '../domain/retention.js';
-import { generatePassword } from '../domain/passwords.js';
+import { generatePassword, type PasswordSettings } from '../domain/passwords.js';
 import { createImapSession } from '../imap/session.js';
 import { createLmtpServer, type LmtpServer } from '../lmtp/server.js';
 import { LocalBus } from '../notify/bus.js';
@@ -50,7 +51,15 @@ async function startLockedNode(config: MailsteadConfig, log: Logger, out: NodeOu
   const hostname = config.hostname ?? osHostname();
   const store = await openDataDir(config.dataDir);
   const bus = new LocalBus();
-  const domain = new MailDomain(store, bus);
+  const domain = new MailDomain(store, bus, {
+    passwords: passwordSettingsOf(config),
+    loginThrottle: new LoginThrottle(loginThrottleSettingsOf(config)),
+  });
+  if (!config.auth.scram) {
+    // docs/security.md: with SCRAM off, no SCRAM key stays in the store (a stolen copy holds only scrypt hashes).
+    const removed = await domain.removeScramCredentials();
+    if (removed > 0) log.info({ accounts: removed }, 'SCRAM-SHA-256 is off: removed the stored SCRAM keys');
+  }
 
   if ((await store.listAccounts()).length === 0) {
     const password = generatePassword();
@@ -74,6 +83,7 @@ async function startLockedNode(config: MailsteadConfig, log: Logger, out: NodeOu
     hostname,
     allowCleartextAuthFromLoopback: config.tls.allowCleartextAuthFromLoopback,
     authFailureDelayMs: config.authFailureDelayMs,
+    scram: config.auth.scram,
     unauthenticatedTimeoutMs: config.unauthenticatedTimeoutSeconds * 1000,
   };
   const imapContext = (tlsAvailable: boolean) => ({
@@ -165,6 +175,25 @@ async function startLockedNode(config: MailsteadConfig, log: Logger, out: NodeOu
       })();
       return stopping;
     },
+  };
+}
+
+/** `[auth]` as the domain's password settings (`mailstead user add|passwd --config` reads the same keys). */
+function passwordSettingsOf(config: MailsteadConfig): PasswordSettings {
+  return { scram: config.auth.scram, scramIterations: config.auth.scramIterations };
+}
+
+/** The throttle's settings: `authFailureDelayMs` is its base delay, the rest is `[auth]`. */
+function loginThrottleSettingsOf(config: MailsteadConfig): LoginThrottleSettings {
+  const a = config.auth;
+  return {
+    baseDelayMs: config.authFailureDelayMs,
+    maxDelayMs: Math.max(config.authFailureDelayMs, a.maxFailureDelayMs),
+    sourceBlockAfterFailures: a.sourceBlockAfterFailures,
+    accountBlockAfterFailures: a.accountBlockAfterFailures,
+    blockSeconds: a.blockSeconds,
+    failureWindowSeconds: a.failureWindowSeconds,
+    maxTrackedEntries: a.maxTrackedEntries,
   };
 }
 

@@ -4,7 +4,9 @@
  * Returns the account and the device tag on success (`alice@example.com#laptop`
  * logs in to alice's account as device "laptop", with alice's password); the
  * session then locks that device's maildrop. Passwords and SASL payloads are
- * never logged.
+ * never logged. Every password check goes through the node's login throttle
+ * (domain/login-throttle.ts); a blocked source gets -ERR [SYS/TEMP] without
+ * its password being checked, and the third failure ends the connection.
  */
 import type { Connection } from '../net/connection.js';
 import type { Account } from '../store/types.js';
@@ -14,6 +16,7 @@ import type { Pop3Context } from './session.js';
 import type { Pop3Output } from './transaction.js';
 import { cleartextAuthAllowed } from './policy.js';
 import { parsePop3Login } from '../domain/pop3-policy.js';
+import { LoginThrottle, type LoginOutcome, MAX_AUTH_FAILURES_PER_CONNECTION } from '../domain/login-throttle.js';
 
 type LoginCommand = Extract<Pop3Command, { name: 'USER' | 'PASS' | 'AUTH' }>;
 
@@ -33,6 +36,13 @@ export class Pop3Authenticator {
   private pendingUser: string | null = null;
   /** AUTH PLAIN sent "+ ": the next line is the client's response, not a command. */
   awaitingSaslResponse = false;
+  /** Failed logins on this connection; at MAX_AUTH_FAILURES_PER_CONNECTION the session closes. */
+  failures = 0;
+
+  /** True once the connection has used up its failed logins: the session must close it. */
+  get exhausted(): boolean {
+    return this.failures >= MAX_AUTH_FAILURES_PER_CONNECTION;
+  }
 
   constructor(
     private readonly connection: Connection,
@@ -115,23 +125,42 @@ export class Pop3Authenticator {
     const authzid = credentials.authzid.toLowerCase();
     const self = [credentials.authcid.toLowerCase(), parsePop3Login(credentials.authcid).address.toLowerCase()];
     if (authzid !== '' && !self.includes(authzid)) {
-      return this.failed(credentials.authcid, 'PLAIN');
+      // Refused before any password check: counted on this connection, not in the throttle.
+      await new Promise((resolve) => setTimeout(resolve, this.ctx.authFailureDelayMs));
+      return this.failed(credentials.authcid, 'PLAIN', {
+        status: 'failed',
+        note: { replyDelayMs: 0, sourceFailures: 0, shouldLog: true, blockStarted: null },
+      });
     }
     return this.verify(credentials.authcid, credentials.password, 'PLAIN');
   }
 
   private async verify(user: string, password: string, mechanism: string): Promise<Pop3Identity | false> {
     const login = parsePop3Login(user);
-    const account = await this.ctx.domain.authenticate(login.address, password);
-    if (!account) return this.failed(user, mechanism);
-    return { account, device: login.device };
+    const throttle = this.ctx.domain.loginThrottle ?? LoginThrottle.fixedDelay(this.ctx.authFailureDelayMs);
+    const outcome = await this.ctx.domain.passwordLogin(throttle, this.connection.remoteAddress, login.address, password);
+    if (outcome.status !== 'ok') return this.failed(user, mechanism, outcome);
+    return { account: outcome.value, device: login.device };
   }
 
-  private async failed(user: string, mechanism: string): Promise<false> {
-    this.ctx.log.info({ user, mechanism, remote: this.connection.remoteAddress }, 'POP3 authentication failed');
+  /** The reply to a failed login (its delay was already waited); the same words for unknown users and wrong passwords. */
+  private async failed(user: string, mechanism: string, outcome: Exclude<LoginOutcome<unknown>, { status: 'ok' }>): Promise<false> {
+    this.failures++;
+    const remote = this.connection.remoteAddress;
+    // The attempted name is logged (bounded), never the password.
+    const fields = { user: user.slice(0, 256), mechanism, remote };
+    if (outcome.status === 'refused') {
+      // Every refusal is bounded by the per-connection limit; the block itself was logged when it started.
+      this.ctx.log.debug({ ...fields, blocked: outcome.reason }, 'POP3 login refused by the throttle');
+      // RFC 3206 §4 SYS/TEMP: a temporary refusal, so the client keeps the password and tries later.
+      await this.out.reply(err('Too many failed logins; try again later', 'SYS/TEMP'));
+      return false;
+    }
+    const { note } = outcome;
+    if (note.shouldLog) this.ctx.log.info({ ...fields, failures: note.sourceFailures }, 'POP3 authentication failed');
+    if (note.blockStarted) this.ctx.log.warn({ ...fields, blocked: note.blockStarted }, 'login throttle: block started');
     // RFC 2449 §8.1 / RFC 3206: [AUTH] says the credentials, not the server, are the problem.
-    await new Promise((resolve) => setTimeout(resolve, this.ctx.authFailureDelayMs));
-    await this.out.reply(err('Authentication failed', 'AUTH'));
+    await this.out.reply(err(this.exhausted ? 'Authentication failed; too many failures, closing' : 'Authentication failed', 'AUTH'));
     return false;
   }
 }

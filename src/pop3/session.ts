@@ -192,6 +192,13 @@ class Pop3Session implements Session, Pop3Output {
       }
     }
     if (this.ended) return;
+    if (this.auth.exhausted && this.state.kind === 'AUTHORIZATION') {
+      // The reply to the last allowed failure was written; one connection may not go on guessing.
+      this.log.info({ failures: this.auth.failures }, 'connection closed after too many authentication failures');
+      this.finish();
+      this.connection.close();
+      return;
+    }
     this.badCommands = succeeded ? 0 : this.badCommands + 1;
     if (this.badCommands >= limits.maxBadCommands) this.sayAndClose(err('Too many bad commands'));
   }

@@ -70,7 +70,7 @@ describe('SCRAM-SHA-256 server steps', () => {
 
 describe('stored credentials', () => {
   it('carry scrypt and SCRAM keys; old scrypt-only strings still verify but have no SCRAM keys', async () => {
-    const stored = await hashPassword('pencil');
+    const stored = await hashPassword('pencil', undefined, { scram: true, scramIterations: 4096 });
     assert.equal(await verifyPassword('pencil', stored), true);
     assert.equal(await verifyPassword('pencil2', stored), false);
     const creds = scramCredentials(stored);

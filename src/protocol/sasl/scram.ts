@@ -154,7 +154,8 @@ export function scramServerFinal(
  * derived from the name, so repeated probes see a stable salt and cannot tell
  * the account apart from a real one; the keys match no password.
  */
-export function decoyCredentials(username: string, secret: Buffer): ScramCredentials {
+export function decoyCredentials(username: string, secret: Buffer, iterations = SCRAM_MIN_ITERATIONS): ScramCredentials {
   const salt = hmac(secret, `salt:${username}`).subarray(0, 16);
-  return { iterations: SCRAM_MIN_ITERATIONS, salt, storedKey: hmac(secret, `stored:${username}`), serverKey: hmac(secret, 'server') };
+  // The iteration count new keys get: an unknown name must not stand out by an old count.
+  return { iterations, salt, storedKey: hmac(secret, `stored:${username}`), serverKey: hmac(secret, 'server') };
 }
