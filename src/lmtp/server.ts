@@ -8,6 +8,7 @@
 import { SMTPServer, type SMTPServerDataStream, type SMTPServerOptions, type SMTPServerSession } from 'smtp-server';
 import type { MailDomain } from '../domain/mail-domain.js';
 import { normaliseAddress } from '../domain/mail-domain.js';
+import { crashPoint } from '../observability/fault.js';
 import type { Logger } from '../observability/log.js';
 import { StoreError } from '../store/types.js';
 
@@ -30,6 +31,16 @@ function reply(code: number, message: string): Error {
   return Object.assign(new Error(message), { responseCode: code });
 }
 
+/**
+ * A reply with its own RFC 3463 enhanced code. smtp-server derives the code of
+ * a per-recipient reply from the number alone (452 -> 4.2.2, "mailbox full"),
+ * so the enhanced code rides in the reply code, which it then writes as given.
+ * test/reliability/disk-full.test.ts checks the exact reply line.
+ */
+function replyWithEnhancedCode(code: number, enhanced: string, message: string): Error {
+  return Object.assign(new Error(message), { responseCode: `${code} ${enhanced}` });
+}
+
 /** Maps a delivery failure to the per-recipient LMTP reply (the one mapping for LMTP). */
 export function lmtpReplyFor(err: unknown): Error {
   if (err instanceof StoreError) {
@@ -38,6 +49,9 @@ export function lmtpReplyFor(err: unknown): Error {
         return reply(552, 'Mailbox is over quota');
       case 'STORE_NO_SUCH_ACCOUNT':
         return reply(550, 'No such user here');
+      case 'STORE_FULL':
+        // RFC 3463 4.3.1 "mail system full": the server's disk, not the recipient's quota; the MTA retries.
+        return replyWithEnhancedCode(452, '4.3.1', 'Mail system full; try again later');
       default:
         return reply(451, 'Temporary failure storing the message; try again later');
     }
@@ -69,7 +83,11 @@ export function createLmtpServer(opts: LmtpOptions): LmtpServer {
     },
     onData(stream: SMTPServerDataStream, session: SMTPServerSession, callback) {
       const delivery = deliverAll(stream, session).then(
-        (replies) => callback(null, replies as unknown as string),
+        (replies) => {
+          callback(null, replies as unknown as string);
+          // smtp-server has written the replies by now (the DATA stream had ended).
+          if (replies.some((r) => typeof r === 'string')) crashPoint('lmtp.reply-sent');
+        },
         (err) => callback(reply(451, `Temporary failure: ${(err as Error).message}`)),
       );
       inFlight.add(delivery);
