@@ -7,7 +7,7 @@
  * UIDVALIDITY through every restart. Prints the figure for docs/reliability.md
  * and exits 1 when anything was lost or duplicated.
  *
- *   npm run bench:crash                 # 200 kills (about 10 minutes on 2 cores)
+ *   npm run bench:crash                 # 200 kills (about 16 minutes on 2 busy cores)
  *   npm run bench:crash -- --kills 20   # shorter
  *   npm run bench:crash -- --seed 7     # another sequence of kill times
  *
@@ -45,14 +45,14 @@ const random = rng(Number(values.seed) || 1);
 interface Ledger {
   /** Subject -> size the store must hold, for every acknowledged message. */
   acknowledged: Map<string, number>;
-  /** Sent but never acknowledged (the server died first): may be there once, or not at all. */
-  unacknowledged: Set<string>;
+  /** Sent but never acknowledged (the server died first), with the size it would have: there once and whole, or not at all. */
+  unacknowledged: Map<string, number>;
   flagChanges: number;
   idleExists: number;
   clientErrors: number;
 }
 
-const ledger: Ledger = { acknowledged: new Map(), unacknowledged: new Set(), flagChanges: 0, idleExists: 0, clientErrors: 0 };
+const ledger: Ledger = { acknowledged: new Map(), unacknowledged: new Map(), flagChanges: 0, idleExists: 0, clientErrors: 0 };
 let sequence = 0;
 
 function message(subject: string): Buffer {
@@ -84,7 +84,8 @@ async function lmtpWorker(server: TestServer, to: string): Promise<void> {
   for (let i = 0; i < MAX_REQUESTS_PER_LIFE; i++) {
     const subject = `lmtp ${++sequence}`;
     const data = message(subject);
-    ledger.unacknowledged.add(subject);
+    const storedSize = data.length + `Return-Path: <${SENDER}>\r\n`.length;
+    ledger.unacknowledged.set(subject, storedSize);
     try {
       await client.send(SENDER, to, data);
     } catch {
@@ -92,7 +93,7 @@ async function lmtpWorker(server: TestServer, to: string): Promise<void> {
     }
     ledger.unacknowledged.delete(subject);
     // LMTP adds Return-Path at final delivery (RFC 5321 §4.4).
-    ledger.acknowledged.set(subject, data.length + `Return-Path: <${SENDER}>\r\n`.length);
+    ledger.acknowledged.set(subject, storedSize);
   }
   await client.close();
 }
@@ -104,7 +105,7 @@ async function appendWorker(server: TestServer, user: string, password: string):
     for (let i = 0; i < MAX_REQUESTS_PER_LIFE; i++) {
       const subject = `append ${++sequence}`;
       const data = message(subject);
-      ledger.unacknowledged.add(subject);
+      ledger.unacknowledged.set(subject, data.length);
       const result = await client.append('INBOX', data, random() < 0.5 ? ['\\Seen'] : []);
       if (!result) return;
       ledger.unacknowledged.delete(subject);
@@ -221,9 +222,10 @@ async function main(): Promise<void> {
     if (copies.some((s) => s !== size)) wrongSize++;
   }
   let unacknowledgedStored = 0;
-  for (const subject of ledger.unacknowledged) {
+  for (const [subject, size] of ledger.unacknowledged) {
     const copies = found.get(subject) ?? [];
     if (copies.length > 1) duplicated++;
+    if (copies.some((s) => s !== size)) wrongSize++;
     unacknowledgedStored += copies.length;
   }
   const strangers = [...found.keys()].filter((s) => !ledger.acknowledged.has(s) && !ledger.unacknowledged.has(s)).length;
