@@ -2,7 +2,8 @@
  * `mailstead deliver ADDRESS [--mailbox NAME] < message`: local delivery like
  * an LDA (Postfix `mailbox_command`, procmail). Exit codes are sysexits(3), which MTAs
  * understand: 0 delivered, 67 unknown user, 75 temporary failure (retry),
- * 77 over quota (permanent, like LMTP's 552), 65 bad input.
+ * 77 over quota (permanent, like LMTP's 552), 65 bad input. A full disk is
+ * 75, never 0: nothing was stored, and the MTA retries.
  */
 import type { Command } from 'commander';
 import { MailDomain } from '../domain/mail-domain.js';
@@ -40,6 +41,8 @@ export function registerDeliverCommand(program: Command): void {
       } catch (err) {
         if (err instanceof StoreError && err.code === 'STORE_NO_SUCH_ACCOUNT') throw new UsageError(err.message, EX.NOUSER);
         if (err instanceof StoreError && err.code === 'STORE_OVER_QUOTA') throw new UsageError(`over quota: ${address}`, EX.NOPERM);
+        // The disk is full: nothing was stored; the MTA keeps the message and retries (sysexits EX_TEMPFAIL).
+        if (err instanceof StoreError && err.code === 'STORE_FULL') throw new UsageError('temporary failure: mail system full', EX.TEMPFAIL);
         throw new UsageError(`temporary failure: ${(err as Error).message}`, EX.TEMPFAIL);
       } finally {
         await bus.close();

@@ -7,6 +7,7 @@
  */
 import type { AccountId, Mailbox, Pop3DeleAction, Pop3Policy, Pop3Scope, SpecialUse } from '../store/types.js';
 import type { MailDomain } from './mail-domain.js';
+import { crashPoint } from '../observability/fault.js';
 
 export type { Pop3DeleAction, Pop3Policy, Pop3Scope } from '../store/types.js';
 
@@ -124,6 +125,7 @@ export async function commitPop3Session(domain: MailDomain, outcome: Pop3Session
   // Untagged expunge removes the message: no record needed (and none left to prune).
   const recordDeleted = untagged && policy.dele === 'expunge' ? [] : deleted.map((m) => m.uidl);
   await domain.store.recordPop3Session(accountId, device, { retrieved: retrieved.map((m) => m.uidl), deleted: recordDeleted }, now);
+  crashPoint('pop3.update.device-state-committed');
 
   for (const [mailbox, uids] of byMailbox(retrieved)) {
     await domain.updateFlags(mailbox, uids, 'add', [POP3_DOWNLOADED_KEYWORD]);

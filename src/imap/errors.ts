@@ -35,6 +35,11 @@ export function errorCompletion(err: unknown, log: Logger, opts: { target?: bool
         return no(err.message, { name: 'CANNOT' });
       case 'STORE_INVALID_NAME':
         return no(err.message, { name: 'CANNOT' });
+      case 'STORE_FULL':
+        // RFC 5530 §3: the server's disk is full, not the user's quota (OVERQUOTA would tell the user to
+        // delete mail; GETQUOTAROOT would contradict it). A temporary failure of the storage subsystem:
+        // the client retries later, as after any UNAVAILABLE. See docs/reliability.md.
+        return no('Server storage is full; try again later', { name: 'UNAVAILABLE' });
       case 'STORE_NO_SUCH_ACCOUNT':
       case 'STORE_UNAVAILABLE':
         return no('Storage temporarily unavailable', { name: 'UNAVAILABLE' });

@@ -10,6 +10,7 @@
  */
 import type { Connection, Session } from '../net/connection.js';
 import type { Logger } from '../observability/log.js';
+import { crashPointAfterImapReply } from '../observability/fault.js';
 import { limits } from '../protocol/limits.js';
 import { decodeMailboxName } from '../protocol/imap/mutf7.js';
 import { encodeResponse, encodeResponses } from '../protocol/imap/encoder.js';
@@ -384,6 +385,7 @@ class ImapSession implements Session, CommandContext {
       done = { ...done, code: { name: 'HIGHESTMODSEQ', value: this.state.view.highestModSeq } };
     }
     if (!done.answered) await this.finish(command.tag, done);
+    if (done.status === 'OK' && !done.answered) crashPointAfterImapReply(spec.key);
     if (this.state.kind === 'logout') this.close();
   }
 

@@ -110,11 +110,12 @@ describe('LMTP replies carry no internal error text', () => {
 
   test('lmtpReplyFor: quota and vanished accounts keep their classes; nothing else passes its text on', () => {
     const wire = (e: unknown) => {
-      const r = lmtpReplyFor(e) as Error & { responseCode: number };
+      const r = lmtpReplyFor(e) as Error & { responseCode: number | string };
       return `${r.responseCode} ${r.message}`;
     };
     assert.equal(wire(new StoreError('STORE_OVER_QUOTA', `over quota: ${SECRET}`)), '552 Mailbox is over quota');
     assert.equal(wire(new StoreError('STORE_NO_SUCH_ACCOUNT', `gone: ${SECRET}`)), '550 No such user here');
+    assert.equal(wire(new StoreError('STORE_FULL', `disk full: ${SECRET}`)), '452 4.3.1 Mail system full; try again later');
     for (const e of [new Error(SECRET), new TypeError(SECRET), new StoreError('STORE_INVALID_NAME', SECRET), SECRET, null, undefined]) {
       assert.equal(wire(e), '451 Temporary failure, try again later');
     }

@@ -9,6 +9,7 @@
 import { SMTPServer, type SMTPServerDataStream, type SMTPServerOptions, type SMTPServerSession } from 'smtp-server';
 import type { MailDomain } from '../domain/mail-domain.js';
 import { normaliseAddress } from '../domain/mail-domain.js';
+import { crashPoint } from '../observability/fault.js';
 import type { Logger } from '../observability/log.js';
 import { StoreError } from '../store/types.js';
 
@@ -27,7 +28,7 @@ export interface LmtpServer {
 }
 
 /** An SMTP reply as smtp-server expects it: an Error carrying the code. */
-function reply(code: number, message: string): Error {
+function reply(code: number | string, message: string): Error {
   return Object.assign(new Error(message), { responseCode: code });
 }
 
@@ -35,13 +36,17 @@ function reply(code: number, message: string): Error {
  * What the MTA is told about a failed delivery: the class of the failure, never its detail
  * (exception text can carry file paths, SQL or another user's data; the log gets it instead).
  * smtp-server adds the RFC 3463 enhanced code from the reply code (451 -> 4.3.0, 552 -> 5.2.2,
- * 550 -> 5.1.1). To add a class: a row here and a case in `failureClassOf`.
+ * 550 -> 5.1.1) unless the code is given as a string with its own enhanced code, which it writes as
+ * given (test/reliability/disk-full.test.ts checks the exact line). To add a class: a row here and a
+ * case in `failureClassOf`.
  */
 const FAILURE_REPLIES = {
   overQuota: { code: 552, text: 'Mailbox is over quota' },
   noSuchUser: { code: 550, text: 'No such user here' },
+  // RFC 3463 4.3.1 "mail system full": the server's disk, not the recipient's quota; the MTA retries.
+  full: { code: '452 4.3.1', text: 'Mail system full; try again later' },
   temporary: { code: 451, text: 'Temporary failure, try again later' },
-} as const satisfies Record<string, { code: number; text: string }>;
+} as const satisfies Record<string, { code: number | string; text: string }>;
 
 export type LmtpFailureClass = keyof typeof FAILURE_REPLIES;
 
@@ -52,6 +57,8 @@ export function failureClassOf(err: unknown): LmtpFailureClass {
         return 'overQuota';
       case 'STORE_NO_SUCH_ACCOUNT':
         return 'noSuchUser';
+      case 'STORE_FULL':
+        return 'full';
     }
   }
   // Anything else (the store unavailable, a bug, an I/O error) may pass on retry: 4xx, and the MTA keeps the message.
@@ -91,7 +98,11 @@ export function createLmtpServer(opts: LmtpOptions): LmtpServer {
     },
     onData(stream: SMTPServerDataStream, session: SMTPServerSession, callback) {
       const delivery = deliverAll(stream, session).then(
-        (replies) => callback(null, replies as unknown as string),
+        (replies) => {
+          callback(null, replies as unknown as string);
+          // smtp-server has written the replies by now (the DATA stream had ended).
+          if (replies.some((r) => typeof r === 'string')) crashPoint('lmtp.reply-sent');
+        },
         (err: unknown) => {
           // The whole transaction failed (e.g. reading the message): every recipient gets the class, the log the detail.
           opts.log.error({ protocol: 'lmtp', err }, 'delivery failed');

@@ -50,6 +50,9 @@ export async function startNode(config: MailsteadConfig, log: Logger, out: NodeO
 async function startLockedNode(config: MailsteadConfig, log: Logger, out: NodeOutput, lock: DataDirLock): Promise<RunningNode> {
   const hostname = config.hostname ?? osHostname();
   const store = await openDataDir(config.dataDir);
+  // Startup recovery: whatever a crash left half-done goes before the first client comes in.
+  const recovered = await store.recover();
+  if (recovered.orphanBlobs > 0 || recovered.repairedReferenceCounts > 0) log.warn(recovered, 'startup recovery repaired the store');
   const bus = new LocalBus();
   const domain = new MailDomain(store, bus, {
     passwords: passwordSettingsOf(config),

@@ -14,6 +14,7 @@ export interface MappedError {
 
 const STORE_REPLIES: Record<StoreErrorCode, Pop3Response> = {
   STORE_UNAVAILABLE: err('Storage is temporarily unavailable, try again later', 'SYS/TEMP'),
+  STORE_FULL: err('Server storage is full, try again later', 'SYS/TEMP'),
   STORE_NO_SUCH_ACCOUNT: err('The account no longer exists', 'SYS/PERM'),
   STORE_NO_SUCH_MAILBOX: err('The maildrop (INBOX) does not exist', 'SYS/PERM'),
   STORE_OVER_QUOTA: err('Quota exceeded', 'SYS/PERM'),

@@ -14,6 +14,7 @@
 import type { Connection, Session } from '../net/connection.js';
 import type { MailDomain } from '../domain/mail-domain.js';
 import type { Logger } from '../observability/log.js';
+import { crashPoint } from '../observability/fault.js';
 import type { Account, AccountId } from '../store/types.js';
 import { commitPop3Session, expireCapability, pop3PolicyOf, type Pop3Policy } from '../domain/pop3-policy.js';
 import { limits } from '../protocol/limits.js';
@@ -334,6 +335,7 @@ class Pop3Session implements Session, Pop3Output {
       this.releaseLock();
     }
     this.sayAndClose(response);
+    if (response.kind === 'ok') crashPoint('pop3.update.reply-sent');
   }
 
   private onIdleTimeout(): void {

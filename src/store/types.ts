@@ -135,7 +135,9 @@ export type StoreErrorCode =
   | 'STORE_MAILBOX_HAS_CHILDREN'
   | 'STORE_MAILBOX_PROTECTED'
   | 'STORE_INVALID_NAME'
-  | 'STORE_UNAVAILABLE';
+  | 'STORE_UNAVAILABLE'
+  /** The disk (or the filesystem holding the store) is full: nothing was changed; retry once space is freed. */
+  | 'STORE_FULL';
 
 /** A protocol-neutral storage failure; `imap/errors.ts`, `pop3/errors.ts` and `lmtp/` map it to replies. */
 export class StoreError extends Error {
@@ -146,6 +148,14 @@ export class StoreError extends Error {
     super(message);
     this.name = 'StoreError';
   }
+}
+
+/** What startup recovery found and repaired (MailStore.recover). */
+export interface RecoveryReport {
+  /** Message bodies no message refers to (left by a crash between writing a body and committing its message). */
+  orphanBlobs: number;
+  /** Bodies whose reference count disagreed with the messages naming them, set right. */
+  repairedReferenceCounts: number;
 }
 
 export interface MailStore {
@@ -244,6 +254,13 @@ export interface MailStore {
   listPop3DeviceState(accountId: AccountId): Promise<Pop3DeviceRecord[]>;
   /** Drops the records of every UIDL not in `keepUidls`; returns how many records went. */
   prunePop3State(accountId: AccountId, keepUidls: string[]): Promise<number>;
+
+  // ---- recovery ----
+  /**
+   * Startup recovery, run by the server before it listens: removes bodies no
+   * message refers to and sets reference counts right, in one transaction.
+   */
+  recover(): Promise<RecoveryReport>;
 
   close(): Promise<void>;
 }

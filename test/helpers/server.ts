@@ -36,6 +36,8 @@ export interface StartOptions {
   dataDir?: string;
   /** Extra config keys merged into the generated config file. */
   config?: Record<string, unknown>;
+  /** Extra environment variables for the server process (e.g. MAILSTEAD_TEST_CRASH_AT). */
+  env?: Record<string, string>;
 }
 
 export function makeDataDir(): string {
@@ -56,7 +58,7 @@ export async function startServer(opts: StartOptions = {}): Promise<TestServer> 
   writeFileSync(configFile, JSON.stringify(config, null, 2));
   const child = spawn(process.execPath, [CLI, 'serve', '--config', configFile], {
     stdio: ['ignore', 'pipe', 'pipe'],
-    env: { ...process.env, MAILSTEAD_LOG_LEVEL: 'info' },
+    env: { ...process.env, MAILSTEAD_LOG_LEVEL: 'info', ...opts.env },
   });
   let out = '';
   let err = '';

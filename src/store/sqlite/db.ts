@@ -105,7 +105,12 @@ export function toStoreError(err: unknown): unknown {
       if (message.includes('accounts.')) return new StoreError('STORE_ACCOUNT_EXISTS', 'Account already exists');
       if (message.includes('mailboxes.')) return new StoreError('STORE_MAILBOX_EXISTS', 'Mailbox already exists');
     }
-    if (/^SQLITE_(BUSY|LOCKED|IOERR|FULL|CANTOPEN|READONLY|CORRUPT|NOTADB|NOMEM|PROTOCOL|PERM)/.test(code)) {
+    // SQLite reports ENOSPC on the database, its WAL or its journal as SQLITE_FULL, after rolling
+    // the statement (or the whole transaction) back: nothing half-written stays.
+    if (code === 'SQLITE_FULL' || code.startsWith('SQLITE_FULL_')) {
+      return new StoreError('STORE_FULL', `Mail store full (${code}): ${message}`);
+    }
+    if (/^SQLITE_(BUSY|LOCKED|IOERR|CANTOPEN|READONLY|CORRUPT|NOTADB|NOMEM|PROTOCOL|PERM)/.test(code)) {
       return new StoreError('STORE_UNAVAILABLE', `Mail store unavailable (${code}): ${message}`);
     }
   }

@@ -13,8 +13,10 @@ import type {
   MailboxId,
   MessageMeta,
   NewMessage,
+  RecoveryReport,
 } from '../types.js';
 import { StoreError } from '../types.js';
+import { crashPoint } from '../../observability/fault.js';
 import type { SqliteDb } from './db.js';
 import { applyFlagOperation, canonicalFlags, parseFlags, serializeFlags } from './flags.js';
 import type { AccountRow, MailboxRow, MessageRow } from './rows.js';
@@ -81,7 +83,7 @@ export class MessageRepo {
         internalDate: (message.internalDate ?? new Date()).getTime(),
       };
     });
-    return this.sql.write(() => {
+    const results = this.sql.write(() => {
       const mailbox = this.requireMailbox(mailboxId);
       this.charge(mailbox.account_id, sum(prepared.map((p) => p.content.length)));
       const { firstUid, modSeq } = this.allocate(mailbox, prepared.length);
@@ -89,6 +91,7 @@ export class MessageRepo {
       return prepared.map((p, i) => {
         const uid = firstUid + i;
         this.addBlobReference(p.blobId, p.content);
+        crashPoint('store.append.body-written');
         const generated = generateUidl(mailbox.uidvalidity, uid);
         const uidl = p.message.uidl !== undefined ? this.uidlFor(mailboxId, p.message.uidl, generated) : generated;
         this.sql
@@ -98,6 +101,10 @@ export class MessageRepo {
         return { uidValidity: mailbox.uidvalidity, uid, modSeq };
       });
     });
+    // The blob is in the same transaction as its rows: one COMMIT makes body and metadata durable together.
+    crashPoint('store.append.body-fsynced');
+    crashPoint('store.append.metadata-committed');
+    return results;
   }
 
   list(mailboxId: MailboxId): MessageMeta[] {
@@ -175,7 +182,7 @@ export class MessageRepo {
     unchangedSince: number | null,
   ): { changed: MessageMeta[]; modified: number[] } {
     canonicalFlags(flags); // refuse unstorable names before touching anything
-    return this.sql.write(() => {
+    const result = this.sql.write(() => {
       const mailbox = this.requireMailbox(mailboxId);
       const updates: MessageRow[] = [];
       const modified: number[] = [];
@@ -192,27 +199,76 @@ export class MessageRepo {
       const modSeq = this.bumpModSeq(mailbox);
       const update = this.sql.stmt('UPDATE messages SET flags = ?, modseq = ? WHERE mailbox_id = ? AND uid = ?');
       for (const row of updates) update.run(row.flags, modSeq, mailboxId, row.uid);
+      crashPoint('store.flags.metadata-written');
       return { changed: updates.map((row) => toMessageMeta({ ...row, modseq: modSeq })), modified };
     });
+    if (result.changed.length > 0) crashPoint('store.flags.metadata-committed');
+    return result;
   }
 
   copy(fromMailboxId: MailboxId, uids: number[], toMailboxId: MailboxId): CopyResult {
-    return this.sql.write(() => this.transfer(fromMailboxId, uids, toMailboxId, false));
+    const result = this.sql.write(() => {
+      const copied = this.transfer(fromMailboxId, uids, toMailboxId, false);
+      if (copied.uidMap.length > 0) crashPoint('store.copy.metadata-written');
+      return copied;
+    });
+    if (result.uidMap.length > 0) crashPoint('store.copy.metadata-committed');
+    return result;
   }
 
   move(fromMailboxId: MailboxId, uids: number[], toMailboxId: MailboxId): CopyResult {
-    return this.sql.write(() => this.transfer(fromMailboxId, uids, toMailboxId, true));
+    const result = this.sql.write(() => {
+      const moved = this.transfer(fromMailboxId, uids, toMailboxId, true);
+      if (moved.uidMap.length > 0) crashPoint('store.move.metadata-written');
+      return moved;
+    });
+    if (result.uidMap.length > 0) crashPoint('store.move.metadata-committed');
+    return result;
   }
 
   expunge(mailboxId: MailboxId, uids: number[]): number[] {
-    return this.sql.write(() => {
+    const removed = this.sql.write(() => {
       const mailbox = this.requireMailbox(mailboxId);
       const rows = this.rowsByUid(mailboxId, uids);
       if (rows.length === 0) return [];
       this.removeRows(mailbox, rows);
       this.dropBlobReferences(rows.map((r) => r.blob_id));
       this.release(mailbox.account_id, sum(rows.map((r) => r.size)));
+      crashPoint('store.expunge.metadata-written');
       return rows.map((r) => r.uid);
+    });
+    if (removed.length > 0) crashPoint('store.expunge.metadata-committed');
+    return removed;
+  }
+
+  /**
+   * Startup recovery: deletes blobs that no message names (a crash between
+   * writing a body and committing its message, once bodies live outside this
+   * transaction) and sets every reference count to the number of messages
+   * naming the blob, so an expunge never deletes a body still in use. One
+   * pass over the blobs, each checked through the messages_by_blob index.
+   */
+  sweepBlobs(): RecoveryReport {
+    return this.sql.write(() => {
+      const wrong = this.sql
+        .stmt<{ id: string; refs: number }>(
+          `SELECT id, refs FROM (SELECT b.id, b.refcount,
+             (SELECT count(*) FROM messages m WHERE m.blob_id = b.id) AS refs FROM blobs b)
+           WHERE refs <> refcount`,
+        )
+        .all();
+      const remove = this.sql.stmt('DELETE FROM blobs WHERE id = ?');
+      const recount = this.sql.stmt('UPDATE blobs SET refcount = ? WHERE id = ?');
+      let orphanBlobs = 0;
+      for (const blob of wrong) {
+        if (blob.refs === 0) {
+          remove.run(blob.id); // its summary goes with it (ON DELETE CASCADE)
+          orphanBlobs++;
+        } else {
+          recount.run(blob.refs, blob.id);
+        }
+      }
+      return { orphanBlobs, repairedReferenceCounts: wrong.length - orphanBlobs };
     });
   }
 

@@ -17,9 +17,11 @@ import type {
   NewMessage,
   Pop3DeviceRecord,
   Pop3Policy,
+  RecoveryReport,
   SpecialUse,
 } from '../types.js';
 import { StoreError } from '../types.js';
+import { crashPoint } from '../../observability/fault.js';
 import type { SqliteDb } from './db.js';
 import { MessageRepo, newMailboxObjectId } from './messages.js';
 import { Pop3StateRepo } from './pop3-state.js';
@@ -118,15 +120,18 @@ export class SqliteMailStore implements MailStore {
   }
 
   async createMailbox(accountId: AccountId, name: string, specialUse: SpecialUse | null = null): Promise<Mailbox> {
-    return this.sql.write(() => {
+    const mailbox = this.sql.write(() => {
       this.requireAccount(accountId);
       const info = this.sql
         .stmt(
           'INSERT INTO mailboxes (account_id, name, special_use, uidvalidity, uidnext, highest_modseq, object_id) VALUES (?, ?, ?, ?, 1, 1, ?)',
         )
         .run(accountId, name, specialUse, this.nextUidValidity(), newMailboxObjectId());
+      crashPoint('store.create.metadata-written');
       return toMailbox(this.mailboxWithCounts(Number(info.lastInsertRowid))!);
     });
+    crashPoint('store.create.metadata-committed');
+    return mailbox;
   }
 
   async deleteMailbox(id: MailboxId): Promise<void> {
@@ -142,7 +147,9 @@ export class SqliteMailStore implements MailStore {
         mailbox.account_id,
         rows.reduce((total, r) => total + r.size, 0),
       );
+      crashPoint('store.delete.metadata-written');
     });
+    crashPoint('store.delete.metadata-committed');
   }
 
   /**
@@ -151,9 +158,9 @@ export class SqliteMailStore implements MailStore {
    * server to drop a subscribed name on its own; the domain may move them.
    */
   async renameMailbox(id: MailboxId, newName: string): Promise<void> {
-    this.sql.write(() => {
+    const renamed = this.sql.write(() => {
       const mailbox = this.messages.requireMailbox(id);
-      if (mailbox.name === newName) return;
+      if (mailbox.name === newName) return false;
       const prefix = mailbox.name + HIERARCHY_SEPARATOR;
       // Every name starting with "old/" sorts in ["old/", "old0"): '0' follows '/' in ASCII and UTF-8.
       const inferiors = this.sql
@@ -167,7 +174,10 @@ export class SqliteMailStore implements MailStore {
       for (const inferior of inferiors) {
         rename.run(newName + HIERARCHY_SEPARATOR + inferior.name.slice(prefix.length), inferior.id);
       }
+      crashPoint('store.rename.metadata-written');
+      return true;
     });
+    if (renamed) crashPoint('store.rename.metadata-committed');
   }
 
   async setSubscribed(accountId: AccountId, name: string, subscribed: boolean): Promise<void> {
@@ -280,6 +290,10 @@ export class SqliteMailStore implements MailStore {
 
   async prunePop3State(accountId: AccountId, keepUidls: string[]): Promise<number> {
     return this.pop3.prune(accountId, keepUidls);
+  }
+
+  async recover(): Promise<RecoveryReport> {
+    return this.messages.sweepBlobs();
   }
 
   async close(): Promise<void> {
