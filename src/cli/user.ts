@@ -45,7 +45,9 @@ export async function withDomain<T>(flags: DataDirFlag, fn: (domain: MailDomain)
     return await fn(new MailDomain(store, bus, { passwords }));
   } catch (err) {
     if (err instanceof StoreError) {
-      const code = err.code === 'STORE_NO_SUCH_ACCOUNT' ? EX.NOUSER : err.code === 'STORE_UNAVAILABLE' ? EX.TEMPFAIL : EX.DATAERR;
+      // A full disk or an unavailable store may pass on retry (sysexits EX_TEMPFAIL), unlike bad input.
+      const temporary = err.code === 'STORE_UNAVAILABLE' || err.code === 'STORE_FULL';
+      const code = err.code === 'STORE_NO_SUCH_ACCOUNT' ? EX.NOUSER : temporary ? EX.TEMPFAIL : EX.DATAERR;
       throw new UsageError(err.message, code);
     }
     throw err;
