@@ -80,3 +80,19 @@ describe('FETCH BINARY (RFC 3516), PREVIEW, EMAILID, SAVEDATE', () => {
     assert.match(await c.cmd('UID SEARCH EMAILID Mnope'), /^\* SEARCH\r\nt\d+ OK /);
   });
 });
+
+describe('FETCH BINARY of a part with a hostile Content-Transfer-Encoding', () => {
+  it('the NO [UNKNOWN-CTE] reply echoes only a short printable prefix of the value', async () => {
+    const h = await createHarness();
+    try {
+      const cte = `x-${'A'.repeat(5000)}`;
+      await h.domain.deliver(ALICE, crlf(['From: a@example.org', `Content-Transfer-Encoding: ${cte}`, '', 'body', '']));
+      const c = await h.open({ login: true });
+      await c.cmd('SELECT INBOX');
+      const reply = await c.cmd('FETCH 1 BINARY.PEEK[1]');
+      assert.match(reply, /^t2 NO \[UNKNOWN-CTE\] Unknown Content-Transfer-Encoding "x-a{38}\.\.\." in message 1\r\n$/);
+    } finally {
+      await h.close();
+    }
+  });
+});

@@ -23,7 +23,9 @@ export const ENCODED_SUMMARY_ITEMS = new Set<FetchAttribute['kind']>(['ENVELOPE'
 /** Thrown for BINARY of a part whose encoding cannot be undone: the command answers NO [UNKNOWN-CTE] (RFC 3516 §4.3). */
 export class UnknownCteError extends Error {
   constructor(readonly encoding: string) {
-    super(`Unknown Content-Transfer-Encoding "${encoding}"`);
+    // The value comes from the message (anyone who can send mail): echo a short, printable prefix only.
+    const shown = encoding.replace(/[^\x21-\x7e]/g, '?');
+    super(`Unknown Content-Transfer-Encoding "${shown.length > 40 ? `${shown.slice(0, 40)}...` : shown}"`);
   }
 }
 
