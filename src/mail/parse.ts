@@ -6,7 +6,7 @@
  * bytes) is read from the raw message through these offsets.
  */
 import libmime from 'libmime';
-import { beforeTrailingComment, findField, LineCounter, MAX_HEADER_FIELDS, scanHeader, unfoldedValue, type HeaderField } from './headers.js';
+import { beforeTrailingComment, countLines, findField, MAX_HEADER_FIELDS, scanHeader, unfoldedValue, type HeaderField } from './headers.js';
 import { rawParams } from './params.js';
 
 /** How a part is written in BODYSTRUCTURE and how sections descend into it. */
@@ -124,15 +124,14 @@ export function readTransferEncoding(raw: Buffer, fields: HeaderField[]): string
 }
 
 export function parseMessage(raw: Buffer): MessageStructure {
-  const walk: Walk = { raw, lines: new LineCounter(raw), parts: 1 };
+  const walk: Walk = { raw, parts: 1 };
   const root = parsePart(walk, 0, raw.length, 0, false);
   return { version: 1, size: raw.length, bodyStart: root.bodyStart, headerLength: root.bodyStart, root };
 }
 
-/** One message being parsed: its bytes, its line counts, and the parts made so far (MAX_MIME_PARTS). */
+/** One message being parsed: its bytes and the parts made so far (MAX_MIME_PARTS). */
 interface Walk {
   raw: Buffer;
-  lines: LineCounter;
   parts: number;
 }
 
@@ -144,7 +143,7 @@ function parsePart(walk: Walk, start: number, end: number, depth: number, inDige
     fieldsEnd: block.fieldsEnd,
     bodyStart: block.bodyStart,
     end,
-    lines: walk.lines.count(block.bodyStart, end),
+    lines: 0, // set below, from the children's counts where there are children
     kind: 'text',
     type: 'text',
     subtype: 'plain',
@@ -173,6 +172,7 @@ function parsePart(walk: Walk, start: number, end: number, depth: number, inDige
       part.type = 'text';
       part.subtype = 'plain';
       part.typeFromHeader = false;
+      part.lines = countLines(raw, part.bodyStart, end);
       return part;
     }
     part.kind = 'multipart';
@@ -180,6 +180,7 @@ function parsePart(walk: Walk, start: number, end: number, depth: number, inDige
     // The children are counted before any is descended into, so a sibling's parts cannot overdraw the budget.
     walk.parts += ranges.length;
     part.children = ranges.map(([s, e]) => parsePart(walk, s, e, depth + 1, subtype === 'digest'));
+    part.lines = linesAround(raw, part.bodyStart, end, part.children);
     return part;
   }
   if (type === 'message' && (subtype === 'rfc822' || subtype === 'global') && !deepEnough && partsLeft > 0) {
@@ -189,11 +190,28 @@ function parsePart(walk: Walk, start: number, end: number, depth: number, inDige
       part.kind = 'message';
       walk.parts++;
       part.message = parsePart(walk, part.bodyStart, end, depth + 1, false);
+      part.lines = countLines(raw, part.message.headerStart, part.message.bodyStart) + part.message.lines;
       return part;
     }
   }
   part.kind = type === 'text' ? 'text' : 'basic';
+  part.lines = countLines(raw, part.bodyStart, end);
   return part;
+}
+
+/**
+ * LF count of `start..end` given its children's: only the octets outside the
+ * children's bodies are counted here, so each octet is counted once however
+ * deep the nesting (not once per level).
+ */
+function linesAround(raw: Buffer, start: number, end: number, children: MimePart[]): number {
+  let n = 0;
+  let pos = start;
+  for (const child of children) {
+    n += countLines(raw, pos, child.bodyStart) + child.lines;
+    pos = child.end;
+  }
+  return n + countLines(raw, pos, end);
 }
 
 const LF = 0x0a;
