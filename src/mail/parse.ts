@@ -50,13 +50,15 @@ export interface MessageStructure {
  * Nesting deeper than this is not descended into, so hostile mail cannot
  * exhaust the stack: a multipart at this depth is one opaque text/plain part,
  * a message/rfc822 an opaque message part with an empty envelope and body
- * (Dovecot's limit is 100, mail_max_nested_mime_parts; real mail nests a few levels).
+ * (Dovecot's message parser allows 100, MESSAGE_PARSER_DEFAULT_MAX_NESTED_MIME_PARTS;
+ * real mail nests a few levels).
  */
 export const MAX_MIME_DEPTH = 50;
 
 /**
  * Parts (the message itself, body parts and encapsulated messages) one message
- * may have; Dovecot's message parser stops at 10,000 too (max_total_mime_parts).
+ * may have; Dovecot's message parser stops at 10,000 too
+ * (MESSAGE_PARSER_DEFAULT_MAX_TOTAL_MIME_PARTS).
  * Like Dovecot, once the budget is spent no further boundaries are looked for:
  * the multipart being split ends with a last part that runs to the end of its
  * body (the delimiters after it included), a multipart met later is one opaque
