@@ -4,7 +4,7 @@
  * identity encodings (none, 7bit, 8bit, binary), base64 and quoted-printable;
  * any other encoding is reported so the server answers NO [UNKNOWN-CTE].
  */
-import { scanHeader } from './headers.js';
+import { headerFields } from './headers.js';
 import { readTransferEncoding, type MessageStructure } from './parse.js';
 import { resolvePart } from './sections.js';
 import { decodeTransfer } from './text.js';
@@ -23,7 +23,7 @@ export function binarySection(raw: Buffer, s: MessageStructure, path: number[]):
   if (path.length === 0) return { kind: 'ok', data: raw.subarray(0, s.size) };
   const part = resolvePart(s, path);
   if (!part) return { kind: 'missing' };
-  const { fields } = scanHeader(raw, part.headerStart, part.bodyStart);
+  const fields = headerFields(raw, part.headerStart, part.bodyStart);
   const encoding = readTransferEncoding(raw, fields);
   const body = raw.subarray(part.bodyStart, part.end);
   if (IDENTITY.has(encoding)) return { kind: 'ok', data: body };

@@ -5,7 +5,7 @@
  * exact to the octet of the stored message.
  */
 import { envelopeOf, type ImapLikeValue } from './envelope.js';
-import { findField, imapString, scanHeader, unfoldedValue, type HeaderField } from './headers.js';
+import { beforeTrailingComment, findField, headerFields, imapString, unfoldedValue, type HeaderField } from './headers.js';
 import { mergedParams } from './params.js';
 import type { MimePart } from './parse.js';
 
@@ -19,6 +19,22 @@ function emptyPart(extended: boolean): ImapLikeValue[] {
 function wire(value: string): string | Buffer {
   // eslint-disable-next-line no-control-regex
   return /[^\x00-\x7f]/.test(value) ? Buffer.from(value, 'utf8') : value;
+}
+
+/**
+ * `s.replace(/\([^)]*\)/g, by)` in linear time: that expression rescans to the
+ * end of the value from every "(" when no ")" follows (quadratic on a run of "(").
+ */
+function replaceComments(s: string, by: string): string {
+  let out = '';
+  let copied = 0;
+  for (let open = s.indexOf('('); open !== -1; open = s.indexOf('(', copied)) {
+    const close = s.indexOf(')', open + 1);
+    if (close === -1) break; // no ")" after this "(", so none after a later one
+    out += s.slice(copied, open) + by;
+    copied = close + 1;
+  }
+  return copied === 0 ? s : out + s.slice(copied);
 }
 
 function rawNString(raw: Buffer, fields: HeaderField[], name: string): string | Buffer | null {
@@ -42,7 +58,9 @@ function paramList(raw: Buffer, field: HeaderField | undefined, defaultCharset: 
 function disposition(raw: Buffer, fields: HeaderField[]): ImapLikeValue {
   const field = findField(fields, 'Content-Disposition');
   if (!field) return null;
-  const type = unfoldedValue(raw, field).toString('latin1').split(';')[0]!.replace(/\([^)]*\)/g, '').trim();
+  const value = unfoldedValue(raw, field).toString('latin1');
+  const semicolon = value.indexOf(';');
+  const type = replaceComments(semicolon === -1 ? value : value.slice(0, semicolon), '').trim();
   if (!type) return null;
   return [imapString(type), paramList(raw, field, false)];
 }
@@ -51,9 +69,7 @@ function disposition(raw: Buffer, fields: HeaderField[]): ImapLikeValue {
 function language(raw: Buffer, fields: HeaderField[]): ImapLikeValue {
   const field = findField(fields, 'Content-Language');
   if (!field) return null;
-  const tags = unfoldedValue(raw, field)
-    .toString('utf8')
-    .replace(/\([^)]*\)/g, ' ')
+  const tags = replaceComments(unfoldedValue(raw, field).toString('utf8'), ' ')
     .split(',')
     .map((t) => t.trim())
     .filter((t) => t !== '');
@@ -62,7 +78,7 @@ function language(raw: Buffer, fields: HeaderField[]): ImapLikeValue {
 
 function transferEncoding(raw: Buffer, fields: HeaderField[]): string | Buffer {
   const field = findField(fields, 'Content-Transfer-Encoding');
-  const token = field ? unfoldedValue(raw, field).toString('utf8').replace(/\(.*$/, '').trim() : '';
+  const token = field ? beforeTrailingComment(unfoldedValue(raw, field).toString('utf8')).trim() : '';
   return token === '' ? '7bit' : wire(token);
 }
 
@@ -74,7 +90,7 @@ function isMessageType(part: MimePart): boolean {
 
 /** The body structure of one part, BODY when `extended` is false. */
 export function partStructure(raw: Buffer, part: MimePart, extended: boolean): ImapLikeValue[] {
-  const { fields } = scanHeader(raw, part.headerStart, part.bodyStart);
+  const fields = headerFields(raw, part.headerStart, part.bodyStart);
   const ctField = part.typeFromHeader ? findField(fields, 'Content-Type') : undefined;
   const tail = (): ImapLikeValue[] => [disposition(raw, fields), language(raw, fields), rawNString(raw, fields, 'Content-Location')];
 
@@ -114,4 +130,26 @@ export function partStructure(raw: Buffer, part: MimePart, extended: boolean): I
 
 export function bodyStructureOf(raw: Buffer, root: MimePart, extended: boolean): ImapLikeValue {
   return partStructure(raw, root, extended);
+}
+
+/**
+ * BODY from an already computed BODYSTRUCTURE of the same part: the same
+ * values without the extension data (RFC 9051 §7.5.2), so ingest reads each
+ * part's header once for both instead of twice.
+ */
+export function bodyFromStructure(part: MimePart, extended: ImapLikeValue[]): ImapLikeValue[] {
+  if (part.kind === 'multipart') {
+    // (child ... subtype params disposition language location)
+    const childCount = extended.length - 5;
+    const children = extended.slice(0, childCount).map((child, i) => {
+      const sub = part.children?.[i];
+      return sub ? bodyFromStructure(sub, child as ImapLikeValue[]) : emptyPart(false);
+    });
+    return [...children, extended[childCount]!];
+  }
+  const isText = part.type.toLowerCase() === 'text';
+  const isMessage = (part.kind === 'message' && part.message !== undefined) || isMessageType(part);
+  const basic = extended.slice(0, 7 + (isMessage ? 3 : isText ? 1 : 0));
+  if (isMessage) basic[8] = part.message ? bodyFromStructure(part.message, basic[8] as ImapLikeValue[]) : emptyPart(false);
+  return basic;
 }

@@ -4,7 +4,7 @@
  * unfolded but otherwise raw (encoded words are the client's to decode).
  */
 import { parseAddressList } from './address.js';
-import { fieldLatin1, imapString, scanHeader } from './headers.js';
+import { fieldLatin1, headerFields, imapString } from './headers.js';
 import type { MimePart } from './parse.js';
 
 export type ImapLikeValue = null | number | string | Buffer | ImapLikeValue[];
@@ -22,7 +22,7 @@ function addressList(value: string | null): ImapLikeValue[] | null {
 
 /** The envelope of the message whose header starts at `message.headerStart`. */
 export function envelopeOf(raw: Buffer, message: MimePart): ImapLikeValue {
-  const { fields } = scanHeader(raw, message.headerStart, message.bodyStart);
+  const fields = headerFields(raw, message.headerStart, message.bodyStart);
   const get = (name: string) => fieldLatin1(raw, fields, name);
   const from = addressList(get('From'));
   // "If the Sender or Reply-To lines are absent in the header, or are present

@@ -11,7 +11,7 @@ import { parseAddressList } from './address.js';
 import { bodyStructureOf } from './bodystructure.js';
 import { parseMailDate, parseMailDay } from './date.js';
 import { envelopeOf, type ImapLikeValue } from './envelope.js';
-import { decodedValue, fieldLatin1, scanHeader } from './headers.js';
+import { decodedValue, fieldLatin1, headerFields } from './headers.js';
 import type { MessageStructure } from './parse.js';
 import { bodyTextOf } from './text.js';
 
@@ -39,7 +39,7 @@ export function bodyStructure(raw: Buffer, s: MessageStructure, extended: boolea
 }
 
 function topFields(raw: Buffer, s: MessageStructure) {
-  return scanHeader(raw, s.root.headerStart, s.root.bodyStart).fields;
+  return headerFields(raw, s.root.headerStart, s.root.bodyStart);
 }
 
 /** Unfolded, RFC 2047-decoded values of a top-level header field, in order. */

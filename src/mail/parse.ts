@@ -6,7 +6,8 @@
  * bytes) is read from the raw message through these offsets.
  */
 import libmime from 'libmime';
-import { countLines, findField, scanHeader, unfoldedValue, type HeaderField } from './headers.js';
+import { beforeTrailingComment, countLines, findField, MAX_HEADER_FIELDS, scanHeader, unfoldedValue, type HeaderField } from './headers.js';
+import { rawParams } from './params.js';
 
 /** How a part is written in BODYSTRUCTURE and how sections descend into it. */
 export type PartKind = 'multipart' | 'message' | 'text' | 'basic';
@@ -45,8 +46,49 @@ export interface MessageStructure {
   root: MimePart;
 }
 
-/** Nesting deeper than this is not descended into, so hostile mail cannot exhaust the stack. */
+/**
+ * Nesting deeper than this is not descended into, so hostile mail cannot
+ * exhaust the stack: a multipart at this depth is one opaque text/plain part,
+ * a message/rfc822 an opaque message part with an empty envelope and body
+ * (Dovecot's message parser allows 100, MESSAGE_PARSER_DEFAULT_MAX_NESTED_MIME_PARTS;
+ * real mail nests a few levels).
+ */
 export const MAX_MIME_DEPTH = 50;
+
+/**
+ * Parts (the message itself, body parts and encapsulated messages) one message
+ * may have; Dovecot's message parser stops at 10,000 too
+ * (MESSAGE_PARSER_DEFAULT_MAX_TOTAL_MIME_PARTS).
+ * Like Dovecot, once the budget is spent no further boundaries are looked for:
+ * the multipart being split ends with a last part that runs to the end of its
+ * body (the delimiters after it included), a multipart met later is one opaque
+ * text/plain part, and a message/rfc822 met later an opaque message part. So
+ * BODYSTRUCTURE and BODY[section] stay valid and agree with each other.
+ */
+export const MAX_MIME_PARTS = 10_000;
+
+/**
+ * Content-Type values up to this many octets are read by libmime as they are
+ * (every real one: a long RFC 2231 file name is under 1 KB). libmime costs
+ * about 1 µs an octet, so a longer value is first cut down, in linear time, to
+ * its type and the parameters the server reads (boundary, charset), each
+ * shortened to this length too; BODYSTRUCTURE lists all parameters (params.ts).
+ */
+export const CONTENT_TYPE_LIBMIME_OCTETS = 1024;
+const USED_PARAMS = /^(boundary|charset)(\*|$)/;
+const MAX_USED_PARAMS = 64;
+
+function essentialContentType(value: string): string {
+  const semicolon = value.indexOf(';');
+  let out = value.slice(0, Math.min(semicolon === -1 ? value.length : semicolon, CONTENT_TYPE_LIBMIME_OCTETS));
+  let kept = 0;
+  for (const { key, value: param } of rawParams(value)) {
+    if (!USED_PARAMS.test(key)) continue;
+    if (++kept > MAX_USED_PARAMS) break;
+    out += `; ${key}="${param.slice(0, CONTENT_TYPE_LIBMIME_OCTETS).replace(/["\\]/g, '\\$&')}"`;
+  }
+  return out;
+}
 
 export interface ContentType {
   type: string;
@@ -62,7 +104,9 @@ export function readContentType(raw: Buffer, fields: HeaderField[]): ContentType
   if (!field) return null;
   let parsed: { value: string; params: Record<string, string>; decodedParams?: string[] };
   try {
-    parsed = libmime.parseHeaderValue(unfoldedValue(raw, field).toString('utf8'), { stripComments: true });
+    const value = unfoldedValue(raw, field).toString('utf8');
+    const input = value.length > CONTENT_TYPE_LIBMIME_OCTETS ? essentialContentType(value) : value;
+    parsed = libmime.parseHeaderValue(input, { stripComments: true });
   } catch {
     return null; // hostile parameter syntax: treat as no Content-Type at all
   }
@@ -78,22 +122,30 @@ export function readContentType(raw: Buffer, fields: HeaderField[]): ContentType
 export function readTransferEncoding(raw: Buffer, fields: HeaderField[]): string {
   const field = findField(fields, 'Content-Transfer-Encoding');
   if (!field) return '';
-  return unfoldedValue(raw, field).toString('latin1').replace(/\(.*$/, '').trim().toLowerCase();
+  return beforeTrailingComment(unfoldedValue(raw, field).toString('latin1')).trim().toLowerCase();
 }
 
 export function parseMessage(raw: Buffer): MessageStructure {
-  const root = parsePart(raw, 0, raw.length, 0, false);
+  const walk: Walk = { raw, parts: 1 };
+  const root = parsePart(walk, 0, raw.length, 0, false);
   return { version: 1, size: raw.length, bodyStart: root.bodyStart, headerLength: root.bodyStart, root };
 }
 
-function parsePart(raw: Buffer, start: number, end: number, depth: number, inDigest: boolean): MimePart {
-  const block = scanHeader(raw, start, end);
+/** One message being parsed: its bytes and the parts made so far (MAX_MIME_PARTS). */
+interface Walk {
+  raw: Buffer;
+  parts: number;
+}
+
+function parsePart(walk: Walk, start: number, end: number, depth: number, inDigest: boolean): MimePart {
+  const raw = walk.raw;
+  const block = scanHeader(raw, start, end, MAX_HEADER_FIELDS);
   const part: MimePart = {
     headerStart: start,
     fieldsEnd: block.fieldsEnd,
     bodyStart: block.bodyStart,
     end,
-    lines: countLines(raw, block.bodyStart, end),
+    lines: 0, // set below, from the children's counts where there are children
     kind: 'text',
     type: 'text',
     subtype: 'plain',
@@ -112,34 +164,56 @@ function parsePart(raw: Buffer, start: number, end: number, depth: number, inDig
   const type = part.type.toLowerCase();
   const subtype = part.subtype.toLowerCase();
   const deepEnough = depth >= MAX_MIME_DEPTH;
+  const partsLeft = MAX_MIME_PARTS - walk.parts;
 
   if (type === 'multipart') {
     const boundary = ct?.params['boundary'];
-    if (!boundary || deepEnough) {
+    if (!boundary || deepEnough || partsLeft <= 0) {
       // No boundary (or too deep): one opaque text/plain body, the RFC 2045 §5.2 default for an
       // unusable Content-Type (Dovecot shows an empty multipart instead; docs/compatibility.md C11).
       part.type = 'text';
       part.subtype = 'plain';
       part.typeFromHeader = false;
+      part.lines = countLines(raw, part.bodyStart, end);
       return part;
     }
     part.kind = 'multipart';
-    part.children = splitMultipart(raw, part.bodyStart, end, Buffer.from(boundary, 'utf8')).map(([s, e]) =>
-      parsePart(raw, s, e, depth + 1, subtype === 'digest'),
-    );
+    const ranges = splitMultipart(raw, part.bodyStart, end, Buffer.from(boundary, 'utf8'), partsLeft);
+    // The children are counted before any is descended into, so a sibling's parts cannot overdraw the budget.
+    walk.parts += ranges.length;
+    part.children = ranges.map(([s, e]) => parsePart(walk, s, e, depth + 1, subtype === 'digest'));
+    part.lines = linesAround(raw, part.bodyStart, end, part.children);
     return part;
   }
-  if (type === 'message' && (subtype === 'rfc822' || subtype === 'global') && !deepEnough) {
+  if (type === 'message' && (subtype === 'rfc822' || subtype === 'global') && !deepEnough && partsLeft > 0) {
     // An encoded message/rfc822 is not allowed (RFC 2046 §5.2.1); shown as an opaque part, as Dovecot does.
     const cte = readTransferEncoding(raw, block.fields);
     if (cte === '' || cte === '7bit' || cte === '8bit' || cte === 'binary') {
       part.kind = 'message';
-      part.message = parsePart(raw, part.bodyStart, end, depth + 1, false);
+      walk.parts++;
+      part.message = parsePart(walk, part.bodyStart, end, depth + 1, false);
+      part.lines = countLines(raw, part.message.headerStart, part.message.bodyStart) + part.message.lines;
       return part;
     }
   }
   part.kind = type === 'text' ? 'text' : 'basic';
+  part.lines = countLines(raw, part.bodyStart, end);
   return part;
+}
+
+/**
+ * LF count of `start..end` given its children's: only the octets outside the
+ * children's bodies are counted here, so each octet is counted once however
+ * deep the nesting (not once per level).
+ */
+function linesAround(raw: Buffer, start: number, end: number, children: MimePart[]): number {
+  let n = 0;
+  let pos = start;
+  for (const child of children) {
+    n += countLines(raw, pos, child.bodyStart) + child.lines;
+    pos = child.end;
+  }
+  return n + countLines(raw, pos, end);
 }
 
 const LF = 0x0a;
@@ -149,14 +223,23 @@ const DASH = 0x2d;
 /**
  * Body part ranges of a multipart body (RFC 2046 §5.1.1). The CRLF before a
  * delimiter belongs to the delimiter; preamble and epilogue are dropped; a
- * missing close delimiter ends the last part at the end of the body.
+ * missing close delimiter ends the last part at the end of the body. At most
+ * `maxParts` ranges: the last one allowed runs to the end of the body.
  */
-export function splitMultipart(raw: Buffer, bodyStart: number, end: number, boundary: Buffer): Array<[number, number]> {
+export function splitMultipart(
+  raw: Buffer,
+  bodyStart: number,
+  end: number,
+  boundary: Buffer,
+  maxParts = MAX_MIME_PARTS,
+): Array<[number, number]> {
   const dashBoundary = Buffer.concat([Buffer.from('--'), boundary]);
   const parts: Array<[number, number]> = [];
   let partStart = -1; // -1 while in the preamble
   let pos = bodyStart;
   while (pos < end) {
+    if (partStart !== -1 && parts.length + 1 >= maxParts) break; // the last part allowed: no more boundaries
+
     const hit = raw.indexOf(dashBoundary, pos);
     if (hit === -1 || hit + dashBoundary.length > end) break;
     pos = hit + 1;

@@ -15,9 +15,18 @@ const TRAILER = /(\(fwd\)|[ \t])$/i;
 const LEADER = /^(?:((?:\[[^[\]]*\][ \t]*)*(?:re|fwd?)[ \t]*(?:\[[^[\]]*\][ \t]*)?:)|[ \t])/i;
 const BLOB = /^\[[^[\]]*\][ \t]*/;
 
+/**
+ * Characters of the subject the base subject is computed from. The leader and
+ * trailer steps below rescan the subject once per marker they remove, which is
+ * quadratic in the length; real subjects are far shorter (a line is at most
+ * 998 octets, RFC 5322 §2.1.1), and two subjects that agree on this many
+ * characters sort and thread together.
+ */
+export const SUBJECT_MAX_CHARS = 2048;
+
 export function baseSubject(decoded: string): BaseSubject {
   // Step 1: tabs and line breaks become spaces; runs of spaces become one.
-  let s = decoded.replace(/[\t\r\n]/g, ' ').replace(/ {2,}/g, ' ');
+  let s = decoded.slice(0, SUBJECT_MAX_CHARS).replace(/[\t\r\n]/g, ' ').replace(/ {2,}/g, ' ');
   let replyOrForward = false;
   for (;;) {
     // Step 2: trailers, repeatedly.

@@ -7,10 +7,10 @@
  */
 import libmime from 'libmime';
 import { parseAddressList } from './address.js';
-import { bodyStructureOf } from './bodystructure.js';
+import { bodyFromStructure, bodyStructureOf } from './bodystructure.js';
 import { parseMailDate } from './date.js';
 import { envelopeOf, type ImapLikeValue } from './envelope.js';
-import { decodedValue, fieldLatin1, findField, scanHeader } from './headers.js';
+import { decodedValue, fieldLatin1, findField, headerFields } from './headers.js';
 import { parseMessage, type MessageStructure } from './parse.js';
 import { previewOf } from './preview.js';
 import { baseSubject } from './subject.js';
@@ -75,7 +75,7 @@ function firstAddress(value: string | null): { mailbox: string; display: string 
 
 export function summarize(raw: Buffer, structure: MessageStructure = parseMessage(raw)): MessageSummary {
   const root = structure.root;
-  const { fields } = scanHeader(raw, root.headerStart, root.bodyStart);
+  const fields = headerFields(raw, root.headerStart, root.bodyStart);
   const get = (name: string) => fieldLatin1(raw, fields, name);
   const subjectField = findField(fields, 'Subject');
   const subject = baseSubject(subjectField ? decodedValue(raw, subjectField) : '');
@@ -85,12 +85,13 @@ export function summarize(raw: Buffer, structure: MessageStructure = parseMessag
   const to = firstAddress(get('To'));
   const ids = (value: string | null) => (value === null ? [] : (value.match(MSG_ID) ?? []));
   const references = ids(get('References'));
+  const bodyStructure = bodyStructureOf(raw, root, true) as ImapLikeValue[];
   return {
     version: SUMMARY_VERSION,
     structure,
     envelope: envelopeOf(raw, root),
-    body: bodyStructureOf(raw, root, false),
-    bodyStructure: bodyStructureOf(raw, root, true),
+    body: bodyFromStructure(root, bodyStructure),
+    bodyStructure,
     preview: previewOf(raw, root),
     sort: {
       sentDate: sent ? sent.getTime() : null,

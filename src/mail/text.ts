@@ -4,7 +4,7 @@
  * into multiparts and encapsulated messages.
  */
 import iconv from 'iconv-lite';
-import { scanHeader } from './headers.js';
+import { headerFields } from './headers.js';
 import { readContentType, readTransferEncoding, type MimePart } from './parse.js';
 
 /** Undoes a Content-Transfer-Encoding; unknown encodings are returned as they are. */
@@ -20,29 +20,66 @@ export function decodeTransfer(body: Buffer, encoding: string): Buffer {
   }
 }
 
-const HEX = /^[0-9A-Fa-f]{2}$/;
+const SP = 0x20;
+const HT = 0x09;
+const CR = 0x0d;
+const LF = 0x0a;
+const EQUALS = 0x3d;
 
-/** RFC 2045 §6.7: "=XX" octets, soft line breaks "=" CRLF; trailing whitespace on lines dropped. */
+function hexValue(c: number | undefined): number {
+  if (c === undefined) return -1;
+  if (c >= 0x30 && c <= 0x39) return c - 0x30;
+  if (c >= 0x41 && c <= 0x46) return c - 0x37;
+  if (c >= 0x61 && c <= 0x66) return c - 0x57;
+  return -1;
+}
+
+/**
+ * RFC 2045 §6.7: "=XX" octets, soft line breaks "=" CRLF; trailing whitespace on lines dropped.
+ * One pass each, linear: a regular expression for the trailing whitespace took quadratic time
+ * on a long run of spaces that a line end does not follow.
+ */
 export function decodeQuotedPrintable(body: Buffer): Buffer {
-  const text = body.toString('latin1').replace(/[ \t]+(?=\r?\n|$)/g, '');
-  const out = Buffer.alloc(text.length);
+  // Rule (3): whitespace before a line end (CRLF or LF) or at the very end is not data.
+  const text = Buffer.allocUnsafe(body.length);
+  let m = 0;
+  for (let i = 0; i < body.length; ) {
+    const c = body[i]!;
+    if (c !== SP && c !== HT) {
+      text[m++] = c;
+      i++;
+      continue;
+    }
+    let j = i;
+    while (j < body.length && (body[j] === SP || body[j] === HT)) j++;
+    const atLineEnd = j === body.length || body[j] === LF || (body[j] === CR && body[j + 1] === LF);
+    if (!atLineEnd) m += body.copy(text, m, i, j);
+    i = j;
+  }
+  const out = Buffer.allocUnsafe(m);
   let n = 0;
-  for (let i = 0; i < text.length; i++) {
+  for (let i = 0; i < m; i++) {
     const c = text[i]!;
-    if (c === '=') {
-      const pair = text.slice(i + 1, i + 3);
-      if (HEX.test(pair)) {
-        out[n++] = parseInt(pair, 16);
+    if (c === EQUALS) {
+      const hi = i + 2 < m ? hexValue(text[i + 1]) : -1;
+      const lo = hi === -1 ? -1 : hexValue(text[i + 2]);
+      if (lo !== -1) {
+        out[n++] = hi * 16 + lo;
         i += 2;
         continue;
       }
-      const soft = /^(\r?\n|$)/.exec(text.slice(i + 1, i + 3));
-      if (soft) {
-        i += soft[0].length;
+      // A soft line break, or a "=" that ends the body.
+      if (i + 1 === m) continue;
+      if (text[i + 1] === LF) {
+        i += 1;
+        continue;
+      }
+      if (text[i + 1] === CR && i + 2 < m && text[i + 2] === LF) {
+        i += 2;
         continue;
       }
     }
-    out[n++] = text.charCodeAt(i);
+    out[n++] = c;
   }
   return out.subarray(0, n);
 }
@@ -72,7 +109,7 @@ function collect(raw: Buffer, part: MimePart, out: string[], nestedHeaders: bool
     return;
   }
   if (part.kind !== 'text') return;
-  const { fields } = scanHeader(raw, part.headerStart, part.bodyStart);
+  const fields = headerFields(raw, part.headerStart, part.bodyStart);
   const body = decodeTransfer(raw.subarray(part.bodyStart, part.end), readTransferEncoding(raw, fields));
   const charset = part.typeFromHeader ? readContentType(raw, fields)?.params['charset'] : undefined;
   out.push(decodeCharset(body, charset));
