@@ -10,6 +10,7 @@ import { parseFetch } from './parse-fetch.js';
 import { parseSearch } from './parse-search.js';
 import { parseNotify } from './parse-notify.js';
 import { parseSort, parseThread } from './parse-sort.js';
+import { limits } from '../limits.js';
 import type { AppendMessage, ImapCommand, ImapCommandBody, QresyncParams, SequenceSet, StatusItem } from './types.js';
 
 export type ParseResult = { ok: true; command: ImapCommand } | { ok: false; tag: string; text: string };
@@ -331,7 +332,7 @@ export function parseCommand(framed: FramedCommand, maxNesting: number): ParseRe
   let tag = '*';
   try {
     const candidate = c.takeWhile(isAstringChar);
-    if (candidate === '' || [...candidate].some((ch) => !isTagChar(ch.charCodeAt(0)))) {
+    if (candidate === '' || candidate.length > limits.imapMaxTagBytes || [...candidate].some((ch) => !isTagChar(ch.charCodeAt(0)))) {
       throw new ParseError('Invalid or missing tag');
     }
     if (c.peek() !== 0x20 && !c.atEnd()) throw new ParseError('Invalid or missing tag');
