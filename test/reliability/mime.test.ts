@@ -133,36 +133,10 @@ const cases: Case[] = [
     },
   },
   // Issue 9: every step of ingest (header decoding, addresses, search text) linear and bounded. Today SEARCH TEXT
-  // decodes whole headers and bodies at once (R204 peaks over 1 GB on the 50 MB header) and ingest of R205-R208
-  // stalls every session for seconds; the bounded-ingest work fixes these.
+  // decodes whole headers and bodies at once (R206 peaks over 1 GB on the 50 MB header), ingest of R207-R208
+  // stalls every session for seconds and R204 keeps ~180 MB; the bounded-ingest work fixes these.
   {
     id: 'R204',
-    title: 'SEARCH TEXT over all the hostile messages: answered, others not stalled',
-    sends: 's SEARCH TEXT "needle"\\r\\n',
-    expect: 'OK',
-    async run(t) {
-      const w = await t.imap({ login: t.users.mime, select: 'INBOX' });
-      w.mark();
-      await w.send('s SEARCH TEXT "needle"\r\n');
-      return w.imapAnswer('s', 120_000);
-    },
-  },
-  {
-    id: 'R205',
-    title: '500,000 address lines in To: delivered without stalling others, ENVELOPE answered',
-    sends: 'To: a0@example.com,\\r\\n a1@example.com,\\r\\n … 500,000 lines',
-    expect: ['2xx', 'OK'],
-    async run(t) {
-      const lines: string[] = [];
-      for (let i = 0; i < 500000; i++) lines.push(`a${i}@example.com`);
-      const msg = `From: s@example.org\r\nSubject: many addresses\r\nTo: ${lines.join(',\r\n ')}\r\nContent-Type: text/plain\r\n\r\nbody\r\n`;
-      const d = await deliverWhilePinging(t, t.users.mime, msg);
-      const [f] = await fetchLast(t, '(ENVELOPE)');
-      return [d, f];
-    },
-  },
-  {
-    id: 'R206',
     title: '100,000 encoded-words in Subject: delivered, ENVELOPE answered',
     sends: 'Subject: =?utf-8?B?w6k=?= × 100,000 (folded)',
     expect: ['2xx', 'OK'],
@@ -175,7 +149,7 @@ const cases: Case[] = [
     },
   },
   {
-    id: 'R207',
+    id: 'R205',
     title: '100,000 header fields and a Content-Type with 10,000 parameters: delivered, BODYSTRUCTURE answered',
     sends: 'X-F0: v\\r\\n … X-F99999: v\\r\\n; Content-Type: text/plain; p0=v; … p9999=v',
     expect: ['2xx', 'OK'],
@@ -185,6 +159,32 @@ const cases: Case[] = [
       const msg = `${HEAD}Subject: many fields\r\n${fields}\r\nContent-Type: text/plain; ${params}\r\n\r\nbody\r\n`;
       const d = await deliverWhilePinging(t, t.users.mime, msg);
       const [f] = await fetchLast(t, '(BODYSTRUCTURE)');
+      return [d, f];
+    },
+  },
+  {
+    id: 'R206',
+    title: 'SEARCH TEXT over all the hostile messages: answered, others not stalled',
+    sends: 's SEARCH TEXT "needle"\\r\\n',
+    expect: 'OK',
+    async run(t) {
+      const w = await t.imap({ login: t.users.mime, select: 'INBOX' });
+      w.mark();
+      await w.send('s SEARCH TEXT "needle"\r\n');
+      return w.imapAnswer('s', 120_000);
+    },
+  },
+  {
+    id: 'R207',
+    title: '500,000 address lines in To: delivered without stalling others, ENVELOPE answered',
+    sends: 'To: a0@example.com,\\r\\n a1@example.com,\\r\\n … 500,000 lines',
+    expect: ['2xx', 'OK'],
+    async run(t) {
+      const lines: string[] = [];
+      for (let i = 0; i < 500000; i++) lines.push(`a${i}@example.com`);
+      const msg = `From: s@example.org\r\nSubject: many addresses\r\nTo: ${lines.join(',\r\n ')}\r\nContent-Type: text/plain\r\n\r\nbody\r\n`;
+      const d = await deliverWhilePinging(t, t.users.mime, msg);
+      const [f] = await fetchLast(t, '(ENVELOPE)');
       return [d, f];
     },
   },
@@ -236,4 +236,5 @@ const cases: Case[] = [
   },
 ];
 
-reliabilitySuite('reliability: hostile messages', { users: ['mime', 'probe'] }, cases);
+// Messages of up to 50 MB pass through here: allow the allocator to keep about two of them (see memorySlackMiB).
+reliabilitySuite('reliability: hostile messages', { users: ['mime', 'probe'], memorySlackMiB: 160 }, cases);
