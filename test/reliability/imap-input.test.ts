@@ -311,6 +311,19 @@ const cases: Case[] = [
       return [under, over, await noop(w)];
     },
   },
+  {
+    id: 'R065',
+    title: 'a 60,000-octet command name is not echoed back in full: BAD "Unknown command" with the name cut',
+    sends: 'a <60,000 × "X">\\r\\n and a UID <60,000 × "X">\\r\\n',
+    expect: ['BAD', 'BAD', 'OK'],
+    async run(t) {
+      const w = await t.imap({ login: t.users.alice });
+      const a = await cmd(w, 'a', 'X'.repeat(60000));
+      const b = await cmd(w, 'b', `UID ${'X'.repeat(60000)}`);
+      for (const line of w.text().split('\r\n')) assert.ok(line.length < 1024, `a reply line of ${line.length} octets`);
+      return [a, b, await noop(w)];
+    },
+  },
   // ------------------------------------------------------------ sequence sets
   ...(
     [

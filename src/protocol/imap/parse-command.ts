@@ -317,10 +317,15 @@ const COMMANDS: Record<string, BodyParser> = {
     c.sp('UID command');
     const sub = c.keyword('UID command');
     const parse = UID_COMMANDS[sub];
-    if (!parse) throw new ParseError(`Unknown command UID ${sub}`);
+    if (!parse) throw new ParseError(`Unknown command UID ${shown(sub)}`);
     return parse(c);
   },
 };
+
+/** A command name as echoed in BAD: a long one is cut, so a reply never carries kilobytes of client input. */
+function shown(name: string): string {
+  return name.length <= limits.imapMaxTagBytes ? name : `${name.slice(0, limits.imapMaxTagBytes)}...`;
+}
 
 /** tag = 1*<any ASTRING-CHAR except "+"> (RFC 9051 §9). */
 export function isTagChar(b: number): boolean {
@@ -340,7 +345,7 @@ export function parseCommand(framed: FramedCommand, maxNesting: number): ParseRe
     c.sp('command name');
     const name = c.keyword('command name');
     const parse = COMMANDS[name];
-    if (!parse) throw new ParseError(`Unknown command ${name}`);
+    if (!parse) throw new ParseError(`Unknown command ${shown(name)}`);
     const body = parse(c);
     c.end();
     return { ok: true, command: { tag, ...body } };
