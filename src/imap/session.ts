@@ -271,6 +271,9 @@ class ImapSession implements Session, CommandContext {
     const authenticated = this.state.kind === 'authenticated' || this.state.kind === 'selected';
     const ms = authenticated ? this.imap.authenticatedTimeoutMs : this.imap.unauthenticatedTimeoutMs;
     this.connection.setIdleTimeout(ms, () => {
+      // A client waiting for our answer (a LOGIN whose password check is slow under load) is not idle.
+      // Before login the login deadline still bounds the whole session, so waiting here costs nothing.
+      if (!authenticated && this.running && !this.waiter && !this.isClosed) return this.armTimeout();
       void this.send({ type: 'status', tag: '*', status: 'BYE', text: 'Autologout; idle for too long' }).finally(() =>
         this.close(),
       );

@@ -340,6 +340,12 @@ class Pop3Session implements Session, Pop3Output {
 
   private onIdleTimeout(): void {
     if (this.ended || this.state.kind === 'UPDATE') return;
+    // A client waiting for our answer (a PASS whose check is slow under load) is not idle; before
+    // login the login deadline still bounds the session.
+    if (this.state.kind === 'AUTHORIZATION' && this.running) {
+      this.connection.setIdleTimeout(this.ctx.unauthenticatedTimeoutMs, () => this.onIdleTimeout());
+      return;
+    }
     this.log.info({ state: this.state.kind }, 'autologout');
     this.sayAndClose(err('Autologout; idle for too long'));
   }

@@ -11,6 +11,8 @@ export const limits = {
   maxMessageBytes: 50 * 1024 * 1024,
   /** RFC 7888 §4: under LITERAL- (advertised before login) a non-synchronising literal holds at most 4096 octets. */
   imapLiteralMinusBytes: 4096,
+  /** Tags are short in practice (a counter); a longer one counts as missing, so no reply echoes kilobytes of input. */
+  imapMaxTagBytes: 64,
   /** Nesting of parenthesised lists in a command (SEARCH, FETCH): deep nesting is a stack-exhaustion attack. */
   imapMaxNesting: 32,
   /** RFC 1939 §3 limits a command line to 255 octets incl. CRLF; RFC 2449 §4 raises it to 255 per argument; AUTH PLAIN initial responses are longer. */

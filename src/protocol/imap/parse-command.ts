@@ -10,6 +10,7 @@ import { parseFetch } from './parse-fetch.js';
 import { parseSearch } from './parse-search.js';
 import { parseNotify } from './parse-notify.js';
 import { parseSort, parseThread } from './parse-sort.js';
+import { limits } from '../limits.js';
 import type { AppendMessage, ImapCommand, ImapCommandBody, QresyncParams, SequenceSet, StatusItem } from './types.js';
 
 export type ParseResult = { ok: true; command: ImapCommand } | { ok: false; tag: string; text: string };
@@ -316,10 +317,15 @@ const COMMANDS: Record<string, BodyParser> = {
     c.sp('UID command');
     const sub = c.keyword('UID command');
     const parse = UID_COMMANDS[sub];
-    if (!parse) throw new ParseError(`Unknown command UID ${sub}`);
+    if (!parse) throw new ParseError(`Unknown command UID ${shown(sub)}`);
     return parse(c);
   },
 };
+
+/** A command name as echoed in BAD: a long one is cut, so a reply never carries kilobytes of client input. */
+function shown(name: string): string {
+  return name.length <= limits.imapMaxTagBytes ? name : `${name.slice(0, limits.imapMaxTagBytes)}...`;
+}
 
 /** tag = 1*<any ASTRING-CHAR except "+"> (RFC 9051 §9). */
 export function isTagChar(b: number): boolean {
@@ -331,7 +337,7 @@ export function parseCommand(framed: FramedCommand, maxNesting: number): ParseRe
   let tag = '*';
   try {
     const candidate = c.takeWhile(isAstringChar);
-    if (candidate === '' || [...candidate].some((ch) => !isTagChar(ch.charCodeAt(0)))) {
+    if (candidate === '' || candidate.length > limits.imapMaxTagBytes || [...candidate].some((ch) => !isTagChar(ch.charCodeAt(0)))) {
       throw new ParseError('Invalid or missing tag');
     }
     if (c.peek() !== 0x20 && !c.atEnd()) throw new ParseError('Invalid or missing tag');
@@ -339,7 +345,7 @@ export function parseCommand(framed: FramedCommand, maxNesting: number): ParseRe
     c.sp('command name');
     const name = c.keyword('command name');
     const parse = COMMANDS[name];
-    if (!parse) throw new ParseError(`Unknown command ${name}`);
+    if (!parse) throw new ParseError(`Unknown command ${shown(name)}`);
     const body = parse(c);
     c.end();
     return { ok: true, command: { tag, ...body } };

@@ -12,6 +12,7 @@
  * non-synchronising), deep nesting (maxNesting), and any malformed input
  * (next() never throws).
  */
+import { limits } from '../limits.js';
 import { ByteQueue } from './byte-queue.js';
 import { isTagChar, parseCommand } from './parse-command.js';
 import type { ImapCommand } from './types.js';
@@ -277,7 +278,7 @@ function stripEol(line: Buffer): Buffer {
 function tagOf(line: Buffer): string {
   let end = 0;
   while (end < line.length && isTagChar(line[end])) end++;
-  if (end === 0 || (end < line.length && line[end] !== 0x20)) return '*';
+  if (end === 0 || end > limits.imapMaxTagBytes || (end < line.length && line[end] !== 0x20)) return '*';
   return line.toString('latin1', 0, end);
 }
 
