@@ -6,7 +6,7 @@
  * calendar days: INTERNALDATE by its UTC day, and the Date header by the day
  * it names in its own zone (RFC 9051 §6.4.4 "disregarding time and timezone").
  */
-import { addressValues, allHeaders, bodyText, headerValues, sentDay } from '../mail/index.js';
+import { addressValues, allHeaders, bodyTextIncludes, headerValues, sentDay } from '../mail/index.js';
 import type { SearchKey, SequenceSet } from '../protocol/imap/types.js';
 import type { MessageMeta } from '../store/types.js';
 import type { LoadedMessage } from './message-loader.js';
@@ -113,7 +113,7 @@ export async function matches(key: SearchKey, c: SearchCandidate): Promise<boole
     }
     case 'body': {
       const m = await c.content();
-      return !!m && bodyText(m.raw, m.structure).toLowerCase().includes(key.value.toLowerCase());
+      return !!m && bodyTextIncludes(m.raw, m.structure, key.value.toLowerCase());
     }
     case 'text': {
       const m = await c.content();
@@ -121,7 +121,7 @@ export async function matches(key: SearchKey, c: SearchCandidate): Promise<boole
       const needle = key.value.toLowerCase();
       return (
         allHeaders(m.raw, m.structure).some(([name, value]) => `${name}: ${value}`.toLowerCase().includes(needle)) ||
-        bodyText(m.raw, m.structure, true).toLowerCase().includes(needle)
+        bodyTextIncludes(m.raw, m.structure, needle, true)
       );
     }
     case 'not':

@@ -13,7 +13,7 @@ import { parseMailDate, parseMailDay } from './date.js';
 import { envelopeOf, type ImapLikeValue } from './envelope.js';
 import { decodedValue, fieldLatin1, headerFields } from './headers.js';
 import type { MessageStructure } from './parse.js';
-import { bodyTextOf } from './text.js';
+import { bodyTextContains, bodyTextOf } from './text.js';
 
 export { parseMessage, MAX_MIME_DEPTH } from './parse.js';
 export type { MessageStructure, MimePart, PartKind } from './parse.js';
@@ -76,6 +76,11 @@ export function allHeaders(raw: Buffer, s: MessageStructure): Array<[string, str
 /** Decoded text of the text/* parts, for SEARCH BODY and TEXT. */
 export function bodyText(raw: Buffer, s: MessageStructure, nestedHeaders = false): string {
   return bodyTextOf(raw, s.root, nestedHeaders);
+}
+
+/** SEARCH BODY/TEXT: whether the decoded text contains `needle` (lower-cased), without building the whole text at once. */
+export function bodyTextIncludes(raw: Buffer, s: MessageStructure, needle: string, nestedHeaders = false): boolean {
+  return bodyTextContains(raw, s.root, needle, nestedHeaders);
 }
 
 /** The Date header as an instant, or null when absent or unreadable. */

@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { test } from 'node:test';
 import iconv from 'iconv-lite';
-import { allHeaders, bodyText, decodeTransfer, headerValues, parseMessage, sentDate } from './index.js';
+import { allHeaders, bodyText, bodyTextIncludes, decodeTransfer, headerValues, parseMessage, sentDate } from './index.js';
 import { parseMailDate } from './date.js';
 
 const fixture = (name: string) => readFileSync(new URL(`../../test/fixtures/mime/${name}`, import.meta.url));
@@ -64,4 +64,27 @@ test('sentDate parses RFC 5322 dates, obsolete zones and two-digit years; null w
   assert.equal(parseMailDate('1 Jan 05 00:00 EDT')?.toISOString(), '2005-01-01T04:00:00.000Z');
   assert.equal(parseMailDate('Thu,\t13\n Feb 1969 23:32 -0330 (Newfoundland Time)')?.toISOString(), '1969-02-14T03:02:00.000Z');
   assert.equal(parseMailDate('not a date'), null);
+});
+
+test('bodyTextIncludes answers as bodyText().toLowerCase().includes() does, across search windows, charsets and parts', () => {
+  // A 600 KB UTF-8 part (over two 256 KiB windows) with a two-byte character and a needle across each window edge.
+  const edge = 256 * 1024;
+  const body = Buffer.alloc(600 * 1024, 'x');
+  body.write('\u00e9', edge - 1, 'utf8'); // "é" split by the first window edge
+  body.write('NeedleOne', 2 * edge - 4, 'latin1'); // across the second edge
+  const utf8 = Buffer.concat([crlf('Content-Type: text/plain; charset=utf-8\n\n'), body]);
+  const latin = crlf('Content-Type: multipart/mixed; boundary=b\n\n--b\nContent-Type: text/plain; charset=iso-8859-1\n\nCaf\xe9 end\n--b\nContent-Type: text/plain\n\nSECOND part\n--b--\n');
+  const nested = fixture('nested-rfc822.eml');
+  const needles = ['needleone', 'xxxx\u00e9xx', '\u00e9', 'caf\u00e9 end', 'end\n\nsecond', 'second part', 'absent', 'x'.repeat(300_000), ''];
+  for (const raw of [utf8, latin, nested]) {
+    const s = parseMessage(raw);
+    for (const nestedHeaders of [false, true]) {
+      const whole = bodyText(raw, s, nestedHeaders).toLowerCase();
+      for (const needle of needles) {
+        assert.equal(bodyTextIncludes(raw, s, needle, nestedHeaders), whole.includes(needle), `${JSON.stringify(needle.slice(0, 20))} nested=${nestedHeaders}`);
+      }
+    }
+  }
+  assert.equal(bodyTextIncludes(utf8, parseMessage(utf8), 'needleone'), true);
+  assert.equal(bodyTextIncludes(latin, parseMessage(latin), 'caf\u00e9 end'), true);
 });

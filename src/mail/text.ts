@@ -3,6 +3,7 @@
  * their transfer encoding (RFC 2045 §6.7, §6.8) and charset undone, walking
  * into multiparts and encapsulated messages.
  */
+import { StringDecoder } from 'node:string_decoder';
 import iconv from 'iconv-lite';
 import { headerFields } from './headers.js';
 import { readContentType, readTransferEncoding, type MimePart } from './parse.js';
@@ -97,27 +98,79 @@ export function decodeCharset(bytes: Buffer, charset: string | undefined): strin
   return bytes.toString('utf8');
 }
 
-function collect(raw: Buffer, part: MimePart, out: string[], nestedHeaders: boolean): void {
+/** One piece of searchable text: a decoded text/* part, or (for TEXT) an attached message's header. */
+interface TextPiece {
+  bytes: Buffer;
+  charset: string | undefined;
+}
+
+/** The text pieces of a message in order; each part's bytes are decoded only when the walk reaches it. */
+function* textPieces(raw: Buffer, part: MimePart, nestedHeaders: boolean): Generator<TextPiece> {
   if (part.kind === 'multipart') {
-    for (const child of part.children ?? []) collect(raw, child, out, nestedHeaders);
+    for (const child of part.children ?? []) yield* textPieces(raw, child, nestedHeaders);
     return;
   }
   if (part.kind === 'message' && part.message) {
     // An attached message's header is body text of the outer message: TEXT finds it (as Dovecot does).
-    if (nestedHeaders) out.push(raw.subarray(part.message.headerStart, part.message.bodyStart).toString('utf8'));
-    collect(raw, part.message, out, nestedHeaders);
+    if (nestedHeaders) yield { bytes: raw.subarray(part.message.headerStart, part.message.bodyStart), charset: 'utf-8' };
+    yield* textPieces(raw, part.message, nestedHeaders);
     return;
   }
   if (part.kind !== 'text') return;
   const fields = headerFields(raw, part.headerStart, part.bodyStart);
-  const body = decodeTransfer(raw.subarray(part.bodyStart, part.end), readTransferEncoding(raw, fields));
+  const bytes = decodeTransfer(raw.subarray(part.bodyStart, part.end), readTransferEncoding(raw, fields));
   const charset = part.typeFromHeader ? readContentType(raw, fields)?.params['charset'] : undefined;
-  out.push(decodeCharset(body, charset));
+  yield { bytes, charset };
 }
 
 /** `nestedHeaders`: include the headers of attached messages (SEARCH TEXT), not only decoded text parts (SEARCH BODY). */
 export function bodyTextOf(raw: Buffer, root: MimePart, nestedHeaders = false): string {
   const out: string[] = [];
-  collect(raw, root, out, nestedHeaders);
+  for (const piece of textPieces(raw, root, nestedHeaders)) out.push(decodeCharset(piece.bytes, piece.charset));
   return out.join('\n');
+}
+
+/** Decoded bytes turned into text at once when searching: bounds the strings one SEARCH builds per message. */
+const SEARCH_WINDOW_BYTES = 256 * 1024;
+
+/** A streaming decoder for `charset`, with the same fallbacks as decodeCharset. */
+function charsetDecoder(charset: string | undefined): { write(b: Buffer): string; end(): string | undefined } {
+  const label = (charset ?? '').trim().toLowerCase();
+  if (label && label !== 'us-ascii' && label !== 'ascii' && iconv.encodingExists(label)) {
+    try {
+      return iconv.getDecoder(label);
+    } catch {
+      // fall through to UTF-8
+    }
+  }
+  return new StringDecoder('utf8');
+}
+
+/**
+ * Whether the decoded body text (as bodyTextOf joins it) contains `needle`, compared case-insensitively
+ * (`needle` already lower-cased). Text is decoded and lower-cased a window at a time with an overlap of
+ * the needle's length, so a 50 MB text part never becomes one 100 MB string and then another.
+ */
+export function bodyTextContains(raw: Buffer, root: MimePart, needle: string, nestedHeaders = false): boolean {
+  if (needle === '') return true;
+  const keep = needle.length - 1;
+  let carry = '';
+  const seen = (text: string): boolean => {
+    if (text === '') return false;
+    const hay = carry + text.toLowerCase();
+    if (hay.includes(needle)) return true;
+    carry = keep > 0 ? hay.slice(Math.max(0, hay.length - keep)) : '';
+    return false;
+  };
+  let first = true;
+  for (const piece of textPieces(raw, root, nestedHeaders)) {
+    if (!first && seen('\n')) return true;
+    first = false;
+    const decoder = charsetDecoder(piece.charset);
+    for (let at = 0; at < piece.bytes.length; at += SEARCH_WINDOW_BYTES) {
+      if (seen(decoder.write(piece.bytes.subarray(at, at + SEARCH_WINDOW_BYTES)))) return true;
+    }
+    if (seen(decoder.end() ?? '')) return true;
+  }
+  return false;
 }
