@@ -43,6 +43,13 @@ export const DEFAULT_MAILBOXES: ReadonlyArray<[string, SpecialUse | null]> = [
   ['Archive', '\\Archive'],
 ];
 
+/** A message ready for deliver(): see MailDomain.prepareDelivery. */
+export interface PreparedDelivery {
+  readonly content: Buffer;
+  readonly summary: string;
+  readonly prepared: true;
+}
+
 export function normaliseAddress(address: string): string {
   return address.trim().toLowerCase();
 }
@@ -257,12 +264,26 @@ export class MailDomain {
     return results;
   }
 
-  /** Local delivery (LMTP, deliver): into `mailboxName` when it exists, else INBOX (as Dovecot's LDA does). */
-  async deliver(address: string, content: Buffer, mailboxName = 'INBOX'): Promise<AppendResult> {
+  /**
+   * A message as deliver() stores it (CRLF line ends) with its summary, computed
+   * once: LMTP prepares each transaction once for all its recipients, since
+   * every recipient gets the same bytes.
+   */
+  async prepareDelivery(content: Buffer): Promise<PreparedDelivery> {
+    const crlf = toCrlf(content);
+    return { content: crlf, summary: await this.summaryOf(crlf), prepared: true };
+  }
+
+  /**
+   * Local delivery (LMTP, deliver): into `mailboxName` when it exists, else INBOX (as Dovecot's LDA does).
+   * `message` is the raw content, or what prepareDelivery made of it.
+   */
+  async deliver(address: string, message: Buffer | PreparedDelivery, mailboxName = 'INBOX'): Promise<AppendResult> {
     const account = await this.requireAccount(address);
     const mailbox =
       (await this.getMailbox(account.id, mailboxName)) ?? (await this.requireMailbox(account.id, 'INBOX'));
-    return this.ingest(mailbox, { content: toCrlf(content) });
+    if (Buffer.isBuffer(message)) return this.ingest(mailbox, { content: toCrlf(message) });
+    return this.ingest(mailbox, { content: message.content, summary: message.summary });
   }
 
   async updateFlags(

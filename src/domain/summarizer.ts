@@ -23,8 +23,18 @@ import type { SummaryJob, SummaryReply } from './summarizer-worker.js';
 /** The serialised summary of a message (what NewMessage.summary stores). */
 export type SummaryOf = (raw: Buffer) => Promise<string>;
 
-/** Summaries computed on the caller's thread: CLI commands and tests, where nobody else waits. */
-export const inlineSummary: SummaryOf = async (raw) => summaryJson(raw);
+/**
+ * Summaries computed on the caller's thread: CLI commands and tests, where
+ * nobody else waits. Never rejects: should summarize() fail, the message
+ * gets the minimal summary rather than being refused.
+ */
+export const inlineSummary: SummaryOf = async (raw) => {
+  try {
+    return summaryJson(raw);
+  } catch {
+    return minimalSummaryJson(raw);
+  }
+};
 
 /**
  * Messages smaller than this are summarised inline. Measured on the 2-core
