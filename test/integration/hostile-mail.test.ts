@@ -174,4 +174,8 @@ describe('hostile mail over LMTP', () => {
     assert.equal(msg.bodyStructure?.childNodes?.[9_998]?.type, 'text/plain');
     assert.ok((msg.size ?? 0) > 50_000_000);
   });
+
+  test('SIGTERM stops the server with its summarizer worker started: it exits, and cleanly', async () => {
+    assert.equal(await server.stop(), 0);
+  });
 });
