@@ -5,7 +5,6 @@
  * that every other session with the mailbox selected learns of the change.
  * Reads that change nothing (listing, change log, blob bytes) go to `store`.
  */
-import { serializeSummary, summarize } from '../mail/index.js';
 import type { MailboxListSignal, NotifyBus } from '../notify/bus.js';
 import type {
   Account,
@@ -22,6 +21,7 @@ import type {
 import { StoreError } from '../store/types.js';
 import { canonicalMailboxName, HIERARCHY_SEPARATOR, validateMailboxName } from './mailbox-names.js';
 import { type LoginOutcome, type LoginThrottle, throttledLogin } from './login-throttle.js';
+import { inlineSummary, type SummaryOf } from './summarizer.js';
 import { DEFAULT_PASSWORD_SETTINGS, hashPassword, type PasswordSettings, verifyPassword, withoutScram } from './passwords.js';
 
 export interface MailDomainOptions {
@@ -29,6 +29,8 @@ export interface MailDomainOptions {
   passwords?: PasswordSettings;
   /** Shared by every protocol of the node; absent (tests, CLI tools): each session only delays its failures. */
   loginThrottle?: LoginThrottle;
+  /** How message summaries are computed (the server: its worker pool, summarizer.ts); absent: inline. */
+  summaryOf?: SummaryOf;
 }
 
 /** The folders every new account starts with (RFC 6154 special-use). */
@@ -40,6 +42,13 @@ export const DEFAULT_MAILBOXES: ReadonlyArray<[string, SpecialUse | null]> = [
   ['Junk', '\\Junk'],
   ['Archive', '\\Archive'],
 ];
+
+/** A message ready for deliver(): see MailDomain.prepareDelivery. */
+export interface PreparedDelivery {
+  readonly content: Buffer;
+  readonly summary: string;
+  readonly prepared: true;
+}
 
 export function normaliseAddress(address: string): string {
   return address.trim().toLowerCase();
@@ -60,6 +69,8 @@ export class MailDomain {
 
   readonly passwords: PasswordSettings;
   readonly loginThrottle: LoginThrottle | null;
+  /** The serialised summary of a message (ingest, and recomputing an old one): see summarizer.ts. */
+  readonly summaryOf: SummaryOf;
 
   constructor(
     readonly store: MailStore,
@@ -68,6 +79,7 @@ export class MailDomain {
   ) {
     this.passwords = options.passwords ?? DEFAULT_PASSWORD_SETTINGS;
     this.loginThrottle = options.loginThrottle ?? null;
+    this.summaryOf = options.summaryOf ?? inlineSummary;
   }
 
   // ---------------------------------------------------------------- accounts
@@ -235,7 +247,7 @@ export class MailDomain {
    */
   async ingest(mailbox: Mailbox, message: NewMessage): Promise<AppendResult> {
     // The MIME structure, envelope and preview are computed once, here, and stored with the message.
-    const summary = message.summary ?? serializeSummary(summarize(message.content));
+    const summary = message.summary ?? (await this.summaryOf(message.content));
     const result = await this.store.appendMessage(mailbox.id, { ...message, summary });
     this.bus.publish({ accountId: mailbox.accountId, mailboxId: mailbox.id });
     return result;
@@ -246,18 +258,32 @@ export class MailDomain {
    * one store transaction, the quota checked for their sum.
    */
   async ingestMany(mailbox: Mailbox, messages: NewMessage[]): Promise<AppendResult[]> {
-    const prepared = messages.map((m) => ({ ...m, summary: m.summary ?? serializeSummary(summarize(m.content)) }));
+    const prepared = await Promise.all(messages.map(async (m) => ({ ...m, summary: m.summary ?? (await this.summaryOf(m.content)) })));
     const results = await this.store.appendMessages(mailbox.id, prepared);
     if (results.length > 0) this.bus.publish({ accountId: mailbox.accountId, mailboxId: mailbox.id });
     return results;
   }
 
-  /** Local delivery (LMTP, deliver): into `mailboxName` when it exists, else INBOX (as Dovecot's LDA does). */
-  async deliver(address: string, content: Buffer, mailboxName = 'INBOX'): Promise<AppendResult> {
+  /**
+   * A message as deliver() stores it (CRLF line ends) with its summary, computed
+   * once: LMTP prepares each transaction once for all its recipients, since
+   * every recipient gets the same bytes.
+   */
+  async prepareDelivery(content: Buffer): Promise<PreparedDelivery> {
+    const crlf = toCrlf(content);
+    return { content: crlf, summary: await this.summaryOf(crlf), prepared: true };
+  }
+
+  /**
+   * Local delivery (LMTP, deliver): into `mailboxName` when it exists, else INBOX (as Dovecot's LDA does).
+   * `message` is the raw content, or what prepareDelivery made of it.
+   */
+  async deliver(address: string, message: Buffer | PreparedDelivery, mailboxName = 'INBOX'): Promise<AppendResult> {
     const account = await this.requireAccount(address);
     const mailbox =
       (await this.getMailbox(account.id, mailboxName)) ?? (await this.requireMailbox(account.id, 'INBOX'));
-    return this.ingest(mailbox, { content: toCrlf(content) });
+    if (Buffer.isBuffer(message)) return this.ingest(mailbox, { content: toCrlf(message) });
+    return this.ingest(mailbox, { content: message.content, summary: message.summary });
   }
 
   async updateFlags(

@@ -4,7 +4,8 @@
  * envelope, body structure, preview, sort keys) in batches, and the bytes one
  * message at a time, so a large FETCH never holds more than one message body.
  */
-import { parseSummary, serializeSummary, summarize, type MessageStructure, type MessageSummary } from '../mail/index.js';
+import { inlineSummary, type SummaryOf } from '../domain/summarizer.js';
+import { parseSummary, type MessageStructure, type MessageSummary } from '../mail/index.js';
 import type { MailStore, MessageMeta } from '../store/types.js';
 
 export const META_BATCH = 200;
@@ -25,7 +26,11 @@ export async function metasByUid(store: MailStore, mailboxId: number, uids: numb
  * and its summary saved, so that happens once per blob. A blob that is gone
  * (expunged meanwhile) is left out.
  */
-export async function summariesFor(store: MailStore, metas: Iterable<MessageMeta>): Promise<Map<string, MessageSummary>> {
+export async function summariesFor(
+  store: MailStore,
+  metas: Iterable<MessageMeta>,
+  summaryOf: SummaryOf = inlineSummary,
+): Promise<Map<string, MessageSummary>> {
   const blobIds = [...new Set([...metas].map((m) => m.blobId))];
   const stored = await store.readSummaries(blobIds);
   const out = new Map<string, MessageSummary>();
@@ -35,8 +40,9 @@ export async function summariesFor(store: MailStore, metas: Iterable<MessageMeta
     if (!summary) {
       const raw = await store.readBlob(blobId);
       if (!raw) continue;
-      summary = summarize(raw);
-      await store.saveSummary(blobId, serializeSummary(summary));
+      const json = await summaryOf(raw);
+      summary = parseSummary(json)!;
+      await store.saveSummary(blobId, json);
     }
     out.set(blobId, summary);
   }
@@ -44,15 +50,21 @@ export async function summariesFor(store: MailStore, metas: Iterable<MessageMeta
 }
 
 /** The message bytes and structure (the stored one when given), or null when the blob is gone. */
-export async function loadMessage(store: MailStore, meta: MessageMeta, structure?: MessageStructure): Promise<LoadedMessage | null> {
+export async function loadMessage(
+  store: MailStore,
+  meta: MessageMeta,
+  structure?: MessageStructure,
+  summaryOf: SummaryOf = inlineSummary,
+): Promise<LoadedMessage | null> {
   const raw = await store.readBlob(meta.blobId);
   if (!raw) return null;
   if (structure) return { raw, structure };
   const text = (await store.readSummaries([meta.blobId])).get(meta.blobId);
   let summary = text === undefined ? null : parseSummary(text);
   if (!summary) {
-    summary = summarize(raw);
-    await store.saveSummary(meta.blobId, serializeSummary(summary));
+    const json = await summaryOf(raw);
+    summary = parseSummary(json)!;
+    await store.saveSummary(meta.blobId, json);
   }
   return { raw, structure: summary.structure };
 }

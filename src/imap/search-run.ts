@@ -40,7 +40,7 @@ export async function runSearch(ctx: CommandContext, key: SearchKey): Promise<Se
         maxUid,
         savedUids,
         now,
-        content: () => (loaded ??= withContent ? loadMessage(store, meta) : Promise.resolve(null)),
+        content: () => (loaded ??= withContent ? loadMessage(store, meta, undefined, ctx.imap.domain.summaryOf) : Promise.resolve(null)),
       };
       if (await matches(key, candidate)) hits.push({ seq, meta });
     }

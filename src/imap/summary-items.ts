@@ -9,6 +9,7 @@
 import { encodeValue } from '../protocol/imap/encoder.js';
 import type { ImapValue } from '../protocol/imap/types.js';
 import type { MailStore, MessageMeta } from '../store/types.js';
+import type { SummaryOf } from '../domain/summarizer.js';
 import { summariesFor } from './message-loader.js';
 
 export interface SummaryItems {
@@ -34,6 +35,7 @@ export async function summaryItemsFor(
   store: MailStore,
   metas: Iterable<MessageMeta>,
   utf8: boolean,
+  summaryOf?: SummaryOf,
 ): Promise<Map<string, SummaryItems>> {
   const out = new Map<string, SummaryItems>();
   const missing: MessageMeta[] = [];
@@ -49,7 +51,7 @@ export async function summaryItemsFor(
   }
   if (missing.length === 0) return out;
   const opts = { utf8 };
-  for (const [blobId, summary] of await summariesFor(store, missing)) {
+  for (const [blobId, summary] of await summariesFor(store, missing, summaryOf)) {
     const envelope = encodeValue(summary.envelope as ImapValue, opts);
     const body = encodeValue(summary.body as ImapValue, opts);
     const bodyStructure = encodeValue(summary.bodyStructure as ImapValue, opts);

@@ -8,8 +8,11 @@ import { Readable, Writable } from 'node:stream';
 import { after, before, describe, test } from 'node:test';
 import { pino } from 'pino';
 import type { SMTPServerDataStream, SMTPServerSession } from 'smtp-server';
-import type { MailDomain } from '../domain/mail-domain.js';
+import { MailDomain } from '../domain/mail-domain.js';
+import { LocalBus } from '../notify/bus.js';
+import { openSqliteStore } from '../store/sqlite/index.js';
 import { StoreError } from '../store/types.js';
+import { parseSummary, summaryJson } from '../mail/index.js';
 import { createLmtpServer, lmtpReplyFor, type LmtpServer } from './server.js';
 
 const SECRET = 'SQLITE_IOERR: disk I/O error at /var/lib/mailstead/mailstead.db: INSERT INTO messages (blob) VALUES (?)';
@@ -29,6 +32,7 @@ function capturingLogger() {
 function fakeDomain(failure: unknown): MailDomain {
   return {
     store: { getAccount: async (address: string) => ({ id: 1, address }) },
+    prepareDelivery: async (content: Buffer) => ({ content, summary: '', prepared: true }),
     deliver: async () => {
       throw failure;
     },
@@ -118,6 +122,40 @@ describe('LMTP replies carry no internal error text', () => {
     assert.equal(wire(new StoreError('STORE_FULL', `disk full: ${SECRET}`)), '452 4.3.1 Mail system full; try again later');
     for (const e of [new Error(SECRET), new TypeError(SECRET), new StoreError('STORE_INVALID_NAME', SECRET), SECRET, null, undefined]) {
       assert.equal(wire(e), '451 Temporary failure, try again later');
+    }
+  });
+});
+
+describe('one LMTP transaction to several recipients', () => {
+  test('the summary is computed once for all recipients, and each stores it', async () => {
+    const store = await openSqliteStore(':memory:');
+    const summarised: number[] = [];
+    const domain = new MailDomain(store, new LocalBus(), {
+      summaryOf: async (raw) => {
+        summarised.push(raw.length);
+        return summaryJson(raw);
+      },
+    });
+    const rcpts = ['a@example.com', 'b@example.com', 'c@example.com'];
+    for (const r of rcpts) await domain.createAccount(r, 'pw-long-enough', null);
+    const lmtp = createLmtpServer({ domain, log: capturingLogger().log, hostname: 'localhost', maxMessageBytes: 1 << 20, maxClients: 10 });
+    await new Promise<void>((resolve) => lmtp.server.listen(0, '127.0.0.1', () => resolve()));
+    try {
+      const port = (lmtp.server.server.address() as { port: number }).port;
+      const replies = await lmtpTransaction(port, rcpts);
+      assert.equal(replies.length, 3);
+      for (const r of replies) assert.match(r, /^250 /);
+      assert.equal(summarised.length, 1, 'one summary for the three recipients');
+      for (const r of rcpts) {
+        const account = (await store.getAccount(r))!;
+        const inbox = (await store.listMailboxes(account.id)).find((m) => m.name === 'INBOX')!;
+        const [meta] = await store.listMessages(inbox.id);
+        const stored = (await store.readSummaries([meta!.blobId])).get(meta!.blobId);
+        assert.equal(parseSummary(stored!)?.envelope && (parseSummary(stored!)!.envelope as unknown[])[1], 'hi');
+      }
+    } finally {
+      await lmtp.close();
+      await store.close();
     }
   });
 });

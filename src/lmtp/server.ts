@@ -135,10 +135,12 @@ export function createLmtpServer(opts: LmtpOptions): LmtpServer {
     // RFC 5321 §4.4: the final delivery adds Return-Path. It is the same for every recipient,
     // so the stored bytes stay identical and the blob is kept once.
     const content = Buffer.concat([Buffer.from(`Return-Path: <${sender}>\r\n`), ...chunks]);
+    // The stored form and its summary are the same for every recipient: computed once per transaction.
+    const prepared = await opts.domain.prepareDelivery(content);
     const replies: Array<string | Error> = [];
     for (const rcpt of recipients) {
       try {
-        const result = await opts.domain.deliver(rcpt.address, content);
+        const result = await opts.domain.deliver(rcpt.address, prepared);
         opts.log.info({ protocol: 'lmtp', rcpt: rcpt.address, uid: result.uid, size: content.length }, 'delivered');
         replies.push(`Ok: delivered as UID ${result.uid}`);
       } catch (err) {

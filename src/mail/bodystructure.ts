@@ -5,7 +5,7 @@
  * exact to the octet of the stored message.
  */
 import { envelopeOf, type ImapLikeValue } from './envelope.js';
-import { beforeTrailingComment, findField, headerFields, imapString, unfoldedValue, type HeaderField } from './headers.js';
+import { beforeTrailingComment, findField, HeaderBudget, headerFields, imapString, type HeaderField } from './headers.js';
 import { mergedParams } from './params.js';
 import type { MimePart } from './parse.js';
 
@@ -37,10 +37,11 @@ function replaceComments(s: string, by: string): string {
   return copied === 0 ? s : out + s.slice(copied);
 }
 
-function rawNString(raw: Buffer, fields: HeaderField[], name: string): string | Buffer | null {
+function rawNString(raw: Buffer, fields: HeaderField[], name: string, budget: HeaderBudget): string | Buffer | null {
   const field = findField(fields, name);
+  const value = field ? budget.descriptive(raw, field) : null;
   // Raw bytes kept exactly (8-bit included), as the value is not decoded.
-  return field ? imapString(unfoldedValue(raw, field).toString('latin1')) : null;
+  return value ? imapString(value.toString('latin1')) : null;
 }
 
 /**
@@ -48,37 +49,40 @@ function rawNString(raw: Buffer, fields: HeaderField[], name: string): string | 
  * continuations merged (params.ts); text parts get the RFC 2045 §5.2
  * default charset when they name none, as Dovecot and Cyrus do.
  */
-function paramList(raw: Buffer, field: HeaderField | undefined, defaultCharset: boolean): ImapLikeValue[] | null {
-  const flat = field ? mergedParams(unfoldedValue(raw, field).toString('latin1')) : [];
+function paramList(raw: Buffer, field: HeaderField | undefined, defaultCharset: boolean, budget: HeaderBudget): ImapLikeValue[] | null {
+  const value = field ? budget.descriptive(raw, field) : null;
+  const flat = value ? mergedParams(value.toString('latin1')) : [];
   const out: ImapLikeValue[] = flat.map((v) => imapString(v));
   if (defaultCharset && !flat.some((v, i) => i % 2 === 0 && v === 'charset')) out.push('charset', 'us-ascii');
   return out.length > 0 ? out : null;
 }
 
-function disposition(raw: Buffer, fields: HeaderField[]): ImapLikeValue {
+function disposition(raw: Buffer, fields: HeaderField[], budget: HeaderBudget): ImapLikeValue {
   const field = findField(fields, 'Content-Disposition');
-  if (!field) return null;
-  const value = unfoldedValue(raw, field).toString('latin1');
+  const bytes = field ? budget.descriptive(raw, field) : null;
+  if (!bytes) return null;
+  const value = bytes.toString('latin1');
   const semicolon = value.indexOf(';');
   const type = replaceComments(semicolon === -1 ? value : value.slice(0, semicolon), '').trim();
   if (!type) return null;
-  return [imapString(type), paramList(raw, field, false)];
+  return [imapString(type), paramList(raw, field, false, budget)];
 }
 
 /** Content-Language (RFC 3282): a comma-separated list of language tags. */
-function language(raw: Buffer, fields: HeaderField[]): ImapLikeValue {
+function language(raw: Buffer, fields: HeaderField[], budget: HeaderBudget): ImapLikeValue {
   const field = findField(fields, 'Content-Language');
-  if (!field) return null;
-  const tags = replaceComments(unfoldedValue(raw, field).toString('utf8'), ' ')
+  const bytes = field ? budget.descriptive(raw, field) : null;
+  if (!bytes) return null;
+  const tags = replaceComments(bytes.toString('utf8'), ' ')
     .split(',')
     .map((t) => t.trim())
     .filter((t) => t !== '');
   return tags.length > 0 ? tags.map(wire) : null;
 }
 
-function transferEncoding(raw: Buffer, fields: HeaderField[]): string | Buffer {
+function transferEncoding(raw: Buffer, fields: HeaderField[], budget: HeaderBudget): string | Buffer {
   const field = findField(fields, 'Content-Transfer-Encoding');
-  const token = field ? beforeTrailingComment(unfoldedValue(raw, field).toString('utf8')).trim() : '';
+  const token = field ? beforeTrailingComment(budget.structural(raw, field).toString('utf8')).trim() : '';
   return token === '' ? '7bit' : wire(token);
 }
 
@@ -88,48 +92,54 @@ function isMessageType(part: MimePart): boolean {
   return part.type.toLowerCase() === 'message' && ['rfc822', 'global'].includes(part.subtype.toLowerCase());
 }
 
-/** The body structure of one part, BODY when `extended` is false. */
-export function partStructure(raw: Buffer, part: MimePart, extended: boolean): ImapLikeValue[] {
+/**
+ * The BODYSTRUCTURE of one part. Header octets are read in the order of the
+ * answer and charged to `budget` (MESSAGE_HEADER_BUDGET_OCTETS), so parts
+ * late in a hostile message get NIL for their descriptive fields.
+ */
+function partStructure(raw: Buffer, part: MimePart, budget: HeaderBudget): ImapLikeValue[] {
   const fields = headerFields(raw, part.headerStart, part.bodyStart);
   const ctField = part.typeFromHeader ? findField(fields, 'Content-Type') : undefined;
-  const tail = (): ImapLikeValue[] => [disposition(raw, fields), language(raw, fields), rawNString(raw, fields, 'Content-Location')];
+  const tail = (): ImapLikeValue[] => [disposition(raw, fields, budget), language(raw, fields, budget), rawNString(raw, fields, 'Content-Location', budget)];
 
   if (part.kind === 'multipart') {
-    const children = part.children && part.children.length > 0 ? part.children.map((c) => partStructure(raw, c, extended)) : [emptyPart(extended)];
+    const children = part.children && part.children.length > 0 ? part.children.map((c) => partStructure(raw, c, budget)) : [emptyPart(true)];
     const out: ImapLikeValue[] = [...children, wire(part.subtype)];
-    if (extended) out.push(ctField ? paramList(raw, ctField, false) : null, ...tail());
+    out.push(ctField ? paramList(raw, ctField, false, budget) : null, ...tail());
     return out;
   }
 
   const isText = part.type.toLowerCase() === 'text';
-  const params = paramList(raw, ctField, isText);
+  const params = paramList(raw, ctField, isText, budget);
   const out: ImapLikeValue[] = [
     wire(part.type),
     wire(part.subtype),
     params,
-    rawNString(raw, fields, 'Content-ID'),
-    rawNString(raw, fields, 'Content-Description'),
-    transferEncoding(raw, fields),
+    rawNString(raw, fields, 'Content-ID', budget),
+    rawNString(raw, fields, 'Content-Description', budget),
+    transferEncoding(raw, fields, budget),
     part.end - part.bodyStart,
   ];
   if (part.kind === 'message' && part.message) {
     // body-type-msg: envelope, the encapsulated body, then the line count.
-    out.push(envelopeOf(raw, part.message), partStructure(raw, part.message, extended), part.lines);
+    out.push(envelopeOf(raw, part.message, budget), partStructure(raw, part.message, budget), part.lines);
   } else if (isMessageType(part)) {
     // A message/rfc822 we do not descend into (encoded, which RFC 2046 §5.2.1
     // forbids, or too deep) still needs the body-type-msg form: the RFC 9051
     // grammar reads an envelope and a body after the fields of any
     // "MESSAGE" "RFC822"/"GLOBAL" part. Both are empty, as Dovecot writes them.
-    out.push(EMPTY_ENVELOPE, emptyPart(extended), part.lines);
+    out.push(EMPTY_ENVELOPE, emptyPart(true), part.lines);
   } else if (isText) {
     out.push(part.lines);
   }
-  if (extended) out.push(rawNString(raw, fields, 'Content-MD5'), ...tail());
+  out.push(rawNString(raw, fields, 'Content-MD5', budget), ...tail());
   return out;
 }
 
+/** BODYSTRUCTURE, or BODY when `extended` is false (derived from it, so both read the same header octets). */
 export function bodyStructureOf(raw: Buffer, root: MimePart, extended: boolean): ImapLikeValue {
-  return partStructure(raw, root, extended);
+  const structure = partStructure(raw, root, new HeaderBudget());
+  return extended ? structure : bodyFromStructure(root, structure);
 }
 
 /**

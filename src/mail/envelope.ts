@@ -4,7 +4,7 @@
  * unfolded but otherwise raw (encoded words are the client's to decode).
  */
 import { parseAddressList } from './address.js';
-import { fieldLatin1, headerFields, imapString } from './headers.js';
+import { fieldLatin1, findField, type HeaderBudget, headerFields, imapString } from './headers.js';
 import type { MimePart } from './parse.js';
 
 export type ImapLikeValue = null | number | string | Buffer | ImapLikeValue[];
@@ -20,10 +20,19 @@ function addressList(value: string | null): ImapLikeValue[] | null {
   return list.map((a) => [nstring(a.name), nstring(a.adl), nstring(a.mailbox), nstring(a.host)]);
 }
 
-/** The envelope of the message whose header starts at `message.headerStart`. */
-export function envelopeOf(raw: Buffer, message: MimePart): ImapLikeValue {
+/**
+ * The envelope of the message whose header starts at `message.headerStart`.
+ * An attached message's envelope charges its fields to the whole message's
+ * `budget` (headers.ts), read as absent once it is spent.
+ */
+export function envelopeOf(raw: Buffer, message: MimePart, budget?: HeaderBudget): ImapLikeValue {
   const fields = headerFields(raw, message.headerStart, message.bodyStart);
-  const get = (name: string) => fieldLatin1(raw, fields, name);
+  const get = budget
+    ? (name: string) => {
+        const field = findField(fields, name);
+        return (field && budget.descriptive(raw, field)?.toString('latin1')) ?? null;
+      }
+    : (name: string) => fieldLatin1(raw, fields, name);
   const from = addressList(get('From'));
   // "If the Sender or Reply-To lines are absent in the header, or are present
   // but empty, the server sets the corresponding member of the envelope to be

@@ -131,8 +131,8 @@ export function headerFields(raw: Buffer, start: number, limit: number): HeaderF
  * whitespace trimmed. Only the first MAX_FIELD_VALUE_OCTETS of the value are
  * read, so a hostile field costs a bounded amount of work.
  */
-export function unfoldedValue(raw: Buffer, field: HeaderField): Buffer {
-  const end = Math.min(field.end, field.valueStart + MAX_FIELD_VALUE_OCTETS);
+export function unfoldedValue(raw: Buffer, field: HeaderField, maxOctets = MAX_FIELD_VALUE_OCTETS): Buffer {
+  const end = Math.min(field.end, field.valueStart + maxOctets);
   const bytes = Buffer.allocUnsafe(Math.max(0, end - field.valueStart));
   let n = 0;
   for (let i = field.valueStart; i < end; i++) {
@@ -144,6 +144,50 @@ export function unfoldedValue(raw: Buffer, field: HeaderField): Buffer {
   while (a < b && (bytes[a] === SP || bytes[a] === HT)) a++;
   while (b > a && (bytes[b - 1] === SP || bytes[b - 1] === HT)) b--;
   return Buffer.from(bytes.subarray(a, b));
+}
+
+/**
+ * Header octets one message's derived data (MIME structure, BODYSTRUCTURE and
+ * the ENVELOPEs of attached messages) interprets in full, summed over all its
+ * parts. Real mail uses a few KB; a message of 10,000 parts each with a 5 KB
+ * Content-Type, or 5,000 attached messages each with a 5 KB To:, would
+ * otherwise cost seconds and a summary twice its size.
+ */
+export const MESSAGE_HEADER_BUDGET_OCTETS = 512 * 1024;
+
+/**
+ * Past the budget, the fields that decide the structure (Content-Type,
+ * Content-Transfer-Encoding) are read up to this many octets: the type, the
+ * subtype and a boundary are at their start. Every other field is then left
+ * out (NIL in BODYSTRUCTURE and ENVELOPE).
+ */
+export const OVER_BUDGET_FIELD_OCTETS = 256;
+
+/** The header octets left to one message (MESSAGE_HEADER_BUDGET_OCTETS); spent in the order parts are read, so the answer is the same on every run. */
+export class HeaderBudget {
+  private used = 0;
+
+  constructor(private readonly total = MESSAGE_HEADER_BUDGET_OCTETS) {}
+
+  private read(raw: Buffer, field: HeaderField, maxOctets: number): Buffer {
+    this.used += Math.max(0, Math.min(field.end, field.valueStart + maxOctets) - field.valueStart);
+    return unfoldedValue(raw, field, maxOctets);
+  }
+
+  /** True once the budget is spent. */
+  get spent(): boolean {
+    return this.used >= this.total;
+  }
+
+  /** A field that decides the structure: in full while the budget lasts, then its first OVER_BUDGET_FIELD_OCTETS. */
+  structural(raw: Buffer, field: HeaderField): Buffer {
+    return this.read(raw, field, this.used < this.total ? MAX_FIELD_VALUE_OCTETS : OVER_BUDGET_FIELD_OCTETS);
+  }
+
+  /** A descriptive field: in full while the budget lasts, then null (read as absent). */
+  descriptive(raw: Buffer, field: HeaderField): Buffer | null {
+    return this.used < this.total ? this.read(raw, field, MAX_FIELD_VALUE_OCTETS) : null;
+  }
 }
 
 /**

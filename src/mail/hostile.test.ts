@@ -15,7 +15,7 @@ import { dropComments, dropRawTextElements, dropTags } from './html.js';
 import { allHeaders, bodyStructure, bodyText, MAX_MIME_DEPTH, parseMessage, resolvePart, sectionBytes, type MessageStructure, type MimePart } from './index.js';
 import { MAX_MIME_PARTS } from './parse.js';
 import { PREVIEW_MAX_CHARS } from './preview.js';
-import { summarize, type MessageSummary } from './summary.js';
+import { MAX_SUMMARY_JSON_OCTETS, parseSummary, serializeSummary, summarize, summaryJson, type MessageSummary } from './summary.js';
 import { decodeQuotedPrintable } from './text.js';
 
 /** Generous: minutes before the fix, well under a second each after it. */
@@ -315,4 +315,65 @@ test('BODY derived from BODYSTRUCTURE equals BODY computed on its own', () => {
     const s = parseMessage(raw);
     assert.deepEqual(summarize(raw, s).body, bodyStructure(raw, s, false), name);
   }
+});
+
+/** A Content-Type value of about `octets` octets: a type and many short parameters, each of a different name. */
+function longContentType(type: string, octets: number): string {
+  let value = type;
+  for (let i = 0; value.length < octets; i++) value += `; p${i}="${'v'.repeat(40)}"`;
+  return value;
+}
+
+test('10,000 parts each with a 5 KB Content-Type: the header budget keeps the summary small and quick', () => {
+  const ct = `Content-Type: ${longContentType('text/plain', 5000)}\r\n`;
+  const chunks = ['Subject: many long types\r\nContent-Type: multipart/mixed; boundary="b"\r\n\r\n'];
+  for (let i = 0; i < MAX_MIME_PARTS; i++) chunks.push(`--b\r\n${ct}\r\nbody ${i}\r\n`);
+  chunks.push('--b--\r\n');
+  const raw = Buffer.from(chunks.join(''));
+  assert.ok(raw.length > 50 * 1000 * 1000, 'the size of the default maxMessageBytes');
+  const summary = ingest(raw);
+  const json = timed('serialise', () => serializeSummary(summary));
+  assert.ok(json.length < MAX_SUMMARY_JSON_OCTETS, `${json.length} octets of summary`);
+  assert.equal(timed('stored form', () => summaryJson(raw)), json, 'not the fallback: every part is still described');
+  const parts = summary.bodyStructure as unknown[][];
+  assert.equal(summary.structure.root.children!.length, MAX_MIME_PARTS - 1);
+  // The first parts are described in full; once the budget is spent the parameters are NIL
+  // (text parts keep the RFC 2045 §5.2 default charset) and the type stays exact.
+  assert.ok((parts[0]![2] as unknown[]).length > 100);
+  const last = parts[MAX_MIME_PARTS - 2]!;
+  assert.deepEqual(last.slice(0, 3), ['text', 'plain', ['charset', 'us-ascii']]);
+});
+
+test('5,000 attached messages each with a 5 KB To: the header budget keeps the summary small and quick', () => {
+  const to = `To: ${Array.from({ length: 400 }, (_, i) => `user${i}@example.com`).join(', ').slice(0, 5000)}\r\n`;
+  const chunks = ['Subject: many messages\r\nContent-Type: multipart/mixed; boundary="b"\r\n\r\n'];
+  for (let i = 0; i < 5000; i++) chunks.push(`--b\r\nContent-Type: message/rfc822\r\n\r\n${to}Subject: inner ${i}\r\n\r\nhello\r\n`);
+  chunks.push('--b--\r\n');
+  const raw = Buffer.from(chunks.join(''));
+  const summary = ingest(raw);
+  const json = timed('serialise', () => serializeSummary(summary));
+  assert.ok(json.length < MAX_SUMMARY_JSON_OCTETS, `${json.length} octets of summary`);
+  const parts = summary.bodyStructure as unknown[][];
+  assert.equal(parts.length, 5000 + 5);
+  const envelopeOfPart = (i: number) => parts[i]![7] as unknown[];
+  assert.equal(envelopeOfPart(0)[1], 'inner 0');
+  assert.ok((envelopeOfPart(0)[5] as unknown[]).length > 200);
+  // Past the budget an attached message's ENVELOPE fields are NIL; its structure stays exact.
+  assert.deepEqual(envelopeOfPart(4999), [null, null, null, null, null, null, null, null, null, null]);
+  assert.equal((parts[4999]![8] as unknown[])[0], 'text');
+});
+
+test('a summary larger than MAX_SUMMARY_JSON_OCTETS is stored as one opaque part', () => {
+  // Parts whose types are long (past the budget they are still read, to OVER_BUDGET_FIELD_OCTETS).
+  const type = `text/${'x'.repeat(200)}`;
+  const chunks = ['Subject: long types\r\nContent-Type: multipart/mixed; boundary="b"\r\n\r\n'];
+  for (let i = 0; i < MAX_MIME_PARTS; i++) chunks.push(`--b\r\nContent-Type: ${type}\r\n\r\nbody\r\n`);
+  chunks.push('--b--\r\n');
+  const raw = Buffer.from(chunks.join(''));
+  assert.ok(serializeSummary(ingest(raw)).length > MAX_SUMMARY_JSON_OCTETS);
+  const stored = parseSummary(timed('stored form', () => summaryJson(raw)))!;
+  assert.equal(stored.structure.root.children, undefined);
+  assert.deepEqual((stored.bodyStructure as unknown[]).slice(0, 2), ['text', 'plain']);
+  assert.equal(sectionBytes(raw, stored.structure, { part: [1] })!.length, raw.length - stored.structure.bodyStart);
+  assert.equal((stored.envelope as unknown[])[1], 'long types');
 });

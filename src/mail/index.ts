@@ -23,7 +23,7 @@ export type { ImapLikeValue } from './envelope.js';
 export { decodeTransfer, decodeCharset } from './text.js';
 export { binarySection } from './binary.js';
 export type { BinaryResult } from './binary.js';
-export { summarize, serializeSummary, parseSummary, SUMMARY_VERSION } from './summary.js';
+export { summarize, serializeSummary, parseSummary, SUMMARY_VERSION, summaryJson, minimalSummaryJson, MAX_SUMMARY_JSON_OCTETS } from './summary.js';
 export type { MessageSummary, SortFields } from './summary.js';
 export { baseSubject } from './subject.js';
 export { previewOf, PREVIEW_MAX_CHARS } from './preview.js';

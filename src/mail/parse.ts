@@ -6,7 +6,7 @@
  * bytes) is read from the raw message through these offsets.
  */
 import libmime from 'libmime';
-import { beforeTrailingComment, countLines, findField, MAX_HEADER_FIELDS, scanHeader, unfoldedValue, type HeaderField } from './headers.js';
+import { beforeTrailingComment, countLines, findField, HeaderBudget, MAX_HEADER_FIELDS, scanHeader, unfoldedValue, type HeaderField } from './headers.js';
 import { rawParams } from './params.js';
 
 /** How a part is written in BODYSTRUCTURE and how sections descend into it. */
@@ -99,13 +99,14 @@ export interface ContentType {
 }
 
 /** The first Content-Type field parsed, or null when absent or without a "type/subtype". */
-export function readContentType(raw: Buffer, fields: HeaderField[]): ContentType | null {
+export function readContentType(raw: Buffer, fields: HeaderField[], budget?: HeaderBudget): ContentType | null {
   const field = findField(fields, 'Content-Type');
   if (!field) return null;
   let parsed: { value: string; params: Record<string, string>; decodedParams?: string[] };
   try {
-    const value = unfoldedValue(raw, field).toString('utf8');
-    const input = value.length > CONTENT_TYPE_LIBMIME_OCTETS ? essentialContentType(value) : value;
+    const value = (budget ? budget.structural(raw, field) : unfoldedValue(raw, field)).toString('utf8');
+    // Past the message's header budget only the type and the parameters the server reads are parsed.
+    const input = value.length > CONTENT_TYPE_LIBMIME_OCTETS || budget?.spent ? essentialContentType(value) : value;
     parsed = libmime.parseHeaderValue(input, { stripComments: true });
   } catch {
     return null; // hostile parameter syntax: treat as no Content-Type at all
@@ -119,22 +120,46 @@ export function readContentType(raw: Buffer, fields: HeaderField[]): ContentType
 }
 
 /** Lowercased Content-Transfer-Encoding token, or '' when absent. */
-export function readTransferEncoding(raw: Buffer, fields: HeaderField[]): string {
+export function readTransferEncoding(raw: Buffer, fields: HeaderField[], budget?: HeaderBudget): string {
   const field = findField(fields, 'Content-Transfer-Encoding');
   if (!field) return '';
-  return beforeTrailingComment(unfoldedValue(raw, field).toString('latin1')).trim().toLowerCase();
+  return beforeTrailingComment((budget ? budget.structural(raw, field) : unfoldedValue(raw, field)).toString('latin1')).trim().toLowerCase();
 }
 
 export function parseMessage(raw: Buffer): MessageStructure {
-  const walk: Walk = { raw, parts: 1 };
+  const walk: Walk = { raw, parts: 1, budget: new HeaderBudget() };
   const root = parsePart(walk, 0, raw.length, 0, false);
   return { version: 1, size: raw.length, bodyStart: root.bodyStart, headerLength: root.bodyStart, root };
 }
 
-/** One message being parsed: its bytes and the parts made so far (MAX_MIME_PARTS). */
+/**
+ * The message as one opaque text/plain body under its top-level header: the
+ * structure a summary falls back to when the full one is too large
+ * (summary.ts) or could not be computed. Sections, BODYSTRUCTURE and FETCH
+ * BODY[] stay valid and agree with each other; only the inner parts are not
+ * addressable.
+ */
+export function opaqueMessage(raw: Buffer): MessageStructure {
+  const block = scanHeader(raw, 0, raw.length, 0);
+  const root: MimePart = {
+    headerStart: 0,
+    fieldsEnd: block.fieldsEnd,
+    bodyStart: block.bodyStart,
+    end: raw.length,
+    lines: countLines(raw, block.bodyStart, raw.length),
+    kind: 'text',
+    type: 'text',
+    subtype: 'plain',
+    typeFromHeader: false,
+  };
+  return { version: 1, size: raw.length, bodyStart: root.bodyStart, headerLength: root.bodyStart, root };
+}
+
+/** One message being parsed: its bytes, the parts made so far (MAX_MIME_PARTS) and the header octets left to read. */
 interface Walk {
   raw: Buffer;
   parts: number;
+  budget: HeaderBudget;
 }
 
 function parsePart(walk: Walk, start: number, end: number, depth: number, inDigest: boolean): MimePart {
@@ -151,7 +176,7 @@ function parsePart(walk: Walk, start: number, end: number, depth: number, inDige
     subtype: 'plain',
     typeFromHeader: false,
   };
-  const ct = readContentType(raw, block.fields);
+  const ct = readContentType(raw, block.fields, walk.budget);
   if (ct) {
     part.type = ct.type;
     part.subtype = ct.subtype;
@@ -187,7 +212,7 @@ function parsePart(walk: Walk, start: number, end: number, depth: number, inDige
   }
   if (type === 'message' && (subtype === 'rfc822' || subtype === 'global') && !deepEnough && partsLeft > 0) {
     // An encoded message/rfc822 is not allowed (RFC 2046 §5.2.1); shown as an opaque part, as Dovecot does.
-    const cte = readTransferEncoding(raw, block.fields);
+    const cte = readTransferEncoding(raw, block.fields, walk.budget);
     if (cte === '' || cte === '7bit' || cte === '8bit' || cte === 'binary') {
       part.kind = 'message';
       walk.parts++;

@@ -11,7 +11,7 @@ import { bodyFromStructure, bodyStructureOf } from './bodystructure.js';
 import { parseMailDate } from './date.js';
 import { envelopeOf, type ImapLikeValue } from './envelope.js';
 import { decodedValue, fieldLatin1, findField, headerFields } from './headers.js';
-import { parseMessage, type MessageStructure } from './parse.js';
+import { opaqueMessage, parseMessage, type MessageStructure } from './parse.js';
 import { previewOf } from './preview.js';
 import { baseSubject } from './subject.js';
 
@@ -133,6 +133,29 @@ function fromJson(value: Json): unknown {
 
 export function serializeSummary(summary: MessageSummary): string {
   return JSON.stringify(toJson(summary));
+}
+
+/**
+ * Octets a stored summary may take. With the header budget (headers.ts) even
+ * 10,000 parts stay under it; anything larger is described as one opaque part
+ * instead (minimalSummaryJson).
+ */
+export const MAX_SUMMARY_JSON_OCTETS = 6 * 1024 * 1024;
+
+/** The stored form of a message's summary, at most MAX_SUMMARY_JSON_OCTETS as UTF-8. */
+export function summaryJson(raw: Buffer): string {
+  const json = serializeSummary(summarize(raw));
+  return Buffer.byteLength(json) <= MAX_SUMMARY_JSON_OCTETS ? json : minimalSummaryJson(raw);
+}
+
+/**
+ * A valid summary that reads no more than the top-level header and a prefix of
+ * the body: the message as one opaque text/plain part (opaqueMessage), with its
+ * ENVELOPE, sort keys and PREVIEW. Used when the full summary is too large or
+ * could not be computed, so a message is never lost for its summary.
+ */
+export function minimalSummaryJson(raw: Buffer): string {
+  return serializeSummary(summarize(raw, opaqueMessage(raw)));
 }
 
 /** The stored summary, or null when it is unreadable or of another version (the caller recomputes it). */

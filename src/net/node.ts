@@ -9,6 +9,7 @@ import { LoginThrottle, type LoginThrottleSettings } from '../domain/login-throt
 import { MailDomain } from '../domain/mail-domain.js';
 import { startRetentionTimer } from '../domain/retention.js';
 import { generatePassword, type PasswordSettings } from '../domain/passwords.js';
+import { Summarizer } from '../domain/summarizer.js';
 import { createImapSession } from '../imap/session.js';
 import { createLmtpServer, type LmtpServer } from '../lmtp/server.js';
 import { LocalBus } from '../notify/bus.js';
@@ -54,7 +55,12 @@ async function startLockedNode(config: MailsteadConfig, log: Logger, out: NodeOu
   const recovered = await store.recover();
   if (recovered.orphanBlobs > 0 || recovered.repairedReferenceCounts > 0) log.warn(recovered, 'startup recovery repaired the store');
   const bus = new LocalBus();
+  // Summaries of large messages are computed on worker threads, so no session waits for a hostile one (issue 9).
+  const summarizer = new Summarizer({
+    onFailure: (reason, octets) => log.warn({ reason, octets }, 'message summary failed: stored with a minimal summary'),
+  });
   const domain = new MailDomain(store, bus, {
+    summaryOf: summarizer.summaryOf,
     passwords: passwordSettingsOf(config),
     loginThrottle: new LoginThrottle(loginThrottleSettingsOf(config)),
   });
@@ -153,6 +159,7 @@ async function startLockedNode(config: MailsteadConfig, log: Logger, out: NodeOu
     signalServer?.close();
     await Promise.all(sessionListeners.map((l) => closeServer(l.server)));
     await lmtp?.close();
+    await summarizer.close();
     await store.close();
     throw err;
   }
@@ -172,6 +179,7 @@ async function startLockedNode(config: MailsteadConfig, log: Logger, out: NodeOu
         await Promise.all(closing);
         await retention.stop();
         await bus.close();
+        await summarizer.close();
         await store.close();
         lock.release();
         log.info('stopped');

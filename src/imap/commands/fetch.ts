@@ -48,8 +48,8 @@ export async function fetchCommand(cmd: CommandOf<'FETCH'>, ctx: CommandContext)
   vanished += seqs.length - live.length;
   for (const batch of chunks(live, META_BATCH)) {
     const metas = await metasByUid(store, view.mailbox.id, batch.map((seq) => view.uidAt(seq)));
-    const summaries = needsSummary && !encodedOnly ? await summariesFor(store, metas.values()) : new Map();
-    const encoded = encodedOnly ? await summaryItemsFor(store, metas.values(), utf8) : new Map<string, SummaryItems>();
+    const summaries = needsSummary && !encodedOnly ? await summariesFor(store, metas.values(), ctx.imap.domain.summaryOf) : new Map();
+    const encoded = encodedOnly ? await summaryItemsFor(store, metas.values(), utf8, ctx.imap.domain.summaryOf) : new Map<string, SummaryItems>();
     const seenNow = new Set<number>();
     if (setsSeen) {
       const unseen = [...metas.values()].filter((m) => !m.flags.includes('\\Seen')).map((m) => m.uid);
@@ -77,7 +77,7 @@ export async function fetchCommand(cmd: CommandOf<'FETCH'>, ctx: CommandContext)
       if (toldFlags) view.setFlags(meta.uid, meta.flags, asksModSeq || addModSeq || condstore ? meta.modSeq : undefined);
       let message: LoadedMessage | null = null;
       if (needsBytes) {
-        message = await loadMessage(store, meta, summary!.structure);
+        message = await loadMessage(store, meta, summary!.structure, ctx.imap.domain.summaryOf);
         if (!message) {
           vanished++;
           continue;

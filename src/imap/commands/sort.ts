@@ -16,7 +16,7 @@ import { badCharset, SEARCH_CHARSETS } from './search.js';
 export async function hitsWithSummaries(ctx: CommandContext, hits: SearchHit[]): Promise<Array<SearchHit & { summary: MessageSummary }>> {
   const out: Array<SearchHit & { summary: MessageSummary }> = [];
   for (const batch of chunks(hits, META_BATCH)) {
-    const summaries = await summariesFor(ctx.imap.domain.store, batch.map((h) => h.meta));
+    const summaries = await summariesFor(ctx.imap.domain.store, batch.map((h) => h.meta), ctx.imap.domain.summaryOf);
     for (const hit of batch) {
       const summary = summaries.get(hit.meta.blobId);
       if (summary) out.push({ ...hit, summary });
