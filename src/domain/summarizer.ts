@@ -79,13 +79,19 @@ function workerEntry(): URL {
   return new URL('./summarizer-worker.ts', import.meta.url);
 }
 
+/**
+ * A hostile message must not take the process's memory with it: past this heap the worker dies
+ * (ERR_WORKER_OUT_OF_MEMORY), is replaced, and the message gets the minimal summary.
+ */
+const WORKER_LIMITS = { maxOldGenerationSizeMb: 512 };
+
 function startWorker(entry: URL): Worker {
-  if (!entry.pathname.endsWith('.ts')) return new Worker(entry);
+  if (!entry.pathname.endsWith('.ts')) return new Worker(entry, { resourceLimits: WORKER_LIMITS });
   // From the sources: on Node 20 the parent's `--import tsx` does not reach a worker thread
   // ("Unknown file extension .ts"), so the worker registers tsx before loading its entry.
   const tsx = import.meta.resolve('tsx/esm/api');
   const boot = `import(${JSON.stringify(tsx)}).then((m) => { m.register(); return import(${JSON.stringify(entry.href)}); });`;
-  return new Worker(boot, { eval: true });
+  return new Worker(boot, { eval: true, resourceLimits: WORKER_LIMITS });
 }
 
 export class Summarizer {
