@@ -106,6 +106,14 @@ export class FakeConnection implements Connection {
     }
   }
 
+  /**
+   * Resolve once the server has closed the connection. Waits for the event only
+   * (no clock), so it also works under fake timers; the test timeout bounds it.
+   */
+  async waitClosed(): Promise<void> {
+    while (!this.closedByServer) await new Promise<void>((resolve) => this.waiters.push(resolve));
+  }
+
   /** Feed text (or bytes) to the session. */
   send(data: string | Buffer): void {
     if (!this.session) throw new Error('no session attached');
