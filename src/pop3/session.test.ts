@@ -334,7 +334,7 @@ test('a large pipelined burst pauses the connection and resumes once drained', a
   // 1200 lines of ~1 KiB (trailing spaces are tolerated between arguments): more than the 1 MiB pause mark.
   conn.send('STAT\r\n' + `NOOP${' '.repeat(1000)}\r\n`.repeat(1200) + 'STAT\r\n');
   assert.equal(conn.paused, true);
-  await conn.waitFor(/\+OK\r\n\+OK 0 0\r\n$/, 20000);
+  await conn.waitFor(/\+OK\r\n\+OK 0 0\r\n$/, 120_000);
   assert.equal(conn.take(), '+OK 0 0\r\n' + '+OK\r\n'.repeat(1200) + '+OK 0 0\r\n');
   assert.equal(conn.paused, false);
 });

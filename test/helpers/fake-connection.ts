@@ -88,7 +88,7 @@ export class FakeConnection implements Connection {
   }
 
   /** Resolve once the written text matches `pattern` (or the connection closes); rejects after `ms`. */
-  async waitFor(pattern: RegExp | string, ms = 5000): Promise<string> {
+  async waitFor(pattern: RegExp | string, ms = 30_000): Promise<string> {
     const deadline = Date.now() + ms;
     for (;;) {
       const t = this.text();
