@@ -40,26 +40,35 @@ test('the process bridge carries both kinds from a CLI process and drops malform
   try {
     const signals: MailboxSignal[] = [];
     const lists: MailboxListSignal[] = [];
-    bus.subscribe(3, (s) => signals.push(s));
-    bus.subscribeMailboxList(3, (s) => lists.push(s));
+    // Wait for signals to arrive (an event), not for a while: a loaded machine may take long.
+    let arrived = () => {};
+    const until = async (done: () => boolean) => {
+      while (!done()) await new Promise<void>((resolve) => (arrived = resolve));
+    };
+    bus.subscribe(3, (s) => (signals.push(s), arrived()));
+    bus.subscribeMailboxList(3, (s) => (lists.push(s), arrived()));
     const forwarding = new ForwardingBus(dir);
     forwarding.publish({ accountId: 3, mailboxId: 9 });
     forwarding.publishMailboxList({ accountId: 3, change: 'created', name: 'Grün/x' });
     forwarding.publishMailboxList({ accountId: 3, change: 'renamed', name: 'new', oldName: 'old', origin: 'forged' });
     await forwarding.close();
-    // Malformed: unknown change, rename without its old name, empty name, not JSON.
+    // Malformed: unknown change, rename without its old name, empty name, not JSON; then a valid
+    // signal on the same connection: lines are read in order, so once it arrives the others were read.
     await new Promise<void>((resolve) => {
       const socket = connect(notifySocketPath(dir), () =>
         socket.end(
           '{"accountId":3,"change":"exploded","name":"x"}\n{"accountId":3,"change":"renamed","name":"x"}\n' +
-            '{"accountId":3,"change":"created","name":""}\nnot json\n',
+            '{"accountId":3,"change":"created","name":""}\nnot json\n{"accountId":3,"mailboxId":10}\n',
         ),
       );
       socket.on('close', () => resolve());
     });
-    for (let i = 0; i < 50 && lists.length < 2; i++) await tick();
-    await tick();
-    assert.deepEqual(signals, [{ accountId: 3, mailboxId: 9 }]);
+    await until(() => signals.length >= 2 && lists.length >= 2);
+    signals.sort((a, b) => a.mailboxId - b.mailboxId);
+    assert.deepEqual(signals, [
+      { accountId: 3, mailboxId: 9 },
+      { accountId: 3, mailboxId: 10 },
+    ]);
     // Each signal travels on its own connection, so their order is not fixed.
     lists.sort((a, b) => a.change.localeCompare(b.change));
     assert.deepEqual(lists, [

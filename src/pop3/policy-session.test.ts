@@ -203,6 +203,11 @@ test('scope=all offers every folder but Trash and Junk, by arrival; from=now hid
   const inbox = await domain.requireMailbox(user.id, 'INBOX');
   await domain.ingest(inbox, { content: mail('later'), internalDate: new Date(since.getTime() + 1) });
   assert.deepEqual(await offered(user.address), ['later']);
+  // The boundary, to the millisecond: mail that arrived in the very millisecond `--pop3-from now`
+  // was taken counts as new (which came first cannot be known; hiding mail is the worse error).
+  await domain.ingest(inbox, { content: mail('same-ms'), internalDate: new Date(since.getTime()) });
+  await domain.ingest(inbox, { content: mail('just-before'), internalDate: new Date(since.getTime() - 1) });
+  assert.deepEqual(await offered(user.address), ['later', 'same-ms']);
 });
 
 test('two tagged devices each get every message once; a tagged DELE removes nothing', async () => {

@@ -116,9 +116,14 @@ test('STLS discards commands pipelined behind it in the clear (RFC 2595 §4)', a
   conn.take();
   conn.send('STLS\r\nUSER injected\r\nNOOP\r\n');
   await conn.waitFor('+OK Begin TLS negotiation\r\n');
-  await new Promise((r) => setTimeout(r, 20));
-  assert.equal(conn.take(), '+OK Begin TLS negotiation\r\n');
-  assert.equal(await cmd(conn, 'CAPA', true).then((t) => t.startsWith('+OK')), true);
+  // Replies come in command order: had the pipelined commands run, their replies would sit
+  // between the STLS reply and the CAPA reply (no sleep needed to see that they did not).
+  await new Promise((r) => setImmediate(r)); // the fake handshake completes (see stls())
+  assert.equal(conn.secure, true);
+  conn.send('CAPA\r\n');
+  const text = await conn.waitFor(/\r\n\.\r\n$/);
+  assert.match(text, /^\+OK Begin TLS negotiation\r\n\+OK [^\r]*\r\n(?!\+OK|-ERR)[\s\S]*\r\n\.\r\n$/);
+  assert.equal(text.match(/^(\+OK|-ERR)/gm)?.length, 2, text);
 });
 
 test('cleartext from loopback only with the switch on', async () => {
@@ -329,7 +334,7 @@ test('a large pipelined burst pauses the connection and resumes once drained', a
   // 1200 lines of ~1 KiB (trailing spaces are tolerated between arguments): more than the 1 MiB pause mark.
   conn.send('STAT\r\n' + `NOOP${' '.repeat(1000)}\r\n`.repeat(1200) + 'STAT\r\n');
   assert.equal(conn.paused, true);
-  await conn.waitFor(/\+OK\r\n\+OK 0 0\r\n$/, 20000);
+  await conn.waitFor(/\+OK\r\n\+OK 0 0\r\n$/, 120_000);
   assert.equal(conn.take(), '+OK 0 0\r\n' + '+OK\r\n'.repeat(1200) + '+OK 0 0\r\n');
   assert.equal(conn.paused, false);
 });
@@ -380,16 +385,20 @@ test('a store failure becomes -ERR [SYS/TEMP] and the session goes on; a failed 
   assert.equal(flakyDomain.tryLockMaildrop(user.id), true);
 });
 
-test('a client that keeps talking but never logs in is closed after three idle periods', async () => {
-  const conn = open({ secure: true }, { unauthenticatedTimeoutMs: 60 });
+test('a client that keeps talking but never logs in is closed after three idle periods', async (t) => {
+  // Fake timers: the deadline runs on a clock the test moves, not on how fast a loaded machine is.
+  t.mock.timers.enable({ apis: ['setTimeout'] });
+  const conn = open({ secure: true }, { unauthenticatedTimeoutMs: 60_000 });
   await conn.waitFor(SINGLE);
-  // CAPA every 20 ms keeps the idle timer from firing; only the login deadline (180 ms) can end it.
-  const started = Date.now();
-  while (!conn.closedByServer && Date.now() - started < 2000) {
-    conn.send('CAPA\r\n');
-    await new Promise((r) => setTimeout(r, 20));
+  // CAPA every 10 s would keep a real idle timer from firing; only the login deadline (180 s) can end it.
+  for (let elapsed = 0; elapsed < 170_000; elapsed += 10_000) {
+    assert.match(await cmd(conn, 'CAPA', true), /^\+OK/);
+    t.mock.timers.tick(10_000);
   }
-  assert.ok(conn.closedByServer, 'closed');
-  assert.ok(Date.now() - started >= 150, 'not before the deadline');
-  assert.match(conn.text(), /-ERR Too long without logging in\r\n$/);
+  t.mock.timers.tick(9_999);
+  assert.match(await cmd(conn, 'CAPA', true), /^\+OK/);
+  assert.equal(conn.closedByServer, false, 'not before the deadline');
+  t.mock.timers.tick(1);
+  await conn.waitClosed();
+  assert.equal(conn.text(), '-ERR Too long without logging in\r\n');
 });

@@ -88,7 +88,7 @@ export class FakeConnection implements Connection {
   }
 
   /** Resolve once the written text matches `pattern` (or the connection closes); rejects after `ms`. */
-  async waitFor(pattern: RegExp | string, ms = 5000): Promise<string> {
+  async waitFor(pattern: RegExp | string, ms = 30_000): Promise<string> {
     const deadline = Date.now() + ms;
     for (;;) {
       const t = this.text();
@@ -104,6 +104,14 @@ export class FakeConnection implements Connection {
         });
       });
     }
+  }
+
+  /**
+   * Resolve once the server has closed the connection. Waits for the event only
+   * (no clock), so it also works under fake timers; the test timeout bounds it.
+   */
+  async waitClosed(): Promise<void> {
+    while (!this.closedByServer) await new Promise<void>((resolve) => this.waiters.push(resolve));
   }
 
   /** Feed text (or bytes) to the session. */

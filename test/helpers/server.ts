@@ -67,7 +67,8 @@ export async function startServer(opts: StartOptions = {}): Promise<TestServer> 
   const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
 
   const expected = Object.entries(config.listeners).filter(([, v]) => v !== 'off').length;
-  const deadline = Date.now() + 30_000;
+  // Generous: on a loaded machine a start takes seconds; this only catches a server that never listens.
+  const deadline = Date.now() + 120_000;
   while ((out.match(/^listening /gm) ?? []).length < expected) {
     if (child.exitCode !== null) throw new Error(`server exited with ${child.exitCode}\nstdout:\n${out}\nstderr:\n${err}`);
     if (Date.now() > deadline) {

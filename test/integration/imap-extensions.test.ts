@@ -23,7 +23,7 @@ class Lines {
     this.text += s;
     for (const w of this.waiters.splice(0)) w();
   }
-  async until(re: RegExp, ms = 10_000): Promise<string> {
+  async until(re: RegExp, ms = 30_000): Promise<string> {
     const deadline = Date.now() + ms;
     while (!re.test(this.text)) {
       if (Date.now() > deadline) throw new Error(`timeout waiting for ${re}; got:\n${this.text}`);

@@ -38,7 +38,7 @@ class Raw {
     this.socket.write(`${line}\r\n`);
   }
   /** Waits until the buffered text matches, returns and clears it. */
-  async until(re: RegExp, ms = 10_000): Promise<string> {
+  async until(re: RegExp, ms = 30_000): Promise<string> {
     const deadline = Date.now() + ms;
     while (!re.test(this.text)) {
       if (Date.now() > deadline) throw new Error(`timeout waiting for ${re}; got:\n${this.text}`);

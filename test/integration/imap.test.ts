@@ -28,7 +28,7 @@ async function rawExchange(port: number, lines: string[], until: RegExp): Promis
   socket.setEncoding('utf8');
   socket.on('data', (t: string) => (text += t));
   await new Promise((r) => socket.once('connect', r));
-  const deadline = Date.now() + 5000;
+  const deadline = Date.now() + 30_000;
   const wait = async (re: RegExp) => {
     while (!re.test(text)) {
       if (Date.now() > deadline) throw new Error(`timeout waiting for ${re}; got:\n${text}`);

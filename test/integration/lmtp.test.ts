@@ -80,7 +80,8 @@ describe('LMTP delivery', () => {
         });
         const count = await sawExists;
         assert.equal(count, before + 1);
-        assert.ok(Date.now() - started < 5000, 'EXISTS pushed promptly');
+        // Generous for a loaded machine, and still far below the 120 s IDLE keepalive that would otherwise bring it.
+        assert.ok(Date.now() - started < 30_000, 'EXISTS pushed promptly');
       } finally {
         lock.release();
       }

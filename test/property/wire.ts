@@ -42,7 +42,7 @@ export const feedPlan = fc.record({
 export const tick = (): Promise<void> => new Promise((resolve) => setImmediate(resolve));
 
 /** Polls `done` until it holds; rejects with `describe()` after `ms`. */
-export async function until(done: () => boolean, describe: () => string, ms = 3000): Promise<void> {
+export async function until(done: () => boolean, describe: () => string, ms = 30_000): Promise<void> {
   const deadline = Date.now() + ms;
   while (!done()) {
     if (Date.now() > deadline) throw new Error(`timed out: ${describe()}`);
