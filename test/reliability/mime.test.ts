@@ -105,13 +105,14 @@ const cases: Case[] = [
   },
   {
     id: 'R202',
-    title: '10,001 parts: delivered without stalling others, BODYSTRUCTURE and the last part answered',
-    sends: 'multipart/mixed with 10,001 text/plain parts; FETCH * (BODYSTRUCTURE BODY.PEEK[10001])',
+    title: '10,001 parts: delivered without stalling others; past the 10,000-part limit the last part runs to the end',
+    sends: 'multipart/mixed with 10,001 text/plain parts; FETCH * (BODYSTRUCTURE BODY.PEEK[9999])',
     expect: ['2xx', 'OK'],
     async run(t) {
       const d = await deliverWhilePinging(t, t.users.mime, manyParts(10001));
-      const [f, w] = await fetchLast(t, '(BODYSTRUCTURE BODY.PEEK[10001])');
-      assert.match(w.text(), /BODY\[10001\] \{10\}\r\npart 10000/);
+      // MAX_MIME_PARTS (10,000, as Dovecot) counts the root: 9,999 children, the last holding the rest of the body.
+      const [f, w] = await fetchLast(t, '(BODYSTRUCTURE BODY.PEEK[9999])');
+      assert.match(w.text(), /BODY\[9999\] \{\d+\}\r\npart 9998\r\n--p\r\n[^]*part 10000\r\n/);
       return [d, f];
     },
   },
@@ -132,9 +133,9 @@ const cases: Case[] = [
       return [d, f];
     },
   },
-  // Issue 9: every step of ingest (header decoding, addresses, search text) linear and bounded. Today SEARCH TEXT
-  // decodes whole headers and bodies at once (R206 peaks over 1 GB on the 50 MB header), ingest of R207-R208
-  // stalls every session for seconds and R204 keeps ~180 MB; the bounded-ingest work fixes these.
+  // Issue 9: every step of ingest (header decoding, addresses, search text) linear and bounded. Before that work,
+  // SEARCH TEXT decoded whole headers and bodies at once (R206 peaked over 1 GB), ingest of R207-R208 stalled every
+  // session for seconds and R204 kept ~180 MB.
   {
     id: 'R204',
     title: '100,000 encoded-words in Subject: delivered, ENVELOPE answered',

@@ -335,9 +335,11 @@ const cases: Case[] = [
       await u.waitFor(/^[^\r\n]*\r\n/);
       await p.waitFor(/^[^\r\n]*\r\n/);
       assert.equal(u.text(), p.text(), 'USER answers differ');
-      const a = await popCmd(u, 'PASS wrong-password-1');
-      const b = await popCmd(p, 'PASS wrong-password-1');
-      assert.equal(u.text(), p.text(), 'PASS answers differ');
+      // Run both at once and snapshot each transcript at its answer: a session left waiting may be autologged out later.
+      const [[a, uText], [b, pText]] = await Promise.all(
+        [u, p].map(async (w) => [await popCmd(w, 'PASS wrong-password-1'), w.text()] as const),
+      );
+      assert.equal(uText, pText, 'PASS answers differ');
       return [a, b];
     },
   },
