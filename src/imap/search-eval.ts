@@ -6,7 +6,7 @@
  * calendar days: INTERNALDATE by its UTC day, and the Date header by the day
  * it names in its own zone (RFC 9051 §6.4.4 "disregarding time and timezone").
  */
-import { addressValues, allHeaders, bodyTextIncludes, headerValues, sentDay } from '../mail/index.js';
+import { addressValues, allHeaders, bodyTextIncludes, containsText, headerValues, sentDay } from '../mail/index.js';
 import type { SearchKey, SequenceSet } from '../protocol/imap/types.js';
 import type { MessageMeta } from '../store/types.js';
 import type { LoadedMessage } from './message-loader.js';
@@ -106,10 +106,10 @@ export async function matches(key: SearchKey, c: SearchCandidate): Promise<boole
       // RFC 9051 §6.4.4: HEADER with an empty string matches every message that has the field.
       if (key.value === '') return values.length > 0;
       const needle = key.value.toLowerCase();
-      if (values.some((v) => v.toLowerCase().includes(needle))) return true;
+      if (values.some((v) => containsText(v.toLowerCase(), needle))) return true;
       // FROM/TO/CC/BCC also match the parsed addresses, so comments inside one do not hide it.
       if (!ADDRESS_FIELDS.has(key.field.toLowerCase())) return false;
-      return addressValues(m.raw, m.structure, key.field).some((v) => v.toLowerCase().includes(needle));
+      return addressValues(m.raw, m.structure, key.field).some((v) => containsText(v.toLowerCase(), needle));
     }
     case 'body': {
       const m = await c.content();
@@ -120,7 +120,7 @@ export async function matches(key: SearchKey, c: SearchCandidate): Promise<boole
       if (!m) return false;
       const needle = key.value.toLowerCase();
       return (
-        allHeaders(m.raw, m.structure).some(([name, value]) => `${name}: ${value}`.toLowerCase().includes(needle)) ||
+        allHeaders(m.raw, m.structure).some(([name, value]) => containsText(`${name}: ${value}`.toLowerCase(), needle)) ||
         bodyTextIncludes(m.raw, m.structure, needle, true)
       );
     }

@@ -14,6 +14,7 @@ import { envelopeOf, type ImapLikeValue } from './envelope.js';
 import { decodedValue, fieldLatin1, headerFields } from './headers.js';
 import type { MessageStructure } from './parse.js';
 import { bodyTextContains, bodyTextOf } from './text.js';
+export { containsText } from './find.js';
 
 export { parseMessage, MAX_MIME_DEPTH } from './parse.js';
 export type { MessageStructure, MimePart, PartKind } from './parse.js';

@@ -5,6 +5,7 @@
  */
 import { StringDecoder } from 'node:string_decoder';
 import iconv from 'iconv-lite';
+import { TextFinder } from './find.js';
 import { headerFields } from './headers.js';
 import { readContentType, readTransferEncoding, type MimePart } from './parse.js';
 
@@ -148,20 +149,14 @@ function charsetDecoder(charset: string | undefined): { write(b: Buffer): string
 
 /**
  * Whether the decoded body text (as bodyTextOf joins it) contains `needle`, compared case-insensitively
- * (`needle` already lower-cased). Text is decoded and lower-cased a window at a time with an overlap of
- * the needle's length, so a 50 MB text part never becomes one 100 MB string and then another.
+ * (`needle` already lower-cased). Text is decoded and lower-cased a window at a time and fed to a
+ * streaming finder (linear whatever the needle), so a 50 MB text part never becomes one 100 MB string
+ * and then another.
  */
 export function bodyTextContains(raw: Buffer, root: MimePart, needle: string, nestedHeaders = false): boolean {
-  if (needle === '') return true;
-  const keep = needle.length - 1;
-  let carry = '';
-  const seen = (text: string): boolean => {
-    if (text === '') return false;
-    const hay = carry + text.toLowerCase();
-    if (hay.includes(needle)) return true;
-    carry = keep > 0 ? hay.slice(Math.max(0, hay.length - keep)) : '';
-    return false;
-  };
+  const finder = new TextFinder(needle);
+  if (finder.found) return true;
+  const seen = (text: string): boolean => finder.push(text.toLowerCase());
   let first = true;
   for (const piece of textPieces(raw, root, nestedHeaders)) {
     if (!first && seen('\n')) return true;
