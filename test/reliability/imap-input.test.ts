@@ -5,7 +5,7 @@
  * and sessions racing each other).
  */
 import assert from 'node:assert/strict';
-import { type AnswerClass, type Case, message, reliabilitySuite, rssKiB, type Wire } from './harness.js';
+import { type AnswerClass, CANARY_NOOP_MS, type Case, message, reliabilitySuite, rssKiB, type Wire } from './harness.js';
 
 const MiB = 1024 * 1024;
 const BIG_MESSAGE_BYTES = 6 * MiB;
@@ -606,6 +606,38 @@ const cases: Case[] = [
       const first = await w.imapAnswer('f1', 120_000);
       const last = await w.imapAnswer('f8', 120_000);
       return [first, last];
+    },
+  },
+  {
+    id: 'R066',
+    title: 'SEARCH BODY/TEXT/SUBJECT with a 60,000-octet repetitive needle over 1 MB of near-matching text: answered without stalling others',
+    sends: 'a UID SEARCH BODY {60000+}\\r\\n<60,000 × "x">\\r\\n (and TEXT, SUBJECT) over a message of "x" lines with one "é"',
+    expect: ['OK', 'OK', 'OK'],
+    async run(t) {
+      // String.includes is text × needle on such input (minutes here); the search must stay linear.
+      const erin = t.users.erin;
+      // One decoded line of 1 MB: runs of 59,999 "x" each ended by an "é" (base64 on the wire), so every
+      // alignment of the 60,000-"x" needle nearly matches and none does.
+      const body = Buffer.from(`${'x'.repeat(59_999)}\u00e9`.repeat(17)).toString('base64').replace(/.{76}/g, '$&\r\n');
+      const headers = 'Content-Type: text/plain; charset=utf-8\r\nContent-Transfer-Encoding: base64\r\n';
+      assert.equal(await t.deliver(erin, message(`\u00e9${'x'.repeat(200)}`, `${body}\r\n`, headers)), '2xx');
+      const w = await t.imap({ login: erin, select: 'INBOX' });
+      const probe = await t.imap({ login: t.users.bob, select: 'INBOX' });
+      const needle = 'x'.repeat(60000);
+      const answers: AnswerClass[] = [];
+      for (const key of ['BODY', 'TEXT', 'SUBJECT']) {
+        let answer: AnswerClass | null = null;
+        const search = cmd(w, 's', Buffer.from(`UID SEARCH ${key} {${needle.length}+}\r\n${needle}`)).then((c) => (answer = c));
+        // While the search runs, another session's NOOPs are answered promptly (a quadratic search stalls them for seconds).
+        for (let i = 0; answer === null; i++) {
+          probe.mark();
+          await probe.send(`p${i} NOOP\r\n`);
+          assert.equal(await probe.imapAnswer(`p${i}`, CANARY_NOOP_MS), 'OK', `NOOP p${i} during SEARCH ${key}`);
+          await Promise.race([search, new Promise((r) => setTimeout(r, 50))]);
+        }
+        answers.push(await search);
+      }
+      return answers;
     },
   },
   // ------------------------------------------------------------ sessions racing each other
