@@ -38,7 +38,7 @@ export interface PasswordSettings {
 }
 
 /** The schema's defaults (src/config/schema.ts `[auth]`); docs/security.md gives the reasons. */
-export const DEFAULT_PASSWORD_SETTINGS: PasswordSettings = { scram: true, scramIterations: 600_000 };
+export const DEFAULT_PASSWORD_SETTINGS: PasswordSettings = { scram: true, scramIterations: 65_536 };
 
 export async function hashPassword(password: string, params = DEFAULT, settings: PasswordSettings = DEFAULT_PASSWORD_SETTINGS): Promise<string> {
   const salt = randomBytes(16);

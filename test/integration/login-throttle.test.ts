@@ -243,7 +243,7 @@ describe('login throttling over the real server', () => {
 });
 
 describe('SCRAM settings over the real server and CLI', () => {
-  it('scramIterations: user add --config stores the configured count; the default is 600,000', async () => {
+  it('scramIterations: user add --config stores the configured count; the default is 65,536', async () => {
     const dataDir = makeDataDir();
     const configFile = join(dataDir, 'config.json');
     writeFileSync(configFile, JSON.stringify({ dataDir, auth: { scramIterations: 5000 } }));
@@ -252,7 +252,7 @@ describe('SCRAM settings over the real server and CLI', () => {
       assert.equal(r.status, 0, r.stderr);
       assert.match(storedCredential(dataDir, ALICE), / \$scram-sha-256\$i=5000\$/);
       addUser(dataDir, BOB, BOB_PASSWORD);
-      assert.match(storedCredential(dataDir, BOB), / \$scram-sha-256\$i=600000\$/);
+      assert.match(storedCredential(dataDir, BOB), / \$scram-sha-256\$i=65536\$/);
     } finally {
       rmSync(dataDir, { recursive: true, force: true });
     }
