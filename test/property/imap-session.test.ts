@@ -24,7 +24,7 @@ import { errorRecorder, feedPlan, largestAnnouncedLiteral, readImapOutput, split
 /** No response line of ours comes near this; a longer one means client input was echoed or a list ran away. */
 const MAX_RESPONSE_LINE = 8192;
 const MAX_MESSAGE_BYTES = 256 * 1024;
-const DOCUMENTED_BYE = /^\* BYE (Logging out|Too many invalid commands|Selected mailbox was deleted)/;
+const DOCUMENTED_BYE = /^\* BYE (Logging out|Too many invalid commands|Too many authentication failures|Selected mailbox was deleted)/;
 const FINAL = 'ZZFINAL';
 
 let store: MailStore;

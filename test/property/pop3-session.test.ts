@@ -22,7 +22,7 @@ import { errorRecorder, feedPlan, readPop3Output, splitAt, tick, until, type Pop
 
 const USER = 'pop@example.com';
 const PASSWORD = 'pop password';
-const DOCUMENTED_END = /^(\+OK Bye|-ERR Too many bad commands|-ERR \[IN-USE\])/;
+const DOCUMENTED_END = /^(\+OK Bye|-ERR Too many bad commands|-ERR \[IN-USE\]|-ERR \[AUTH\] Authentication failed; too many failures, closing)/;
 const MESSAGE = Buffer.from('From: a@example.com\r\nSubject: dots\r\n\r\n.\r\n..two\r\n.start\r\nend\r\n');
 
 let store: MailStore;

@@ -140,7 +140,7 @@ const IMAP_READY: Record<ImapState, RegExp> = {
   idle: /\r\nP2 OK [\s\S]*\r\n\+ [^\r\n]*\r\n$/,
   'append-literal': /\r\n\+ [^\r\n]*\r\n$/,
 };
-const DOCUMENTED_BYE = /^\* BYE (Logging out|Too many invalid commands|Selected mailbox was deleted)/;
+const DOCUMENTED_BYE = /^\* BYE (Logging out|Too many invalid commands|Too many authentication failures|Selected mailbox was deleted)/;
 
 async function imapFromState(state: ImapState, chunks: Buffer[], pauses: boolean[]): Promise<void> {
   const recorder = errorRecorder();
@@ -266,7 +266,7 @@ async function pop3FromState(transaction: boolean, chunks: Buffer[], pauses: boo
     if (/^(\+OK|-ERR)/.test(line)) assert.ok(line.length + 2 <= 512, 'status line over 512 octets');
     assert.doesNotMatch(line, /Internal server error/);
   }
-  if (conn.closedByServer) assert.match(text, /(\+OK Bye[^\r\n]*|-ERR Too many bad commands|-ERR \[IN-USE\][^\r\n]*)\r\n$/);
+  if (conn.closedByServer) assert.match(text, /(\+OK Bye[^\r\n]*|-ERR Too many bad commands|-ERR \[IN-USE\][^\r\n]*|-ERR \[AUTH\] Authentication failed; too many failures, closing)\r\n$/);
 }
 
 describe('POP3 session from both states under random bytes (fast-check)', () => {
