@@ -63,6 +63,20 @@ test('a small message is summarised inline', async () => {
   }
 });
 
+test('messages arriving together wait for the one worker and each gets its own full summary', async () => {
+  // Once a slot is free again the next waiting message must go to it, not wait for a later arrival.
+  let failures = 0;
+  const pool = new Summarizer({ workers: 1, inlineMaxOctets: 1, onFailure: () => failures++ });
+  try {
+    const raws = [1, 2, 3, 4].map((n) => Buffer.from(`Subject: message ${n}\r\n\r\n${'x'.repeat(1000 * n)}\r\n`));
+    const summaries = await Promise.all(raws.map((raw) => pool.summaryOf(raw)));
+    assert.deepEqual(summaries, raws.map((raw) => summaryJson(raw)));
+    assert.equal(failures, 0);
+  } finally {
+    await pool.close();
+  }
+});
+
 test('a worker that crashes is replaced and the message gets the minimal summary', async () => {
   const failures: string[] = [];
   const entry = script('crash.mjs', "import { parentPort } from 'node:worker_threads'; parentPort.on('message', () => process.exit(3));");

@@ -152,8 +152,13 @@ export class Summarizer {
     worker.unref();
     worker.on('message', (reply: SummaryReply) => {
       if (!slot.job || slot.job.id !== reply.id) return;
-      if ('json' in reply) this.finish(slot, reply.json);
-      else this.fail(slot, reply.error);
+      if ('json' in reply) {
+        this.finish(slot, reply.json);
+        // The slot is free: the next waiting message goes to it (else it would wait for the next arrival).
+        if (!this.closed) this.dispatch();
+      } else {
+        this.fail(slot, reply.error);
+      }
     });
     worker.on('error', (err) => this.fail(slot, err.message));
     worker.on('exit', (code) => this.fail(slot, `worker exited with code ${code}`));
