@@ -16,6 +16,7 @@
  */
 import { ImapFlow } from 'imapflow';
 import { parseArgs } from 'node:util';
+import { prng } from '../src/tools/speedtest/demo-mailbox.js';
 import { makeDataDir, startServer, type TestServer } from '../test/helpers/server.js';
 import { LmtpClient } from './lib/lmtp-client.js';
 
@@ -29,18 +30,8 @@ const LIFE_MS = { min: 200, max: 3000 };
 const MAX_REQUESTS_PER_LIFE = 500;
 const SENDER = 'bench@example.org';
 
-/** mulberry32: a small seeded generator, so a run's kill times can be repeated. */
-function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
-const random = rng(Number(values.seed) || 1);
+// Seeded, so a run's kill times can be repeated.
+const random = prng(Number(values.seed) || 1);
 
 interface Ledger {
   /** Subject -> size the store must hold, for every acknowledged message. */
