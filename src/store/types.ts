@@ -39,7 +39,7 @@ export interface Mailbox {
   uidValidity: number;
   uidNext: number;
   highestModSeq: number;
-  /** Number of messages, total size in bytes, number without \Seen. */
+  /** Number of messages, total size in bytes, number without \Seen: counters kept with every change, never a recount. */
   messageCount: number;
   unseenCount: number;
   sizeBytes: number;
@@ -60,6 +60,8 @@ export interface MessageMeta {
   emailId: string;
   /** RFC 8514 SAVEDATE: when the message was added to this mailbox; null for mail stored before it was kept. */
   saveDate: Date | null;
+  /** RFC 1939 §5 size: octets as POP3 RETR sends them (CRLF line ends, final line end), before byte-stuffing. Kept at ingest. */
+  pop3Size: number;
 }
 
 export interface NewMessage {

@@ -5,6 +5,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, it } from 'node:test';
 import Database from 'better-sqlite3';
+import { wireSize } from '../../src/protocol/pop3/index.js';
 import { openSqliteStore } from '../../src/store/index.js';
 import { MIGRATIONS } from '../../src/store/sqlite/schema.js';
 
@@ -37,5 +38,109 @@ it('brings a schema 1 database forward: EMAILIDs given, SAVEDATE unknown, summar
     assert.equal((await store.readSummaries(['b1'])).get('b1'), '{}');
   } finally {
     await store.close();
+  }
+});
+
+/**
+ * A database exactly as the release before schema 5 leaves it (migrations 1–4,
+ * rows as that code writes them): opening it gives every mailbox its counters
+ * and every message its POP3 size, computed from what is stored.
+ */
+it('brings a schema 4 database forward: mailbox counters and POP3 sizes computed from the stored mail', async () => {
+  const path = join(dir, 'v4.db');
+  const db = new Database(path);
+  db.exec(`CREATE TABLE schema_version (version INTEGER PRIMARY KEY, applied_at INTEGER NOT NULL, description TEXT NOT NULL)`);
+  for (const migration of MIGRATIONS.filter((m) => m.version <= 4)) {
+    db.exec(migration.sql);
+    db.prepare('INSERT INTO schema_version VALUES (?, 0, ?)').run(migration.version, migration.description);
+  }
+  const bodies = {
+    crlf: Buffer.from('Subject: crlf\r\n\r\nbody\r\n'),
+    lf: Buffer.from('Subject: lf\n\nline\n.dot\n'),
+    open: Buffer.from('Subject: no end\r\n\r\nlast line'),
+    big: Buffer.from(`Subject: big\n\n${'line\n'.repeat(20_000)}`),
+  };
+  const blob = db.prepare('INSERT INTO blobs (id, size, refcount, data) VALUES (?, ?, ?, ?)');
+  blob.run('b-crlf', bodies.crlf.length, 3, bodies.crlf);
+  blob.run('b-lf', bodies.lf.length, 1, bodies.lf);
+  blob.run('b-open', bodies.open.length, 1, bodies.open);
+  blob.run('b-big', bodies.big.length, 1, bodies.big);
+  db.prepare('INSERT INTO message_summaries (blob_id, summary) VALUES (?, ?)').run('b-lf', '{}');
+  const account = db.prepare(
+    'INSERT INTO accounts (address, password_hash, quota_bytes, used_bytes, created_at) VALUES (?, ?, ?, ?, 0)',
+  );
+  const aliceUsed = 2 * bodies.crlf.length + bodies.lf.length + bodies.open.length + bodies.big.length;
+  account.run('alice@example.com', 'h', 1_000_000, aliceUsed);
+  account.run('bob@example.com', 'h', null, bodies.crlf.length);
+  const mailbox = db.prepare(
+    'INSERT INTO mailboxes (account_id, name, special_use, uidvalidity, uidnext, highest_modseq, object_id) VALUES (?, ?, ?, ?, ?, ?, ?)',
+  );
+  mailbox.run(1, 'INBOX', null, 100, 6, 9, 'Finbox000000000000000000'); // id 1
+  mailbox.run(1, 'Work', null, 101, 3, 4, 'Fwork0000000000000000000'); // id 2
+  mailbox.run(1, 'Empty', '\\Archive', 102, 1, 1, 'Fempty000000000000000000'); // id 3
+  mailbox.run(2, 'INBOX', null, 103, 2, 2, 'Fbob00000000000000000000'); // id 4
+  const message = db.prepare(
+    `INSERT INTO messages (mailbox_id, uid, blob_id, size, internal_date, flags, modseq, uidl, email_id, save_date)
+     VALUES (?, ?, ?, ?, 0, ?, ?, ?, ?, NULL)`,
+  );
+  // INBOX: UIDs 1 and 4 were expunged; flags as the store writes them (canonical, space-separated).
+  message.run(1, 2, 'b-crlf', bodies.crlf.length, '\\Seen', 3, 'u2', 'M2');
+  message.run(1, 3, 'b-lf', bodies.lf.length, '\\Flagged $Seen', 5, 'u3', 'M3'); // $Seen is a keyword, not \Seen
+  message.run(1, 5, 'b-open', bodies.open.length, '', 8, 'u5', 'M5');
+  message.run(2, 1, 'b-crlf', bodies.crlf.length, '\\Answered \\Seen', 2, 'w1', 'M2');
+  message.run(2, 2, 'b-big', bodies.big.length, '\\Seen \\Draft', 4, 'w2', 'Mbig');
+  message.run(4, 1, 'b-crlf', bodies.crlf.length, '', 2, 'x1', 'Mbob');
+  db.prepare('INSERT INTO expunged (mailbox_id, uid, modseq) VALUES (1, 1, 6), (1, 4, 9)').run();
+  db.prepare("INSERT INTO pop3_device_state (account_id, device, uidl, downloaded_at, deleted_at) VALUES (1, '', 'u2', 5, NULL)").run();
+  db.close();
+
+  const store = await openSqliteStore(path);
+  try {
+    const counts = async (id: number) => {
+      const m = (await store.getMailboxById(id))!;
+      return [m.messageCount, m.unseenCount, m.sizeBytes];
+    };
+    assert.deepEqual(await counts(1), [3, 2, bodies.crlf.length + bodies.lf.length + bodies.open.length]);
+    assert.deepEqual(await counts(2), [2, 0, bodies.crlf.length + bodies.big.length]);
+    assert.deepEqual(await counts(3), [0, 0, 0]);
+    assert.deepEqual(await counts(4), [1, 1, bodies.crlf.length]);
+    assert.deepEqual(
+      (await store.listMailboxes(1)).map((m) => [m.name, m.messageCount, m.unseenCount]),
+      [['Empty', 0, 0], ['INBOX', 3, 2], ['Work', 2, 0]],
+    );
+    assert.equal((await store.getAccountById(1))!.usedBytes, aliceUsed);
+    assert.equal((await store.getAccountById(2))!.usedBytes, bodies.crlf.length);
+
+    const pop3Sizes = async (id: number) => (await store.listMessages(id)).map((m) => [m.uid, m.pop3Size]);
+    assert.deepEqual(await pop3Sizes(1), [[2, wireSize(bodies.crlf)], [3, wireSize(bodies.lf)], [5, wireSize(bodies.open)]]);
+    assert.deepEqual(await pop3Sizes(2), [[1, wireSize(bodies.crlf)], [2, bodies.big.length + 20_002]]);
+    assert.deepEqual(await pop3Sizes(4), [[1, wireSize(bodies.crlf)]]);
+
+    // Nothing else changed: UIDs, MODSEQs, flags, UIDLs, EMAILIDs, the change log, bodies, POP3 state.
+    const inbox = await store.listMessages(1);
+    assert.deepEqual(inbox.map((m) => [m.uid, m.modSeq, m.flags.join(' '), m.uidl, m.emailId]), [
+      [2, 3, '\\Seen', 'u2', 'M2'],
+      [3, 5, '\\Flagged $Seen', 'u3', 'M3'],
+      [5, 8, '', 'u5', 'M5'],
+    ]);
+    assert.deepEqual((await store.getChanges(1, 0)).expunged, [1, 4]);
+    assert.deepEqual(await store.readBlob('b-big'), bodies.big);
+    assert.equal((await store.getMailboxById(1))!.objectId, 'Finbox000000000000000000');
+    assert.deepEqual((await store.listPop3Downloads(1)).map((d) => d.uidl), ['u2']);
+
+    // And the counters move with the next change.
+    await store.appendMessage(3, { content: bodies.lf, flags: ['\\Seen'] });
+    await store.updateFlags(1, [2], 'remove', ['\\Seen']);
+    assert.deepEqual(await counts(3), [1, 0, bodies.lf.length]);
+    assert.deepEqual(await counts(1), [3, 3, bodies.crlf.length + bodies.lf.length + bodies.open.length]);
+  } finally {
+    await store.close();
+  }
+  const versions = new Database(path, { readonly: true });
+  try {
+    const applied = versions.prepare('SELECT version FROM schema_version ORDER BY version').all() as Array<{ version: number }>;
+    assert.ok(applied.some((v) => v.version === 5), 'migration 5 is recorded');
+  } finally {
+    versions.close();
   }
 });

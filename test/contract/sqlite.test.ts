@@ -101,6 +101,28 @@ describe('sqlite store specifics', () => {
     }
   });
 
+  it('reads mailbox counts from the mailbox row and POP3 sizes from the message row, counting nothing', async () => {
+    const path = freshPath();
+    let store = await openSqliteStore(path);
+    const account = await store.createAccount('alice@example.com', 'h', null);
+    const inbox = await store.createMailbox(account.id, 'INBOX');
+    await store.appendMessage(inbox.id, { content: Buffer.from('one\r\n') });
+    await store.close();
+    // Counters are kept, not computed: a value written behind the store's back is what it reports.
+    const db = new Database(path);
+    db.prepare('UPDATE mailboxes SET message_count = 42, unseen_count = 41, size_bytes = 40000 WHERE id = ?').run(inbox.id);
+    db.prepare('UPDATE messages SET pop3_size = 77 WHERE mailbox_id = ?').run(inbox.id);
+    db.close();
+    store = await openSqliteStore(path);
+    try {
+      const mailbox = (await store.getMailboxById(inbox.id))!;
+      assert.deepEqual([mailbox.messageCount, mailbox.unseenCount, mailbox.sizeBytes], [42, 41, 40000]);
+      assert.equal((await store.listMessages(inbox.id))[0].pop3Size, 77);
+    } finally {
+      await store.close();
+    }
+  });
+
   it('appends and reads back a 50 MB message', async () => {
     const store = await openSqliteStore(freshPath());
     try {

@@ -1,8 +1,9 @@
 /**
  * Message operations of the SQLite store: append, flags, copy, move, expunge
  * and the change log. Every write runs in one transaction that also keeps
- * the mailbox counters (UIDNEXT, HIGHESTMODSEQ), blob reference counts and the
- * account's used bytes in step, so a crash leaves either all or none of it.
+ * the mailbox counters (UIDNEXT, HIGHESTMODSEQ, messages, unseen, size), blob
+ * reference counts and the account's used bytes in step, so a crash leaves
+ * either all or none of it.
  */
 import { createHash, randomBytes } from 'node:crypto';
 import type {
@@ -17,6 +18,7 @@ import type {
 } from '../types.js';
 import { StoreError } from '../types.js';
 import { crashPoint } from '../../observability/fault.js';
+import { pop3SizeOf } from '../pop3-size.js';
 import type { SqliteDb } from './db.js';
 import { applyFlagOperation, canonicalFlags, parseFlags, serializeFlags } from './flags.js';
 import type { AccountRow, MailboxRow, MessageRow } from './rows.js';
@@ -49,8 +51,10 @@ export function blobIdOf(content: Buffer): string {
 }
 
 const INSERT_MESSAGE = `INSERT INTO messages
-  (mailbox_id, uid, blob_id, size, internal_date, flags, modseq, uidl, email_id, save_date)
-  VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`;
+  (mailbox_id, uid, blob_id, size, internal_date, flags, modseq, uidl, email_id, save_date, pop3_size)
+  VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`;
+const COUNT = `UPDATE mailboxes
+  SET message_count = message_count + ?, unseen_count = unseen_count + ?, size_bytes = size_bytes + ? WHERE id = ?`;
 const SAVE_SUMMARY = 'INSERT OR REPLACE INTO message_summaries (blob_id, summary) VALUES (?, ?)';
 const SELECT_ALL = `SELECT ${MESSAGE_COLUMNS} FROM messages WHERE mailbox_id = ? ORDER BY uid`;
 const SELECT_UIDS = `SELECT ${MESSAGE_COLUMNS} FROM messages
@@ -79,6 +83,7 @@ export class MessageRepo {
         message,
         content,
         blobId: blobIdOf(content),
+        pop3Size: pop3SizeOf(content),
         flags: serializeFlags(canonicalFlags(message.flags ?? [])),
         internalDate: (message.internalDate ?? new Date()).getTime(),
       };
@@ -88,6 +93,7 @@ export class MessageRepo {
       this.charge(mailbox.account_id, sum(prepared.map((p) => p.content.length)));
       const { firstUid, modSeq } = this.allocate(mailbox, prepared.length);
       const savedAt = Date.now();
+      this.count(mailbox.id, prepared.length, prepared.filter((p) => unseen(p.flags)).length, sum(prepared.map((p) => p.content.length)));
       return prepared.map((p, i) => {
         const uid = firstUid + i;
         this.addBlobReference(p.blobId, p.content);
@@ -96,7 +102,7 @@ export class MessageRepo {
         const uidl = p.message.uidl !== undefined ? this.uidlFor(mailboxId, p.message.uidl, generated) : generated;
         this.sql
           .stmt(INSERT_MESSAGE)
-          .run(mailboxId, uid, p.blobId, p.content.length, p.internalDate, p.flags, modSeq, uidl, newEmailId(), savedAt);
+          .run(mailboxId, uid, p.blobId, p.content.length, p.internalDate, p.flags, modSeq, uidl, newEmailId(), savedAt, p.pop3Size);
         if (p.message.summary !== undefined) this.sql.stmt(SAVE_SUMMARY).run(p.blobId, p.message.summary);
         return { uidValidity: mailbox.uidvalidity, uid, modSeq };
       });
@@ -186,19 +192,23 @@ export class MessageRepo {
       const mailbox = this.requireMailbox(mailboxId);
       const updates: MessageRow[] = [];
       const modified: number[] = [];
+      let unseenChange = 0;
       for (const row of this.rowsByUid(mailboxId, uids)) {
         if (unchangedSince !== null && row.modseq > unchangedSince) {
           modified.push(row.uid);
           continue;
         }
         const next = serializeFlags(applyFlagOperation(parseFlags(row.flags), op, flags));
-        if (next !== row.flags) updates.push({ ...row, flags: next });
+        if (next === row.flags) continue;
+        updates.push({ ...row, flags: next });
+        unseenChange += Number(unseen(next)) - Number(unseen(row.flags));
       }
       if (updates.length === 0) return { changed: [], modified };
       // RFC 7162 §3.1: one MODSEQ for the whole STORE; unchanged messages keep theirs.
       const modSeq = this.bumpModSeq(mailbox);
       const update = this.sql.stmt('UPDATE messages SET flags = ?, modseq = ? WHERE mailbox_id = ? AND uid = ?');
       for (const row of updates) update.run(row.flags, modSeq, mailboxId, row.uid);
+      if (unseenChange !== 0) this.count(mailboxId, 0, unseenChange, 0);
       crashPoint('store.flags.metadata-written');
       return { changed: updates.map((row) => toMessageMeta({ ...row, modseq: modSeq })), modified };
     });
@@ -329,9 +339,10 @@ export class MessageRepo {
       const uidl = move ? this.uidlFor(toMailboxId, row.uidl, generated) : generated;
       if (!move) addReference.run(row.blob_id);
       // RFC 8474 §5.1: a copy or a moved message keeps its EMAILID; RFC 8514: SAVEDATE is when it arrived here.
-      insert.run(toMailboxId, uid, row.blob_id, row.size, row.internal_date, row.flags, modSeq, uidl, row.email_id, savedAt);
+      insert.run(toMailboxId, uid, row.blob_id, row.size, row.internal_date, row.flags, modSeq, uidl, row.email_id, savedAt, row.pop3_size);
       uidMap.push([row.uid, uid]);
     });
+    this.count(toMailboxId, rows.length, rows.filter((r) => unseen(r.flags)).length, bytes);
     return expungeModSeq === undefined
       ? { uidValidity: target.uidvalidity, uidMap }
       : { uidValidity: target.uidvalidity, uidMap, expungeModSeq };
@@ -340,6 +351,7 @@ export class MessageRepo {
   /** Deletes message rows and logs them as expunged at one new MODSEQ; blobs and usage are the caller's. */
   private removeRows(mailbox: MailboxRow, rows: MessageRow[]): number {
     const modSeq = this.bumpModSeq(mailbox);
+    this.count(mailbox.id, -rows.length, -rows.filter((r) => unseen(r.flags)).length, -sum(rows.map((r) => r.size)));
     const uids = JSON.stringify(rows.map((r) => r.uid));
     this.sql.stmt('DELETE FROM messages WHERE mailbox_id = ? AND uid IN (SELECT value FROM json_each(?))').run(
       mailbox.id,
@@ -393,6 +405,11 @@ export class MessageRepo {
     return { firstUid, modSeq };
   }
 
+  /** Moves the mailbox's message, unseen and size counters by the given amounts. */
+  private count(mailboxId: MailboxId, messages: number, unseenMessages: number, bytes: number): void {
+    this.sql.stmt(COUNT).run(messages, unseenMessages, bytes, mailboxId);
+  }
+
   private bumpModSeq(mailbox: MailboxRow): number {
     const modSeq = mailbox.highest_modseq + 1;
     this.sql.stmt('UPDATE mailboxes SET highest_modseq = ? WHERE id = ?').run(modSeq, mailbox.id);
@@ -431,6 +448,11 @@ export class MessageRepo {
     const taken = this.sql.stmt('SELECT 1 FROM messages WHERE mailbox_id = ? AND uidl = ?').get(mailboxId, preferred);
     return taken ? generated : preferred;
   }
+}
+
+/** Whether stored (canonical, space-separated) flags lack \Seen. */
+function unseen(flags: string): boolean {
+  return !parseFlags(flags).includes('\\Seen');
 }
 
 function sum(values: number[]): number {

@@ -39,11 +39,12 @@ export interface MessageRow {
   uidl: string;
   email_id: string;
   save_date: number | null;
+  pop3_size: number;
 }
 
 export const ACCOUNT_COLUMNS = 'id, address, password_hash, quota_bytes, used_bytes, created_at';
 export const MAILBOX_COLUMNS = 'id, account_id, name, special_use, uidvalidity, uidnext, highest_modseq';
-export const MESSAGE_COLUMNS = 'uid, blob_id, size, internal_date, flags, modseq, uidl, email_id, save_date';
+export const MESSAGE_COLUMNS = 'uid, blob_id, size, internal_date, flags, modseq, uidl, email_id, save_date, pop3_size';
 
 /**
  * A message row read in better-sqlite3's raw mode (an array per row, in
@@ -62,22 +63,20 @@ export function messageRowOf(values: unknown[]): MessageRow {
     uidl: values[6] as string,
     email_id: values[7] as string,
     save_date: values[8] as number | null,
+    pop3_size: values[9] as number,
   };
 }
 
 /**
- * Mailboxes with their subscription state and counts, computed by query
- * (the messages table is clustered by mailbox, so this is one range scan per
- * mailbox). Flags are stored canonically, so " \Seen " finds exactly \Seen.
- * The caller appends a WHERE clause on `m` and nothing else.
+ * Mailboxes with their subscription state and counts. The counts are the
+ * counters kept in the mailbox row (MessageRepo.count), so reading a mailbox
+ * costs the same whatever it holds. The caller appends a WHERE clause on `m`
+ * and nothing else.
  */
 export const MAILBOX_WITH_COUNTS = `
   SELECT m.id, m.account_id, m.name, m.special_use, m.uidvalidity, m.uidnext, m.highest_modseq, m.object_id,
     EXISTS (SELECT 1 FROM subscriptions s WHERE s.account_id = m.account_id AND s.name = m.name) AS subscribed,
-    (SELECT count(*) FROM messages x WHERE x.mailbox_id = m.id) AS message_count,
-    (SELECT count(*) FROM messages x WHERE x.mailbox_id = m.id
-       AND instr(' ' || x.flags || ' ', ' \\Seen ') = 0) AS unseen_count,
-    (SELECT coalesce(sum(x.size), 0) FROM messages x WHERE x.mailbox_id = m.id) AS size_bytes
+    m.message_count, m.unseen_count, m.size_bytes
   FROM mailboxes m`;
 
 export function toAccount(row: AccountRow): Account {
@@ -119,5 +118,6 @@ export function toMessageMeta(row: MessageRow): MessageMeta {
     uidl: row.uidl,
     emailId: row.email_id,
     saveDate: row.save_date === null ? null : new Date(row.save_date),
+    pop3Size: row.pop3_size,
   };
 }

@@ -5,12 +5,15 @@
  * Append new migrations at the end; never edit one that has shipped.
  */
 import type { Database } from 'better-sqlite3';
+import { pop3SizeOf } from '../pop3-size.js';
 import { pop3StateMigration } from './pop3-state.js';
 
 interface Migration {
   version: number;
   description: string;
   sql: string;
+  /** Work SQL cannot do, run after `sql` in the same transaction. */
+  run?: (db: Database) => void;
 }
 
 /** Exported for the migration tests, which build a database as an older Mailstead left it. */
@@ -120,7 +123,50 @@ export const MIGRATIONS: Migration[] = [
       UPDATE mailboxes SET object_id = 'F' || lower(hex(randomblob(12)));
     `,
   },
+  {
+    version: 5,
+    description: 'message, unseen and size counters per mailbox; POP3 size per message',
+    sql: `
+      -- Kept in the same transaction as every change to the mailbox's messages, so
+      -- STATUS, SELECT and delivery read them instead of counting the mailbox.
+      ALTER TABLE mailboxes ADD COLUMN message_count INTEGER NOT NULL DEFAULT 0;
+      ALTER TABLE mailboxes ADD COLUMN unseen_count INTEGER NOT NULL DEFAULT 0;
+      ALTER TABLE mailboxes ADD COLUMN size_bytes INTEGER NOT NULL DEFAULT 0;
+      -- Flags are stored canonically and space-separated, so instr() finds exactly the Seen system flag.
+      UPDATE mailboxes SET
+        message_count = (SELECT count(*) FROM messages x WHERE x.mailbox_id = mailboxes.id),
+        unseen_count = (SELECT count(*) FROM messages x WHERE x.mailbox_id = mailboxes.id
+          AND instr(' ' || x.flags || ' ', ' \\Seen ') = 0),
+        size_bytes = (SELECT coalesce(sum(x.size), 0) FROM messages x WHERE x.mailbox_id = mailboxes.id);
+      -- Usage was kept the same way already; set it from the messages once, in case it ever drifted.
+      UPDATE accounts SET used_bytes = (SELECT coalesce(sum(x.size), 0) FROM messages x
+        WHERE x.mailbox_id IN (SELECT id FROM mailboxes WHERE account_id = accounts.id));
+
+      -- RFC 1939 §5 octets (CRLF line ends, before byte-stuffing), so POP3 STAT/LIST read no body.
+      -- Filled per blob by fillPop3Sizes; a message whose blob is missing keeps its stored size.
+      ALTER TABLE messages ADD COLUMN pop3_size INTEGER NOT NULL DEFAULT 0;
+      UPDATE messages SET pop3_size = size WHERE blob_id NOT IN (SELECT id FROM blobs);
+    `,
+    run: fillPop3Sizes,
+  },
 ];
+
+/**
+ * Counts the POP3 size of every stored body, one blob at a time (keyset
+ * order, so only one body is in memory however large the store), and gives it
+ * to every message naming that blob.
+ */
+function fillPop3Sizes(db: Database): void {
+  const next = db.prepare('SELECT id, data FROM blobs WHERE id > ? ORDER BY id LIMIT 1');
+  const update = db.prepare('UPDATE messages SET pop3_size = ? WHERE blob_id = ?');
+  let last = '';
+  for (;;) {
+    const blob = next.get(last) as { id: string; data: Buffer } | undefined;
+    if (!blob) break;
+    update.run(pop3SizeOf(blob.data), blob.id);
+    last = blob.id;
+  }
+}
 
 export const SCHEMA_VERSION = MIGRATIONS[MIGRATIONS.length - 1].version;
 
@@ -141,6 +187,7 @@ export function migrate(db: Database): void {
     if (migration.version <= current) continue;
     db.transaction(() => {
       db.exec(migration.sql);
+      migration.run?.(db);
       record.run(migration.version, Date.now(), migration.description);
     }).immediate();
   }
