@@ -8,17 +8,14 @@
 import type { MailDomain } from '../domain/mail-domain.js';
 import { ACCOUNT_WIDE_DEVICE, pop3Mailboxes, type Pop3Policy, type Pop3Touched } from '../domain/pop3-policy.js';
 import type { AccountId, Mailbox } from '../store/types.js';
-import { wireSize } from '../protocol/pop3/index.js';
 
 export interface MaildropMessage {
   readonly mailbox: Mailbox;
   readonly uid: number;
   readonly uidl: string;
   readonly blobId: string;
-  /** Size as stored; the fallback when the bytes are gone. */
-  readonly storedSize: number;
-  /** Exact octets as RETR sends them (CRLF line ends), computed on first need. */
-  wireSize: number | null;
+  /** Exact octets as RETR sends them (CRLF line ends), as the store keeps them: STAT and LIST read no body. */
+  readonly wireSize: number;
   deleted: boolean;
   /** RETR sent it whole in this session: $POP3Downloaded at QUIT. */
   retrieved: boolean;
@@ -54,8 +51,7 @@ export class Maildrop {
           uid: m.uid,
           uidl: m.uidl,
           blobId: m.blobId,
-          storedSize: m.size,
-          wireSize: null,
+          wireSize: m.pop3Size,
           deleted: false,
           retrieved: false,
           date: m.internalDate.getTime(),
@@ -85,15 +81,11 @@ export class Maildrop {
   }
 
   /**
-   * RFC 1939 §5 LIST/STAT want the exact size. Stored mail normally has CRLF
-   * already, but mail imported with bare LF would grow on the wire, so the
-   * size is counted from the bytes once and cached (Dovecot's "virtual size").
+   * RFC 1939 §5 LIST/STAT want the exact size. Mail imported with bare LF
+   * grows on the wire, so the store keeps the wire size from ingest
+   * (Dovecot's "virtual size").
    */
   async sizeOf(message: MaildropMessage): Promise<number> {
-    if (message.wireSize === null) {
-      const bytes = await this.domain.store.readBlob(message.blobId);
-      message.wireSize = bytes ? wireSize(bytes) : message.storedSize;
-    }
     return message.wireSize;
   }
 
@@ -108,9 +100,7 @@ export class Maildrop {
   async read(message: MaildropMessage): Promise<Buffer | null> {
     const still = await this.domain.store.getMessages(message.mailbox.id, [message.uid]);
     if (still.length === 0) return null;
-    const bytes = await this.domain.store.readBlob(message.blobId);
-    if (bytes && message.wireSize === null) message.wireSize = wireSize(bytes);
-    return bytes;
+    return this.domain.store.readBlob(message.blobId);
   }
 
   /** Messages marked by DELE, for the UPDATE state. */

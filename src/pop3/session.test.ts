@@ -169,6 +169,41 @@ test('STAT, LIST, UIDL, RETR byte-exact with dot-stuffing, TOP', async () => {
   assert.deepEqual((await store.listMessages(inbox.id)).map((m) => m.flags), [[], []]);
 });
 
+test('STAT, LIST, UIDL and RSET read no message body; RETR reads only its own', async () => {
+  const user = await account([]);
+  const inbox = await domain.requireMailbox(user.id, 'INBOX');
+  // Stored as imported, bare LF and all: the POP3 size differs from the stored size.
+  const bodies = [MSG1, MSG2, Buffer.from('Subject: three\n\n'.padEnd(5000, 'x'))];
+  for (const content of bodies) await store.appendMessage(inbox.id, { content });
+  const reads: string[] = [];
+  const counting = new Proxy(store, {
+    get(target, prop, receiver) {
+      const value = Reflect.get(target, prop, receiver);
+      if (typeof value !== 'function') return value;
+      return (...args: unknown[]) => {
+        if (prop === 'readBlob') reads.push(String(args[0]));
+        return value.apply(target, args);
+      };
+    },
+  });
+  const conn = open({ secure: true }, { domain: new MailDomain(counting, new LocalBus()) });
+  await conn.waitFor(SINGLE);
+  await loggedIn(user, conn);
+  const sizes = bodies.map((b) => wireSize(b));
+  assert.equal(await cmd(conn, 'STAT'), `+OK 3 ${sizes[0] + sizes[1] + sizes[2]}\r\n`);
+  assert.equal(await cmd(conn, 'LIST', true), `+OK scan listing follows\r\n1 ${sizes[0]}\r\n2 ${sizes[1]}\r\n3 ${sizes[2]}\r\n.\r\n`);
+  assert.equal(await cmd(conn, 'LIST 3'), `+OK 3 ${sizes[2]}\r\n`);
+  assert.match(await cmd(conn, 'UIDL', true), /^\+OK unique-id listing follows\r\n1 \S+\r\n2 \S+\r\n3 \S+\r\n\.\r\n$/);
+  assert.equal(await cmd(conn, 'DELE 1'), '+OK Message 1 deleted\r\n');
+  assert.equal(await cmd(conn, 'RSET'), `+OK Maildrop has 3 messages (${sizes[0] + sizes[1] + sizes[2]} octets)\r\n`);
+  assert.deepEqual(reads, [], 'no body was read for STAT, LIST, UIDL, DELE or RSET');
+  assert.match(await cmd(conn, 'RETR 2', true), new RegExp(`^\\+OK ${sizes[1]} octets\r\n`));
+  const metas = await store.listMessages(inbox.id);
+  assert.deepEqual(reads, [metas[1].blobId], 'RETR reads the one message it sends');
+  assert.equal(await cmd(conn, 'RSET'), `+OK Maildrop has 3 messages (${sizes[0] + sizes[1] + sizes[2]} octets)\r\n`);
+  await cmd(conn, 'QUIT');
+});
+
 test('a large message goes out in slices and arrives byte-exact', async () => {
   const lines: string[] = ['Subject: big', ''];
   for (let i = 0; i < 20000; i++) lines.push(i % 7 === 0 ? `.dot line ${i}` : `line ${i} ${'x'.repeat(i % 50)}`);
