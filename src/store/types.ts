@@ -43,6 +43,9 @@ export interface Mailbox {
   messageCount: number;
   unseenCount: number;
   sizeBytes: number;
+  /** Messages with \Deleted and their total size in bytes (STATUS DELETED, DELETED-STORAGE), kept the same way. */
+  deletedCount: number;
+  deletedBytes: number;
 }
 
 export interface MessageMeta {

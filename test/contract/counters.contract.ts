@@ -7,22 +7,27 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { wireSize } from '../../src/protocol/pop3/index.js';
-import type { MailboxId, MailStore } from '../../src/store/types.js';
+import type { Mailbox, MailboxId, MailStore } from '../../src/store/types.js';
+
+type Counters = Pick<Mailbox, 'messageCount' | 'unseenCount' | 'sizeBytes' | 'deletedCount' | 'deletedBytes'>;
 
 /** What the counters must equal: a recount of the mailbox's messages. */
-export async function recount(store: MailStore, mailboxId: MailboxId): Promise<{ messageCount: number; unseenCount: number; sizeBytes: number }> {
+export async function recount(store: MailStore, mailboxId: MailboxId): Promise<Counters> {
   const messages = await store.listMessages(mailboxId);
+  const deleted = messages.filter((m) => m.flags.includes('\\Deleted'));
   return {
     messageCount: messages.length,
     unseenCount: messages.filter((m) => !m.flags.includes('\\Seen')).length,
     sizeBytes: messages.reduce((n, m) => n + m.size, 0),
+    deletedCount: deleted.length,
+    deletedBytes: deleted.reduce((n, m) => n + m.size, 0),
   };
 }
 
-export async function counters(store: MailStore, mailboxId: MailboxId): Promise<{ messageCount: number; unseenCount: number; sizeBytes: number }> {
-  const mailbox = await store.getMailboxById(mailboxId);
-  assert.ok(mailbox, `mailbox ${mailboxId} exists`);
-  return { messageCount: mailbox.messageCount, unseenCount: mailbox.unseenCount, sizeBytes: mailbox.sizeBytes };
+export async function counters(store: MailStore, mailboxId: MailboxId): Promise<Counters> {
+  const { messageCount, unseenCount, sizeBytes, deletedCount, deletedBytes } = (await store.getMailboxById(mailboxId)) ?? {};
+  assert.ok(messageCount !== undefined, `mailbox ${mailboxId} exists`);
+  return { messageCount, unseenCount: unseenCount!, sizeBytes: sizeBytes!, deletedCount: deletedCount!, deletedBytes: deletedBytes! };
 }
 
 export function runCountersContract(newStore: () => Promise<MailStore>): void {
@@ -43,8 +48,8 @@ export function runCountersContract(newStore: () => Promise<MailStore>): void {
       const inbox = await store.createMailbox(alice.id, 'INBOX');
       const work = await store.createMailbox(alice.id, 'Work');
       const bobInbox = await store.createMailbox(bob.id, 'INBOX');
-      const expect = async (id: MailboxId, messageCount: number, unseenCount: number, sizeBytes: number) => {
-        const want = { messageCount, unseenCount, sizeBytes };
+      const expect = async (id: MailboxId, messageCount: number, unseenCount: number, sizeBytes: number, deletedCount = 0, deletedBytes = 0) => {
+        const want = { messageCount, unseenCount, sizeBytes, deletedCount, deletedBytes };
         assert.deepEqual(await counters(store, id), want);
         assert.deepEqual(await recount(store, id), want);
       };
@@ -103,6 +108,35 @@ export function runCountersContract(newStore: () => Promise<MailStore>): void {
         listed.map((m) => [m.messageCount, m.unseenCount, m.sizeBytes]),
         [[2, 0, size(1, 2)]],
       );
+    }));
+
+    it('counts messages flagged \Deleted and their size, for STATUS DELETED and DELETED-STORAGE', withStore(async (store) => {
+      const account = await store.createAccount('alice@example.com', 'h', null);
+      const inbox = await store.createMailbox(account.id, 'INBOX');
+      const trash = await store.createMailbox(account.id, 'Trash');
+      const expect = async (id: MailboxId, deletedCount: number, deletedBytes: number) => {
+        const got = await counters(store, id);
+        assert.deepEqual([got.deletedCount, got.deletedBytes], [deletedCount, deletedBytes]);
+        assert.deepEqual(got, await recount(store, id));
+      };
+      await store.appendMessages(inbox.id, [
+        { content: body(1), flags: ['\\deleted'] },
+        { content: body(2) },
+        { content: body(3), flags: ['\\Deleted', '\\Seen'] },
+      ]);
+      await expect(inbox.id, 2, body(1).length + body(3).length);
+      await store.updateFlags(inbox.id, [1, 2], 'add', ['\\Deleted']);
+      await expect(inbox.id, 3, body(1).length + body(2).length + body(3).length);
+      await store.updateFlags(inbox.id, [1], 'replace', ['\\Seen']);
+      await store.updateFlags(inbox.id, [2], 'remove', ['\\DELETED']);
+      await expect(inbox.id, 1, body(3).length);
+      await store.copyMessages(inbox.id, [2, 3], trash.id);
+      await expect(trash.id, 1, body(3).length);
+      await store.moveMessages(inbox.id, [3], trash.id);
+      await expect(inbox.id, 0, 0);
+      await expect(trash.id, 2, 2 * body(3).length);
+      await store.expungeMessages(trash.id, [2]);
+      await expect(trash.id, 1, body(3).length);
     }));
 
     it('stores the POP3 size (CRLF octets) of each message and keeps it through copy and move', withStore(async (store) => {

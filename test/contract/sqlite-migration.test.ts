@@ -88,7 +88,7 @@ it('brings a schema 4 database forward: mailbox counters and POP3 sizes computed
   message.run(1, 3, 'b-lf', bodies.lf.length, '\\Flagged $Seen', 5, 'u3', 'M3'); // $Seen is a keyword, not \Seen
   message.run(1, 5, 'b-open', bodies.open.length, '', 8, 'u5', 'M5');
   message.run(2, 1, 'b-crlf', bodies.crlf.length, '\\Answered \\Seen', 2, 'w1', 'M2');
-  message.run(2, 2, 'b-big', bodies.big.length, '\\Seen \\Draft', 4, 'w2', 'Mbig');
+  message.run(2, 2, 'b-big', bodies.big.length, '\\Deleted \\Seen \\Draft', 4, 'w2', 'Mbig');
   message.run(4, 1, 'b-crlf', bodies.crlf.length, '', 2, 'x1', 'Mbob');
   db.prepare('INSERT INTO expunged (mailbox_id, uid, modseq) VALUES (1, 1, 6), (1, 4, 9)').run();
   db.prepare("INSERT INTO pop3_device_state (account_id, device, uidl, downloaded_at, deleted_at) VALUES (1, '', 'u2', 5, NULL)").run();
@@ -104,6 +104,12 @@ it('brings a schema 4 database forward: mailbox counters and POP3 sizes computed
     assert.deepEqual(await counts(2), [2, 0, bodies.crlf.length + bodies.big.length]);
     assert.deepEqual(await counts(3), [0, 0, 0]);
     assert.deepEqual(await counts(4), [1, 1, bodies.crlf.length]);
+    const deleted = async (id: number) => {
+      const m = (await store.getMailboxById(id))!;
+      return [m.deletedCount, m.deletedBytes];
+    };
+    assert.deepEqual(await deleted(1), [0, 0]);
+    assert.deepEqual(await deleted(2), [1, bodies.big.length]);
     assert.deepEqual(
       (await store.listMailboxes(1)).map((m) => [m.name, m.messageCount, m.unseenCount]),
       [['Empty', 0, 0], ['INBOX', 3, 2], ['Work', 2, 0]],

@@ -1,7 +1,7 @@
 /**
  * Message operations of the SQLite store: append, flags, copy, move, expunge
  * and the change log. Every write runs in one transaction that also keeps
- * the mailbox counters (UIDNEXT, HIGHESTMODSEQ, messages, unseen, size), blob
+ * the mailbox counters (UIDNEXT, HIGHESTMODSEQ, messages, unseen, deleted, size), blob
  * reference counts and the account's used bytes in step, so a crash leaves
  * either all or none of it.
  */
@@ -53,8 +53,8 @@ export function blobIdOf(content: Buffer): string {
 const INSERT_MESSAGE = `INSERT INTO messages
   (mailbox_id, uid, blob_id, size, internal_date, flags, modseq, uidl, email_id, save_date, pop3_size)
   VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`;
-const COUNT = `UPDATE mailboxes
-  SET message_count = message_count + ?, unseen_count = unseen_count + ?, size_bytes = size_bytes + ? WHERE id = ?`;
+const COUNT = `UPDATE mailboxes SET message_count = message_count + ?, unseen_count = unseen_count + ?,
+  size_bytes = size_bytes + ?, deleted_count = deleted_count + ?, deleted_bytes = deleted_bytes + ? WHERE id = ?`;
 const SAVE_SUMMARY = 'INSERT OR REPLACE INTO message_summaries (blob_id, summary) VALUES (?, ?)';
 const SELECT_ALL = `SELECT ${MESSAGE_COLUMNS} FROM messages WHERE mailbox_id = ? ORDER BY uid`;
 const SELECT_UIDS = `SELECT ${MESSAGE_COLUMNS} FROM messages
@@ -93,7 +93,7 @@ export class MessageRepo {
       this.charge(mailbox.account_id, sum(prepared.map((p) => p.content.length)));
       const { firstUid, modSeq } = this.allocate(mailbox, prepared.length);
       const savedAt = Date.now();
-      this.count(mailbox.id, prepared.length, prepared.filter((p) => unseen(p.flags)).length, sum(prepared.map((p) => p.content.length)));
+      this.count(mailbox.id, tally(prepared.map((p) => ({ flags: p.flags, size: p.content.length }))));
       return prepared.map((p, i) => {
         const uid = firstUid + i;
         this.addBlobReference(p.blobId, p.content);
@@ -192,7 +192,7 @@ export class MessageRepo {
       const mailbox = this.requireMailbox(mailboxId);
       const updates: MessageRow[] = [];
       const modified: number[] = [];
-      let unseenChange = 0;
+      const before: MessageRow[] = [];
       for (const row of this.rowsByUid(mailboxId, uids)) {
         if (unchangedSince !== null && row.modseq > unchangedSince) {
           modified.push(row.uid);
@@ -201,14 +201,14 @@ export class MessageRepo {
         const next = serializeFlags(applyFlagOperation(parseFlags(row.flags), op, flags));
         if (next === row.flags) continue;
         updates.push({ ...row, flags: next });
-        unseenChange += Number(unseen(next)) - Number(unseen(row.flags));
+        before.push(row);
       }
       if (updates.length === 0) return { changed: [], modified };
       // RFC 7162 §3.1: one MODSEQ for the whole STORE; unchanged messages keep theirs.
       const modSeq = this.bumpModSeq(mailbox);
       const update = this.sql.stmt('UPDATE messages SET flags = ?, modseq = ? WHERE mailbox_id = ? AND uid = ?');
       for (const row of updates) update.run(row.flags, modSeq, mailboxId, row.uid);
-      if (unseenChange !== 0) this.count(mailboxId, 0, unseenChange, 0);
+      this.count(mailboxId, tally(updates), tally(before, -1));
       crashPoint('store.flags.metadata-written');
       return { changed: updates.map((row) => toMessageMeta({ ...row, modseq: modSeq })), modified };
     });
@@ -342,7 +342,7 @@ export class MessageRepo {
       insert.run(toMailboxId, uid, row.blob_id, row.size, row.internal_date, row.flags, modSeq, uidl, row.email_id, savedAt, row.pop3_size);
       uidMap.push([row.uid, uid]);
     });
-    this.count(toMailboxId, rows.length, rows.filter((r) => unseen(r.flags)).length, bytes);
+    this.count(toMailboxId, tally(rows));
     return expungeModSeq === undefined
       ? { uidValidity: target.uidvalidity, uidMap }
       : { uidValidity: target.uidvalidity, uidMap, expungeModSeq };
@@ -351,7 +351,7 @@ export class MessageRepo {
   /** Deletes message rows and logs them as expunged at one new MODSEQ; blobs and usage are the caller's. */
   private removeRows(mailbox: MailboxRow, rows: MessageRow[]): number {
     const modSeq = this.bumpModSeq(mailbox);
-    this.count(mailbox.id, -rows.length, -rows.filter((r) => unseen(r.flags)).length, -sum(rows.map((r) => r.size)));
+    this.count(mailbox.id, tally(rows, -1));
     const uids = JSON.stringify(rows.map((r) => r.uid));
     this.sql.stmt('DELETE FROM messages WHERE mailbox_id = ? AND uid IN (SELECT value FROM json_each(?))').run(
       mailbox.id,
@@ -405,9 +405,18 @@ export class MessageRepo {
     return { firstUid, modSeq };
   }
 
-  /** Moves the mailbox's message, unseen and size counters by the given amounts. */
-  private count(mailboxId: MailboxId, messages: number, unseenMessages: number, bytes: number): void {
-    this.sql.stmt(COUNT).run(messages, unseenMessages, bytes, mailboxId);
+  /** Moves the mailbox's counters by the sum of the tallies (one UPDATE, skipped when nothing moves). */
+  private count(mailboxId: MailboxId, ...tallies: Tally[]): void {
+    const t = { messages: 0, unseen: 0, bytes: 0, deleted: 0, deletedBytes: 0 };
+    for (const x of tallies) {
+      t.messages += x.messages;
+      t.unseen += x.unseen;
+      t.bytes += x.bytes;
+      t.deleted += x.deleted;
+      t.deletedBytes += x.deletedBytes;
+    }
+    if (t.messages === 0 && t.unseen === 0 && t.bytes === 0 && t.deleted === 0 && t.deletedBytes === 0) return;
+    this.sql.stmt(COUNT).run(t.messages, t.unseen, t.bytes, t.deleted, t.deletedBytes, mailboxId);
   }
 
   private bumpModSeq(mailbox: MailboxRow): number {
@@ -450,9 +459,29 @@ export class MessageRepo {
   }
 }
 
-/** Whether stored (canonical, space-separated) flags lack \Seen. */
-function unseen(flags: string): boolean {
-  return !parseFlags(flags).includes('\\Seen');
+/** What messages add to (sign 1) or take from (sign -1) their mailbox's counters. */
+interface Tally {
+  messages: number;
+  unseen: number;
+  bytes: number;
+  deleted: number;
+  deletedBytes: number;
+}
+
+function tally(rows: Array<{ flags: string; size: number }>, sign = 1): Tally {
+  const t = { messages: 0, unseen: 0, bytes: 0, deleted: 0, deletedBytes: 0 };
+  for (const row of rows) {
+    // Stored flags are canonical: exactly "\Seen" and "\Deleted" when present.
+    const flags = parseFlags(row.flags);
+    t.messages += sign;
+    t.bytes += sign * row.size;
+    if (!flags.includes('\\Seen')) t.unseen += sign;
+    if (flags.includes('\\Deleted')) {
+      t.deleted += sign;
+      t.deletedBytes += sign * row.size;
+    }
+  }
+  return t;
 }
 
 function sum(values: number[]): number {

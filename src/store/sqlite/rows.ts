@@ -27,6 +27,8 @@ export interface MailboxListRow extends MailboxRow {
   message_count: number;
   unseen_count: number;
   size_bytes: number;
+  deleted_count: number;
+  deleted_bytes: number;
 }
 
 export interface MessageRow {
@@ -76,7 +78,7 @@ export function messageRowOf(values: unknown[]): MessageRow {
 export const MAILBOX_WITH_COUNTS = `
   SELECT m.id, m.account_id, m.name, m.special_use, m.uidvalidity, m.uidnext, m.highest_modseq, m.object_id,
     EXISTS (SELECT 1 FROM subscriptions s WHERE s.account_id = m.account_id AND s.name = m.name) AS subscribed,
-    m.message_count, m.unseen_count, m.size_bytes
+    m.message_count, m.unseen_count, m.size_bytes, m.deleted_count, m.deleted_bytes
   FROM mailboxes m`;
 
 export function toAccount(row: AccountRow): Account {
@@ -104,6 +106,8 @@ export function toMailbox(row: MailboxListRow): Mailbox {
     messageCount: row.message_count,
     unseenCount: row.unseen_count,
     sizeBytes: row.size_bytes,
+    deletedCount: row.deleted_count,
+    deletedBytes: row.deleted_bytes,
   };
 }
 

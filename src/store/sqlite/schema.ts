@@ -125,19 +125,26 @@ export const MIGRATIONS: Migration[] = [
   },
   {
     version: 5,
-    description: 'message, unseen and size counters per mailbox; POP3 size per message',
+    description: 'message, unseen, deleted and size counters per mailbox; POP3 size per message',
     sql: `
       -- Kept in the same transaction as every change to the mailbox's messages, so
       -- STATUS, SELECT and delivery read them instead of counting the mailbox.
       ALTER TABLE mailboxes ADD COLUMN message_count INTEGER NOT NULL DEFAULT 0;
       ALTER TABLE mailboxes ADD COLUMN unseen_count INTEGER NOT NULL DEFAULT 0;
       ALTER TABLE mailboxes ADD COLUMN size_bytes INTEGER NOT NULL DEFAULT 0;
-      -- Flags are stored canonically and space-separated, so instr() finds exactly the Seen system flag.
+      -- Messages with the Deleted flag and their size: STATUS DELETED and DELETED-STORAGE (RFC 9051, RFC 9208).
+      ALTER TABLE mailboxes ADD COLUMN deleted_count INTEGER NOT NULL DEFAULT 0;
+      ALTER TABLE mailboxes ADD COLUMN deleted_bytes INTEGER NOT NULL DEFAULT 0;
+      -- Flags are stored canonically and space-separated, so instr() finds exactly the system flag.
       UPDATE mailboxes SET
         message_count = (SELECT count(*) FROM messages x WHERE x.mailbox_id = mailboxes.id),
         unseen_count = (SELECT count(*) FROM messages x WHERE x.mailbox_id = mailboxes.id
           AND instr(' ' || x.flags || ' ', ' \\Seen ') = 0),
-        size_bytes = (SELECT coalesce(sum(x.size), 0) FROM messages x WHERE x.mailbox_id = mailboxes.id);
+        size_bytes = (SELECT coalesce(sum(x.size), 0) FROM messages x WHERE x.mailbox_id = mailboxes.id),
+        deleted_count = (SELECT count(*) FROM messages x WHERE x.mailbox_id = mailboxes.id
+          AND instr(' ' || x.flags || ' ', ' \\Deleted ') > 0),
+        deleted_bytes = (SELECT coalesce(sum(x.size), 0) FROM messages x WHERE x.mailbox_id = mailboxes.id
+          AND instr(' ' || x.flags || ' ', ' \\Deleted ') > 0);
       -- Usage was kept the same way already; set it from the messages once, in case it ever drifted.
       UPDATE accounts SET used_bytes = (SELECT coalesce(sum(x.size), 0) FROM messages x
         WHERE x.mailbox_id IN (SELECT id FROM mailboxes WHERE account_id = accounts.id));
