@@ -1,6 +1,8 @@
 /** QUOTA, APPENDLIMIT, atomic MULTIAPPEND, modified UTF-7 in every mailbox argument, LIST-EXTENDED details, ID, ENABLE. */
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
+import { MailDomain } from '../domain/mail-domain.js';
+import { LocalBus } from '../notify/bus.js';
 import { createHarness, message, type Harness } from './harness.test.js';
 
 const literal = (m: Buffer) => `{${m.length}+}\r\n${m.toString('latin1')}`;
@@ -36,6 +38,30 @@ describe('IMAP mailbox-level extensions', () => {
     );
     const big = message({ body: 'b'.repeat(9 * 1024) });
     assert.match(await c.cmd(`APPEND INBOX ${literal(big)}`), /^t12 NO \[OVERQUOTA\] Quota exceeded/);
+  });
+
+  it('STATUS MESSAGES, UNSEEN, SIZE, DELETED and DELETED-STORAGE come from the mailbox counters: no message is listed', async () => {
+    const calls: string[] = [];
+    const counting = new Proxy(h.domain.store, {
+      get(target, prop, receiver) {
+        const value = Reflect.get(target, prop, receiver);
+        if (typeof value !== 'function') return value;
+        return (...args: unknown[]) => {
+          if (prop === 'listMessages' || prop === 'getMessages' || prop === 'getChanges') calls.push(String(prop));
+          return value.apply(target, args);
+        };
+      },
+    });
+    const box = await h.domain.createMailbox(1, 'Counted');
+    const a = message({ body: 'a'.repeat(100) });
+    const b = message({ body: 'b'.repeat(300) });
+    await h.domain.store.appendMessages(box.id, [{ content: a, flags: ['\\Seen', '\\Deleted'] }, { content: b }]);
+    const c = await h.open({ login: true, ctx: { domain: new MailDomain(counting, new LocalBus()) } });
+    assert.equal(
+      await c.cmd('STATUS Counted (MESSAGES UNSEEN SIZE DELETED DELETED-STORAGE)'),
+      `* STATUS "Counted" (MESSAGES 2 UNSEEN 1 SIZE ${a.length + b.length} DELETED 1 DELETED-STORAGE 1)\r\nt1 OK STATUS completed\r\n`,
+    );
+    assert.deepEqual(calls, []);
   });
 
   it('MULTIAPPEND is all or nothing: a batch over quota stores none of its messages', async () => {

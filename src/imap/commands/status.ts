@@ -24,10 +24,8 @@ export async function statusCommand(cmd: CommandOf<'STATUS'>, ctx: CommandContex
 }
 
 export async function sendStatus(ctx: CommandContext, mailbox: Mailbox, items: StatusItem[]): Promise<void> {
+  // Every count comes from the counters the store keeps with the mailbox: STATUS costs the same whatever the mailbox holds.
   const values: Array<[string, number | ImapValue]> = [];
-  let deletedMessages: Array<{ size: number }> | null = null;
-  const deleted = async () =>
-    (deletedMessages ??= (await ctx.imap.domain.store.listMessages(mailbox.id)).filter((m) => m.flags.includes('\\Deleted')));
   for (const item of items) {
     switch (item) {
       case 'MESSAGES':
@@ -53,11 +51,11 @@ export async function sendStatus(ctx: CommandContext, mailbox: Mailbox, items: S
         values.push([item, mailbox.highestModSeq]);
         break;
       case 'DELETED':
-        values.push([item, (await deleted()).length]);
+        values.push([item, mailbox.deletedCount]);
         break;
       case 'DELETED-STORAGE':
         // In the unit of the STORAGE quota resource (KiB), as RFC 9208 §4.3.3 asks.
-        values.push([item, storageKiB((await deleted()).reduce((n, m) => n + m.size, 0))]);
+        values.push([item, storageKiB(mailbox.deletedBytes)]);
         break;
       case 'MAILBOXID':
         // RFC 8474 §4.2.
