@@ -1,0 +1,440 @@
+/**
+ * The embedded blob store: one file per body under `<data-dir>/blobs`, named
+ * by its sha256 (`blobs/ab/cd/<sha256>`), so identical content is stored once.
+ *
+ * A writer fills a temporary file in `blobs/tmp/` (same filesystem), hashing
+ * on the way; commit fsyncs it, links it under its final name and fsyncs the
+ * directory. The temporary name stays as a second hard link, the writer's
+ * hold: while it exists the body's link count is above one, and removal
+ * (inside the metadata store's write lock) leaves such a body alone. That is
+ * what keeps a body that another process is about to reference from being
+ * swept or deleted between its commit and the metadata commit. Holds and
+ * partial files carry the writer's pid, so recovery removes only those of
+ * processes that are gone.
+ */
+import { createHash, randomBytes } from 'node:crypto';
+import {
+  closeSync,
+  fsyncSync,
+  linkSync,
+  mkdirSync,
+  openSync,
+  statSync,
+  unlinkSync,
+  writeSync,
+} from 'node:fs';
+import type { FileHandle } from 'node:fs/promises';
+import { link, mkdir, open, opendir, readFile, stat, unlink } from 'node:fs/promises';
+import { dirname, join } from 'node:path';
+import { Readable } from 'node:stream';
+import { crashPoint } from '../../observability/fault.js';
+import type { BlobWriter, LocalBlobStore, StagedBlob, SweepVisitor } from '../blob-store.js';
+import { StoreError } from '../types.js';
+
+const TMP_DIR = 'tmp';
+/** Ids handed to `visit` at once: bounds the memory of a sweep over any number of bodies. */
+const SWEEP_BATCH = 256;
+/** Reads of a range go out in chunks of this size, each only when the consumer wants more. */
+const READ_CHUNK_BYTES = 64 * 1024;
+/** Blob ids are sha256 hex; older stores may hold other ids, but never a path separator or a dot. */
+const BLOB_ID = /^[A-Za-z0-9]{1,128}$/;
+
+export class FileBlobStore implements LocalBlobStore {
+  /** Holds of this process's committed writers, by blob id (a body written twice has two). */
+  private readonly holds = new Map<string, string[]>();
+  /** Directories given new names by importSync, synced together by flushImportsSync. */
+  private readonly unsyncedDirs = new Set<string>();
+
+  constructor(readonly root: string) {
+    mkdirSync(join(root, TMP_DIR), { recursive: true, mode: 0o750 });
+  }
+
+  createWriter(): BlobWriter {
+    return new FileBlobWriter(this, this.tmpPath());
+  }
+
+  async put(content: Buffer): Promise<StagedBlob> {
+    const writer = this.createWriter();
+    try {
+      await writer.write(content);
+      return await writer.commit();
+    } catch (err) {
+      await writer.abort();
+      throw err;
+    }
+  }
+
+  async openRange(blobId: string, start: number, end: number): Promise<Readable | null> {
+    const handle = await this.openFile(blobId);
+    if (!handle) return null;
+    try {
+      const { size } = await handle.stat();
+      const from = Math.max(0, Math.min(start, size));
+      const to = Math.max(from, Math.min(end, size));
+      if (from === to) {
+        await handle.close();
+        return Readable.from([]);
+      }
+      // `end` of createReadStream is inclusive; ours is exclusive, as Buffer.subarray's.
+      return handle.createReadStream({ start: from, end: to - 1, highWaterMark: READ_CHUNK_BYTES, autoClose: true });
+    } catch (err) {
+      await handle.close();
+      throw fileError(err);
+    }
+  }
+
+  async size(blobId: string): Promise<number | null> {
+    const path = this.pathOf(blobId);
+    if (!path) return null;
+    try {
+      return (await stat(path)).size;
+    } catch (err) {
+      if (isMissing(err)) return null;
+      throw fileError(err);
+    }
+  }
+
+  async read(blobId: string): Promise<Buffer | null> {
+    const path = this.pathOf(blobId);
+    if (!path) return null;
+    try {
+      return await readFile(path);
+    } catch (err) {
+      if (isMissing(err)) return null;
+      throw fileError(err);
+    }
+  }
+
+  async delete(blobId: string): Promise<void> {
+    const path = this.pathOf(blobId);
+    if (!path) return;
+    try {
+      await unlink(path);
+    } catch (err) {
+      if (!isMissing(err)) throw fileError(err);
+    }
+  }
+
+  async release(staged: StagedBlob): Promise<void> {
+    const held = this.holds.get(staged.blobId);
+    const hold = held?.pop();
+    if (held && held.length === 0) this.holds.delete(staged.blobId);
+    if (hold === undefined) return;
+    try {
+      await unlink(hold);
+    } catch (err) {
+      if (!isMissing(err)) throw fileError(err);
+    }
+  }
+
+  async sweep(visit: SweepVisitor): Promise<number> {
+    await this.removeDeadWriters();
+    let removed = 0;
+    const removeUnreferenced = (blobId: string): boolean => {
+      const path = this.pathOf(blobId);
+      if (!path) return true;
+      const existed = statSync(path, { throwIfNoEntry: false }) !== undefined;
+      const gone = this.removeUnreferencedSync(blobId);
+      if (gone && existed) removed++;
+      return gone;
+    };
+    let batch: string[] = [];
+    for await (const blobId of this.storedIds()) {
+      batch.push(blobId);
+      if (batch.length >= SWEEP_BATCH) {
+        await visit(batch, removeUnreferenced);
+        batch = [];
+      }
+    }
+    if (batch.length > 0) await visit(batch, removeUnreferenced);
+    return removed;
+  }
+
+  confirmSync(staged: StagedBlob): void {
+    const path = this.requirePath(staged.blobId);
+    if (statSync(path, { throwIfNoEntry: false })) return;
+    // Removed by a sweep or delete of another process after our commit: our hold still has the bytes.
+    const hold = this.holds.get(staged.blobId)?.[0];
+    if (hold === undefined) throw new StoreError('STORE_UNAVAILABLE', `Message body ${staged.blobId} is gone`);
+    try {
+      mkdirSync(dirname(path), { recursive: true, mode: 0o750 });
+      linkSync(hold, path);
+      fsyncDirSync(dirname(path));
+    } catch (err) {
+      throw fileError(err);
+    }
+  }
+
+  removeUnreferencedSync(blobId: string): boolean {
+    const path = this.pathOf(blobId);
+    if (!path) return true;
+    try {
+      const found = statSync(path, { throwIfNoEntry: false });
+      if (!found) return true;
+      if (found.nlink > 1) return false; // a writer holds it: its append will reference it or release it
+      unlinkSync(path);
+      return true;
+    } catch (err) {
+      if (isMissing(err)) return true;
+      throw fileError(err);
+    }
+  }
+
+  hasSync(blobId: string): boolean {
+    const path = this.pathOf(blobId);
+    return path !== null && statSync(path, { throwIfNoEntry: false }) !== undefined;
+  }
+
+  importSync(blobId: string, content: Buffer): void {
+    const path = this.requirePath(blobId);
+    if (statSync(path, { throwIfNoEntry: false })) return;
+    const tmp = this.tmpPath();
+    try {
+      const fd = openSync(tmp, 'wx', 0o640);
+      try {
+        for (let at = 0; at < content.length; ) at += writeSync(fd, content, at);
+        fsyncSync(fd);
+      } finally {
+        closeSync(fd);
+      }
+      mkdirSync(dirname(path), { recursive: true, mode: 0o750 });
+      try {
+        linkSync(tmp, path);
+      } catch (err) {
+        if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw err;
+      }
+      this.unsyncedDirs.add(dirname(path));
+      this.unsyncedDirs.add(dirname(dirname(path)));
+    } catch (err) {
+      throw fileError(err);
+    } finally {
+      try {
+        unlinkSync(tmp);
+      } catch {
+        // Never created, or already gone: nothing to clean.
+      }
+    }
+  }
+
+  /** Syncs the directories importSync added names to; call before committing what refers to them. */
+  flushImportsSync(): void {
+    for (const dir of this.unsyncedDirs) fsyncDirSync(dir);
+    if (this.unsyncedDirs.size > 0) fsyncDirSync(this.root);
+    this.unsyncedDirs.clear();
+  }
+
+  // ------------------------------------------------------------ for the writer
+
+  /** The final path of a blob id, or null for an id that cannot name a file here. */
+  pathOf(blobId: string): string | null {
+    if (!BLOB_ID.test(blobId)) return null;
+    const shard = (blobId + '____').toLowerCase();
+    return join(this.root, shard.slice(0, 2), shard.slice(2, 4), blobId);
+  }
+
+  requirePath(blobId: string): string {
+    const path = this.pathOf(blobId);
+    if (!path) throw new StoreError('STORE_UNAVAILABLE', 'Invalid blob id');
+    return path;
+  }
+
+  tmpPath(): string {
+    return join(this.root, TMP_DIR, `${process.pid}-${randomBytes(8).toString('hex')}`);
+  }
+
+  addHold(blobId: string, hold: string): void {
+    const held = this.holds.get(blobId);
+    if (held) held.push(hold);
+    else this.holds.set(blobId, [hold]);
+  }
+
+  // ------------------------------------------------------------------ private
+
+  private async openFile(blobId: string): Promise<FileHandle | null> {
+    const path = this.pathOf(blobId);
+    if (!path) return null;
+    try {
+      return await open(path, 'r');
+    } catch (err) {
+      if (isMissing(err)) return null;
+      throw fileError(err);
+    }
+  }
+
+  /** Partial bodies and holds of writers whose process is gone (a crash, a kill). */
+  private async removeDeadWriters(): Promise<void> {
+    const dir = await opendir(join(this.root, TMP_DIR));
+    for await (const entry of dir) {
+      const pid = Number(/^(\d+)-/.exec(entry.name)?.[1] ?? NaN);
+      if (pid === process.pid || isAlive(pid)) continue;
+      try {
+        await unlink(join(this.root, TMP_DIR, entry.name));
+      } catch (err) {
+        if (!isMissing(err)) throw fileError(err);
+      }
+    }
+  }
+
+  /** Every stored blob id, one shard directory at a time (never the whole listing in memory). */
+  private async *storedIds(): AsyncGenerator<string> {
+    for await (const top of await opendir(this.root)) {
+      if (!top.isDirectory() || top.name === TMP_DIR) continue;
+      for await (const mid of await opendir(join(this.root, top.name))) {
+        if (!mid.isDirectory()) continue;
+        for await (const file of await opendir(join(this.root, top.name, mid.name))) {
+          if (file.isFile() && BLOB_ID.test(file.name)) yield file.name;
+        }
+      }
+    }
+  }
+}
+
+class FileBlobWriter implements BlobWriter {
+  size = 0;
+  private readonly hash = createHash('sha256');
+  private handle: Promise<FileHandle> | null = null;
+  private state: 'open' | 'committing' | 'done' = 'open';
+  /** Writes run one after another, in call order. */
+  private queue: Promise<void> = Promise.resolve();
+
+  constructor(
+    private readonly store: FileBlobStore,
+    private readonly tmp: string,
+  ) {}
+
+  write(chunk: Buffer): Promise<void> {
+    if (this.state !== 'open') return Promise.reject(new Error('BlobWriter: write after commit or abort'));
+    const next = this.queue.then(async () => {
+      const handle = await this.file();
+      this.hash.update(chunk);
+      this.size += chunk.length;
+      for (let at = 0; at < chunk.length; ) at += (await handle.write(chunk, at, chunk.length - at)).bytesWritten;
+    });
+    this.queue = next.catch(() => {});
+    return next.catch(async (err) => {
+      await this.abort();
+      throw fileError(err);
+    });
+  }
+
+  async commit(): Promise<StagedBlob> {
+    if (this.state !== 'open') throw new Error('BlobWriter: commit after commit or abort');
+    this.state = 'committing';
+    try {
+      await this.queue;
+      const handle = await this.file();
+      crashPoint('store.append.body-written');
+      await handle.sync();
+      await handle.close();
+      this.handle = null;
+      const blobId = this.hash.digest('hex');
+      const hold = await this.linkFinal(blobId);
+      this.store.addHold(blobId, hold);
+      this.state = 'done';
+      crashPoint('store.append.body-fsynced');
+      return { blobId, size: this.size };
+    } catch (err) {
+      this.state = 'open';
+      await this.abort();
+      throw fileError(err);
+    }
+  }
+
+  async abort(): Promise<void> {
+    if (this.state === 'done') return;
+    this.state = 'done';
+    await this.queue;
+    if (this.handle) {
+      const handle = await this.handle.catch(() => null);
+      this.handle = null;
+      await handle?.close().catch(() => {});
+    }
+    try {
+      await unlink(this.tmp);
+    } catch {
+      // Never created, or already removed.
+    }
+  }
+
+  private file(): Promise<FileHandle> {
+    this.handle ??= open(this.tmp, 'wx', 0o640);
+    return this.handle;
+  }
+
+  /**
+   * Gives the synced temporary file its content address and returns the path
+   * of the writer's hold. When the body is already stored, the existing file
+   * is held instead (identical bytes) and ours goes.
+   */
+  private async linkFinal(blobId: string): Promise<string> {
+    const path = this.store.requirePath(blobId);
+    const dir = dirname(path);
+    const created = await mkdir(dir, { recursive: true, mode: 0o750 });
+    for (let attempt = 0; ; attempt++) {
+      try {
+        await link(this.tmp, path);
+        await fsyncDir(dir);
+        if (created !== undefined) {
+          await fsyncDir(dirname(dir));
+          await fsyncDir(this.store.root);
+        }
+        return this.tmp;
+      } catch (err) {
+        if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw err;
+      }
+      const hold = this.store.tmpPath();
+      try {
+        await link(path, hold);
+      } catch (err) {
+        // Removed between our two links: try again to store ours.
+        if (isMissing(err) && attempt < 3) continue;
+        throw err;
+      }
+      await unlink(this.tmp);
+      // The existing name may come from a writer that died before syncing the directory.
+      await fsyncDir(dir);
+      return hold;
+    }
+  }
+}
+
+async function fsyncDir(dir: string): Promise<void> {
+  const handle = await open(dir, 'r');
+  try {
+    await handle.sync();
+  } finally {
+    await handle.close();
+  }
+}
+
+function fsyncDirSync(dir: string): void {
+  const fd = openSync(dir, 'r');
+  try {
+    fsyncSync(fd);
+  } finally {
+    closeSync(fd);
+  }
+}
+
+function isAlive(pid: number): boolean {
+  if (!Number.isSafeInteger(pid) || pid <= 0) return false;
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (err) {
+    return (err as NodeJS.ErrnoException).code === 'EPERM';
+  }
+}
+
+function isMissing(err: unknown): boolean {
+  return (err as NodeJS.ErrnoException | null)?.code === 'ENOENT';
+}
+
+/** File system failures as protocol-neutral store errors: a full disk is STORE_FULL, the rest STORE_UNAVAILABLE. */
+export function fileError(err: unknown): unknown {
+  if (err instanceof StoreError) return err;
+  const code = (err as NodeJS.ErrnoException | null)?.code;
+  if (code === 'ENOSPC' || code === 'EDQUOT') return new StoreError('STORE_FULL', `Mail store full (${code})`);
+  if (typeof code === 'string') return new StoreError('STORE_UNAVAILABLE', `Mail store unavailable (${code})`);
+  return err;
+}
