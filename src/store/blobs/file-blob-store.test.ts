@@ -170,3 +170,19 @@ describe('file blob store recovery', () => {
     assert.deepEqual(filesUnder(join(store.root, 'tmp')), [`${process.pid}-cccc`]);
   });
 });
+
+describe('file blob store errors', () => {
+  it('maps a full disk to STORE_FULL and other file failures to STORE_UNAVAILABLE, without paths', async () => {
+    const { fileError } = await import('./file-blob-store.js');
+    const { StoreError } = await import('../types.js');
+    const full = Object.assign(new Error('ENOSPC: no space left on device, write /var/lib/x'), { code: 'ENOSPC' });
+    const quota = Object.assign(new Error('EDQUOT'), { code: 'EDQUOT' });
+    const io = Object.assign(new Error('EIO: i/o error, open /var/lib/x'), { code: 'EIO' });
+    for (const [err, code] of [[full, 'STORE_FULL'], [quota, 'STORE_FULL'], [io, 'STORE_UNAVAILABLE']] as const) {
+      const mapped = fileError(err);
+      assert.ok(mapped instanceof StoreError);
+      assert.equal(mapped.code, code);
+      assert.doesNotMatch(mapped.message, /\/var/);
+    }
+  });
+});
