@@ -159,15 +159,41 @@ describe('file blob store recovery', () => {
     const { blobId } = await store.put(body);
     await store.release({ blobId, size: body.length });
     // A crash after the link: the dead writer's hold is a second name of the body; and a partial file.
-    linkSync(store.pathOf(blobId)!, join(store.root, 'tmp', `${deadPid}-aaaa`));
-    writeFileSync(join(store.root, 'tmp', `${deadPid}-bbbb`), 'partial');
-    writeFileSync(join(store.root, 'tmp', `${process.pid}-cccc`), 'ours, in flight');
+    linkSync(store.pathOf(blobId)!, join(store.root, 'tmp', `${deadPid}-0000-aaaa`));
+    writeFileSync(join(store.root, 'tmp', `${deadPid}-0000-bbbb`), 'partial');
+    // Ours, in flight (this process's instance), and another live process's.
+    const ours = store.createWriter();
+    await ours.write(Buffer.from('in flight'));
+    writeFileSync(join(store.root, 'tmp', `${process.ppid}-0000-cccc`), 'live writer');
+    // Our pid, another instance, named after we started: kept (it cannot be from a process before us).
+    writeFileSync(join(store.root, 'tmp', `${process.pid}-0000-dddd`), 'same pid, newer than us');
     assert.equal(statSync(store.pathOf(blobId)!).nlink, 2);
 
     const removed = await store.sweep((ids, remove) => ids.forEach(remove));
     assert.equal(removed, 1);
     assert.equal(existsSync(store.pathOf(blobId)!), false);
-    assert.deepEqual(filesUnder(join(store.root, 'tmp')), [`${process.pid}-cccc`]);
+    const left = filesUnder(join(store.root, 'tmp'));
+    assert.equal(left.length, 3);
+    assert.ok(left.includes(`${process.ppid}-0000-cccc`) && left.includes(`${process.pid}-0000-dddd`));
+    await ours.abort();
+    assert.equal(filesUnder(join(store.root, 'tmp')).length, 2);
+  });
+
+  it('removes what a previous process with our pid left (a server restarted in a container)', async () => {
+    const root = freshRoot();
+    const before = new FileBlobStore(root);
+    writeFileSync(join(root, 'tmp', `${process.pid}-0000-dddd`), 'left by a previous process with our pid');
+    const staged = await before.put(Buffer.from('held by this instance'));
+    // The same pid, started after that file was named.
+    const restarted = new FileBlobStore(root, { startedAtMs: Date.now() + 60_000 });
+    await restarted.sweep(() => {});
+    assert.deepEqual(
+      filesUnder(join(root, 'tmp')).map((f) => f.split('-').slice(0, 1).join()),
+      [String(process.pid)],
+      'only the hold of this instance is left',
+    );
+    await before.release(staged);
+    assert.deepEqual(filesUnder(join(root, 'tmp')), []);
   });
 });
 

@@ -9,8 +9,10 @@
  * (inside the metadata store's write lock) leaves such a body alone. That is
  * what keeps a body that another process is about to reference from being
  * swept or deleted between its commit and the metadata commit. Holds and
- * partial files carry the writer's pid, so recovery removes only those of
- * processes that are gone.
+ * partial files are named `<pid>-<instance>-<random>`, so recovery removes
+ * only those of processes that are gone: another pid that no longer runs, or
+ * our own pid with another instance and a name older than this process (a
+ * server restarted in a container gets the same pid every time).
  */
 import { createHash, randomBytes } from 'node:crypto';
 import {
@@ -38,6 +40,9 @@ const SWEEP_BATCH = 256;
 const READ_CHUNK_BYTES = 64 * 1024;
 /** Blob ids are sha256 hex; older stores may hold other ids, but never a path separator or a dot. */
 const BLOB_ID = /^[A-Za-z0-9]{1,128}$/;
+/** This process among those that had the same pid before it. */
+const INSTANCE = randomBytes(4).toString('hex');
+const PROCESS_STARTED_MS = Date.now() - process.uptime() * 1000;
 
 export class FileBlobStore implements LocalBlobStore {
   /** Holds of this process's committed writers, by blob id (a body written twice has two). */
@@ -45,7 +50,11 @@ export class FileBlobStore implements LocalBlobStore {
   /** Directories given new names by importSync, synced together by flushImportsSync. */
   private readonly unsyncedDirs = new Set<string>();
 
-  constructor(readonly root: string) {
+  /** `startedAtMs`: when this process started (tests move it to stand for a restart under the same pid). */
+  constructor(
+    readonly root: string,
+    private readonly options: { startedAtMs?: number } = {},
+  ) {
     mkdirSync(join(root, TMP_DIR), { recursive: true, mode: 0o750 });
   }
 
@@ -239,7 +248,7 @@ export class FileBlobStore implements LocalBlobStore {
   }
 
   tmpPath(): string {
-    return join(this.root, TMP_DIR, `${process.pid}-${randomBytes(8).toString('hex')}`);
+    return join(this.root, TMP_DIR, `${process.pid}-${INSTANCE}-${randomBytes(8).toString('hex')}`);
   }
 
   addHold(blobId: string, hold: string): void {
@@ -265,10 +274,14 @@ export class FileBlobStore implements LocalBlobStore {
   private async removeDeadWriters(): Promise<void> {
     const dir = await opendir(join(this.root, TMP_DIR));
     for await (const entry of dir) {
-      const pid = Number(/^(\d+)-/.exec(entry.name)?.[1] ?? NaN);
-      if (pid === process.pid || isAlive(pid)) continue;
+      const path = join(this.root, TMP_DIR, entry.name);
+      const [pidText, instance] = entry.name.split('-');
+      const pid = Number(pidText);
       try {
-        await unlink(join(this.root, TMP_DIR, entry.name));
+        if (instance === INSTANCE) continue; // ours: a writer of this process may be running
+        // Same pid, other instance: a process before us, if the name (its ctime: link and write update it) is older than we are.
+        if (pid === process.pid ? (await stat(path)).ctimeMs >= (this.options.startedAtMs ?? PROCESS_STARTED_MS) : isAlive(pid)) continue;
+        await unlink(path);
       } catch (err) {
         if (!isMissing(err)) throw fileError(err);
       }
