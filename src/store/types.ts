@@ -215,18 +215,22 @@ export interface MailStore {
   readBlob(blobId: string): Promise<Buffer | null>;
   /**
    * A writer into the blob store: the body is written as it arrives and made
-   * durable by `commit()`, then named by `appendStaged` (or given up with
-   * `discardStaged`). Memory stays bounded whatever the message size.
+   * durable by `commit()`; the staged body is then named by `appendStaged`
+   * (once, or once per recipient's mailbox) and always handed back with
+   * `releaseStaged`. Memory stays bounded whatever the message size.
    */
   createBlobWriter(): BlobWriter;
   /**
    * Like appendMessages (one transaction, quota checked, all or none) for
-   * bodies already committed by a blob writer. Takes over the staged bodies:
-   * on success they are referenced, on failure removed unless referenced.
+   * bodies already committed by a blob writer and not yet released.
    */
   appendStaged(mailboxId: MailboxId, messages: StagedMessage[]): Promise<AppendResult[]>;
-  /** Gives up staged bodies that will not be appended (removed unless a message names them). */
-  discardStaged(staged: StagedBlob[]): Promise<void>;
+  /**
+   * Ends the caller's hold on staged bodies, appended or not (once per
+   * `commit()`): a body no message names is removed. Until then a staged body
+   * is never removed; a crash before it leaves an orphan that recover() removes.
+   */
+  releaseStaged(staged: StagedBlob[]): Promise<void>;
   /** Octets [start, end) of a body (end exclusive, clamped) as a stream with backpressure; null when the blob is gone. */
   openBlobRange(blobId: string, start: number, end: number): Promise<Readable | null>;
   /** Size of a body in octets, or null when the blob is gone. */

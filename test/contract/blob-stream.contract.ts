@@ -51,6 +51,7 @@ export function runBlobStreamContract(name: string, newStore: () => Promise<Mail
       const staged = await stage(store, content, 4_321);
       assert.deepEqual(staged, { blobId: sha256(content), size: content.length });
       const [result] = await store.appendStaged(inbox.id, [{ staged, flags: ['\\Flagged'], uidl: 'kept-uidl' }]);
+      await store.releaseStaged([staged]);
       const [meta] = await store.getMessages(inbox.id, [result.uid]);
       assert.equal(meta.size, content.length);
       assert.equal(meta.blobId, sha256(content));
@@ -74,6 +75,7 @@ export function runBlobStreamContract(name: string, newStore: () => Promise<Mail
       const content = message('same', 200_000);
       const staged = await Promise.all(Array.from({ length: 8 }, () => stage(store, content)));
       const results = (await Promise.all(staged.map((s) => store.appendStaged(inbox.id, [{ staged: s }])))).flat();
+      await store.releaseStaged(staged);
       assert.equal(new Set(results.map((r) => r.uid)).size, 8);
       const metas = await store.listMessages(inbox.id);
       assert.ok(metas.every((m) => m.blobId === sha256(content)));
@@ -96,15 +98,34 @@ export function runBlobStreamContract(name: string, newStore: () => Promise<Mail
         (err: unknown) => err instanceof StoreError && err.code === 'STORE_OVER_QUOTA',
       );
       assert.deepEqual(await store.listMessages(inbox.id), []);
+      // Still held by the caller (it may try another mailbox) until released.
+      assert.deepEqual(await store.readBlob(sha256(small)), small);
+      await store.releaseStaged(both);
       assert.equal(await store.readBlob(sha256(small)), null);
       assert.equal(await store.readBlob(sha256(large)), null);
 
       const kept = await store.appendMessage(inbox.id, { content: small });
       // A staged copy of a body a message already names: discarding it leaves the message's body alone.
-      await store.discardStaged([await stage(store, small), await stage(store, message('unused', 100))]);
+      await store.releaseStaged([await stage(store, small), await stage(store, message('unused', 100))]);
       const [meta] = await store.getMessages(inbox.id, [kept.uid]);
       assert.deepEqual(await store.readBlob(meta.blobId), small);
       assert.equal(await store.readBlob(sha256(message('unused', 100))), null);
+      assert.deepEqual(await store.recover(), { orphanBlobs: 0, repairedReferenceCounts: 0 });
+    }));
+
+    it('appends one staged body to the mailboxes of several recipients', withStore(async (store) => {
+      const alice = await store.createAccount('alice@example.com', 'h', null);
+      const bob = await store.createAccount('bob@example.com', 'h', null);
+      const inboxes = [await store.createMailbox(alice.id, 'INBOX'), await store.createMailbox(bob.id, 'INBOX')];
+      const content = message('to both', 5_000);
+      const staged = await stage(store, content);
+      // The first recipient's message goes before the second is stored: the held body must survive it.
+      await store.appendStaged(inboxes[0].id, [{ staged }]);
+      await store.expungeMessages(inboxes[0].id, [1]);
+      await store.appendStaged(inboxes[1].id, [{ staged }]);
+      await store.releaseStaged([staged]);
+      const [meta] = await store.listMessages(inboxes[1].id);
+      assert.deepEqual(await store.readBlob(meta.blobId), content);
       assert.deepEqual(await store.recover(), { orphanBlobs: 0, repairedReferenceCounts: 0 });
     }));
 

@@ -75,6 +75,7 @@ describe('sqlite store bodies in files', () => {
       for (let at = 0; at < content.length; at += 65_536) await writer.write(content.subarray(at, at + 65_536));
       const staged = await writer.commit();
       const [result] = await store.appendStaged(inbox.id, [{ staged, flags: ['\\Seen'] }]);
+      await store.releaseStaged([staged]);
       const [meta] = await store.getMessages(inbox.id, [result.uid]);
       assert.equal(meta.size, content.length);
       assert.deepEqual(meta.flags, ['\\Seen']);
@@ -96,12 +97,13 @@ describe('sqlite store bodies in files', () => {
       await big.write(Buffer.from('far more than ten octets'));
       const staged = await big.commit();
       await assert.rejects(store.appendStaged(inbox.id, [{ staged }]), (err: unknown) => (err as StoreError).code === 'STORE_OVER_QUOTA');
+      await store.releaseStaged([staged]);
       assert.equal(existsSync(bodyFile(path, staged.blobId)), false);
 
       const unused = await store.createBlobWriter();
       await unused.write(Buffer.from('small'));
       const given = await unused.commit();
-      await store.discardStaged([given]);
+      await store.releaseStaged([given]);
       assert.equal(existsSync(bodyFile(path, given.blobId)), false);
       assert.deepEqual(await store.listMessages(inbox.id), []);
     });

@@ -110,6 +110,17 @@ for (const [name, make] of [
       if (store instanceof FileBlobStore) assert.deepEqual(filesUnder(store.root), []);
     });
 
+    it('refuses to commit after a failed write, and leaves nothing', async () => {
+      const store = make();
+      const writer = store.createWriter();
+      await writer.write(Buffer.from('first part'));
+      const failed = writer.write(42 as unknown as Buffer);
+      await assert.rejects(writer.commit());
+      await assert.rejects(failed);
+      assert.equal(await store.read(sha256(Buffer.from('first part'))), null);
+      if (store instanceof FileBlobStore) assert.deepEqual(filesUnder(store.root), []);
+    });
+
     it('keeps a held body from removal until it is released, and sweeps what nothing references', async () => {
       const store = make();
       const kept = await store.put(Buffer.from('kept'));

@@ -62,8 +62,21 @@ export class FileBlobStore implements LocalBlobStore {
     return new FileBlobWriter(this, this.tmpPath());
   }
 
+  /** When the body is stored already (another recipient, a copy), holds it without writing it again. */
   async put(content: Buffer): Promise<StagedBlob> {
-    const writer = this.createWriter();
+    const blobId = createHash('sha256').update(content).digest('hex');
+    const path = this.requirePath(blobId);
+    const hold = this.tmpPath();
+    try {
+      await link(path, hold);
+      this.addHold(blobId, hold);
+      // The name may come from a writer that died before syncing its directory.
+      await fsyncDir(dirname(path));
+      return { blobId, size: content.length };
+    } catch (err) {
+      if (!isMissing(err)) throw fileError(err);
+    }
+    const writer = new FileBlobWriter(this, this.tmpPath(), blobId);
     try {
       await writer.write(content);
       return await writer.commit();
@@ -309,21 +322,28 @@ class FileBlobWriter implements BlobWriter {
   private state: 'open' | 'committing' | 'done' = 'open';
   /** Writes run one after another, in call order. */
   private queue: Promise<void> = Promise.resolve();
+  /** The first failed write: a commit after it must not name a partial body. */
+  private failure: unknown = null;
 
+  /** `knownId`: the caller hashed the whole body already (put), so the writer does not hash it again. */
   constructor(
     private readonly store: FileBlobStore,
     private readonly tmp: string,
+    private readonly knownId?: string,
   ) {}
 
   write(chunk: Buffer): Promise<void> {
     if (this.state !== 'open') return Promise.reject(new Error('BlobWriter: write after commit or abort'));
     const next = this.queue.then(async () => {
       const handle = await this.file();
-      this.hash.update(chunk);
+      if (this.knownId === undefined) this.hash.update(chunk);
+      else if (!Buffer.isBuffer(chunk)) throw new TypeError('BlobWriter: chunks are Buffers');
       this.size += chunk.length;
       for (let at = 0; at < chunk.length; ) at += (await handle.write(chunk, at, chunk.length - at)).bytesWritten;
     });
-    this.queue = next.catch(() => {});
+    this.queue = next.catch((err: unknown) => {
+      this.failure ??= err;
+    });
     return next.catch(async (err) => {
       await this.abort();
       throw fileError(err);
@@ -335,12 +355,13 @@ class FileBlobWriter implements BlobWriter {
     this.state = 'committing';
     try {
       await this.queue;
+      if (this.failure !== null) throw this.failure;
       const handle = await this.file();
       crashPoint('store.append.body-written');
       await handle.sync();
       await handle.close();
       this.handle = null;
-      const blobId = this.hash.digest('hex');
+      const blobId = this.knownId ?? this.hash.digest('hex');
       const hold = await this.linkFinal(blobId);
       this.store.addHold(blobId, hold);
       this.state = 'done';

@@ -17,17 +17,22 @@ export class MemoryBlobStore implements LocalBlobStore {
   createWriter(): BlobWriter {
     const chunks: Buffer[] = [];
     const hash = createHash('sha256');
-    let state: 'open' | 'done' = 'open';
+    let state: 'open' | 'failed' | 'done' = 'open';
     const writer = {
       size: 0,
       write: async (chunk: Buffer): Promise<void> => {
         if (state !== 'open') throw new Error('BlobWriter: write after commit or abort');
-        hash.update(chunk);
+        try {
+          hash.update(chunk);
+        } catch (err) {
+          state = 'failed';
+          throw err;
+        }
         chunks.push(Buffer.from(chunk));
         writer.size += chunk.length;
       },
       commit: async (): Promise<StagedBlob> => {
-        if (state !== 'open') throw new Error('BlobWriter: commit after commit or abort');
+        if (state !== 'open') throw new Error('BlobWriter: commit after a failed write, commit or abort');
         state = 'done';
         const blobId = hash.digest('hex');
         if (!this.bodies.has(blobId)) this.bodies.set(blobId, Buffer.concat(chunks));

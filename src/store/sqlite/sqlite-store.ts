@@ -221,21 +221,17 @@ export class SqliteMailStore implements MailStore {
     const previous = this.bufferedAppends;
     let done!: () => void;
     this.bufferedAppends = new Promise((resolve) => (done = resolve));
+    const staged: StagedMessage[] = [];
     try {
-      const staged: StagedMessage[] = [];
-      try {
-        for (const { content, ...rest } of messages) {
-          if (!Buffer.isBuffer(content)) throw new TypeError('NewMessage.content must be a Buffer');
-          staged.push({ ...rest, staged: await this.blobs.put(content) });
-        }
-      } catch (err) {
-        await this.discardStaged(staged.map((m) => m.staged));
-        throw err;
+      for (const { content, ...rest } of messages) {
+        if (!Buffer.isBuffer(content)) throw new TypeError('NewMessage.content must be a Buffer');
+        staged.push({ ...rest, staged: await this.blobs.put(content) });
       }
       await previous;
       return await this.appendStaged(mailboxId, staged);
     } finally {
       done();
+      await this.releaseStaged(staged.map((m) => m.staged));
     }
   }
 
@@ -244,18 +240,10 @@ export class SqliteMailStore implements MailStore {
   }
 
   async appendStaged(mailboxId: MailboxId, messages: StagedMessage[]): Promise<AppendResult[]> {
-    let results: AppendResult[];
-    try {
-      results = this.messages.appendStaged(mailboxId, messages);
-    } catch (err) {
-      await this.discardStaged(messages.map((m) => m.staged));
-      throw err;
-    }
-    for (const m of messages) await this.blobs.release(m.staged);
-    return results;
+    return this.messages.appendStaged(mailboxId, messages);
   }
 
-  async discardStaged(staged: StagedBlob[]): Promise<void> {
+  async releaseStaged(staged: StagedBlob[]): Promise<void> {
     for (const s of staged) await this.blobs.release(s);
     this.messages.removeBodies([...new Set(staged.map((s) => s.blobId))]);
   }
