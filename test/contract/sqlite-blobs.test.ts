@@ -109,6 +109,30 @@ describe('sqlite store bodies in files', () => {
     });
   });
 
+  it('leaves, after a crash between an expunge commit and the body removal, an orphan that recovery removes', async () => {
+    const path = freshPath();
+    const content = Buffer.from('Subject: expunged\r\n\r\nexpunged\r\n');
+    let inboxId = 0;
+    await withStore(path, async (store) => {
+      const account = await store.createAccount('a@example.com', 'h', null);
+      inboxId = (await store.createMailbox(account.id, 'INBOX')).id;
+      await store.appendMessage(inboxId, { content });
+    });
+    const script = fileURLToPath(new URL('./expunge-and-die.ts', import.meta.url));
+    const child = spawn(process.execPath, ['--import', 'tsx', script, path, String(inboxId), '1'], {
+      stdio: ['ignore', 'pipe', 'ignore'],
+      env: { ...process.env, MAILSTEAD_TEST_CRASH_AT: 'store.expunge.metadata-committed' },
+    });
+    const signal = await new Promise((resolve) => child.on('exit', (_code, sig) => resolve(sig)));
+    assert.equal(signal, 'SIGKILL');
+    assert.ok(existsSync(bodyFile(path, sha256(content))), 'the body outlived its committed expunge');
+    await withStore(path, async (store) => {
+      assert.deepEqual(await store.listMessages(inboxId), []);
+      assert.deepEqual(await store.recover(), { orphanBlobs: 1, repairedReferenceCounts: 0 });
+      assert.equal(existsSync(bodyFile(path, sha256(content))), false);
+    });
+  });
+
   for (const point of ['store.append.body-fsynced', 'store.append.body-written'] as const) {
     it(`leaves, after a crash at ${point}, nothing that startup recovery does not remove`, async () => {
       const path = freshPath();
