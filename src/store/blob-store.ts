@@ -61,7 +61,7 @@ export interface BlobStore {
   read(blobId: string): Promise<Buffer | null>;
   /** Removes the blob unconditionally (the caller knows nothing names it). */
   delete(blobId: string): Promise<void>;
-  /** Ends the protection a writer's commit gave the body (after the metadata commit, or when it was not used). */
+  /** Ends the protection a writer's commit gave the body (after the metadata commit, or when it was not used). Never throws. */
   release(staged: StagedBlob): Promise<void>;
   /**
    * Startup recovery: drops what crashed writers left (partial bodies, stale

@@ -138,8 +138,9 @@ export class FileBlobStore implements LocalBlobStore {
     if (hold === undefined) return;
     try {
       await unlink(hold);
-    } catch (err) {
-      if (!isMissing(err)) throw fileError(err);
+    } catch {
+      // Never fatal (the metadata may be committed already): a hold left behind only keeps the body until
+      // the next start's sweep, which removes holds of processes that are gone.
     }
   }
 
