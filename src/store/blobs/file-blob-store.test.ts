@@ -6,6 +6,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, describe, it } from 'node:test';
 import { createHash } from 'node:crypto';
+import { once } from 'node:events';
 import type { Readable } from 'node:stream';
 import { FileBlobStore } from './file-blob-store.js';
 import { MemoryBlobStore } from './memory-blob-store.js';
@@ -160,6 +161,20 @@ for (const [name, make] of [
     });
   });
 }
+
+describe('file blob store reads', () => {
+  it('reads a range only as fast as it is consumed (backpressure)', async () => {
+    const store = new FileBlobStore(freshRoot());
+    const body = patterned(4 * 1024 * 1024);
+    const { blobId } = await store.put(body);
+    const stream = (await store.openRange(blobId, 1, body.length)) as Readable & { bytesRead: number };
+    await once(stream, 'readable');
+    // Let the file stream run as far as it wants while nobody reads: it stops at its buffer size.
+    for (let i = 0; i < 50; i++) await new Promise((resolve) => setImmediate(resolve));
+    assert.ok(stream.bytesRead <= 2 * 64 * 1024, `read ahead ${stream.bytesRead} octets with no consumer`);
+    assert.deepEqual(await drain(stream), body.subarray(1));
+  });
+});
 
 describe('file blob store recovery', () => {
   it('removes partial bodies and holds of dead writers, keeps those of live ones', async () => {
