@@ -33,6 +33,7 @@ it('brings a schema 1 database forward: EMAILIDs given, SAVEDATE unknown, summar
     assert.notEqual(messages[0]!.emailId, messages[1]!.emailId);
     assert.ok(messages.every((m) => m.saveDate === null));
     assert.equal((await store.readSummaries(['b1'])).size, 0);
+    assert.deepEqual(await store.readBlob('b1'), Buffer.from('old\r\n\r\n'), 'the body, moved out of the database (schema 6)');
     await store.saveSummary('b1', '{}');
     assert.equal((await store.readSummaries(['b1'])).get('b1'), '{}');
   } finally {
