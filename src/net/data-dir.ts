@@ -14,5 +14,10 @@ export function storePath(dataDir: string): string {
 
 export async function openDataDir(dataDir: string): Promise<MailStore> {
   mkdirSync(dataDir, { recursive: true, mode: 0o750 });
-  return openSqliteStore(storePath(dataDir));
+  return openSqliteStore(storePath(dataDir), { blobDir: blobDir(dataDir) });
+}
+
+/** Message bodies, one file each (blobs/ab/cd/<sha256>). */
+export function blobDir(dataDir: string): string {
+  return join(dataDir, 'blobs');
 }

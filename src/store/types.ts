@@ -9,6 +9,11 @@
  * UIDVALIDITY are 32-bit by RFC 9051, MODSEQ stays far below 2^53 in practice.
  */
 
+import type { Readable } from 'node:stream';
+import type { BlobWriter, StagedBlob } from './blob-store.js';
+
+export type { BlobStore, BlobWriter, StagedBlob } from './blob-store.js';
+
 export type AccountId = number;
 export type MailboxId = number;
 
@@ -79,6 +84,11 @@ export interface NewMessage {
    * kept per blob, so copies share it.
    */
   summary?: string;
+}
+
+/** A message whose body was already streamed into the blob store (MailStore.createBlobWriter). */
+export interface StagedMessage extends Omit<NewMessage, 'content'> {
+  staged: StagedBlob;
 }
 
 export interface AppendResult {
@@ -208,6 +218,28 @@ export interface MailStore {
   getChanges(mailboxId: MailboxId, sinceModSeq: number): Promise<MailboxChanges>;
   /** The bytes of a message (or null when the blob is gone). */
   readBlob(blobId: string): Promise<Buffer | null>;
+  /**
+   * A writer into the blob store: the body is written as it arrives and made
+   * durable by `commit()`; the staged body is then named by `appendStaged`
+   * (once, or once per recipient's mailbox) and always handed back with
+   * `releaseStaged`. Memory stays bounded whatever the message size.
+   */
+  createBlobWriter(): BlobWriter;
+  /**
+   * Like appendMessages (one transaction, quota checked, all or none) for
+   * bodies already committed by a blob writer and not yet released.
+   */
+  appendStaged(mailboxId: MailboxId, messages: StagedMessage[]): Promise<AppendResult[]>;
+  /**
+   * Ends the caller's hold on staged bodies, appended or not (once per
+   * `commit()`): a body no message names is removed. Until then a staged body
+   * is never removed; a crash before it leaves an orphan that recover() removes.
+   */
+  releaseStaged(staged: StagedBlob[]): Promise<void>;
+  /** Octets [start, end) of a body (end exclusive, clamped) as a stream with backpressure; null when the blob is gone. */
+  openBlobRange(blobId: string, start: number, end: number): Promise<Readable | null>;
+  /** Size of a body in octets, or null when the blob is gone. */
+  blobSize(blobId: string): Promise<number | null>;
   /** Stored summaries of the given blobs (see NewMessage.summary); blobs without one are left out. */
   readSummaries(blobIds: string[]): Promise<Map<string, string>>;
   /** Stores (or replaces) a blob's summary, e.g. computed late for mail stored before summaries existed. Ignored when the blob is gone. */

@@ -1,5 +1,6 @@
 /** A database written before schema version 2 opens, and its mail gets EMAILIDs and (lazily) summaries. */
 import assert from 'node:assert/strict';
+import { createHash } from 'node:crypto';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -34,6 +35,7 @@ it('brings a schema 1 database forward: EMAILIDs given, SAVEDATE unknown, summar
     assert.notEqual(messages[0]!.emailId, messages[1]!.emailId);
     assert.ok(messages.every((m) => m.saveDate === null));
     assert.equal((await store.readSummaries(['b1'])).size, 0);
+    assert.deepEqual(await store.readBlob('b1'), Buffer.from('old\r\n\r\n'), 'the body, moved out of the database (schema 6)');
     await store.saveSummary('b1', '{}');
     assert.equal((await store.readSummaries(['b1'])).get('b1'), '{}');
   } finally {
@@ -60,12 +62,14 @@ it('brings a schema 4 database forward: mailbox counters and POP3 sizes computed
     open: Buffer.from('Subject: no end\r\n\r\nlast line'),
     big: Buffer.from(`Subject: big\n\n${'line\n'.repeat(20_000)}`),
   };
+  // Blob ids are what every release wrote: the sha256 of the body, in hex.
+  const id = Object.fromEntries(Object.entries(bodies).map(([k, v]) => [k, createHash('sha256').update(v).digest('hex')])) as Record<keyof typeof bodies, string>;
   const blob = db.prepare('INSERT INTO blobs (id, size, refcount, data) VALUES (?, ?, ?, ?)');
-  blob.run('b-crlf', bodies.crlf.length, 3, bodies.crlf);
-  blob.run('b-lf', bodies.lf.length, 1, bodies.lf);
-  blob.run('b-open', bodies.open.length, 1, bodies.open);
-  blob.run('b-big', bodies.big.length, 1, bodies.big);
-  db.prepare('INSERT INTO message_summaries (blob_id, summary) VALUES (?, ?)').run('b-lf', '{}');
+  blob.run(id.crlf, bodies.crlf.length, 3, bodies.crlf);
+  blob.run(id.lf, bodies.lf.length, 1, bodies.lf);
+  blob.run(id.open, bodies.open.length, 1, bodies.open);
+  blob.run(id.big, bodies.big.length, 1, bodies.big);
+  db.prepare('INSERT INTO message_summaries (blob_id, summary) VALUES (?, ?)').run(id.lf, '{}');
   const account = db.prepare(
     'INSERT INTO accounts (address, password_hash, quota_bytes, used_bytes, created_at) VALUES (?, ?, ?, ?, 0)',
   );
@@ -84,12 +88,12 @@ it('brings a schema 4 database forward: mailbox counters and POP3 sizes computed
      VALUES (?, ?, ?, ?, 0, ?, ?, ?, ?, NULL)`,
   );
   // INBOX: UIDs 1 and 4 were expunged; flags as the store writes them (canonical, space-separated).
-  message.run(1, 2, 'b-crlf', bodies.crlf.length, '\\Seen', 3, 'u2', 'M2');
-  message.run(1, 3, 'b-lf', bodies.lf.length, '\\Flagged $Seen', 5, 'u3', 'M3'); // $Seen is a keyword, not \Seen
-  message.run(1, 5, 'b-open', bodies.open.length, '', 8, 'u5', 'M5');
-  message.run(2, 1, 'b-crlf', bodies.crlf.length, '\\Answered \\Seen', 2, 'w1', 'M2');
-  message.run(2, 2, 'b-big', bodies.big.length, '\\Deleted \\Seen \\Draft', 4, 'w2', 'Mbig');
-  message.run(4, 1, 'b-crlf', bodies.crlf.length, '', 2, 'x1', 'Mbob');
+  message.run(1, 2, id.crlf, bodies.crlf.length, '\\Seen', 3, 'u2', 'M2');
+  message.run(1, 3, id.lf, bodies.lf.length, '\\Flagged $Seen', 5, 'u3', 'M3'); // $Seen is a keyword, not \Seen
+  message.run(1, 5, id.open, bodies.open.length, '', 8, 'u5', 'M5');
+  message.run(2, 1, id.crlf, bodies.crlf.length, '\\Answered \\Seen', 2, 'w1', 'M2');
+  message.run(2, 2, id.big, bodies.big.length, '\\Deleted \\Seen \\Draft', 4, 'w2', 'Mbig');
+  message.run(4, 1, id.crlf, bodies.crlf.length, '', 2, 'x1', 'Mbob');
   db.prepare('INSERT INTO expunged (mailbox_id, uid, modseq) VALUES (1, 1, 6), (1, 4, 9)').run();
   db.prepare("INSERT INTO pop3_device_state (account_id, device, uidl, downloaded_at, deleted_at) VALUES (1, '', 'u2', 5, NULL)").run();
   db.close();
@@ -130,7 +134,7 @@ it('brings a schema 4 database forward: mailbox counters and POP3 sizes computed
       [5, 8, '', 'u5', 'M5'],
     ]);
     assert.deepEqual((await store.getChanges(1, 0)).expunged, [1, 4]);
-    assert.deepEqual(await store.readBlob('b-big'), bodies.big);
+    assert.deepEqual(await store.readBlob(id.big), bodies.big);
     assert.equal((await store.getMailboxById(1))!.objectId, 'Finbox000000000000000000');
     assert.deepEqual((await store.listPop3Downloads(1)).map((d) => d.uidl), ['u2']);
 

@@ -20,6 +20,8 @@ import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
 import { once } from 'node:events';
 import { connect, type Socket } from 'node:net';
+import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
+import { dirname, join } from 'node:path';
 import { describe, test } from 'node:test';
 import Database from 'better-sqlite3';
 import type { CrashPoint } from '../../src/observability/fault.js';
@@ -698,17 +700,22 @@ describe('startup recovery', () => {
       // transaction, issue 11), and a reference count that disagrees with the messages.
       const db = new Database(`${dataDir}/mailstead.db`);
       const inbox = db.prepare("SELECT m.id FROM mailboxes m JOIN accounts a ON a.id = m.account_id WHERE a.address = ? AND m.name = 'INBOX'").get(address) as { id: number };
-      db.prepare("INSERT INTO blobs (id, size, refcount, data) VALUES ('orphan', 5, 1, x'6f7270686e')").run();
+      db.prepare("INSERT INTO blobs (id, size, refcount) VALUES ('orphan', 5, 1)").run();
       db.prepare("INSERT INTO message_summaries (blob_id, summary) VALUES ('orphan', '{}')").run();
-      db.prepare("INSERT INTO blobs (id, size, refcount, data) VALUES ('kept', 4, 7, x'6b657074')").run();
+      db.prepare("INSERT INTO blobs (id, size, refcount) VALUES ('kept', 4, 7)").run();
       db.prepare(
         "INSERT INTO messages (mailbox_id, uid, blob_id, size, internal_date, flags, modseq, uidl, email_id) VALUES (?, 99, 'kept', 4, 0, '', 2, 'u99', 'M1')",
       ).run(inbox.id);
       db.close();
+      // A body file written and synced whose message was never committed (a crash between the two).
+      const orphanFile = join(dataDir, 'blobs', 'de', 'ad', 'dead'.padEnd(64, '0'));
+      mkdirSync(dirname(orphanFile), { recursive: true });
+      writeFileSync(orphanFile, 'never committed');
 
       const restarted = await startServer({ dataDir });
       assert.equal(await restarted.stop(), 0);
-      assert.match(restarted.stderr(), /"orphanBlobs":1,"repairedReferenceCounts":1,"msg":"startup recovery repaired the store"/);
+      assert.match(restarted.stderr(), /"orphanBlobs":2,"repairedReferenceCounts":1,"msg":"startup recovery repaired the store"/);
+      assert.equal(existsSync(orphanFile), false);
       const after = new Database(`${dataDir}/mailstead.db`, { readonly: true });
       try {
         const value = (sql: string) => after.prepare(sql).pluck().get();

@@ -8,7 +8,7 @@
  */
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import { closeSync, mkdirSync, mkdtempSync, openSync, rmSync, rmdirSync, writeSync } from 'node:fs';
+import { closeSync, mkdirSync, mkdtempSync, openSync, readdirSync, rmSync, rmdirSync, writeSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, test } from 'node:test';
@@ -125,6 +125,8 @@ describe('disk full', () => {
       assert.equal(cli.status, 75, `deliver exit status; stderr: ${cli.stderr}`);
       assert.doesNotMatch(cli.stdout, /delivered/);
       assert.match(cli.stderr, /mail system full/);
+      // The body files that hit ENOSPC are gone, not left half-written (bodies are files, issue 11).
+      assert.deepEqual(readdirSync(join(dataDir, 'blobs', 'tmp')), []);
 
       // --- the same session is still usable while the disk is full.
       await client.noop();

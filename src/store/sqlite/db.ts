@@ -5,12 +5,17 @@
  * return, so a statement never interleaves with another on this connection.
  */
 import Database from 'better-sqlite3';
+import type { LocalBlobStore } from '../blob-store.js';
+import { FileBlobStore } from '../blobs/file-blob-store.js';
+import { MemoryBlobStore } from '../blobs/memory-blob-store.js';
 import { StoreError } from '../types.js';
 import { migrate } from './schema.js';
 
 export interface SqliteOptions {
   /** How long a write waits for another process's lock before STORE_UNAVAILABLE. */
   busyTimeoutMs?: number;
+  /** Where message bodies are stored; by default `<path>.blobs` beside the database (in memory for ':memory:'). */
+  blobDir?: string;
 }
 
 /** Default wait for a lock held by another process (e.g. the deliver CLI) before giving up. */
@@ -24,7 +29,8 @@ export class SqliteDb {
 
   private constructor(readonly db: Database.Database) {}
 
-  static open(path: string, options: SqliteOptions = {}): SqliteDb {
+  /** `bodies` is called once the database file is open (so a bad path fails here, not by creating directories). */
+  static open(path: string, options: SqliteOptions = {}, bodies = () => defaultBlobStore(path, options)): SqliteDb {
     let db: Database.Database;
     try {
       db = new Database(path);
@@ -42,7 +48,7 @@ export class SqliteDb {
       db.pragma('synchronous = FULL');
       db.pragma('foreign_keys = ON');
       db.pragma(`journal_size_limit = ${JOURNAL_SIZE_LIMIT_BYTES}`);
-      migrate(db);
+      migrate(db, { bodies: bodies() });
     } catch (err) {
       db.close();
       throw toStoreError(err);
@@ -94,6 +100,12 @@ export class SqliteDb {
       throw toStoreError(err);
     }
   }
+}
+
+/** The blob store of a database: files under `blobDir` (default `<path>.blobs`), or memory for ':memory:'. */
+export function defaultBlobStore(path: string, options: SqliteOptions): LocalBlobStore {
+  if (path === ':memory:' || path === '') return new MemoryBlobStore();
+  return new FileBlobStore(options.blobDir ?? `${path}.blobs`);
 }
 
 /** Maps SQLite failures to StoreError codes; anything else passes through unchanged. */

@@ -1,8 +1,9 @@
 /** The embedded store: one SQLite file (e.g. `<data-dir>/mailstead.db`), or ':memory:' for tests. */
 import type { MailStore } from '../types.js';
 import type { SqliteOptions } from './db.js';
-import { SqliteDb } from './db.js';
+import { defaultBlobStore, SqliteDb } from './db.js';
 import { SqliteMailStore } from './sqlite-store.js';
+import type { LocalBlobStore } from '../blob-store.js';
 
 export type { SqliteOptions } from './db.js';
 export { DEFAULT_BUSY_TIMEOUT_MS } from './db.js';
@@ -10,7 +11,17 @@ export { SCHEMA_VERSION } from './schema.js';
 export { applyFlagOperation, canonicalFlags, SYSTEM_FLAGS } from './flags.js';
 export { generateUidl } from './messages.js';
 
-/** Opens (creating and migrating when needed) the database at `path`. */
+/**
+ * Opens (creating and migrating when needed) the database at `path`, with its
+ * bodies under `options.blobDir` (default `<path>.blobs`; in memory for an
+ * in-memory database).
+ */
 export async function openSqliteStore(path: string, options: SqliteOptions = {}): Promise<MailStore> {
-  return new SqliteMailStore(SqliteDb.open(path, options));
+  let blobs: LocalBlobStore | null = null;
+  const bodies = () => {
+    blobs ??= defaultBlobStore(path, options);
+    return blobs;
+  };
+  const sql = SqliteDb.open(path, options, bodies);
+  return new SqliteMailStore(sql, bodies());
 }

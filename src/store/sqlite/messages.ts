@@ -13,12 +13,12 @@ import type {
   MailboxChanges,
   MailboxId,
   MessageMeta,
-  NewMessage,
   RecoveryReport,
+  StagedMessage,
 } from '../types.js';
 import { StoreError } from '../types.js';
 import { crashPoint } from '../../observability/fault.js';
-import { pop3SizeOf } from '../pop3-size.js';
+import type { LocalBlobStore } from '../blob-store.js';
 import type { SqliteDb } from './db.js';
 import { applyFlagOperation, canonicalFlags, parseFlags, serializeFlags } from './flags.js';
 import type { AccountRow, MailboxRow, MessageRow } from './rows.js';
@@ -63,52 +63,47 @@ const SELECT_UID_RANGE = `SELECT ${MESSAGE_COLUMNS} FROM messages
   WHERE mailbox_id = ? AND uid BETWEEN ? AND ? ORDER BY uid`;
 
 export class MessageRepo {
-  constructor(private readonly sql: SqliteDb) {}
-
-  append(mailboxId: MailboxId, message: NewMessage): AppendResult {
-    return this.appendMany(mailboxId, [message])[0];
-  }
+  constructor(
+    private readonly sql: SqliteDb,
+    private readonly blobs: LocalBlobStore,
+  ) {}
 
   /**
    * One transaction for the whole batch (RFC 3502 §3: all or none): the quota
-   * is charged for the sum, UIDs are consecutive and share one MODSEQ.
+   * is charged for the sum, UIDs are consecutive and share one MODSEQ. The
+   * bodies are already durable in the blob store (written, hashed and synced
+   * before the write lock is taken); each is confirmed inside the lock, so a
+   * concurrent sweep or delete cannot take it away before the commit.
    */
-  appendMany(mailboxId: MailboxId, messages: NewMessage[]): AppendResult[] {
+  appendStaged(mailboxId: MailboxId, messages: StagedMessage[]): AppendResult[] {
     if (messages.length === 0) return [];
-    // Hashing and canonicalising happen before the transaction: a 50 MB hash should not hold the write lock.
-    const prepared = messages.map((message) => {
-      const content = message.content;
-      if (!Buffer.isBuffer(content)) throw new TypeError('NewMessage.content must be a Buffer');
-      return {
-        message,
-        content,
-        blobId: blobIdOf(content),
-        pop3Size: pop3SizeOf(content),
-        flags: serializeFlags(canonicalFlags(message.flags ?? [])),
-        internalDate: (message.internalDate ?? new Date()).getTime(),
-      };
-    });
+    const prepared = messages.map((message) => ({
+      message,
+      blobId: message.staged.blobId,
+      size: message.staged.size,
+      pop3Size: message.staged.pop3Size,
+      flags: serializeFlags(canonicalFlags(message.flags ?? [])),
+      internalDate: (message.internalDate ?? new Date()).getTime(),
+    }));
     const results = this.sql.write(() => {
       const mailbox = this.requireMailbox(mailboxId);
-      this.charge(mailbox.account_id, sum(prepared.map((p) => p.content.length)));
+      this.charge(mailbox.account_id, sum(prepared.map((p) => p.size)));
       const { firstUid, modSeq } = this.allocate(mailbox, prepared.length);
       const savedAt = Date.now();
-      this.count(mailbox.id, tally(prepared.map((p) => ({ flags: p.flags, size: p.content.length }))));
+      this.count(mailbox.id, tally(prepared.map((p) => ({ flags: p.flags, size: p.size }))));
       return prepared.map((p, i) => {
         const uid = firstUid + i;
-        this.addBlobReference(p.blobId, p.content);
-        crashPoint('store.append.body-written');
+        this.blobs.confirmSync(p.message.staged);
+        this.addBlobReference(p.blobId, p.size);
         const generated = generateUidl(mailbox.uidvalidity, uid);
         const uidl = p.message.uidl !== undefined ? this.uidlFor(mailboxId, p.message.uidl, generated) : generated;
         this.sql
           .stmt(INSERT_MESSAGE)
-          .run(mailboxId, uid, p.blobId, p.content.length, p.internalDate, p.flags, modSeq, uidl, newEmailId(), savedAt, p.pop3Size);
+          .run(mailboxId, uid, p.blobId, p.size, p.internalDate, p.flags, modSeq, uidl, newEmailId(), savedAt, p.pop3Size);
         if (p.message.summary !== undefined) this.sql.stmt(SAVE_SUMMARY).run(p.blobId, p.message.summary);
         return { uidValidity: mailbox.uidvalidity, uid, modSeq };
       });
     });
-    // The blob is in the same transaction as its rows: one COMMIT makes body and metadata durable together.
-    crashPoint('store.append.body-fsynced');
     crashPoint('store.append.metadata-committed');
     return results;
   }
@@ -141,13 +136,6 @@ export class MessageRepo {
         expunged: expunged.map((r) => r.uid),
         highestModSeq: mailbox.highest_modseq,
       };
-    });
-  }
-
-  readBlob(blobId: string): Buffer | null {
-    return this.sql.read(() => {
-      const row = this.sql.stmt<{ data: Buffer }>('SELECT data FROM blobs WHERE id = ?').get(blobId);
-      return row ? row.data : null;
     });
   }
 
@@ -236,19 +224,20 @@ export class MessageRepo {
     return result;
   }
 
-  expunge(mailboxId: MailboxId, uids: number[]): number[] {
-    const removed = this.sql.write(() => {
+  /** Returns the UIDs removed and the blobs no message names any more (their bodies go after the commit). */
+  expunge(mailboxId: MailboxId, uids: number[]): { removed: number[]; unreferenced: string[] } {
+    const result = this.sql.write(() => {
       const mailbox = this.requireMailbox(mailboxId);
       const rows = this.rowsByUid(mailboxId, uids);
-      if (rows.length === 0) return [];
+      if (rows.length === 0) return { removed: [], unreferenced: [] };
       this.removeRows(mailbox, rows);
-      this.dropBlobReferences(rows.map((r) => r.blob_id));
+      const unreferenced = this.dropBlobReferences(rows.map((r) => r.blob_id));
       this.release(mailbox.account_id, sum(rows.map((r) => r.size)));
       crashPoint('store.expunge.metadata-written');
-      return rows.map((r) => r.uid);
+      return { removed: rows.map((r) => r.uid), unreferenced };
     });
-    if (removed.length > 0) crashPoint('store.expunge.metadata-committed');
-    return removed;
+    if (result.removed.length > 0) crashPoint('store.expunge.metadata-committed');
+    return result;
   }
 
   /**
@@ -258,7 +247,7 @@ export class MessageRepo {
    * naming the blob, so an expunge never deletes a body still in use. One
    * pass over the blobs, each checked through the messages_by_blob index.
    */
-  sweepBlobs(): RecoveryReport {
+  sweepBlobs(): RecoveryReport & { unreferenced: string[] } {
     return this.sql.write(() => {
       const wrong = this.sql
         .stmt<{ id: string; refs: number }>(
@@ -269,16 +258,16 @@ export class MessageRepo {
         .all();
       const remove = this.sql.stmt('DELETE FROM blobs WHERE id = ?');
       const recount = this.sql.stmt('UPDATE blobs SET refcount = ? WHERE id = ?');
-      let orphanBlobs = 0;
+      const unreferenced: string[] = [];
       for (const blob of wrong) {
         if (blob.refs === 0) {
           remove.run(blob.id); // its summary goes with it (ON DELETE CASCADE)
-          orphanBlobs++;
+          unreferenced.push(blob.id);
         } else {
           recount.run(blob.refs, blob.id);
         }
       }
-      return { orphanBlobs, repairedReferenceCounts: wrong.length - orphanBlobs };
+      return { orphanBlobs: unreferenced.length, repairedReferenceCounts: wrong.length - unreferenced.length, unreferenced };
     });
   }
 
@@ -290,16 +279,53 @@ export class MessageRepo {
     return row;
   }
 
-  /** Decrements blob reference counts (one per listed id) and deletes blobs nobody references. */
-  dropBlobReferences(blobIds: string[]): void {
+  /**
+   * Decrements blob reference counts (one per listed id) and deletes the rows
+   * of blobs nobody references; returns their ids, whose bodies the caller
+   * removes after the commit (removeBodies).
+   */
+  dropBlobReferences(blobIds: string[]): string[] {
     const counts = new Map<string, number>();
     for (const id of blobIds) counts.set(id, (counts.get(id) ?? 0) + 1);
     const decrement = this.sql.stmt('UPDATE blobs SET refcount = refcount - ? WHERE id = ?');
     const removeUnused = this.sql.stmt('DELETE FROM blobs WHERE id = ? AND refcount <= 0');
+    const unreferenced: string[] = [];
     for (const [id, count] of counts) {
       decrement.run(count, id);
-      removeUnused.run(id);
+      if (removeUnused.run(id).changes > 0) unreferenced.push(id);
     }
+    return unreferenced;
+  }
+
+  /**
+   * Removes the bodies of blobs that have no row, after the commit that
+   * dropped their last reference. Inside a write transaction, so that no
+   * append (of this or another process) can reference one in between; a
+   * failure leaves an orphan that the next startup sweep removes.
+   */
+  removeBodies(blobIds: string[]): void {
+    if (blobIds.length === 0) return;
+    try {
+      this.sql.write(() => {
+        const exists = this.sql.stmt('SELECT 1 FROM blobs WHERE id = ?');
+        for (const id of blobIds) if (!exists.get(id)) this.blobs.removeUnreferencedSync(id);
+      });
+    } catch {
+      // The metadata is committed; an orphan body is harmless until the sweep.
+    }
+  }
+
+  /** For the startup sweep: removes, inside the write lock, the listed bodies that no blob row names. */
+  removeUnreferencedBodies(blobIds: string[], remove: (blobId: string) => boolean): void {
+    this.sql.write(() => {
+      const referenced = new Set(
+        this.sql
+          .stmt<{ id: string }>('SELECT id FROM blobs WHERE id IN (SELECT value FROM json_each(?))')
+          .all(JSON.stringify(blobIds))
+          .map((r) => r.id),
+      );
+      for (const id of blobIds) if (!referenced.has(id)) remove(id);
+    });
   }
 
   release(accountId: number, bytes: number): void {
@@ -440,11 +466,11 @@ export class MessageRepo {
     this.sql.stmt('UPDATE accounts SET used_bytes = used_bytes + ? WHERE id = ?').run(bytes, accountId);
   }
 
-  /** One more reference to the blob; its bytes are written only when no message has them yet. */
-  private addBlobReference(blobId: string, content: Buffer): void {
+  /** One more reference to the blob; its row is created when no message had it yet (the body is a file). */
+  private addBlobReference(blobId: string, size: number): void {
     const bumped = this.sql.stmt('UPDATE blobs SET refcount = refcount + 1 WHERE id = ?').run(blobId);
     if (bumped.changes === 0) {
-      this.sql.stmt('INSERT INTO blobs (id, size, refcount, data) VALUES (?, ?, 1, ?)').run(blobId, content.length, content);
+      this.sql.stmt('INSERT INTO blobs (id, size, refcount) VALUES (?, ?, 1)').run(blobId, size);
     }
   }
 

@@ -6,7 +6,15 @@
  */
 import type { Database } from 'better-sqlite3';
 import { pop3SizeOf } from '../pop3-size.js';
+import type { LocalBlobStore } from '../blob-store.js';
+import { bodiesOutOfDatabaseMigration } from './blob-migration.js';
 import { pop3StateMigration } from './pop3-state.js';
+
+/** What a migration may need besides the database. */
+export interface MigrationContext {
+  /** Where message bodies live outside the database (schema 6 on). */
+  bodies: LocalBlobStore;
+}
 
 interface Migration {
   version: number;
@@ -14,6 +22,11 @@ interface Migration {
   sql: string;
   /** Work SQL cannot do, run after `sql` in the same transaction. */
   run?: (db: Database) => void;
+  /**
+   * Work done before the migration's transaction, in steps that are each
+   * safe to repeat after a crash (e.g. moving bodies out in batches).
+   */
+  prepare?: (db: Database, context: MigrationContext) => void;
 }
 
 /** Exported for the migration tests, which build a database as an older Mailstead left it. */
@@ -156,6 +169,7 @@ export const MIGRATIONS: Migration[] = [
     `,
     run: fillPop3Sizes,
   },
+  bodiesOutOfDatabaseMigration(6),
 ];
 
 /**
@@ -178,7 +192,7 @@ function fillPop3Sizes(db: Database): void {
 export const SCHEMA_VERSION = MIGRATIONS[MIGRATIONS.length - 1].version;
 
 /** Applies every migration newer than the database; refuses a database newer than this code. */
-export function migrate(db: Database): void {
+export function migrate(db: Database, context: MigrationContext): void {
   db.exec(`CREATE TABLE IF NOT EXISTS schema_version (
     version    INTEGER PRIMARY KEY,
     applied_at INTEGER NOT NULL,
@@ -190,9 +204,13 @@ export function migrate(db: Database): void {
     throw new Error(`Database schema version ${current} is newer than this Mailstead (${SCHEMA_VERSION})`);
   }
   const record = db.prepare('INSERT INTO schema_version (version, applied_at, description) VALUES (?, ?, ?)');
+  const applied = db.prepare('SELECT 1 FROM schema_version WHERE version = ?');
   for (const migration of MIGRATIONS) {
     if (migration.version <= current) continue;
+    migration.prepare?.(db, context);
     db.transaction(() => {
+      // Another process opening the same store may have applied it meanwhile.
+      if (applied.get(migration.version)) return;
       db.exec(migration.sql);
       migration.run?.(db);
       record.run(migration.version, Date.now(), migration.description);

@@ -19,9 +19,12 @@ import type {
   Pop3Policy,
   RecoveryReport,
   SpecialUse,
+  StagedMessage,
 } from '../types.js';
 import { StoreError } from '../types.js';
 import { crashPoint } from '../../observability/fault.js';
+import type { Readable } from 'node:stream';
+import type { BlobWriter, LocalBlobStore, StagedBlob } from '../blob-store.js';
 import type { SqliteDb } from './db.js';
 import { MessageRepo, newMailboxObjectId } from './messages.js';
 import { Pop3StateRepo } from './pop3-state.js';
@@ -33,9 +36,14 @@ const HIERARCHY_SEPARATOR = '/';
 export class SqliteMailStore implements MailStore {
   private readonly messages: MessageRepo;
   private readonly pop3: Pop3StateRepo;
+  /** Settles when the latest appendMessages has committed (or failed). */
+  private bufferedAppends: Promise<void> = Promise.resolve();
 
-  constructor(private readonly sql: SqliteDb) {
-    this.messages = new MessageRepo(sql);
+  constructor(
+    private readonly sql: SqliteDb,
+    private readonly blobs: LocalBlobStore,
+  ) {
+    this.messages = new MessageRepo(sql, blobs);
     this.pop3 = new Pop3StateRepo(sql);
   }
 
@@ -70,7 +78,7 @@ export class SqliteMailStore implements MailStore {
   }
 
   async deleteAccount(id: AccountId): Promise<void> {
-    this.sql.write(() => {
+    const unreferenced = this.sql.write(() => {
       this.requireAccount(id);
       const blobIds = this.sql
         .stmt<{ blob_id: string }>(
@@ -80,8 +88,9 @@ export class SqliteMailStore implements MailStore {
         .map((r) => r.blob_id);
       // Cascades to mailboxes, messages, the expunge log and subscriptions; blobs are shared, so counted down.
       this.sql.stmt('DELETE FROM accounts WHERE id = ?').run(id);
-      this.messages.dropBlobReferences(blobIds);
+      return this.messages.dropBlobReferences(blobIds);
     });
+    this.messages.removeBodies(unreferenced);
   }
 
   async setPasswordHash(id: AccountId, passwordHash: string): Promise<void> {
@@ -135,21 +144,23 @@ export class SqliteMailStore implements MailStore {
   }
 
   async deleteMailbox(id: MailboxId): Promise<void> {
-    this.sql.write(() => {
+    const unreferenced = this.sql.write(() => {
       const mailbox = this.messages.requireMailbox(id);
       const rows = this.sql
         .stmt<{ blob_id: string; size: number }>('SELECT blob_id, size FROM messages WHERE mailbox_id = ?')
         .all(id);
       // Cascades to its messages and expunge log; subscriptions are by name and stay (RFC 9051 §6.3.7).
       this.sql.stmt('DELETE FROM mailboxes WHERE id = ?').run(id);
-      this.messages.dropBlobReferences(rows.map((r) => r.blob_id));
+      const dropped = this.messages.dropBlobReferences(rows.map((r) => r.blob_id));
       this.messages.release(
         mailbox.account_id,
         rows.reduce((total, r) => total + r.size, 0),
       );
       crashPoint('store.delete.metadata-written');
+      return dropped;
     });
     crashPoint('store.delete.metadata-committed');
+    this.messages.removeBodies(unreferenced);
   }
 
   /**
@@ -200,11 +211,49 @@ export class SqliteMailStore implements MailStore {
   // ------------------------------------------------------------------ messages
 
   async appendMessage(mailboxId: MailboxId, message: NewMessage): Promise<AppendResult> {
-    return this.messages.append(mailboxId, message);
+    return (await this.appendMessages(mailboxId, [message]))[0];
   }
 
+  /** Buffers go through the blob store first (hashed and synced outside the write lock), then as staged appends. */
   async appendMessages(mailboxId: MailboxId, messages: NewMessage[]): Promise<AppendResult[]> {
-    return this.messages.appendMany(mailboxId, messages);
+    // Bodies are written concurrently, but the metadata commits in call order, as when the whole append was
+    // synchronous: appends started one after another get ascending UIDs.
+    const previous = this.bufferedAppends;
+    let done!: () => void;
+    this.bufferedAppends = new Promise((resolve) => (done = resolve));
+    const staged: StagedMessage[] = [];
+    try {
+      for (const { content, ...rest } of messages) {
+        if (!Buffer.isBuffer(content)) throw new TypeError('NewMessage.content must be a Buffer');
+        staged.push({ ...rest, staged: await this.blobs.put(content) });
+      }
+      await previous;
+      return await this.appendStaged(mailboxId, staged);
+    } finally {
+      done();
+      await this.releaseStaged(staged.map((m) => m.staged));
+    }
+  }
+
+  createBlobWriter(): BlobWriter {
+    return this.blobs.createWriter();
+  }
+
+  async appendStaged(mailboxId: MailboxId, messages: StagedMessage[]): Promise<AppendResult[]> {
+    return this.messages.appendStaged(mailboxId, messages);
+  }
+
+  async releaseStaged(staged: StagedBlob[]): Promise<void> {
+    for (const s of staged) await this.blobs.release(s);
+    this.messages.removeBodies([...new Set(staged.map((s) => s.blobId))]);
+  }
+
+  async openBlobRange(blobId: string, start: number, end: number): Promise<Readable | null> {
+    return this.blobs.openRange(blobId, start, end);
+  }
+
+  async blobSize(blobId: string): Promise<number | null> {
+    return this.blobs.size(blobId);
   }
 
   async listMessages(mailboxId: MailboxId): Promise<MessageMeta[]> {
@@ -220,7 +269,7 @@ export class SqliteMailStore implements MailStore {
   }
 
   async readBlob(blobId: string): Promise<Buffer | null> {
-    return this.messages.readBlob(blobId);
+    return this.blobs.read(blobId);
   }
 
   async readSummaries(blobIds: string[]): Promise<Map<string, string>> {
@@ -254,7 +303,9 @@ export class SqliteMailStore implements MailStore {
   }
 
   async expungeMessages(mailboxId: MailboxId, uids: number[]): Promise<number[]> {
-    return this.messages.expunge(mailboxId, uids);
+    const { removed, unreferenced } = this.messages.expunge(mailboxId, uids);
+    this.messages.removeBodies(unreferenced);
+    return removed;
   }
 
   // ------------------------------------------------ POP3 policy and device state (pop3-state.ts)
@@ -292,8 +343,16 @@ export class SqliteMailStore implements MailStore {
     return this.pop3.prune(accountId, keepUidls);
   }
 
+  /**
+   * Rows first (reference counts, rows nobody names), then the bodies: every
+   * stored body that no row names is a crash's orphan (written, never
+   * committed; or its last reference committed away before the removal).
+   */
   async recover(): Promise<RecoveryReport> {
-    return this.messages.sweepBlobs();
+    const { orphanBlobs, repairedReferenceCounts, unreferenced } = this.messages.sweepBlobs();
+    this.messages.removeBodies(unreferenced);
+    const orphanBodies = await this.blobs.sweep((ids, remove) => this.messages.removeUnreferencedBodies(ids, remove));
+    return { orphanBlobs: orphanBlobs + orphanBodies, repairedReferenceCounts };
   }
 
   async close(): Promise<void> {
