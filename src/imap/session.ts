@@ -8,7 +8,7 @@
  * BUSY_BUFFER_BYTES the socket is paused. State is a discriminated union
  * (see state.ts); what each command may do in which state is in the registry.
  */
-import type { Connection, Session } from '../net/connection.js';
+import type { Connection, Session } from '../session/connection.js';
 import type { Logger } from '../observability/log.js';
 import { crashPointAfterImapReply } from '../observability/fault.js';
 import { limits } from '../protocol/limits.js';

@@ -11,7 +11,7 @@
  * shutdown, too many errors) changes nothing and only releases the maildrop
  * lock (RFC 1939 §6).
  */
-import type { Connection, Session } from '../net/connection.js';
+import type { Connection, Session } from '../session/connection.js';
 import type { MailDomain } from '../domain/mail-domain.js';
 import type { Logger } from '../observability/log.js';
 import { crashPoint } from '../observability/fault.js';
