@@ -5,7 +5,7 @@
  * change to mail goes through MailDomain, so IMAP sessions are told (EXPUNGE,
  * FETCH FLAGS); the device state goes straight to the store (nobody watches it).
  */
-import type { AccountId, Mailbox, Pop3DeleAction, Pop3Policy, Pop3Scope, SpecialUse } from '../store/types.js';
+import type { AccountId, Mailbox, MessageMeta, Pop3DeleAction, Pop3Policy, Pop3Scope, SpecialUse } from '../store/types.js';
 import type { MailDomain } from './mail-domain.js';
 import { crashPoint } from '../observability/fault.js';
 
@@ -90,6 +90,43 @@ export async function specialMailbox(domain: MailDomain, accountId: AccountId, u
   const all = await domain.store.listMailboxes(accountId);
   const found = all.find((m) => m.specialUse === use) ?? all.find((m) => m.name === name);
   return found ?? domain.createMailbox(accountId, name, use);
+}
+
+/** One message of a POP3 maildrop, with the mailbox it lives in. */
+export interface Pop3MaildropEntry {
+  mailbox: Mailbox;
+  message: MessageMeta;
+}
+
+/**
+ * What a POP3 login of `device` is offered (call with the maildrop lock
+ * held): the policy's mailboxes and start date, minus what this device (or
+ * the account-wide untagged login) deleted in an earlier session; one message
+ * per UIDL (RFC 1939 §7: unique in a maildrop; across folders an imported one
+ * could repeat). INBOX alone is in UID order; across folders in arrival order,
+ * as a POP3 client expects.
+ */
+export async function pop3MaildropContents(
+  domain: MailDomain,
+  accountId: AccountId,
+  device: string,
+  policy: Pop3Policy,
+): Promise<Pop3MaildropEntry[]> {
+  const devices = device === ACCOUNT_WIDE_DEVICE ? [ACCOUNT_WIDE_DEVICE] : [ACCOUNT_WIDE_DEVICE, device];
+  const hidden = new Set(await domain.store.listPop3Deleted(accountId, devices));
+  const since = policy.since?.getTime() ?? null;
+  const seen = new Set<string>();
+  const out: Pop3MaildropEntry[] = [];
+  for (const mailbox of await pop3Mailboxes(domain, accountId, policy.scope)) {
+    for (const message of await domain.listMessages(mailbox)) {
+      if (hidden.has(message.uidl) || (since !== null && message.internalDate.getTime() < since)) continue;
+      if (seen.has(message.uidl)) continue;
+      seen.add(message.uidl);
+      out.push({ mailbox, message });
+    }
+  }
+  if (policy.scope === 'all') out.sort((a, b) => a.message.internalDate.getTime() - b.message.internalDate.getTime());
+  return out;
 }
 
 /** One message a POP3 session touched, wherever it lives. */

@@ -26,8 +26,7 @@ export async function statusCommand(cmd: CommandOf<'STATUS'>, ctx: CommandContex
 export async function sendStatus(ctx: CommandContext, mailbox: Mailbox, items: StatusItem[]): Promise<void> {
   const values: Array<[string, number | ImapValue]> = [];
   let deletedMessages: Array<{ size: number }> | null = null;
-  const deleted = async () =>
-    (deletedMessages ??= (await ctx.imap.domain.store.listMessages(mailbox.id)).filter((m) => m.flags.includes('\\Deleted')));
+  const deleted = async () => (deletedMessages ??= await ctx.imap.domain.deletedMessages(mailbox));
   for (const item of items) {
     switch (item) {
       case 'MESSAGES':
