@@ -84,6 +84,13 @@ export interface AppendResult {
 
 export type FlagOperation = 'add' | 'remove' | 'replace';
 
+/** A mailbox an account is created with (MailStore.createAccountWithMailboxes). */
+export interface InitialMailbox {
+  name: string;
+  specialUse: SpecialUse | null;
+  subscribed: boolean;
+}
+
 export interface MailboxChanges {
   /** Messages added or whose flags changed with MODSEQ > since, ascending by UID. */
   changed: MessageMeta[];
@@ -161,6 +168,17 @@ export interface RecoveryReport {
 export interface MailStore {
   // ---- accounts ----
   createAccount(address: string, passwordHash: string, quotaBytes: number | null): Promise<Account>;
+  /**
+   * Creates an account with its first mailboxes (each with a fresh
+   * UIDVALIDITY) and their subscriptions in one transaction: afterwards the
+   * account exists whole or not at all. Throws STORE_ACCOUNT_EXISTS, STORE_MAILBOX_EXISTS.
+   */
+  createAccountWithMailboxes(
+    address: string,
+    passwordHash: string,
+    quotaBytes: number | null,
+    mailboxes: InitialMailbox[],
+  ): Promise<Account>;
   getAccount(address: string): Promise<Account | null>;
   getAccountById(id: AccountId): Promise<Account | null>;
   listAccounts(): Promise<Account[]>;

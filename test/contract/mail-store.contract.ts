@@ -9,6 +9,7 @@ import { describe, it } from 'node:test';
 import type { Account, Mailbox, MailStore, StoreErrorCode } from '../../src/store/types.js';
 import { StoreError } from '../../src/store/types.js';
 import { runAppendMessagesContract } from './append-messages.contract.js';
+import { runAccountCreationContract } from './account-creation.contract.js';
 import { runMailStoreProperties } from './mail-store.property.js';
 import { runMessageSummaryContract } from './message-summary.contract.js';
 import { runPop3StateContract } from './pop3-state.contract.js';
@@ -499,5 +500,6 @@ export function runMailStoreContract(name: string, newStore: () => Promise<MailS
     runMessageSummaryContract(newStore);
     runPop3StateContract(newStore);
     runAppendMessagesContract(newStore);
+    runAccountCreationContract(newStore);
   });
 }

@@ -9,6 +9,7 @@ import type {
   AppendResult,
   CopyResult,
   FlagOperation,
+  InitialMailbox,
   Mailbox,
   MailboxChanges,
   MailboxId,
@@ -47,6 +48,31 @@ export class SqliteMailStore implements MailStore {
         .stmt('INSERT INTO accounts (address, password_hash, quota_bytes, used_bytes, created_at) VALUES (?, ?, ?, 0, ?)')
         .run(address, passwordHash, quotaBytes, Date.now());
       return toAccount(this.accountRow(Number(info.lastInsertRowid))!);
+    });
+  }
+
+  async createAccountWithMailboxes(
+    address: string,
+    passwordHash: string,
+    quotaBytes: number | null,
+    mailboxes: InitialMailbox[],
+  ): Promise<Account> {
+    // The statements of createAccount, createMailbox and setSubscribed, in one transaction.
+    return this.sql.write(() => {
+      const id = Number(
+        this.sql
+          .stmt('INSERT INTO accounts (address, password_hash, quota_bytes, used_bytes, created_at) VALUES (?, ?, ?, 0, ?)')
+          .run(address, passwordHash, quotaBytes, Date.now()).lastInsertRowid,
+      );
+      for (const m of mailboxes) {
+        this.sql
+          .stmt(
+            'INSERT INTO mailboxes (account_id, name, special_use, uidvalidity, uidnext, highest_modseq, object_id) VALUES (?, ?, ?, ?, 1, 1, ?)',
+          )
+          .run(id, m.name, m.specialUse, this.nextUidValidity(), newMailboxObjectId());
+        if (m.subscribed) this.sql.stmt('INSERT OR IGNORE INTO subscriptions (account_id, name) VALUES (?, ?)').run(id, m.name);
+      }
+      return toAccount(this.accountRow(id)!);
     });
   }
 
