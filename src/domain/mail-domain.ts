@@ -101,12 +101,13 @@ export class MailDomain {
   async createAccount(address: string, password: string, quotaBytes: number | null = null): Promise<Account> {
     const normalised = normaliseAddress(address);
     if (!isValidAddress(normalised)) throw new StoreError('STORE_INVALID_NAME', `Not a valid address: ${address}`);
-    const account = await this.store.createAccount(normalised, await hashPassword(password, undefined, this.passwords), quotaBytes);
-    for (const [name, specialUse] of DEFAULT_MAILBOXES) {
-      await this.store.createMailbox(account.id, name, specialUse);
-      await this.store.setSubscribed(account.id, name, true);
-    }
-    return account;
+    // One transaction: a crash never leaves an account without its INBOX.
+    return this.store.createAccountWithMailboxes(
+      normalised,
+      await hashPassword(password, undefined, this.passwords),
+      quotaBytes,
+      DEFAULT_MAILBOXES.map(([name, specialUse]) => ({ name, specialUse, subscribed: true })),
+    );
   }
 
   async setPassword(address: string, password: string): Promise<void> {

@@ -182,3 +182,32 @@ test('every body read (FETCH bytes, summaries computed late) goes through readBo
   assert.ok(loaded?.structure);
   assert.deepEqual(reads, [legacy.blobId, fresh.blobId]);
 });
+
+test('account creation is one store call: the account with all its default folders, subscribed, or nothing', async () => {
+  const calls: string[] = [];
+  const recording = new Proxy(store, {
+    get(target, prop, receiver) {
+      const value = Reflect.get(target, prop, receiver);
+      if (typeof value !== 'function') return value;
+      return (...args: unknown[]) => (calls.push(String(prop)), (value as (...a: unknown[]) => unknown).apply(target, args));
+    },
+  });
+  const created = await new MailDomain(recording, bus).createAccount(' Whole@Example.com ', 'pw', 1234);
+  assert.deepEqual(calls, ['createAccountWithMailboxes']);
+  assert.equal(created.address, 'whole@example.com');
+  assert.equal(created.quotaBytes, 1234);
+  const mailboxes = await domain.listMailboxes(created.id);
+  assert.deepEqual(
+    mailboxes.map((m) => [m.name, m.specialUse]),
+    [
+      ['Archive', '\\Archive'],
+      ['Drafts', '\\Drafts'],
+      ['INBOX', null],
+      ['Junk', '\\Junk'],
+      ['Sent', '\\Sent'],
+      ['Trash', '\\Trash'],
+    ],
+  );
+  assert.deepEqual(await domain.listSubscriptions(created.id), ['Archive', 'Drafts', 'INBOX', 'Junk', 'Sent', 'Trash']);
+  assert.ok(await domain.authenticate('whole@example.com', 'pw'));
+});
