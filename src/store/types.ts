@@ -125,6 +125,23 @@ export interface Pop3Policy {
   expireDays: number | null;
 }
 
+/**
+ * What one POP3 UPDATE state changes (RFC 1939 §6), as the domain decided it
+ * from the account's policy: MailStore.commitPop3Update applies it in one
+ * transaction, in this order: device state, flags, expunges, moves.
+ */
+export interface Pop3Update {
+  accountId: AccountId;
+  device: string;
+  /** UIDLs for the device state (recordPop3Session): fully retrieved, and deleted. */
+  retrieved: string[];
+  deleted: string[];
+  at: Date;
+  addFlags: Array<{ mailboxId: MailboxId; uids: number[]; flags: string[] }>;
+  expunge: Array<{ mailboxId: MailboxId; uids: number[] }>;
+  move: Array<{ fromMailboxId: MailboxId; uids: number[]; toMailboxId: MailboxId }>;
+}
+
 /** One device's record of one message. Device '' is the untagged, account-wide login. */
 export interface Pop3DeviceRecord {
   device: string;
@@ -264,6 +281,12 @@ export interface MailStore {
     session: { retrieved: string[]; deleted: string[] },
     at: Date,
   ): Promise<void>;
+  /**
+   * The POP3 UPDATE state in one transaction: all of it is committed or none.
+   * Returns the mailboxes whose messages changed (for the bus). Throws
+   * STORE_NO_SUCH_MAILBOX, STORE_NO_SUCH_ACCOUNT, STORE_OVER_QUOTA (a move never grows usage).
+   */
+  commitPop3Update(update: Pop3Update): Promise<MailboxId[]>;
   /** UIDLs that any of `devices` deleted. */
   listPop3Deleted(accountId: AccountId, devices: string[]): Promise<string[]>;
   /** Every UIDL downloaded by any device, with the earliest download time. */

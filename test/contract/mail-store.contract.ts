@@ -10,6 +10,7 @@ import type { Account, Mailbox, MailStore, StoreErrorCode } from '../../src/stor
 import { StoreError } from '../../src/store/types.js';
 import { runAppendMessagesContract } from './append-messages.contract.js';
 import { runAccountCreationContract } from './account-creation.contract.js';
+import { runPop3UpdateContract } from './pop3-update.contract.js';
 import { runMailStoreProperties } from './mail-store.property.js';
 import { runMessageSummaryContract } from './message-summary.contract.js';
 import { runPop3StateContract } from './pop3-state.contract.js';
@@ -501,5 +502,6 @@ export function runMailStoreContract(name: string, newStore: () => Promise<MailS
     runPop3StateContract(newStore);
     runAppendMessagesContract(newStore);
     runAccountCreationContract(newStore);
+    runPop3UpdateContract(newStore);
   });
 }

@@ -18,6 +18,7 @@ import type {
   NewMessage,
   Pop3DeviceRecord,
   Pop3Policy,
+  Pop3Update,
   RecoveryReport,
   SpecialUse,
 } from '../types.js';
@@ -300,6 +301,22 @@ export class SqliteMailStore implements MailStore {
     at: Date,
   ): Promise<void> {
     this.pop3.recordSession(accountId, device, session, at);
+  }
+
+  async commitPop3Update(update: Pop3Update): Promise<MailboxId[]> {
+    // Each step is a write transaction of its own elsewhere; nested here, they are savepoints of one.
+    return this.sql.write(() => {
+      const changed = new Set<MailboxId>();
+      this.pop3.recordSession(update.accountId, update.device, { retrieved: update.retrieved, deleted: update.deleted }, update.at);
+      for (const f of update.addFlags) {
+        if (this.messages.updateFlags(f.mailboxId, f.uids, 'add', f.flags).length > 0) changed.add(f.mailboxId);
+      }
+      for (const e of update.expunge) if (this.messages.expunge(e.mailboxId, e.uids).length > 0) changed.add(e.mailboxId);
+      for (const m of update.move) {
+        if (this.messages.move(m.fromMailboxId, m.uids, m.toMailboxId).uidMap.length > 0) changed.add(m.fromMailboxId).add(m.toMailboxId);
+      }
+      return [...changed];
+    });
   }
 
   async listPop3Deleted(accountId: AccountId, devices: string[]): Promise<string[]> {
