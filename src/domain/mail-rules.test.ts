@@ -14,7 +14,7 @@ import { applyFlagOperation, canonicalFlags, checkClientFlags, isDeleted } from 
 import { MailDomain } from './mail-domain.js';
 import { InMemoryMaildropLocks, type MaildropLocks } from './maildrop-locks.js';
 import type { BodyRef } from './message-content.js';
-import { DEFAULT_POP3_POLICY, pop3MaildropContents } from './pop3-policy.js';
+import { commitPop3Session, DEFAULT_POP3_POLICY, pop3MaildropContents } from './pop3-policy.js';
 
 let store: MailStore;
 let bus: LocalBus;
@@ -210,4 +210,53 @@ test('account creation is one store call: the account with all its default folde
   );
   assert.deepEqual(await domain.listSubscriptions(created.id), ['Archive', 'Drafts', 'INBOX', 'Junk', 'Sent', 'Trash']);
   assert.ok(await domain.authenticate('whole@example.com', 'pw'));
+});
+
+test('POP3 UPDATE is one store transaction whatever the policy; other sessions are told of every mailbox it changed', async () => {
+  for (const dele of ['expunge', 'seen', 'archive', 'hide'] as const) {
+    const { account: a, inbox } = await account();
+    await domain.requireMailbox(a.id, 'Archive');
+    for (const s of ['a', 'b', 'c']) await domain.ingest(inbox, { content: message(s) });
+    const [m1, m2] = await domain.listMessages(inbox);
+    const touched = (m: typeof m1) => ({ mailbox: inbox, uid: m.uid, uidl: m.uidl });
+    const writes: string[] = [];
+    const recording = new Proxy(store, {
+      get(target, prop, receiver) {
+        const value = Reflect.get(target, prop, receiver);
+        if (typeof value !== 'function') return value;
+        const write = !/^(get|list|read)/.test(String(prop));
+        return (...args: unknown[]) => (write && writes.push(String(prop)), (value as (...x: unknown[]) => unknown).apply(target, args));
+      },
+    });
+    const signals: number[] = [];
+    const unsubscribe = bus.subscribe(a.id, (s) => signals.push(s.mailboxId));
+    await commitPop3Session(
+      new MailDomain(recording, bus),
+      { accountId: a.id, device: '', policy: { ...DEFAULT_POP3_POLICY, dele }, retrieved: [touched(m1), touched(m2)], deleted: [touched(m2)] },
+      new Date(),
+    );
+    unsubscribe();
+    assert.deepEqual(writes, ['commitPop3Update'], dele);
+    const inInbox = (await domain.listMessages(inbox)).map((m) => [m.uid, m.flags.join(' ')]);
+    const archive = await domain.requireMailbox(a.id, 'Archive');
+    const archived = (await domain.listMessages(archive)).map((m) => m.flags.join(' '));
+    switch (dele) {
+      case 'expunge':
+        assert.deepEqual(inInbox, [[1, '$POP3Downloaded'], [3, '']]);
+        break;
+      case 'seen':
+        assert.deepEqual(inInbox, [[1, '$POP3Downloaded'], [2, '\\Seen $POP3Downloaded'], [3, '']]);
+        break;
+      case 'archive':
+        assert.deepEqual(inInbox, [[1, '$POP3Downloaded'], [3, '']]);
+        assert.deepEqual(archived, ['$POP3Downloaded']);
+        assert.ok(signals.includes(archive.id), 'the archive is signalled');
+        break;
+      case 'hide':
+        assert.deepEqual(inInbox, [[1, '$POP3Downloaded'], [2, '$POP3Downloaded'], [3, '']]);
+        assert.deepEqual(await store.listPop3Deleted(a.id, ['']), [m2.uidl]);
+        break;
+    }
+    assert.ok(signals.includes(inbox.id), `${dele}: INBOX is signalled`);
+  }
 });

@@ -357,13 +357,13 @@ test('RETR of a message expunged by another session since login', async () => {
 test('a store failure becomes -ERR [SYS/TEMP] and the session goes on; a failed QUIT deletes nothing', async () => {
   const user = await account();
   let failing = false;
-  // The real store, with readBlob and expungeMessages failing on demand.
+  // The real store, with body reads and the POP3 commit failing on demand.
   const flaky = new Proxy(store, {
     get(target, prop, receiver) {
       const value = Reflect.get(target, prop, receiver);
       if (typeof value !== 'function') return value;
       return (...args: unknown[]) => {
-        if (failing && (prop === 'readBlob' || prop === 'expungeMessages')) {
+        if (failing && (prop === 'readBlob' || prop === 'expungeMessages' || prop === 'commitPop3Update')) {
           return Promise.reject(new StoreError('STORE_UNAVAILABLE', 'database is locked'));
         }
         return value.apply(target, args);
