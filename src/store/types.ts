@@ -263,6 +263,14 @@ export interface MailStore {
   copyMessages(fromMailboxId: MailboxId, uids: number[], toMailboxId: MailboxId): Promise<CopyResult>;
   /** Moves messages atomically: copy then expunge from the source in one transaction. */
   moveMessages(fromMailboxId: MailboxId, uids: number[], toMailboxId: MailboxId): Promise<CopyResult>;
+  /**
+   * RENAME of INBOX (RFC 9051 §6.3.6) in one transaction: creates the
+   * mailboxes `names` in order (missing parents first, the new name last; each
+   * with a fresh UIDVALIDITY) and moves every message of `fromMailboxId` into
+   * the last one. Returns the mailboxes as created and the move. Throws
+   * STORE_MAILBOX_EXISTS, STORE_NO_SUCH_MAILBOX.
+   */
+  moveAllToNewMailbox(fromMailboxId: MailboxId, names: string[]): Promise<{ created: Mailbox[]; moved: CopyResult }>;
   /** Expunges the given UIDs (those that exist); returns the UIDs removed, ascending. */
   expungeMessages(mailboxId: MailboxId, uids: number[]): Promise<number[]>;
 

@@ -280,6 +280,24 @@ export class SqliteMailStore implements MailStore {
     return this.messages.move(fromMailboxId, uids, toMailboxId);
   }
 
+  async moveAllToNewMailbox(fromMailboxId: MailboxId, names: string[]): Promise<{ created: Mailbox[]; moved: CopyResult }> {
+    // createMailbox's statement per name, then a move: nested, they are savepoints of one transaction.
+    return this.sql.write(() => {
+      if (names.length === 0) throw new StoreError('STORE_INVALID_NAME', 'No mailbox to move the messages to');
+      const source = this.messages.requireMailbox(fromMailboxId);
+      const created = names.map((name) => {
+        const info = this.sql
+          .stmt(
+            'INSERT INTO mailboxes (account_id, name, special_use, uidvalidity, uidnext, highest_modseq, object_id) VALUES (?, ?, ?, ?, 1, 1, ?)',
+          )
+          .run(source.account_id, name, null, this.nextUidValidity(), newMailboxObjectId());
+        return toMailbox(this.mailboxWithCounts(Number(info.lastInsertRowid))!);
+      });
+      const uids = this.messages.list(fromMailboxId).map((m) => m.uid);
+      return { created, moved: this.messages.move(fromMailboxId, uids, created[created.length - 1].id) };
+    });
+  }
+
   async expungeMessages(mailboxId: MailboxId, uids: number[]): Promise<number[]> {
     return this.messages.expunge(mailboxId, uids);
   }
