@@ -196,13 +196,21 @@ export class MailDomain {
   }
 
   private async createParents(accountId: AccountId, canonical: string, origin: string | undefined): Promise<void> {
-    const parts = canonical.split(HIERARCHY_SEPARATOR);
-    for (let i = 1; i < parts.length; i++) {
-      const parent = parts.slice(0, i).join(HIERARCHY_SEPARATOR);
-      if (await this.store.getMailbox(accountId, parent)) continue;
+    for (const parent of await this.missingParents(accountId, canonical)) {
       await this.store.createMailbox(accountId, parent, null);
       this.publishList({ accountId, change: 'created', name: parent }, origin);
     }
+  }
+
+  /** The parents of `canonical` that do not exist yet, outermost first. */
+  private async missingParents(accountId: AccountId, canonical: string): Promise<string[]> {
+    const parts = canonical.split(HIERARCHY_SEPARATOR);
+    const missing: string[] = [];
+    for (let i = 1; i < parts.length; i++) {
+      const parent = parts.slice(0, i).join(HIERARCHY_SEPARATOR);
+      if (!(await this.store.getMailbox(accountId, parent))) missing.push(parent);
+    }
+    return missing;
   }
 
   private publishList(signal: MailboxListSignal, origin: string | undefined): void {
@@ -235,11 +243,12 @@ export class MailDomain {
     }
     if (source.name === 'INBOX') {
       // RFC 9051 §6.3.6: renaming INBOX moves its messages to the new name and leaves INBOX empty.
-      const created = await this.createMailbox(accountId, target, null, origin);
-      const uids = (await this.store.listMessages(source.id)).map((m) => m.uid);
-      if (uids.length > 0) await this.store.moveMessages(source.id, uids, created.id);
+      // One transaction with the new mailbox (and its missing parents): never a new mailbox without them.
+      const names = [...(await this.missingParents(accountId, target)), target];
+      const { created } = await this.store.moveAllToNewMailbox(source.id, names);
+      for (const m of created) this.publishList({ accountId, change: 'created', name: m.name }, origin);
       this.bus.publish({ accountId, mailboxId: source.id });
-      this.bus.publish({ accountId, mailboxId: created.id });
+      this.bus.publish({ accountId, mailboxId: created[created.length - 1].id });
       return;
     }
     await this.createParents(accountId, target, origin);

@@ -260,3 +260,32 @@ test('POP3 UPDATE is one store transaction whatever the policy; other sessions a
     assert.ok(signals.includes(inbox.id), `${dele}: INBOX is signalled`);
   }
 });
+
+test('RENAME INBOX is one store write: the new mailbox and its missing parents, with every INBOX message, or nothing', async () => {
+  const { account: a, inbox } = await account();
+  for (const s of ['a', 'b']) await domain.ingest(inbox, { content: message(s) });
+  const writes: string[] = [];
+  const recording = new Proxy(store, {
+    get(target, prop, receiver) {
+      const value = Reflect.get(target, prop, receiver);
+      if (typeof value !== 'function') return value;
+      const write = !/^(get|list|read)/.test(String(prop));
+      return (...args: unknown[]) => (write && writes.push(String(prop)), (value as (...x: unknown[]) => unknown).apply(target, args));
+    },
+  });
+  const lists: string[] = [];
+  const mailboxSignals: number[] = [];
+  const stopList = bus.subscribeMailboxList(a.id, (s) => lists.push(`${s.change} ${s.name}`));
+  const stop = bus.subscribe(a.id, (s) => mailboxSignals.push(s.mailboxId));
+  await new MailDomain(recording, bus).renameMailbox(a.id, 'inbox', 'Old/2025');
+  stop();
+  stopList();
+  assert.deepEqual(writes, ['moveAllToNewMailbox']);
+  const moved = await domain.requireMailbox(a.id, 'Old/2025');
+  assert.ok(await domain.getMailbox(a.id, 'Old'));
+  assert.equal((await domain.listMessages(moved)).length, 2);
+  assert.deepEqual(await domain.listMessages(inbox), []);
+  assert.deepEqual(lists, ['created Old', 'created Old/2025']);
+  assert.ok(mailboxSignals.includes(inbox.id) && mailboxSignals.includes(moved.id));
+  await assert.rejects(domain.renameMailbox(a.id, 'INBOX', 'Old'), (err: unknown) => err instanceof StoreError && err.code === 'STORE_MAILBOX_EXISTS');
+});
