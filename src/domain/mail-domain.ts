@@ -3,7 +3,9 @@
  * deliver command, importers) change mail only through this class: it
  * validates, calls the store (which commits durably), then signals the bus so
  * that every other session with the mailbox selected learns of the change.
- * Reads that change nothing (listing, change log, blob bytes) go to `store`.
+ * Sessions (imap/, pop3/, lmtp/) read through it too, never through `store`:
+ * what a read means (which messages are \Deleted, where a body comes from,
+ * what the quota is) is decided here once for every protocol and backend.
  */
 import type { MailboxListSignal, NotifyBus } from '../notify/bus.js';
 import type {
@@ -13,6 +15,8 @@ import type {
   CopyResult,
   FlagOperation,
   Mailbox,
+  MailboxChanges,
+  MailboxId,
   MailStore,
   MessageMeta,
   NewMessage,
@@ -23,6 +27,10 @@ import { canonicalMailboxName, HIERARCHY_SEPARATOR, validateMailboxName } from '
 import { type LoginOutcome, type LoginThrottle, throttledLogin } from './login-throttle.js';
 import { inlineSummary, type SummaryOf } from './summarizer.js';
 import { DEFAULT_PASSWORD_SETTINGS, hashPassword, type PasswordSettings, verifyPassword, withoutScram } from './passwords.js';
+import { canonicalFlags, isDeleted } from './flags.js';
+import { InMemoryMaildropLocks, type MaildropLocks } from './maildrop-locks.js';
+import { loadMessage, messageSummaries, type BodyRef, type LoadedMessage } from './message-content.js';
+import type { MessageStructure, MessageSummary } from '../mail/index.js';
 
 export interface MailDomainOptions {
   /** What is stored when a password is set (`[auth] scram`, `scramIterations`). */
@@ -31,6 +39,14 @@ export interface MailDomainOptions {
   loginThrottle?: LoginThrottle;
   /** How message summaries are computed (the server: its worker pool, summarizer.ts); absent: inline. */
   summaryOf?: SummaryOf;
+  /** The POP3 maildrop locks; absent: this process's memory (one node). */
+  maildropLocks?: MaildropLocks;
+}
+
+/** The account's storage quota (RFC 9208 STORAGE): every message of every mailbox counts its size. */
+export interface QuotaUsage {
+  limitBytes: number;
+  usedBytes: number;
 }
 
 /** The folders every new account starts with (RFC 6154 special-use). */
@@ -60,12 +76,8 @@ export function isValidAddress(address: string): boolean {
 }
 
 export class MailDomain {
-  /**
-   * (account, POP3 device tag) pairs with a session in the TRANSACTION state on
-   * this node (RFC 1939 §8: exclusive-access lock). Per device: each device
-   * has its own maildrop state, so a phone and a laptop may be in at once.
-   */
-  private readonly pop3Locks = new Set<string>();
+  /** RFC 1939 §8 exclusive access, per (account, POP3 device): see maildrop-locks.ts. */
+  private readonly maildropLocks: MaildropLocks;
 
   readonly passwords: PasswordSettings;
   readonly loginThrottle: LoginThrottle | null;
@@ -73,6 +85,7 @@ export class MailDomain {
   readonly summaryOf: SummaryOf;
 
   constructor(
+    /** For domain/ and the administrator's CLI commands only; sessions use the methods (test/architecture/layers.test.ts). */
     readonly store: MailStore,
     readonly bus: NotifyBus,
     options: MailDomainOptions = {},
@@ -80,6 +93,7 @@ export class MailDomain {
     this.passwords = options.passwords ?? DEFAULT_PASSWORD_SETTINGS;
     this.loginThrottle = options.loginThrottle ?? null;
     this.summaryOf = options.summaryOf ?? inlineSummary;
+    this.maildropLocks = options.maildropLocks ?? new InMemoryMaildropLocks();
   }
 
   // ---------------------------------------------------------------- accounts
@@ -87,12 +101,13 @@ export class MailDomain {
   async createAccount(address: string, password: string, quotaBytes: number | null = null): Promise<Account> {
     const normalised = normaliseAddress(address);
     if (!isValidAddress(normalised)) throw new StoreError('STORE_INVALID_NAME', `Not a valid address: ${address}`);
-    const account = await this.store.createAccount(normalised, await hashPassword(password, undefined, this.passwords), quotaBytes);
-    for (const [name, specialUse] of DEFAULT_MAILBOXES) {
-      await this.store.createMailbox(account.id, name, specialUse);
-      await this.store.setSubscribed(account.id, name, true);
-    }
-    return account;
+    // One transaction: a crash never leaves an account without its INBOX.
+    return this.store.createAccountWithMailboxes(
+      normalised,
+      await hashPassword(password, undefined, this.passwords),
+      quotaBytes,
+      DEFAULT_MAILBOXES.map(([name, specialUse]) => ({ name, specialUse, subscribed: true })),
+    );
   }
 
   async setPassword(address: string, password: string): Promise<void> {
@@ -181,13 +196,21 @@ export class MailDomain {
   }
 
   private async createParents(accountId: AccountId, canonical: string, origin: string | undefined): Promise<void> {
-    const parts = canonical.split(HIERARCHY_SEPARATOR);
-    for (let i = 1; i < parts.length; i++) {
-      const parent = parts.slice(0, i).join(HIERARCHY_SEPARATOR);
-      if (await this.store.getMailbox(accountId, parent)) continue;
+    for (const parent of await this.missingParents(accountId, canonical)) {
       await this.store.createMailbox(accountId, parent, null);
       this.publishList({ accountId, change: 'created', name: parent }, origin);
     }
+  }
+
+  /** The parents of `canonical` that do not exist yet, outermost first. */
+  private async missingParents(accountId: AccountId, canonical: string): Promise<string[]> {
+    const parts = canonical.split(HIERARCHY_SEPARATOR);
+    const missing: string[] = [];
+    for (let i = 1; i < parts.length; i++) {
+      const parent = parts.slice(0, i).join(HIERARCHY_SEPARATOR);
+      if (!(await this.store.getMailbox(accountId, parent))) missing.push(parent);
+    }
+    return missing;
   }
 
   private publishList(signal: MailboxListSignal, origin: string | undefined): void {
@@ -220,11 +243,12 @@ export class MailDomain {
     }
     if (source.name === 'INBOX') {
       // RFC 9051 §6.3.6: renaming INBOX moves its messages to the new name and leaves INBOX empty.
-      const created = await this.createMailbox(accountId, target, null, origin);
-      const uids = (await this.store.listMessages(source.id)).map((m) => m.uid);
-      if (uids.length > 0) await this.store.moveMessages(source.id, uids, created.id);
+      // One transaction with the new mailbox (and its missing parents): never a new mailbox without them.
+      const names = [...(await this.missingParents(accountId, target)), target];
+      const { created } = await this.store.moveAllToNewMailbox(source.id, names);
+      for (const m of created) this.publishList({ accountId, change: 'created', name: m.name }, origin);
       this.bus.publish({ accountId, mailboxId: source.id });
-      this.bus.publish({ accountId, mailboxId: created.id });
+      this.bus.publish({ accountId, mailboxId: created[created.length - 1].id });
       return;
     }
     await this.createParents(accountId, target, origin);
@@ -248,7 +272,7 @@ export class MailDomain {
   async ingest(mailbox: Mailbox, message: NewMessage): Promise<AppendResult> {
     // The MIME structure, envelope and preview are computed once, here, and stored with the message.
     const summary = message.summary ?? (await this.summaryOf(message.content));
-    const result = await this.store.appendMessage(mailbox.id, { ...message, summary });
+    const result = await this.store.appendMessage(mailbox.id, withCanonicalFlags({ ...message, summary }));
     this.bus.publish({ accountId: mailbox.accountId, mailboxId: mailbox.id });
     return result;
   }
@@ -258,7 +282,9 @@ export class MailDomain {
    * one store transaction, the quota checked for their sum.
    */
   async ingestMany(mailbox: Mailbox, messages: NewMessage[]): Promise<AppendResult[]> {
-    const prepared = await Promise.all(messages.map(async (m) => ({ ...m, summary: m.summary ?? (await this.summaryOf(m.content)) })));
+    const prepared = await Promise.all(
+      messages.map(async (m) => withCanonicalFlags({ ...m, summary: m.summary ?? (await this.summaryOf(m.content)) })),
+    );
     const results = await this.store.appendMessages(mailbox.id, prepared);
     if (results.length > 0) this.bus.publish({ accountId: mailbox.accountId, mailboxId: mailbox.id });
     return results;
@@ -292,7 +318,7 @@ export class MailDomain {
     op: FlagOperation,
     flags: string[],
   ): Promise<MessageMeta[]> {
-    const changed = await this.store.updateFlags(mailbox.id, uids, op, flags);
+    const changed = await this.store.updateFlags(mailbox.id, uids, op, canonicalFlags(flags));
     if (changed.length > 0) this.bus.publish({ accountId: mailbox.accountId, mailboxId: mailbox.id });
     return changed;
   }
@@ -305,7 +331,7 @@ export class MailDomain {
     flags: string[],
     unchangedSince: number,
   ): Promise<{ changed: MessageMeta[]; modified: number[] }> {
-    const result = await this.store.updateFlagsUnchangedSince(mailbox.id, uids, op, flags, unchangedSince);
+    const result = await this.store.updateFlagsUnchangedSince(mailbox.id, uids, op, canonicalFlags(flags), unchangedSince);
     if (result.changed.length > 0) this.bus.publish({ accountId: mailbox.accountId, mailboxId: mailbox.id });
     return result;
   }
@@ -331,19 +357,106 @@ export class MailDomain {
     return removed;
   }
 
+  /**
+   * IMAP EXPUNGE and CLOSE (RFC 9051 §6.4.3, §6.4.2): removes the messages
+   * marked \Deleted, or with UID EXPUNGE (RFC 4315 §2.1) only those of them
+   * in `only`. Returns the UIDs removed, ascending.
+   */
+  async expungeDeleted(mailbox: Mailbox, only: ReadonlySet<number> | null = null): Promise<number[]> {
+    const uids = (await this.deletedMessages(mailbox)).filter((m) => !only || only.has(m.uid)).map((m) => m.uid);
+    return uids.length > 0 ? this.expungeMessages(mailbox, uids) : [];
+  }
+
+  // ------------------------------------------------------ reads for sessions
+
+  /** The account of a login address (any spelling), or null. */
+  findAccount(address: string): Promise<Account | null> {
+    return this.store.getAccount(normaliseAddress(address));
+  }
+
+  accountById(id: AccountId): Promise<Account | null> {
+    return this.store.getAccountById(id);
+  }
+
+  /** The account's quota as it is now (not as at login), or null when it has none. */
+  async quotaOf(account: Account): Promise<QuotaUsage | null> {
+    const fresh = (await this.store.getAccountById(account.id)) ?? account;
+    return fresh.quotaBytes === null ? null : { limitBytes: fresh.quotaBytes, usedBytes: fresh.usedBytes };
+  }
+
+  listMailboxes(accountId: AccountId): Promise<Mailbox[]> {
+    return this.store.listMailboxes(accountId);
+  }
+
+  /** Subscribed names, including names of mailboxes that no longer exist (RFC 9051 §6.3.7). */
+  listSubscriptions(accountId: AccountId): Promise<string[]> {
+    return this.store.listSubscriptions(accountId);
+  }
+
+  /** A mailbox as it is now (counts, name after a RENAME), or null when it was deleted. */
+  mailboxById(id: MailboxId): Promise<Mailbox | null> {
+    return this.store.getMailboxById(id);
+  }
+
+  /** Every message of the mailbox, ascending by UID. */
+  listMessages(mailbox: Mailbox): Promise<MessageMeta[]> {
+    return this.store.listMessages(mailbox.id);
+  }
+
+  /** The messages of `uids` that still exist, ascending by UID. */
+  messagesByUid(mailbox: Mailbox, uids: number[]): Promise<MessageMeta[]> {
+    return this.store.getMessages(mailbox.id, uids);
+  }
+
+  /** What happened in the mailbox after `sinceModSeq`: the change log (RFC 7162 CONDSTORE/QRESYNC). */
+  changesSince(mailbox: Mailbox, sinceModSeq: number): Promise<MailboxChanges> {
+    return this.store.getChanges(mailbox.id, sinceModSeq);
+  }
+
+  /** The messages marked \Deleted, ascending by UID: what EXPUNGE would remove, what STATUS DELETED counts. */
+  async deletedMessages(mailbox: Mailbox): Promise<MessageMeta[]> {
+    return (await this.store.listMessages(mailbox.id)).filter(isDeleted);
+  }
+
+  /**
+   * The bytes of a message, or null when they are gone (expunged meanwhile).
+   * Every body read of every protocol (IMAP FETCH, SEARCH, POP3 RETR, TOP,
+   * LIST sizes) goes through here, so how bodies are read (whole, streamed,
+   * by range) is decided in one place.
+   */
+  readBody(message: BodyRef): Promise<Buffer | null> {
+    return this.store.readBlob(message.blobId);
+  }
+
+  /**
+   * The MIME summaries (structure, envelope, sort keys) of the messages, by
+   * blob id; one missing or outdated is computed now and saved, so once per
+   * blob. A message whose bytes are gone is left out.
+   */
+  messageSummaries(messages: Iterable<MessageMeta>): Promise<Map<string, MessageSummary>> {
+    return messageSummaries(this.store, this.summaryOf, (m) => this.readBody(m), messages);
+  }
+
+  /** The bytes and MIME structure of a message (the given structure, else the stored one), or null when the bytes are gone. */
+  loadMessage(message: MessageMeta, structure?: MessageStructure): Promise<LoadedMessage | null> {
+    return loadMessage(this.store, this.summaryOf, (m) => this.readBody(m), message, structure);
+  }
+
   // -------------------------------------------------------------- POP3 lock
 
-  /** RFC 1939 §8: the maildrop is locked for the TRANSACTION state. Returns false when another session holds it. */
-  tryLockMaildrop(accountId: AccountId, device = ''): boolean {
-    const key = `${accountId}#${device}`;
-    if (this.pop3Locks.has(key)) return false;
-    this.pop3Locks.add(key);
-    return true;
+  /** RFC 1939 §8: the maildrop is locked for the TRANSACTION state. Resolves false when another session holds it. */
+  tryLockMaildrop(accountId: AccountId, device = ''): Promise<boolean> {
+    return this.maildropLocks.tryLock(accountId, device);
   }
 
-  unlockMaildrop(accountId: AccountId, device = ''): void {
-    this.pop3Locks.delete(`${accountId}#${device}`);
+  unlockMaildrop(accountId: AccountId, device = ''): Promise<void> {
+    return this.maildropLocks.unlock(accountId, device);
   }
+}
+
+/** Flags as the domain defines them (flags.ts), whatever spelling and order the caller used. */
+function withCanonicalFlags(message: NewMessage): NewMessage {
+  return message.flags ? { ...message, flags: canonicalFlags(message.flags) } : message;
 }
 
 /**

@@ -5,7 +5,8 @@
  * change to mail goes through MailDomain, so IMAP sessions are told (EXPUNGE,
  * FETCH FLAGS); the device state goes straight to the store (nobody watches it).
  */
-import type { AccountId, Mailbox, Pop3DeleAction, Pop3Policy, Pop3Scope, SpecialUse } from '../store/types.js';
+import type { AccountId, Mailbox, MessageMeta, Pop3DeleAction, Pop3Policy, Pop3Scope, Pop3Update, SpecialUse } from '../store/types.js';
+import { SEEN_FLAG } from './flags.js';
 import type { MailDomain } from './mail-domain.js';
 import { crashPoint } from '../observability/fault.js';
 
@@ -92,6 +93,43 @@ export async function specialMailbox(domain: MailDomain, accountId: AccountId, u
   return found ?? domain.createMailbox(accountId, name, use);
 }
 
+/** One message of a POP3 maildrop, with the mailbox it lives in. */
+export interface Pop3MaildropEntry {
+  mailbox: Mailbox;
+  message: MessageMeta;
+}
+
+/**
+ * What a POP3 login of `device` is offered (call with the maildrop lock
+ * held): the policy's mailboxes and start date, minus what this device (or
+ * the account-wide untagged login) deleted in an earlier session; one message
+ * per UIDL (RFC 1939 §7: unique in a maildrop; across folders an imported one
+ * could repeat). INBOX alone is in UID order; across folders in arrival order,
+ * as a POP3 client expects.
+ */
+export async function pop3MaildropContents(
+  domain: MailDomain,
+  accountId: AccountId,
+  device: string,
+  policy: Pop3Policy,
+): Promise<Pop3MaildropEntry[]> {
+  const devices = device === ACCOUNT_WIDE_DEVICE ? [ACCOUNT_WIDE_DEVICE] : [ACCOUNT_WIDE_DEVICE, device];
+  const hidden = new Set(await domain.store.listPop3Deleted(accountId, devices));
+  const since = policy.since?.getTime() ?? null;
+  const seen = new Set<string>();
+  const out: Pop3MaildropEntry[] = [];
+  for (const mailbox of await pop3Mailboxes(domain, accountId, policy.scope)) {
+    for (const message of await domain.listMessages(mailbox)) {
+      if (hidden.has(message.uidl) || (since !== null && message.internalDate.getTime() < since)) continue;
+      if (seen.has(message.uidl)) continue;
+      seen.add(message.uidl);
+      out.push({ mailbox, message });
+    }
+  }
+  if (policy.scope === 'all') out.sort((a, b) => a.message.internalDate.getTime() - b.message.internalDate.getTime());
+  return out;
+}
+
 /** One message a POP3 session touched, wherever it lives. */
 export interface Pop3Touched {
   mailbox: Mailbox;
@@ -110,29 +148,48 @@ export interface Pop3SessionOutcome {
 }
 
 /**
- * The UPDATE state (RFC 1939 §6), policy-aware:
- * 1. the device state records downloads and deletions (first, so that a
- *    failure below never makes a message come back to this device);
+ * The UPDATE state (RFC 1939 §6), policy-aware, in one store transaction
+ * (MailStore.commitPop3Update), so that no node ever sees half of it:
+ * 1. the device state records downloads and deletions;
  * 2. $POP3Downloaded goes on the retrieved messages (before any move: MOVE keeps flags);
  * 3. the DELE policy: an untagged login applies it (expunge, hide, seen,
  *    archive, trash); a tagged login only hides from its own device, and sets
  *    \Seen under "seen" — it never removes mail other devices may not have
  *    fetched yet (the retention job does, after EXPIRE days).
+ * Only the Archive or Trash folder a move needs is created before, when the
+ * account has none (an empty folder left by a failure harms nobody).
  */
 export async function commitPop3Session(domain: MailDomain, outcome: Pop3SessionOutcome, now: Date): Promise<void> {
   const { accountId, device, policy, retrieved, deleted } = outcome;
   const untagged = device === ACCOUNT_WIDE_DEVICE;
-  // Untagged expunge removes the message: no record needed (and none left to prune).
-  const recordDeleted = untagged && policy.dele === 'expunge' ? [] : deleted.map((m) => m.uidl);
-  await domain.store.recordPop3Session(accountId, device, { retrieved: retrieved.map((m) => m.uidl), deleted: recordDeleted }, now);
-  crashPoint('pop3.update.device-state-committed');
-
-  for (const [mailbox, uids] of byMailbox(retrieved)) {
-    await domain.updateFlags(mailbox, uids, 'add', [POP3_DOWNLOADED_KEYWORD]);
-  }
-  if (deleted.length === 0) return;
   const action: Pop3DeleAction = untagged ? policy.dele : policy.dele === 'seen' ? 'seen' : 'hide';
-  await applyDeleAction(domain, accountId, action, deleted);
+  const target = deleted.length > 0 ? await moveTarget(domain, accountId, action) : null;
+  const update: Pop3Update = {
+    accountId,
+    device,
+    retrieved: retrieved.map((m) => m.uidl),
+    // Untagged expunge removes the message: no record needed (and none left to prune).
+    deleted: untagged && policy.dele === 'expunge' ? [] : deleted.map((m) => m.uidl),
+    at: now,
+    addFlags: byMailbox(retrieved).map(([mailbox, uids]) => ({ mailboxId: mailbox.id, uids, flags: [POP3_DOWNLOADED_KEYWORD] })),
+    expunge: [],
+    move: [],
+  };
+  for (const [mailbox, uids] of byMailbox(deleted)) {
+    if (action === 'seen') update.addFlags.push({ mailboxId: mailbox.id, uids, flags: [SEEN_FLAG] });
+    else if (action === 'expunge') update.expunge.push({ mailboxId: mailbox.id, uids });
+    else if (target && target.id !== mailbox.id) update.move.push({ fromMailboxId: mailbox.id, uids, toMailboxId: target.id });
+  }
+  const changed = await domain.store.commitPop3Update(update);
+  crashPoint('pop3.update.committed');
+  for (const mailboxId of changed) domain.bus.publish({ accountId, mailboxId });
+}
+
+/** Where "archive" and "trash" move deleted mail; null for the other actions. */
+async function moveTarget(domain: MailDomain, accountId: AccountId, action: Pop3DeleAction): Promise<Mailbox | null> {
+  if (action === 'archive') return specialMailbox(domain, accountId, '\\Archive', 'Archive');
+  if (action === 'trash') return specialMailbox(domain, accountId, '\\Trash', 'Trash');
+  return null;
 }
 
 /** What one DELE action does to messages (also used by the retention job). Returns how many were changed. */

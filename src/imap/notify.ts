@@ -18,9 +18,13 @@
 import { canonicalMailboxName, HIERARCHY_SEPARATOR } from '../domain/mailbox-names.js';
 import type { MailboxListSignal } from '../notify/bus.js';
 import type { FetchAttribute, ImapResponse, NotifyGroup } from '../protocol/imap/types.js';
-import type { AccountId, Mailbox, MailboxId, MailStore } from '../store/types.js';
+import type { MailDomain } from '../domain/mail-domain.js';
+import type { AccountId, Mailbox, MailboxId } from '../store/types.js';
 import { fetchCommand } from './commands/fetch.js';
 import type { CommandContext } from './state.js';
+
+/** What NOTIFY reads: mailbox lists and states, through the domain. */
+type MailboxLists = Pick<MailDomain, 'listMailboxes' | 'listSubscriptions' | 'mailboxById'>;
 
 /** RFC 5465 events this server can report; any other is refused with NO [BADEVENT (these)]. */
 export const SUPPORTED_EVENTS = ['MessageNew', 'MessageExpunge', 'FlagChange', 'MailboxName', 'SubscriptionChange'];
@@ -102,10 +106,10 @@ export class SessionNotify {
    * (RFC 5465 §3.1: MESSAGES, UIDNEXT, UIDVALIDITY; UNSEEN and, with
    * CONDSTORE, HIGHESTMODSEQ too) for the mailboxes with message events.
    */
-  async start(store: MailStore, accountId: AccountId, selectedId: MailboxId | null, condstore: boolean): Promise<ImapResponse[]> {
+  async start(domain: MailboxLists, accountId: AccountId, selectedId: MailboxId | null, condstore: boolean): Promise<ImapResponse[]> {
     const out: ImapResponse[] = [];
-    const subscriptions = await this.subscriptions(store, accountId);
-    for (const m of await store.listMailboxes(accountId)) {
+    const subscriptions = await this.subscriptions(domain, accountId);
+    for (const m of await domain.listMailboxes(accountId)) {
       this.told.set(m.id, snapshot(m));
       if (m.id === selectedId || !this.wants('MessageNew', m.name, subscriptions)) continue;
       const items: Array<[string, number]> = [
@@ -121,7 +125,7 @@ export class SessionNotify {
   }
 
   /** The responses owed since the last flush: LIST for mailbox list changes, then one STATUS per changed mailbox. */
-  async flush(store: MailStore, accountId: AccountId, selectedId: MailboxId | null, condstore: boolean): Promise<ImapResponse[]> {
+  async flush(domain: MailboxLists, accountId: AccountId, selectedId: MailboxId | null, condstore: boolean): Promise<ImapResponse[]> {
     if (this.overflowed) {
       // RFC 5465 §5.8: after the overflow no more notifications about other mailboxes.
       this.groups.length = 0;
@@ -130,12 +134,12 @@ export class SessionNotify {
     }
     if (this.listChanges.length === 0 && this.changed.size === 0) return [];
     const out: ImapResponse[] = [];
-    const subscriptions = await this.subscriptions(store, accountId);
-    if (this.listChanges.length > 0) out.push(...(await this.listResponses(store, accountId, subscriptions)));
+    const subscriptions = await this.subscriptions(domain, accountId);
+    if (this.listChanges.length > 0) out.push(...(await this.listResponses(domain, accountId, subscriptions)));
     for (const id of [...this.changed]) {
       this.changed.delete(id);
       if (id === selectedId) continue;
-      const m = await store.getMailboxById(id);
+      const m = await domain.mailboxById(id);
       if (!m) {
         this.told.delete(id); // deleted: the LIST \NonExistent says so
         continue;
@@ -158,10 +162,10 @@ export class SessionNotify {
     return out;
   }
 
-  private async listResponses(store: MailStore, accountId: AccountId, subscriptions: Set<string> | null): Promise<ImapResponse[]> {
+  private async listResponses(domain: MailboxLists, accountId: AccountId, subscriptions: Set<string> | null): Promise<ImapResponse[]> {
     const out: ImapResponse[] = [];
-    const all = await store.listMailboxes(accountId);
-    const subscribed = subscriptions ?? new Set(await store.listSubscriptions(accountId));
+    const all = await domain.listMailboxes(accountId);
+    const subscribed = subscriptions ?? new Set(await domain.listSubscriptions(accountId));
     const changes = this.listChanges;
     this.listChanges = [];
     for (const signal of changes) {
@@ -202,9 +206,9 @@ export class SessionNotify {
     return false;
   }
 
-  private async subscriptions(store: MailStore, accountId: AccountId): Promise<Set<string> | null> {
+  private async subscriptions(domain: MailboxLists, accountId: AccountId): Promise<Set<string> | null> {
     if (!this.groups.some((g) => g.kind === 'SUBSCRIBED')) return null;
-    return new Set(await store.listSubscriptions(accountId));
+    return new Set(await domain.listSubscriptions(accountId));
   }
 }
 

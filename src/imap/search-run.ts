@@ -5,7 +5,7 @@
  */
 import type { SearchKey } from '../protocol/imap/types.js';
 import type { MessageMeta } from '../store/types.js';
-import { chunks, loadMessage, META_BATCH, metasByUid, type LoadedMessage } from './message-loader.js';
+import { chunks, META_BATCH, metasByUid, type LoadedMessage } from './message-loader.js';
 import { matches, needsContent } from './search-eval.js';
 import type { CommandContext } from './state.js';
 import { selectedState } from './state.js';
@@ -18,7 +18,7 @@ export interface SearchHit {
 /** The messages matching `key`, ascending by sequence number; messages expunged meanwhile are left out. */
 export async function runSearch(ctx: CommandContext, key: SearchKey): Promise<SearchHit[]> {
   const { view } = selectedState(ctx);
-  const store = ctx.imap.domain.store;
+  const domain = ctx.imap.domain;
   const maxSeq = view.exists;
   const maxUid = maxSeq ? view.uidAt(maxSeq) : 0;
   const withContent = needsContent(key);
@@ -28,7 +28,7 @@ export async function runSearch(ctx: CommandContext, key: SearchKey): Promise<Se
   const live: number[] = [];
   for (let seq = 1; seq <= maxSeq; seq++) if (!view.isExpunged(seq)) live.push(seq);
   for (const batch of chunks(live, META_BATCH)) {
-    const metas = await metasByUid(store, view.mailbox.id, batch.map((seq) => view.uidAt(seq)));
+    const metas = await metasByUid(domain, view.mailbox, batch.map((seq) => view.uidAt(seq)));
     for (const seq of batch) {
       const meta = metas.get(view.uidAt(seq));
       if (!meta) continue;
@@ -40,7 +40,7 @@ export async function runSearch(ctx: CommandContext, key: SearchKey): Promise<Se
         maxUid,
         savedUids,
         now,
-        content: () => (loaded ??= withContent ? loadMessage(store, meta, undefined, ctx.imap.domain.summaryOf) : Promise.resolve(null)),
+        content: () => (loaded ??= withContent ? domain.loadMessage(meta) : Promise.resolve(null)),
       };
       if (await matches(key, candidate)) hits.push({ seq, meta });
     }

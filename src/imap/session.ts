@@ -8,7 +8,7 @@
  * BUSY_BUFFER_BYTES the socket is paused. State is a discriminated union
  * (see state.ts); what each command may do in which state is in the registry.
  */
-import type { Connection, Session } from '../net/connection.js';
+import type { Connection, Session } from '../session/connection.js';
 import type { Logger } from '../observability/log.js';
 import { crashPointAfterImapReply } from '../observability/fault.js';
 import { limits } from '../protocol/limits.js';
@@ -179,7 +179,7 @@ class ImapSession implements Session, CommandContext {
     const lastUid = s.view.exists > 0 ? s.view.uidAt(s.view.exists) : 0;
     let responses: ImapResponse[];
     try {
-      responses = await s.view.sync(this.imap.domain.store, {
+      responses = await s.view.sync(this.imap.domain, {
         allowExpunge,
         condstore: this.enabled.has('CONDSTORE'),
         qresync: this.enabled.has('QRESYNC'),
@@ -204,7 +204,7 @@ class ImapSession implements Session, CommandContext {
     if (!this.notify || this.isClosed || (s.kind !== 'authenticated' && s.kind !== 'selected')) return;
     this.signalPending = false;
     const selectedId = s.kind === 'selected' ? s.view.mailbox.id : null;
-    const responses = await this.notify.flush(this.imap.domain.store, s.account.id, selectedId, this.enabled.has('CONDSTORE'));
+    const responses = await this.notify.flush(this.imap.domain, s.account.id, selectedId, this.enabled.has('CONDSTORE'));
     for (const r of responses) await this.send(r);
   }
 

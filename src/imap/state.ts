@@ -4,7 +4,7 @@
  * view), the context a handler works with, and a handler's tagged result.
  */
 import type { MailDomain } from '../domain/mail-domain.js';
-import type { Connection } from '../net/connection.js';
+import type { Connection } from '../session/connection.js';
 import type { Logger } from '../observability/log.js';
 import type { ImapCommand, ImapResponse, ResponseCode } from '../protocol/imap/types.js';
 import type { Account } from '../store/types.js';

@@ -8,9 +8,8 @@
  */
 import { encodeValue } from '../protocol/imap/encoder.js';
 import type { ImapValue } from '../protocol/imap/types.js';
-import type { MailStore, MessageMeta } from '../store/types.js';
-import type { SummaryOf } from '../domain/summarizer.js';
-import { summariesFor } from './message-loader.js';
+import type { MessageMeta } from '../store/types.js';
+import type { MailDomain } from '../domain/mail-domain.js';
 
 export interface SummaryItems {
   envelope: ImapValue;
@@ -32,10 +31,9 @@ let cachedBytes = 0;
 
 /** The encoded items of each message's blob; a blob that is gone meanwhile is left out. */
 export async function summaryItemsFor(
-  store: MailStore,
+  domain: MailDomain,
   metas: Iterable<MessageMeta>,
   utf8: boolean,
-  summaryOf?: SummaryOf,
 ): Promise<Map<string, SummaryItems>> {
   const out = new Map<string, SummaryItems>();
   const missing: MessageMeta[] = [];
@@ -51,7 +49,7 @@ export async function summaryItemsFor(
   }
   if (missing.length === 0) return out;
   const opts = { utf8 };
-  for (const [blobId, summary] of await summariesFor(store, missing, summaryOf)) {
+  for (const [blobId, summary] of await domain.messageSummaries(missing)) {
     const envelope = encodeValue(summary.envelope as ImapValue, opts);
     const body = encodeValue(summary.body as ImapValue, opts);
     const bodyStructure = encodeValue(summary.bodyStructure as ImapValue, opts);

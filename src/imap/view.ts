@@ -8,10 +8,13 @@
  * never while a FETCH, STORE or SEARCH runs, so that sequence numbers the
  * client is using keep their meaning). EXISTS counts ghosts for the same reason.
  */
-import type { MailStore, Mailbox, MessageMeta } from '../store/types.js';
+import type { MailDomain } from '../domain/mail-domain.js';
+import { SYSTEM_FLAGS } from '../domain/flags.js';
+import type { Mailbox, MessageMeta } from '../store/types.js';
 import type { ImapResponse, ImapValue, SeqRange, SequenceSet } from '../protocol/imap/types.js';
 
-export const SYSTEM_FLAGS = ['\\Answered', '\\Flagged', '\\Deleted', '\\Seen', '\\Draft'] as const;
+/** What a view reads: the domain (or, in tests, anything that answers the same). */
+export type MailboxReader = Pick<MailDomain, 'listMessages' | 'changesSince'>;
 
 interface ViewEntry {
   uid: number;
@@ -44,10 +47,10 @@ export class MailboxView {
   ) {}
 
   /** Loads the mailbox. The MODSEQ is read before the message list so nothing falls between the two. */
-  static async open(store: MailStore, mailbox: Mailbox, readOnly: boolean): Promise<MailboxView> {
+  static async open(reader: MailboxReader, mailbox: Mailbox, readOnly: boolean): Promise<MailboxView> {
     const view = new MailboxView(mailbox, readOnly);
     view.knownModSeq = mailbox.highestModSeq;
-    for (const m of await store.listMessages(mailbox.id)) view.add(m);
+    for (const m of await reader.listMessages(mailbox)) view.add(m);
     view.keywordsGrew = false;
     return view;
   }
@@ -191,9 +194,9 @@ export class MailboxView {
    * once CONDSTORE is enabled, RFC 7162 §3.1.4: and then also for a change
    * that left the flags as they were, since the MODSEQ moved).
    */
-  async sync(store: MailStore, opts: boolean | SyncOptions): Promise<ImapResponse[]> {
+  async sync(reader: MailboxReader, opts: boolean | SyncOptions): Promise<ImapResponse[]> {
     const { allowExpunge, condstore = false, qresync = false } = typeof opts === 'boolean' ? { allowExpunge: opts } : opts;
-    const changes = await store.getChanges(this.mailbox.id, this.knownModSeq);
+    const changes = await reader.changesSince(this.mailbox, this.knownModSeq);
     const out: ImapResponse[] = [];
     const expunged = new Set(changes.expunged);
     for (const uid of changes.expunged) {

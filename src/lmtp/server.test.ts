@@ -31,7 +31,7 @@ function capturingLogger() {
 
 function fakeDomain(failure: unknown): MailDomain {
   return {
-    store: { getAccount: async (address: string) => ({ id: 1, address }) },
+    findAccount: async (address: string) => ({ id: 1, address }),
     prepareDelivery: async (content: Buffer) => ({ content, summary: '', prepared: true }),
     deliver: async () => {
       throw failure;

@@ -8,7 +8,6 @@
  */
 import { SMTPServer, type SMTPServerDataStream, type SMTPServerOptions, type SMTPServerSession } from 'smtp-server';
 import type { MailDomain } from '../domain/mail-domain.js';
-import { normaliseAddress } from '../domain/mail-domain.js';
 import { crashPoint } from '../observability/fault.js';
 import type { Logger } from '../observability/log.js';
 import { StoreError } from '../store/types.js';
@@ -88,8 +87,8 @@ export function createLmtpServer(opts: LmtpOptions): LmtpServer {
     // RFC 2034: per-recipient replies carry 5.1.1 / 5.2.2 / 4.3.0 so the MTA's bounces say why.
     hideENHANCEDSTATUSCODES: false,
     onRcptTo(address, _session, callback) {
-      opts.domain.store
-        .getAccount(normaliseAddress(address.address))
+      opts.domain
+        .findAccount(address.address)
         .then((account) => callback(account ? null : reply(550, `No such user here: ${address.address}`)))
         .catch((err: unknown) => {
           opts.log.warn({ protocol: 'lmtp', rcpt: address.address, err }, 'recipient lookup failed');

@@ -12,7 +12,7 @@ import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { connect as tlsConnect } from 'node:tls';
 import { silentLogger } from '../observability/log.js';
-import type { Connection, Session } from './connection.js';
+import type { Connection, Session } from '../session/connection.js';
 import { closeServer, ConnectionTracker, type RunningListener, startSessionListener } from './listeners.js';
 import { loadOrCreateTls, serverTlsOf, type ServerTls } from './tls.js';
 

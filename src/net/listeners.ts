@@ -8,7 +8,7 @@ import { createServer as createTlsServer, type SecureContext } from 'node:tls';
 import type { ServerTls } from './tls.js';
 import type { ListenAddress } from '../config/schema.js';
 import type { Logger } from '../observability/log.js';
-import type { Session, SessionFactory } from './connection.js';
+import type { Session, SessionFactory } from '../session/connection.js';
 import { SocketConnection } from './socket-connection.js';
 
 export interface ConnectionLimits {

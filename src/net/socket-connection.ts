@@ -9,7 +9,7 @@ import type { Socket } from 'node:net';
 import { type SecureContext, TLSSocket } from 'node:tls';
 import { constants as zlibConstants, createDeflateRaw, createInflateRaw, type DeflateRaw, type InflateRaw } from 'node:zlib';
 import type { Logger } from '../observability/log.js';
-import type { Connection, Session } from './connection.js';
+import type { Connection, Session } from '../session/connection.js';
 
 /** A TLS handshake that has not finished by then is abandoned (slowloris on the handshake). */
 const TLS_HANDSHAKE_TIMEOUT_MS = 30_000;

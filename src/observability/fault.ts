@@ -43,8 +43,8 @@ export const CRASH_POINTS = [
   'store.rename.metadata-committed',
   'store.delete.metadata-written',
   'store.delete.metadata-committed',
-  // POP3 UPDATE (RFC 1939 §6): the device state is committed, the DELE action not yet applied.
-  'pop3.update.device-state-committed',
+  // POP3 UPDATE (RFC 1939 §6): its one transaction (device state, flags, DELE action) is committed, no session told yet.
+  'pop3.update.committed',
   // The reply that acknowledges the operation was handed to the socket.
   'lmtp.reply-sent',
   'imap.append.reply-sent',

@@ -8,7 +8,7 @@
  * (domain/login-throttle.ts); a blocked source gets -ERR [SYS/TEMP] without
  * its password being checked, and the third failure ends the connection.
  */
-import type { Connection } from '../net/connection.js';
+import type { Connection } from '../session/connection.js';
 import type { Account } from '../store/types.js';
 import { decodePlain } from '../protocol/sasl/plain.js';
 import { err, ok, type Pop3Command, type ReadLine } from '../protocol/pop3/index.js';

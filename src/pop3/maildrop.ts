@@ -6,7 +6,7 @@
  * number; they are detected when their bytes are needed.
  */
 import type { MailDomain } from '../domain/mail-domain.js';
-import { ACCOUNT_WIDE_DEVICE, pop3Mailboxes, type Pop3Policy, type Pop3Touched } from '../domain/pop3-policy.js';
+import { pop3MaildropContents, type Pop3Policy, type Pop3Touched } from '../domain/pop3-policy.js';
 import type { AccountId, Mailbox } from '../store/types.js';
 
 export interface MaildropMessage {
@@ -29,37 +29,19 @@ export class Maildrop {
     private readonly messages: MaildropMessage[],
   ) {}
 
-  /**
-   * Takes the snapshot. Call with the maildrop lock held. What the policy's
-   * scope and start date offer, minus what this device (or the account-wide
-   * untagged login) deleted in an earlier session.
-   */
+  /** Takes the snapshot of what the policy offers (domain/pop3-policy.ts). Call with the maildrop lock held. */
   static async open(domain: MailDomain, accountId: AccountId, device: string, policy: Pop3Policy): Promise<Maildrop> {
-    const devices = device === ACCOUNT_WIDE_DEVICE ? [ACCOUNT_WIDE_DEVICE] : [ACCOUNT_WIDE_DEVICE, device];
-    const hidden = new Set(await domain.store.listPop3Deleted(accountId, devices));
-    const since = policy.since?.getTime() ?? null;
-    const seen = new Set<string>();
-    const messages: Array<MaildropMessage & { date: number }> = [];
-    for (const mailbox of await pop3Mailboxes(domain, accountId, policy.scope)) {
-      for (const m of await domain.store.listMessages(mailbox.id)) {
-        if (hidden.has(m.uidl) || (since !== null && m.internalDate.getTime() < since)) continue;
-        // UIDLs must be unique in a maildrop (RFC 1939 §7); across folders an imported one could repeat.
-        if (seen.has(m.uidl)) continue;
-        seen.add(m.uidl);
-        messages.push({
-          mailbox,
-          uid: m.uid,
-          uidl: m.uidl,
-          blobId: m.blobId,
-          wireSize: m.pop3Size,
-          deleted: false,
-          retrieved: false,
-          date: m.internalDate.getTime(),
-        });
-      }
-    }
-    // Across folders, arrival order is what a POP3 client expects (INBOX alone is in UID order already).
-    if (policy.scope === 'all') messages.sort((a, b) => a.date - b.date);
+    const messages = (await pop3MaildropContents(domain, accountId, device, policy)).map(
+      ({ mailbox, message }): MaildropMessage => ({
+        mailbox,
+        uid: message.uid,
+        uidl: message.uidl,
+        blobId: message.blobId,
+        wireSize: message.pop3Size,
+        deleted: false,
+        retrieved: false,
+      }),
+    );
     return new Maildrop(domain, messages);
   }
 
@@ -98,9 +80,9 @@ export class Maildrop {
 
   /** The message bytes, or null when another session expunged (or moved) it since the snapshot. */
   async read(message: MaildropMessage): Promise<Buffer | null> {
-    const still = await this.domain.store.getMessages(message.mailbox.id, [message.uid]);
-    if (still.length === 0) return null;
-    return this.domain.store.readBlob(message.blobId);
+    const [still] = await this.domain.messagesByUid(message.mailbox, [message.uid]);
+    if (!still) return null;
+    return this.domain.readBody(still);
   }
 
   /** Messages marked by DELE, for the UPDATE state. */

@@ -2,7 +2,7 @@
  * What the POP3 AUTHORIZATION state offers on a given connection: whether a
  * password may be sent, and the CAPA list that says so (RFC 2449 §5, RFC 2595).
  */
-import type { Connection } from '../net/connection.js';
+import type { Connection } from '../session/connection.js';
 
 export interface AuthPolicyInput {
   tlsAvailable: boolean;

@@ -236,8 +236,8 @@ test('DELE then QUIT removes the messages from the store and unlocks', async () 
   assert.equal(conn.closedByServer, true);
   assert.deepEqual((await store.listMessages(inbox.id)).map((m) => m.uid), [second.uid]);
   assert.notEqual(first.uid, second.uid);
-  assert.equal(domain.tryLockMaildrop(user.id), true);
-  domain.unlockMaildrop(user.id);
+  assert.equal(await domain.tryLockMaildrop(user.id), true);
+  await domain.unlockMaildrop(user.id);
 });
 
 test('DELE then the connection drops: nothing is deleted, the lock is released', async () => {
@@ -269,8 +269,8 @@ test('autologout and shutdown delete nothing', async () => {
   assert.equal(second.take(), '-ERR Server shutting down\r\n');
   assert.equal(second.closedByServer, true);
   assert.equal((await store.listMessages(inbox.id)).length, 2);
-  assert.equal(domain.tryLockMaildrop(user.id), true);
-  domain.unlockMaildrop(user.id);
+  assert.equal(await domain.tryLockMaildrop(user.id), true);
+  await domain.unlockMaildrop(user.id);
 });
 
 test('a second session gets [IN-USE] and is closed', async () => {
@@ -282,7 +282,7 @@ test('a second session gets [IN-USE] and is closed', async () => {
   assert.equal(await cmd(second, `PASS ${user.password}`), '-ERR [IN-USE] Mailbox is locked by another POP3 session\r\n');
   assert.equal(second.closedByServer, true);
   // The refused session did not take the first one's lock away.
-  assert.equal(domain.tryLockMaildrop(user.id), false);
+  assert.equal(await domain.tryLockMaildrop(user.id), false);
   assert.match(await cmd(first, 'STAT'), /^\+OK 2 /);
 });
 
@@ -340,8 +340,8 @@ test('unknown, malformed and wrong-state commands; too many bad commands closes'
   assert.equal(conn.closedByServer, true);
   assert.equal(conn.take(), '-ERR Unknown command: BAD\r\n'.repeat(10) + '-ERR Too many bad commands\r\n');
   // Closed without QUIT: the lock is free again.
-  assert.equal(domain.tryLockMaildrop(user.id), true);
-  domain.unlockMaildrop(user.id);
+  assert.equal(await domain.tryLockMaildrop(user.id), true);
+  await domain.unlockMaildrop(user.id);
 });
 
 test('pipelined commands in one chunk are answered in order', async () => {
@@ -392,13 +392,13 @@ test('RETR of a message expunged by another session since login', async () => {
 test('a store failure becomes -ERR [SYS/TEMP] and the session goes on; a failed QUIT deletes nothing', async () => {
   const user = await account();
   let failing = false;
-  // The real store, with readBlob and expungeMessages failing on demand.
+  // The real store, with body reads and the POP3 commit failing on demand.
   const flaky = new Proxy(store, {
     get(target, prop, receiver) {
       const value = Reflect.get(target, prop, receiver);
       if (typeof value !== 'function') return value;
       return (...args: unknown[]) => {
-        if (failing && (prop === 'readBlob' || prop === 'expungeMessages')) {
+        if (failing && (prop === 'readBlob' || prop === 'expungeMessages' || prop === 'commitPop3Update')) {
           return Promise.reject(new StoreError('STORE_UNAVAILABLE', 'database is locked'));
         }
         return value.apply(target, args);
@@ -417,7 +417,7 @@ test('a store failure becomes -ERR [SYS/TEMP] and the session goes on; a failed 
   failing = false;
   const inbox = await domain.requireMailbox(user.id, 'INBOX');
   assert.equal((await store.listMessages(inbox.id)).length, 2);
-  assert.equal(flakyDomain.tryLockMaildrop(user.id), true);
+  assert.equal(await flakyDomain.tryLockMaildrop(user.id), true);
 });
 
 test('a client that keeps talking but never logs in is closed after three idle periods', async (t) => {

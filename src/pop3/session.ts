@@ -11,7 +11,7 @@
  * shutdown, too many errors) changes nothing and only releases the maildrop
  * lock (RFC 1939 §6).
  */
-import type { Connection, Session } from '../net/connection.js';
+import type { Connection, Session } from '../session/connection.js';
 import type { MailDomain } from '../domain/mail-domain.js';
 import type { Logger } from '../observability/log.js';
 import { crashPoint } from '../observability/fault.js';
@@ -278,12 +278,16 @@ class Pop3Session implements Session, Pop3Output {
 
   /** AUTHORIZATION -> TRANSACTION: lock this device's maildrop, take the snapshot (RFC 1939 §4). */
   private async login({ account, device }: Pop3Identity): Promise<boolean> {
-    if (!this.ctx.domain.tryLockMaildrop(account.id, device)) {
+    if (!(await this.ctx.domain.tryLockMaildrop(account.id, device))) {
       this.log.info({ user: account.address, device }, 'maildrop locked by another session');
       this.sayAndClose(err('Mailbox is locked by another POP3 session', 'IN-USE'));
       return false;
     }
     this.locked = { accountId: account.id, device };
+    if (this.ended) {
+      this.releaseLock(); // the peer left while the lock was taken: finish() found nothing to release
+      return false;
+    }
     let maildrop: Maildrop;
     let policy: Pop3Policy;
     try {
@@ -373,7 +377,10 @@ class Pop3Session implements Session, Pop3Output {
 
   private releaseLock(): void {
     if (this.locked === null) return;
-    this.ctx.domain.unlockMaildrop(this.locked.accountId, this.locked.device);
+    const { accountId, device } = this.locked;
     this.locked = null;
+    this.ctx.domain.unlockMaildrop(accountId, device).catch((error: unknown) => {
+      this.log.error({ err: error, device }, 'could not release the maildrop lock');
+    });
   }
 }

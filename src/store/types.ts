@@ -99,6 +99,13 @@ export interface AppendResult {
 
 export type FlagOperation = 'add' | 'remove' | 'replace';
 
+/** A mailbox an account is created with (MailStore.createAccountWithMailboxes). */
+export interface InitialMailbox {
+  name: string;
+  specialUse: SpecialUse | null;
+  subscribed: boolean;
+}
+
 export interface MailboxChanges {
   /** Messages added or whose flags changed with MODSEQ > since, ascending by UID. */
   changed: MessageMeta[];
@@ -131,6 +138,23 @@ export interface Pop3Policy {
   dele: Pop3DeleAction;
   /** RFC 2449 EXPIRE: days a POP3-downloaded message is kept; null keeps it (EXPIRE NEVER). */
   expireDays: number | null;
+}
+
+/**
+ * What one POP3 UPDATE state changes (RFC 1939 §6), as the domain decided it
+ * from the account's policy: MailStore.commitPop3Update applies it in one
+ * transaction, in this order: device state, flags, expunges, moves.
+ */
+export interface Pop3Update {
+  accountId: AccountId;
+  device: string;
+  /** UIDLs for the device state (recordPop3Session): fully retrieved, and deleted. */
+  retrieved: string[];
+  deleted: string[];
+  at: Date;
+  addFlags: Array<{ mailboxId: MailboxId; uids: number[]; flags: string[] }>;
+  expunge: Array<{ mailboxId: MailboxId; uids: number[] }>;
+  move: Array<{ fromMailboxId: MailboxId; uids: number[]; toMailboxId: MailboxId }>;
 }
 
 /** One device's record of one message. Device '' is the untagged, account-wide login. */
@@ -176,6 +200,17 @@ export interface RecoveryReport {
 export interface MailStore {
   // ---- accounts ----
   createAccount(address: string, passwordHash: string, quotaBytes: number | null): Promise<Account>;
+  /**
+   * Creates an account with its first mailboxes (each with a fresh
+   * UIDVALIDITY) and their subscriptions in one transaction: afterwards the
+   * account exists whole or not at all. Throws STORE_ACCOUNT_EXISTS, STORE_MAILBOX_EXISTS.
+   */
+  createAccountWithMailboxes(
+    address: string,
+    passwordHash: string,
+    quotaBytes: number | null,
+    mailboxes: InitialMailbox[],
+  ): Promise<Account>;
   getAccount(address: string): Promise<Account | null>;
   getAccountById(id: AccountId): Promise<Account | null>;
   listAccounts(): Promise<Account[]>;
@@ -265,6 +300,14 @@ export interface MailStore {
   copyMessages(fromMailboxId: MailboxId, uids: number[], toMailboxId: MailboxId): Promise<CopyResult>;
   /** Moves messages atomically: copy then expunge from the source in one transaction. */
   moveMessages(fromMailboxId: MailboxId, uids: number[], toMailboxId: MailboxId): Promise<CopyResult>;
+  /**
+   * RENAME of INBOX (RFC 9051 §6.3.6) in one transaction: creates the
+   * mailboxes `names` in order (missing parents first, the new name last; each
+   * with a fresh UIDVALIDITY) and moves every message of `fromMailboxId` into
+   * the last one. Returns the mailboxes as created and the move. Throws
+   * STORE_MAILBOX_EXISTS, STORE_NO_SUCH_MAILBOX.
+   */
+  moveAllToNewMailbox(fromMailboxId: MailboxId, names: string[]): Promise<{ created: Mailbox[]; moved: CopyResult }>;
   /** Expunges the given UIDs (those that exist); returns the UIDs removed, ascending. */
   expungeMessages(mailboxId: MailboxId, uids: number[]): Promise<number[]>;
 
@@ -283,6 +326,12 @@ export interface MailStore {
     session: { retrieved: string[]; deleted: string[] },
     at: Date,
   ): Promise<void>;
+  /**
+   * The POP3 UPDATE state in one transaction: all of it is committed or none.
+   * Returns the mailboxes whose messages changed (for the bus). Throws
+   * STORE_NO_SUCH_MAILBOX, STORE_NO_SUCH_ACCOUNT, STORE_OVER_QUOTA (a move never grows usage).
+   */
+  commitPop3Update(update: Pop3Update): Promise<MailboxId[]>;
   /** UIDLs that any of `devices` deleted. */
   listPop3Deleted(accountId: AccountId, devices: string[]): Promise<string[]>;
   /** Every UIDL downloaded by any device, with the earliest download time. */

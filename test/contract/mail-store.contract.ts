@@ -11,6 +11,9 @@ import { StoreError } from '../../src/store/types.js';
 import { runAppendMessagesContract } from './append-messages.contract.js';
 import { runCountersContract } from './counters.contract.js';
 import { runBlobStreamContract } from './blob-stream.contract.js';
+import { runAccountCreationContract } from './account-creation.contract.js';
+import { runPop3UpdateContract } from './pop3-update.contract.js';
+import { runInboxRenameContract } from './inbox-rename.contract.js';
 import { runMailStoreProperties } from './mail-store.property.js';
 import { runMessageSummaryContract } from './message-summary.contract.js';
 import { runPop3StateContract } from './pop3-state.contract.js';
@@ -503,5 +506,8 @@ export function runMailStoreContract(name: string, newStore: () => Promise<MailS
     runAppendMessagesContract(newStore);
     runCountersContract(newStore);
     runBlobStreamContract(name, newStore);
+    runAccountCreationContract(newStore);
+    runPop3UpdateContract(newStore);
+    runInboxRenameContract(newStore);
   });
 }

@@ -64,6 +64,24 @@ describe('sqlite store bodies in files', () => {
     });
   });
 
+  it('removes the file of a body whose last message a POP3 QUIT expunged', async () => {
+    const path = freshPath();
+    await withStore(path, async (store) => {
+      const account = await store.createAccount('a@example.com', 'h', null);
+      const inbox = await store.createMailbox(account.id, 'INBOX');
+      const content = Buffer.from('Subject: popped\r\n\r\nread and deleted\r\n');
+      const [m] = await store.appendMessages(inbox.id, [{ content }]);
+      const file = bodyFile(path, sha256(content));
+      assert.ok(existsSync(file));
+      const [meta] = await store.getMessages(inbox.id, [m.uid]);
+      await store.commitPop3Update({
+        accountId: account.id, device: '', retrieved: [meta.uidl], deleted: [meta.uidl], at: new Date(),
+        addFlags: [], expunge: [{ mailboxId: inbox.id, uids: [m.uid] }], move: [],
+      });
+      assert.equal(existsSync(file), false, 'gone with the UPDATE state that expunged it');
+    });
+  });
+
   it('appends a body streamed through a blob writer and reads it back by ranges', async () => {
     const path = freshPath();
     await withStore(path, async (store) => {

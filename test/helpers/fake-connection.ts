@@ -3,7 +3,7 @@
  * what the session writes, lets a test feed bytes and wait for output.
  */
 import { constants as zlibConstants, deflateRawSync, inflateRawSync } from 'node:zlib';
-import type { Connection, Session } from '../../src/net/connection.js';
+import type { Connection, Session } from '../../src/session/connection.js';
 
 const SYNC = { finishFlush: zlibConstants.Z_SYNC_FLUSH };
 

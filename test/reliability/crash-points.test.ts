@@ -605,7 +605,7 @@ const operations: Record<string, { points: Array<CrashPoint | `${CrashPoint}:${n
   },
   'POP3 UPDATE': {
     points: [
-      'pop3.update.device-state-committed',
+      'pop3.update.committed',
       'store.expunge.metadata-written',
       'store.expunge.metadata-committed',
       'pop3.update.reply-sent',

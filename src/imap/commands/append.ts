@@ -6,7 +6,7 @@
  * No other session can see part of it, and a crash keeps all or nothing.
  */
 import { errorCompletion } from '../errors.js';
-import { validateFlags } from '../flags.js';
+import { checkClientFlags } from '../../domain/flags.js';
 import type { CommandContext, CommandOf, Completion } from '../state.js';
 import { accountOf, bad, no, ok } from '../state.js';
 import { compactSet } from '../view.js';
@@ -26,7 +26,7 @@ export async function appendCommand(cmd: CommandOf<'APPEND'>, ctx: CommandContex
         name: 'UNKNOWN-CTE',
       });
     }
-    const flags = validateFlags(message.flags);
+    const flags = checkClientFlags(message.flags);
     if ('error' in flags) return bad(flags.error);
     prepared.push({ content: message.content, flags, ...(message.internalDate ? { internalDate: message.internalDate } : {}) });
   }

@@ -81,7 +81,7 @@ async function authenticateScram(tag: string, clientFirst: string, ctx: CommandC
     return finishAuth(ctx, tag, { status: 'refused', reason: admission.reason }, attempt);
   }
   await throttleSleep(admission.waitMs);
-  const account = await ctx.imap.domain.store.getAccount(name);
+  const account = await ctx.imap.domain.findAccount(name);
   let credentials = account ? scramCredentials(account.passwordHash) : null;
   if (account && !credentials) {
     ctx.log.info({ remote }, 'SCRAM-SHA-256 refused: the account password predates SCRAM; set it again to enable SCRAM');

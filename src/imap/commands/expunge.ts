@@ -20,8 +20,7 @@ export async function uidExpungeCommand(cmd: CommandOf<'UID EXPUNGE'>, ctx: Comm
 async function expunge(ctx: CommandContext, only: Set<number> | null): Promise<Completion> {
   const { view } = selectedState(ctx);
   if (view.readOnly) return no('Mailbox is read-only (EXAMINE)', { name: 'CANNOT' });
-  const messages = await ctx.imap.domain.store.listMessages(view.mailbox.id);
-  const deleted = messages.filter((m) => m.flags.includes('\\Deleted') && (!only || only.has(m.uid))).map((m) => m.uid);
-  if (deleted.length) view.markExpunged(await ctx.imap.domain.expungeMessages(view.mailbox, deleted));
+  const removed = await ctx.imap.domain.expungeDeleted(view.mailbox, only);
+  if (removed.length) view.markExpunged(removed);
   return ok('EXPUNGE completed');
 }

@@ -7,8 +7,9 @@
 import type { ImapResponse, ImapValue, SequenceSet } from '../../protocol/imap/types.js';
 import { condstoreEnabled, enableCondstore } from '../condstore.js';
 import { ENCODED_SUMMARY_ITEMS, fetchItem, NEEDS_BYTES, NEEDS_SUMMARY, UnknownCteError } from '../fetch-items.js';
+import { hasFlag, SEEN_FLAG } from '../../domain/flags.js';
 import { flagAtoms } from '../flags.js';
-import { chunks, loadMessage, META_BATCH, metasByUid, summariesFor, type LoadedMessage } from '../message-loader.js';
+import { chunks, META_BATCH, metasByUid, type LoadedMessage } from '../message-loader.js';
 import type { CommandContext, CommandOf, Completion } from '../state.js';
 import { bad, no, ok, selectedState } from '../state.js';
 import { summaryItemsFor, type SummaryItems } from '../summary-items.js';
@@ -16,7 +17,7 @@ import { inSet, vanishedResponse } from '../view.js';
 
 export async function fetchCommand(cmd: CommandOf<'FETCH'>, ctx: CommandContext): Promise<Completion> {
   const { view } = selectedState(ctx);
-  const store = ctx.imap.domain.store;
+  const domain = ctx.imap.domain;
   // RFC 7162 §3.2.6: VANISHED needs CHANGEDSINCE and ENABLE QRESYNC.
   if (cmd.vanished && cmd.changedSince === null) return bad('VANISHED requires CHANGEDSINCE');
   if (cmd.vanished && !ctx.enabled.has('QRESYNC')) return bad('VANISHED requires ENABLE QRESYNC');
@@ -47,14 +48,14 @@ export async function fetchCommand(cmd: CommandOf<'FETCH'>, ctx: CommandContext)
   const live = seqs.filter((seq) => !view.isExpunged(seq));
   vanished += seqs.length - live.length;
   for (const batch of chunks(live, META_BATCH)) {
-    const metas = await metasByUid(store, view.mailbox.id, batch.map((seq) => view.uidAt(seq)));
-    const summaries = needsSummary && !encodedOnly ? await summariesFor(store, metas.values(), ctx.imap.domain.summaryOf) : new Map();
-    const encoded = encodedOnly ? await summaryItemsFor(store, metas.values(), utf8, ctx.imap.domain.summaryOf) : new Map<string, SummaryItems>();
+    const metas = await metasByUid(domain, view.mailbox, batch.map((seq) => view.uidAt(seq)));
+    const summaries = needsSummary && !encodedOnly ? await domain.messageSummaries(metas.values()) : new Map();
+    const encoded = encodedOnly ? await summaryItemsFor(domain, metas.values(), utf8) : new Map<string, SummaryItems>();
     const seenNow = new Set<number>();
     if (setsSeen) {
-      const unseen = [...metas.values()].filter((m) => !m.flags.includes('\\Seen')).map((m) => m.uid);
+      const unseen = [...metas.values()].filter((m) => !hasFlag(m.flags, SEEN_FLAG)).map((m) => m.uid);
       if (unseen.length) {
-        for (const changed of await ctx.imap.domain.updateFlags(view.mailbox, unseen, 'add', ['\\Seen'])) {
+        for (const changed of await domain.updateFlags(view.mailbox, unseen, 'add', [SEEN_FLAG])) {
           metas.set(changed.uid, changed);
           seenNow.add(changed.uid);
         }
@@ -77,7 +78,7 @@ export async function fetchCommand(cmd: CommandOf<'FETCH'>, ctx: CommandContext)
       if (toldFlags) view.setFlags(meta.uid, meta.flags, asksModSeq || addModSeq || condstore ? meta.modSeq : undefined);
       let message: LoadedMessage | null = null;
       if (needsBytes) {
-        message = await loadMessage(store, meta, summary!.structure, ctx.imap.domain.summaryOf);
+        message = await domain.loadMessage(meta, summary!.structure);
         if (!message) {
           vanished++;
           continue;
@@ -142,7 +143,7 @@ class ResponseBatch {
  */
 async function sendVanishedEarlier(ctx: CommandContext, set: SequenceSet, since: number): Promise<void> {
   const { view } = selectedState(ctx);
-  const changes = await ctx.imap.domain.store.getChanges(view.mailbox.id, since);
+  const changes = await ctx.imap.domain.changesSince(view.mailbox, since);
   const ranges = set === '$' ? view.savedUids.map((uid) => ({ from: uid, to: uid })) : set;
   const star = Math.max(view.uidNext - 1, 0);
   const gone = changes.expunged.filter((uid) => inSet(ranges, uid, star) && view.seqOf(uid) === undefined);

@@ -37,9 +37,9 @@ export async function listCommand(cmd: CommandOf<'LIST'>, ctx: CommandContext): 
     return ok('LIST completed');
   }
 
-  const mailboxes = await ctx.imap.domain.store.listMailboxes(account.id);
+  const mailboxes = await ctx.imap.domain.listMailboxes(account.id);
   const byName = new Map(mailboxes.map((m) => [m.name, m]));
-  const subscribed = new Set(await ctx.imap.domain.store.listSubscriptions(account.id));
+  const subscribed = new Set(await ctx.imap.domain.listSubscriptions(account.id));
   const regexes = patterns.map((p) => patternRegex(reference + p));
   const matchesPattern = (name: string) => regexes.some((r) => r.test(name));
   const selSubscribed = select.includes('SUBSCRIBED');
@@ -83,9 +83,9 @@ export async function lsubCommand(cmd: CommandOf<'LSUB'>, ctx: CommandContext): 
   const pattern = patternName(ctx, cmd.pattern);
   if (reference === null || pattern === null) return ok('LSUB completed');
   const regex = patternRegex(reference + pattern);
-  const mailboxes = await ctx.imap.domain.store.listMailboxes(account.id);
+  const mailboxes = await ctx.imap.domain.listMailboxes(account.id);
   const exists = new Set(mailboxes.map((m) => m.name));
-  const subscriptions = await ctx.imap.domain.store.listSubscriptions(account.id);
+  const subscriptions = await ctx.imap.domain.listSubscriptions(account.id);
   const subscribed = new Set(subscriptions);
   // RFC 3501 §6.3.9: when "foo/bar" is subscribed but "foo" is not, a "%" that matches
   // "foo" but not "foo/bar" returns "foo", flagged \Noselect.

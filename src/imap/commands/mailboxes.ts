@@ -51,7 +51,7 @@ export async function renameCommand(cmd: CommandOf<'RENAME'>, ctx: CommandContex
     await ctx.imap.domain.renameMailbox(account.id, ctx.mailboxName(cmd.from), ctx.mailboxName(cmd.to), ctx.sessionId);
     const state = ctx.state;
     if (state.kind === 'selected') {
-      const fresh = await ctx.imap.domain.store.getMailboxById(state.view.mailbox.id);
+      const fresh = await ctx.imap.domain.mailboxById(state.view.mailbox.id);
       if (fresh) state.view.mailbox = fresh;
     }
   } catch (err) {

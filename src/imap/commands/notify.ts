@@ -45,7 +45,7 @@ export async function notifyCommand(cmd: CommandOf<'NOTIFY'>, ctx: CommandContex
   const notify = new SessionNotify(config);
   const s = ctx.state;
   const selectedId = s.kind === 'selected' ? s.view.mailbox.id : null;
-  const statuses = await notify.start(ctx.imap.domain.store, account.id, selectedId, ctx.enabled.has('CONDSTORE'));
+  const statuses = await notify.start(ctx.imap.domain, account.id, selectedId, ctx.enabled.has('CONDSTORE'));
   if (cmd.set.status) for (const r of statuses) await ctx.send(r);
   ctx.notify = notify;
   return ok('NOTIFY completed');

@@ -5,7 +5,7 @@
  * set by the administrator (`mailstead user`), so SETQUOTA is refused and
  * QUOTASET is not advertised.
  */
-import type { Account } from '../../store/types.js';
+import type { QuotaUsage } from '../../domain/mail-domain.js';
 import { errorCompletion } from '../errors.js';
 import type { CommandContext, CommandOf, Completion } from '../state.js';
 import { accountOf, no, ok } from '../state.js';
@@ -15,11 +15,11 @@ export const QUOTA_ROOT = '';
 
 export async function getQuotaRootCommand(cmd: CommandOf<'GETQUOTAROOT'>, ctx: CommandContext): Promise<Completion> {
   try {
-    const account = await freshAccount(ctx);
+    const account = accountOf(ctx);
     const mailbox = await ctx.imap.domain.requireMailbox(account.id, ctx.mailboxName(cmd.mailbox));
-    const roots = account.quotaBytes === null ? [] : [QUOTA_ROOT];
-    await ctx.send({ type: 'quotaroot', mailbox: mailbox.name, roots });
-    if (account.quotaBytes !== null) await sendQuota(ctx, account);
+    const quota = await ctx.imap.domain.quotaOf(account);
+    await ctx.send({ type: 'quotaroot', mailbox: mailbox.name, roots: quota ? [QUOTA_ROOT] : [] });
+    if (quota) await sendQuota(ctx, quota);
   } catch (err) {
     return errorCompletion(err, ctx.log);
   }
@@ -27,9 +27,9 @@ export async function getQuotaRootCommand(cmd: CommandOf<'GETQUOTAROOT'>, ctx: C
 }
 
 export async function getQuotaCommand(cmd: CommandOf<'GETQUOTA'>, ctx: CommandContext): Promise<Completion> {
-  const account = await freshAccount(ctx);
-  if (cmd.root !== QUOTA_ROOT || account.quotaBytes === null) return no('No such quota root', { name: 'NONEXISTENT' });
-  await sendQuota(ctx, account);
+  const quota = await ctx.imap.domain.quotaOf(accountOf(ctx));
+  if (cmd.root !== QUOTA_ROOT || !quota) return no('No such quota root', { name: 'NONEXISTENT' });
+  await sendQuota(ctx, quota);
   return ok('GETQUOTA completed');
 }
 
@@ -42,13 +42,7 @@ export function storageKiB(bytes: number): number {
   return Math.ceil(bytes / 1024);
 }
 
-async function sendQuota(ctx: CommandContext, account: Account): Promise<void> {
-  const limit = Math.floor((account.quotaBytes ?? 0) / 1024);
-  await ctx.send({ type: 'quota', root: QUOTA_ROOT, resources: [['STORAGE', storageKiB(account.usedBytes), limit]] });
-}
-
-/** The session's account object dates from login; usage must be read now. */
-async function freshAccount(ctx: CommandContext): Promise<Account> {
-  const account = accountOf(ctx);
-  return (await ctx.imap.domain.store.getAccountById(account.id)) ?? account;
+async function sendQuota(ctx: CommandContext, quota: QuotaUsage): Promise<void> {
+  const limit = Math.floor(quota.limitBytes / 1024);
+  await ctx.send({ type: 'quota', root: QUOTA_ROOT, resources: [['STORAGE', storageKiB(quota.usedBytes), limit]] });
 }

@@ -25,7 +25,7 @@ export async function selectCommand(cmd: CommandOf<'SELECT' | 'EXAMINE'>, ctx: C
   let view: MailboxView;
   try {
     const mailbox = await ctx.imap.domain.requireMailbox(account.id, ctx.mailboxName(cmd.mailbox));
-    view = await MailboxView.open(ctx.imap.domain.store, mailbox, readOnly);
+    view = await MailboxView.open(ctx.imap.domain, mailbox, readOnly);
   } catch (err) {
     return errorCompletion(err, ctx.log);
   }
@@ -68,7 +68,7 @@ export async function selectCommand(cmd: CommandOf<'SELECT' | 'EXAMINE'>, ctx: C
   // RFC 9051 §6.3.2: the server MUST send a LIST response with the mailbox name, its attributes "accurate"
   // (the same as LIST gives). IMAP4rev1 has no such response, so like Dovecot only after ENABLE IMAP4rev2.
   if (!rev1) {
-    const all = await ctx.imap.domain.store.listMailboxes(account.id);
+    const all = await ctx.imap.domain.listMailboxes(account.id);
     const hasChildren = all.some((m) => m.name.startsWith(view.mailbox.name + HIERARCHY_SEPARATOR));
     const attributes = [hasChildren ? '\\HasChildren' : '\\HasNoChildren'];
     if (view.mailbox.specialUse) attributes.push(view.mailbox.specialUse);
@@ -93,7 +93,7 @@ export async function selectCommand(cmd: CommandOf<'SELECT' | 'EXAMINE'>, ctx: C
 async function sendResync(ctx: CommandContext, view: MailboxView, q: QresyncParams): Promise<void> {
   const known = q.knownUids === '$' ? null : q.knownUids;
   const star = Math.max(view.uidNext - 1, 0);
-  const changes = await ctx.imap.domain.store.getChanges(view.mailbox.id, q.modSeq);
+  const changes = await ctx.imap.domain.changesSince(view.mailbox, q.modSeq);
   const gone = changes.expunged.filter((uid) => view.seqOf(uid) === undefined && (!known || inSet(known, uid, star)));
   if (gone.length) await ctx.send(vanishedResponse(gone, true));
   for (const seq of view.changedSince(q.modSeq, known)) {
@@ -113,11 +113,7 @@ async function sendResync(ctx: CommandContext, view: MailboxView, q: QresyncPara
 export async function closeCommand(_cmd: CommandOf<'CLOSE'>, ctx: CommandContext): Promise<Completion> {
   const { account, view } = selectedState(ctx);
   ctx.setState({ kind: 'authenticated', account });
-  if (!view.readOnly) {
-    const messages = await ctx.imap.domain.store.listMessages(view.mailbox.id);
-    const deleted = messages.filter((m) => m.flags.includes('\\Deleted')).map((m) => m.uid);
-    if (deleted.length) await ctx.imap.domain.expungeMessages(view.mailbox, deleted);
-  }
+  if (!view.readOnly) await ctx.imap.domain.expungeDeleted(view.mailbox);
   return ok('CLOSE completed');
 }
 

@@ -6,7 +6,7 @@
 import type { MessageSummary } from '../../mail/index.js';
 import type { SearchHit } from '../search-run.js';
 import { runSearch } from '../search-run.js';
-import { chunks, META_BATCH, summariesFor } from '../message-loader.js';
+import { chunks, META_BATCH } from '../message-loader.js';
 import { sortItems, type SortItem } from '../sort-order.js';
 import type { CommandContext, CommandOf, Completion } from '../state.js';
 import { ok } from '../state.js';
@@ -16,7 +16,7 @@ import { badCharset, SEARCH_CHARSETS } from './search.js';
 export async function hitsWithSummaries(ctx: CommandContext, hits: SearchHit[]): Promise<Array<SearchHit & { summary: MessageSummary }>> {
   const out: Array<SearchHit & { summary: MessageSummary }> = [];
   for (const batch of chunks(hits, META_BATCH)) {
-    const summaries = await summariesFor(ctx.imap.domain.store, batch.map((h) => h.meta), ctx.imap.domain.summaryOf);
+    const summaries = await ctx.imap.domain.messageSummaries(batch.map((h) => h.meta));
     for (const hit of batch) {
       const summary = summaries.get(hit.meta.blobId);
       if (summary) out.push({ ...hit, summary });

@@ -9,7 +9,8 @@
 import type { ImapValue } from '../../protocol/imap/types.js';
 import type { MessageMeta } from '../../store/types.js';
 import { condstoreEnabled, enableCondstore } from '../condstore.js';
-import { applyStoreOp, flagAtoms, validateFlags } from '../flags.js';
+import { applyFlagOperation, checkClientFlags } from '../../domain/flags.js';
+import { flagAtoms } from '../flags.js';
 import { metasByUid } from '../message-loader.js';
 import type { CommandContext, CommandOf, Completion } from '../state.js';
 import { bad, no, ok, selectedState } from '../state.js';
@@ -17,7 +18,7 @@ import { compactSet, sameFlags } from '../view.js';
 
 export async function storeCommand(cmd: CommandOf<'STORE'>, ctx: CommandContext): Promise<Completion> {
   const { view } = selectedState(ctx);
-  const flags = validateFlags(cmd.flags);
+  const flags = checkClientFlags(cmd.flags);
   if ('error' in flags) return bad(flags.error);
   const seqs = view.resolve(cmd.set, cmd.uid);
   if (!seqs) return bad('Invalid message sequence number');
@@ -39,7 +40,7 @@ export async function storeCommand(cmd: CommandOf<'STORE'>, ctx: CommandContext)
       for (const m of await domain.updateFlags(view.mailbox, uids, cmd.op, flags)) changedHere.add(m.uid);
     }
     // Read back every message of the set: one whose flags did not change here may have been changed by another session.
-    current = await metasByUid(ctx.imap.domain.store, view.mailbox.id, uids);
+    current = await metasByUid(ctx.imap.domain, view.mailbox, uids);
   }
   // A keyword new to the mailbox is announced in FLAGS before the FETCH responses that carry it.
   const flagsUpdate = cmd.silent ? null : view.flagsUpdateFor([...current.values()].map((m) => m.flags));
@@ -57,7 +58,7 @@ export async function storeCommand(cmd: CommandOf<'STORE'>, ctx: CommandContext)
     } else {
       // The client assumes its change was applied; if the result differs, another session changed
       // the message too, and leaving the view as it was lets the sync after the command report it.
-      const expected = applyStoreOp(view.flagsAt(seq), cmd.op, flags);
+      const expected = applyFlagOperation(view.flagsAt(seq), cmd.op, flags);
       if (!sameFlags(expected, meta.flags)) continue;
       view.setFlags(uid, meta.flags, condstore && changedHere.has(uid) ? meta.modSeq : undefined);
       if (!condstore || !changedHere.has(uid)) continue;

@@ -9,6 +9,7 @@ import type {
   AppendResult,
   CopyResult,
   FlagOperation,
+  InitialMailbox,
   Mailbox,
   MailboxChanges,
   MailboxId,
@@ -17,6 +18,7 @@ import type {
   NewMessage,
   Pop3DeviceRecord,
   Pop3Policy,
+  Pop3Update,
   RecoveryReport,
   SpecialUse,
   StagedMessage,
@@ -55,6 +57,31 @@ export class SqliteMailStore implements MailStore {
         .stmt('INSERT INTO accounts (address, password_hash, quota_bytes, used_bytes, created_at) VALUES (?, ?, ?, 0, ?)')
         .run(address, passwordHash, quotaBytes, Date.now());
       return toAccount(this.accountRow(Number(info.lastInsertRowid))!);
+    });
+  }
+
+  async createAccountWithMailboxes(
+    address: string,
+    passwordHash: string,
+    quotaBytes: number | null,
+    mailboxes: InitialMailbox[],
+  ): Promise<Account> {
+    // The statements of createAccount, createMailbox and setSubscribed, in one transaction.
+    return this.sql.write(() => {
+      const id = Number(
+        this.sql
+          .stmt('INSERT INTO accounts (address, password_hash, quota_bytes, used_bytes, created_at) VALUES (?, ?, ?, 0, ?)')
+          .run(address, passwordHash, quotaBytes, Date.now()).lastInsertRowid,
+      );
+      for (const m of mailboxes) {
+        this.sql
+          .stmt(
+            'INSERT INTO mailboxes (account_id, name, special_use, uidvalidity, uidnext, highest_modseq, object_id) VALUES (?, ?, ?, ?, 1, 1, ?)',
+          )
+          .run(id, m.name, m.specialUse, this.nextUidValidity(), newMailboxObjectId());
+        if (m.subscribed) this.sql.stmt('INSERT OR IGNORE INTO subscriptions (account_id, name) VALUES (?, ?)').run(id, m.name);
+      }
+      return toAccount(this.accountRow(id)!);
     });
   }
 
@@ -302,6 +329,24 @@ export class SqliteMailStore implements MailStore {
     return this.messages.move(fromMailboxId, uids, toMailboxId);
   }
 
+  async moveAllToNewMailbox(fromMailboxId: MailboxId, names: string[]): Promise<{ created: Mailbox[]; moved: CopyResult }> {
+    // createMailbox's statement per name, then a move: nested, they are savepoints of one transaction.
+    return this.sql.write(() => {
+      if (names.length === 0) throw new StoreError('STORE_INVALID_NAME', 'No mailbox to move the messages to');
+      const source = this.messages.requireMailbox(fromMailboxId);
+      const created = names.map((name) => {
+        const info = this.sql
+          .stmt(
+            'INSERT INTO mailboxes (account_id, name, special_use, uidvalidity, uidnext, highest_modseq, object_id) VALUES (?, ?, ?, ?, 1, 1, ?)',
+          )
+          .run(source.account_id, name, null, this.nextUidValidity(), newMailboxObjectId());
+        return toMailbox(this.mailboxWithCounts(Number(info.lastInsertRowid))!);
+      });
+      const uids = this.messages.list(fromMailboxId).map((m) => m.uid);
+      return { created, moved: this.messages.move(fromMailboxId, uids, created[created.length - 1].id) };
+    });
+  }
+
   async expungeMessages(mailboxId: MailboxId, uids: number[]): Promise<number[]> {
     const { removed, unreferenced } = this.messages.expunge(mailboxId, uids);
     this.messages.removeBodies(unreferenced);
@@ -325,6 +370,30 @@ export class SqliteMailStore implements MailStore {
     at: Date,
   ): Promise<void> {
     this.pop3.recordSession(accountId, device, session, at);
+  }
+
+  async commitPop3Update(update: Pop3Update): Promise<MailboxId[]> {
+    // Each step is a write transaction of its own elsewhere; nested here, they are savepoints of one.
+    const unreferenced: string[] = [];
+    const changed = this.sql.write(() => {
+      const changed = new Set<MailboxId>();
+      this.pop3.recordSession(update.accountId, update.device, { retrieved: update.retrieved, deleted: update.deleted }, update.at);
+      for (const f of update.addFlags) {
+        if (this.messages.updateFlags(f.mailboxId, f.uids, 'add', f.flags).length > 0) changed.add(f.mailboxId);
+      }
+      for (const e of update.expunge) {
+        const expunged = this.messages.expunge(e.mailboxId, e.uids);
+        unreferenced.push(...expunged.unreferenced);
+        if (expunged.removed.length > 0) changed.add(e.mailboxId);
+      }
+      for (const m of update.move) {
+        if (this.messages.move(m.fromMailboxId, m.uids, m.toMailboxId).uidMap.length > 0) changed.add(m.fromMailboxId).add(m.toMailboxId);
+      }
+      return [...changed];
+    });
+    // Bodies whose last message went are removed after the commit (a crash before leaves orphans for recover()).
+    this.messages.removeBodies(unreferenced);
+    return changed;
   }
 
   async listPop3Deleted(accountId: AccountId, devices: string[]): Promise<string[]> {

@@ -2,6 +2,8 @@
  * The port between a protocol session and a socket. A session is a state
  * machine fed with bytes; it never touches a socket, TLS or timers of its own
  * beyond what this interface offers, so it can be driven by tests directly.
+ * It sits below both sides: sessions (imap/, pop3/, and later JMAP or web
+ * front ends) write to it, net/ implements it over sockets; it imports nothing.
  */
 export interface Connection {
   /** Peer IP address (e.g. "127.0.0.1"). */

@@ -1,0 +1,63 @@
+/**
+ * Message content for reading sessions: the stored MIME summaries, computed
+ * late (and saved, so once per blob) for mail stored before summaries existed
+ * or with an older summary version, and a message's bytes with its structure.
+ * Bytes come only through the domain's one body read (MailDomain.readBody).
+ */
+import { parseSummary, type MessageStructure, type MessageSummary } from '../mail/index.js';
+import type { MailStore, MessageMeta } from '../store/types.js';
+import type { SummaryOf } from './summarizer.js';
+
+/** What a body read needs to know of a message. */
+export type BodyRef = Pick<MessageMeta, 'blobId' | 'size'>;
+
+export type ReadBody = (message: BodyRef) => Promise<Buffer | null>;
+
+export interface LoadedMessage {
+  raw: Buffer;
+  structure: MessageStructure;
+}
+
+export async function messageSummaries(
+  store: MailStore,
+  summaryOf: SummaryOf,
+  readBody: ReadBody,
+  messages: Iterable<MessageMeta>,
+): Promise<Map<string, MessageSummary>> {
+  const byBlob = new Map<string, MessageMeta>();
+  for (const m of messages) if (!byBlob.has(m.blobId)) byBlob.set(m.blobId, m);
+  const stored = await store.readSummaries([...byBlob.keys()]);
+  const out = new Map<string, MessageSummary>();
+  for (const [blobId, message] of byBlob) {
+    const text = stored.get(blobId);
+    let summary = text === undefined ? null : parseSummary(text);
+    if (!summary) {
+      const raw = await readBody(message);
+      if (!raw) continue;
+      summary = await computeAndSave(store, summaryOf, blobId, raw);
+    }
+    out.set(blobId, summary);
+  }
+  return out;
+}
+
+export async function loadMessage(
+  store: MailStore,
+  summaryOf: SummaryOf,
+  readBody: ReadBody,
+  message: MessageMeta,
+  structure?: MessageStructure,
+): Promise<LoadedMessage | null> {
+  const raw = await readBody(message);
+  if (!raw) return null;
+  if (structure) return { raw, structure };
+  const text = (await store.readSummaries([message.blobId])).get(message.blobId);
+  const summary = (text === undefined ? null : parseSummary(text)) ?? (await computeAndSave(store, summaryOf, message.blobId, raw));
+  return { raw, structure: summary.structure };
+}
+
+async function computeAndSave(store: MailStore, summaryOf: SummaryOf, blobId: string, raw: Buffer): Promise<MessageSummary> {
+  const json = await summaryOf(raw);
+  await store.saveSummary(blobId, json);
+  return parseSummary(json)!;
+}
