@@ -49,18 +49,20 @@ export async function runImap(opts: SessionOptions, maxMessages: number | null, 
     const resync = await resyncImap(opts, baseline);
     hooks.progress('resync', 1, 1);
 
+    const none = { cpuMs: 0, roundTrips: 0, wireBytes: 0 };
     return {
       ...timings,
       capabilities,
-      listingMs,
-      listingMessages: listing.length,
-      listingBytes,
-      headerSyncMs,
-      headerSyncMessages: headers,
-      ...download,
-      resyncMs: resync.ms,
-      resyncMethod: resync.method,
-      resyncNewMessages: added ? resync.newMessages : 0,
+      compressionOffered: capabilities.includes('COMPRESS=DEFLATE'),
+      pipeliningOffered: true,
+      login: { ms: timings.authMs, ...none },
+      listing: { ms: listingMs, ...none, messages: listing.length, bytes: listingBytes },
+      headerSync: { ms: headerSyncMs, ...none, messages: headers },
+      headerSyncPipelined: null,
+      download: { ms: download.downloadMs, ...none, messages: download.downloadMessages, bytes: download.downloadBytes, firstMessageMs: download.firstMessageMs },
+      downloadPipelined: null,
+      downloadCompressed: null,
+      resync: { ms: resync.ms, ...none, method: resync.method, newMessages: added ? resync.newMessages : 0 },
       latencyMs,
     };
   } catch (err) {

@@ -10,7 +10,7 @@ import { ImapFlow } from 'imapflow';
 import { ToolError, toToolError } from '../errors.js';
 import { TimedTransport } from './imap-transport.js';
 import type { Target } from './target.js';
-import type { ConnectTimings } from './run-types.js';
+import { type ConnectTimings, tlsHandshakeRoundTrips } from './run-types.js';
 
 export interface SessionOptions {
   target: Target;
@@ -100,6 +100,9 @@ export async function openImapSession(opts: SessionOptions, extras: SessionExtra
       tlsVersion: transport.tlsVersion,
       tlsCipher: transport.tlsCipher,
       address,
+      // TCP + greeting, plus the TLS handshake, plus the STARTTLS command when upgraded.
+      connectRoundTrips:
+        2 + (opts.target.implicitTls || transport.upgradedAt !== null ? tlsHandshakeRoundTrips(transport.tlsVersion) : 0) + (transport.upgradedAt !== null ? 1 : 0),
     },
   };
 }

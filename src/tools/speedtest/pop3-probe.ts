@@ -6,11 +6,11 @@
 import { Pop3Client, Pop3Error } from '../clients/pop3-client.js';
 import { ToolError, toToolError } from '../errors.js';
 import type { SessionOptions } from './imap-session.js';
-import { sampleLatency, type ProbeHooks, type RunResult } from './run-types.js';
+import { type ConnectTimings, sampleLatency, type ProbeHooks, type RunResult } from './run-types.js';
 
 interface OpenedPop3 {
   client: Pop3Client;
-  timings: { dnsMs: number; tcpMs: number; tlsMs: number; greetingMs: number; authMs: number; security: 'tls' | 'starttls' | 'plain'; compression: boolean; tlsVersion: string | null; tlsCipher: string | null; address: string };
+  timings: ConnectTimings;
 }
 
 export async function openPop3Session(opts: SessionOptions): Promise<OpenedPop3> {
@@ -42,7 +42,7 @@ export async function openPop3Session(opts: SessionOptions): Promise<OpenedPop3>
     client.close();
     throw err;
   }
-  return { client, timings: { ...connect, authMs: performance.now() - t, security, compression: false } };
+  return { client, timings: { ...connect, authMs: performance.now() - t, security, compression: false, connectRoundTrips: 0 } };
 }
 
 /** RSET then QUIT: leaves the maildrop exactly as it was (RFC 1939 §5 RSET). */
@@ -109,21 +109,20 @@ export async function runPop3(opts: SessionOptions, maxMessages: number | null, 
     const resync = await resyncPop3(opts, new Set(uidl.map((e) => e.uidl)));
     hooks.progress('resync', 1, 1);
 
+    const none = { cpuMs: 0, roundTrips: 0, wireBytes: 0 };
     return {
       ...opened.timings,
       capabilities,
-      listingMs,
-      listingMessages: stat.count,
-      listingBytes: stat.size,
-      headerSyncMs,
-      headerSyncMessages: headers,
-      downloadMs,
-      downloadMessages: numbers.length,
-      downloadBytes: bytes,
-      firstMessageMs,
-      resyncMs: resync.ms,
-      resyncMethod: 'uidl-diff',
-      resyncNewMessages: added ? resync.newMessages : 0,
+      compressionOffered: false,
+      pipeliningOffered: capabilities.some((c) => c.toUpperCase() === 'PIPELINING'),
+      login: { ms: opened.timings.authMs, ...none },
+      listing: { ms: listingMs, ...none, messages: stat.count, bytes: stat.size },
+      headerSync: { ms: headerSyncMs, ...none, messages: headers },
+      headerSyncPipelined: null,
+      download: { ms: downloadMs, ...none, messages: numbers.length, bytes, firstMessageMs },
+      downloadPipelined: null,
+      downloadCompressed: null,
+      resync: { ms: resync.ms, ...none, method: 'uidl-diff', newMessages: added ? resync.newMessages : 0 },
       latencyMs,
     };
   } catch (err) {

@@ -102,7 +102,7 @@ export async function runSpeedtest(opts: SpeedtestOptions): Promise<SpeedtestRep
 function fold(protocol: ProtocolName, target: Target, runs: RunResult[], pushRuns: PushRun[], opts: SpeedtestOptions): ProtocolReport {
   const last = runs[runs.length - 1];
   const f = (pick: (r: RunResult) => number) => figure(runs.map(pick));
-  const seconds = runs.map((r) => r.downloadMs / 1000);
+  const seconds = runs.map((r) => r.download.ms / 1000);
   const idle = protocol === 'imap' && last.capabilities.some((c) => c.toUpperCase() === 'IDLE');
   return {
     protocol,
@@ -120,17 +120,17 @@ function fold(protocol: ProtocolName, target: Target, runs: RunResult[], pushRun
       compression: last.compression,
       address: last.address,
     },
-    listing: { ms: f((r) => r.listingMs), messages: runs[0].listingMessages, bytes: runs[0].listingBytes },
-    headerSync: { ms: f((r) => r.headerSyncMs), messages: runs[0].headerSyncMessages },
+    listing: { ms: f((r) => r.listing.ms), messages: runs[0].listing.messages, bytes: runs[0].listing.bytes },
+    headerSync: { ms: f((r) => r.headerSync.ms), messages: runs[0].headerSync.messages },
     download: {
-      messages: runs[0].downloadMessages,
-      bytes: runs[0].downloadBytes,
+      messages: runs[0].download.messages,
+      bytes: runs[0].download.bytes,
       seconds: figure(seconds),
-      messagesPerSecond: figure(runs.map((r) => r.downloadMessages / Math.max(r.downloadMs / 1000, 1e-6))),
-      megabytesPerSecond: figure(runs.map((r) => r.downloadBytes / 1e6 / Math.max(r.downloadMs / 1000, 1e-6))),
-      timeToFirstMessageMs: f((r) => r.firstMessageMs),
+      messagesPerSecond: figure(runs.map((r) => r.download.messages / Math.max(r.download.ms / 1000, 1e-6))),
+      megabytesPerSecond: figure(runs.map((r) => r.download.bytes / 1e6 / Math.max(r.download.ms / 1000, 1e-6))),
+      timeToFirstMessageMs: f((r) => r.download.firstMessageMs),
     },
-    resync: { method: last.resyncMethod, newMessages: last.resyncNewMessages, ms: f((r) => r.resyncMs) },
+    resync: { method: last.resync.method, newMessages: last.resync.newMessages, ms: f((r) => r.resync.ms) },
     latencySamplesMs: runs.flatMap((r) => r.latencyMs.map((v) => Math.round(v * 1000) / 1000)),
     push:
       protocol === 'pop3'
