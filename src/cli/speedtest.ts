@@ -26,6 +26,7 @@ interface SpeedtestFlags {
   html?: string;
   demo?: boolean;
   demoMessages: string;
+  rtt: string[];
   quiet?: boolean;
 }
 
@@ -47,6 +48,7 @@ export function registerSpeedtestCommand(program: Command): void {
     .option('--html <file>', 'write a self-contained HTML report with charts')
     .option('--demo', 'start an embedded Mailstead on loopback with a generated mailbox and test that')
     .option('--demo-messages <n>', 'messages in the demo mailbox', '2000')
+    .option('--rtt <ms>', 'also project every phase onto a link with this round-trip time in ms (repeatable; Wi-Fi 20 ms and mobile 80 ms are always shown)', (v: string, prev: string[]) => [...prev, v], [] as string[])
     .option('--quiet', 'no progress output')
     .addHelpText(
       'after',
@@ -85,7 +87,7 @@ function seconds(value: string): number {
 
 async function speedtest(flags: SpeedtestFlags): Promise<void> {
   // Loaded here, not at the top: the charting libraries cost every other mailstead command ~30 MiB and a second of start-up.
-  const [{ startDemo }, { renderHtml }, { createProgress }, { runSpeedtest }, { formatStory, playStory }, { parseTarget }, { formatTable }] =
+  const [{ startDemo }, { renderHtml }, { createProgress }, { runSpeedtest }, { formatStory, playStory }, { parseTarget }, { formatTable }, projection] =
     await Promise.all([
       import('../tools/speedtest/demo.js'),
       import('../tools/speedtest/html.js'),
@@ -93,9 +95,18 @@ async function speedtest(flags: SpeedtestFlags): Promise<void> {
       import('../tools/speedtest/run.js'),
       import('../tools/speedtest/story.js'),
       import('../tools/speedtest/target.js'),
-      import('../tools/speedtest/verdict.js'),
+      import('../tools/speedtest/table.js'),
+      import('../tools/speedtest/projection.js'),
     ]);
   const runs = count(flags.runs, '--runs', 1);
+  if (flags.rtt.length > projection.MAX_CUSTOM_LINKS) throw new ToolError(`--rtt may be given at most ${projection.MAX_CUSTOM_LINKS} times`, 'usage');
+  const links = projection.linksWith(
+    flags.rtt.map((v) => {
+      const rtt = projection.parseRtt(v);
+      if (rtt === null) throw new ToolError(`--rtt wants a round-trip time in milliseconds, more than 0 and at most ${projection.MAX_RTT_MS}, not "${v}"`, 'usage');
+      return rtt;
+    }),
+  );
   const maxMessages = flags.messages !== undefined ? count(flags.messages, '--messages', 1) : null;
   const pollIntervalSeconds = seconds(flags.pollInterval);
   const quiet = Boolean(flags.quiet);
@@ -142,6 +153,7 @@ async function speedtest(flags: SpeedtestFlags): Promise<void> {
       maxMessages,
       allowWrite: Boolean(flags.allowWrite) || Boolean(demo),
       pollIntervalSeconds,
+      links,
       demo: Boolean(demo),
       addOneMessage: demo ? () => demo.addOneMessage() : undefined,
       progress: createProgress(runs, process.stderr, quiet),

@@ -5,7 +5,7 @@
  */
 import { buildCharts, COLORS } from './charts.js';
 import type { DeviceMessage, SpeedtestReport, StoryStep } from './types.js';
-import { tableRows } from './verdict.js';
+import { tableRows } from './table.js';
 
 const esc = (s: string) => s.replace(/[&<>"']/g, (c) => `&#${c.charCodeAt(0)};`);
 

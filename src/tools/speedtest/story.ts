@@ -9,7 +9,7 @@ import { Pop3Client } from '../clients/pop3-client.js';
 import type { Demo } from './demo.js';
 import { closeImapSession, type ImapSession, openImapSession } from './imap-session.js';
 import type { DeviceMessage, StoryStep, TwoDeviceStory } from './types.js';
-import { ms } from './verdict.js';
+import { ms } from './table.js';
 
 const STORY_ACCOUNT = 'story@localhost';
 const STORY_PASSWORD = 'two-devices-story';
