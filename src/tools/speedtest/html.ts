@@ -78,7 +78,7 @@ export async function renderHtml(report: SpeedtestReport): Promise<string> {
   return `<!doctype html>
 <html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1">
 <title>Mailstead speed test: IMAP vs POP3</title><style>${CSS}</style></head>
-<body><header><h1>IMAP vs POP3 speed test</h1><p>${esc(target)}${report.demo ? ' · embedded demo server (in-process, loopback)' : ''} · ${esc(report.startedAt.replace('T', ' ').slice(0, 19))} UTC · ${report.readOnly ? 'read-only' : 'with --allow-write (temporary folder)'}${report.insecure ? ' · certificate NOT verified (--insecure)' : ''}</p></header>
+<body><header><h1>IMAP vs POP3 speed test</h1><p>${esc(target)}${report.demo ? ' · demo server (a child process on loopback)' : ''} · ${esc(report.startedAt.replace('T', ' ').slice(0, 19))} UTC · ${report.readOnly ? 'read-only' : 'with --allow-write (temporary folder)'}${report.insecure ? ' · certificate NOT verified (--insecure)' : ''}</p></header>
 <main>
 ${parts.join('\n')}
 </main>
