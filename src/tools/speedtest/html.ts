@@ -5,7 +5,7 @@
  */
 import { buildCharts, COLORS } from './charts.js';
 import type { DeviceMessage, SpeedtestReport, StoryStep } from './types.js';
-import { tableRows } from './table.js';
+import { projectionTable, tableRows } from './table.js';
 
 const esc = (s: string) => s.replace(/[&<>"']/g, (c) => `&#${c.charCodeAt(0)};`);
 
@@ -29,6 +29,9 @@ th, td { text-align: left; padding: 6px 4px; border-bottom: 1px solid var(--line
 th.imap { color: var(--imap); } th.pop3 { color: var(--pop3); }
 td { overflow-wrap: anywhere; }
 td:first-child { color: var(--muted); }
+.scroll { overflow-x: auto; }
+table.projected { table-layout: auto; min-width: 100%; }
+table.projected th:first-child { width: auto; }
 .story { display: grid; gap: 12px; grid-template-columns: 1fr; }
 .step { border-bottom: 1px solid var(--line); padding: 8px 0; }
 .step b { display: block; font-size: .9rem; }
@@ -68,7 +71,13 @@ export async function renderHtml(report: SpeedtestReport): Promise<string> {
   parts.push(
     `<section class="wide"><h2>Side by side</h2><table><thead><tr><th></th><th class="imap">IMAP</th><th class="pop3">POP3</th></tr></thead><tbody>${rows
       .map((r) => `<tr><td>${esc(r.label)}</td><td>${esc(r.imap)}</td><td>${esc(r.pop3)}</td></tr>`)
-      .join('')}</tbody></table><p class="caption">Median over ${report.runs} run(s), fastest–slowest in brackets.</p></section>`,
+      .join('')}</tbody></table><p class="caption">Median over ${report.runs} run(s), fastest–slowest in brackets. “client”: this machine’s CPU time during the phase (share of the wall time), the round trips and the octets read; “limited by this machine” when the client was busy for 80 % of the phase or more.</p></section>`,
+  );
+  const projected = projectionTable(report);
+  parts.push(
+    `<section class="wide"><h2>Projected for your link</h2><div class="scroll"><table class="projected"><thead><tr>${projected.head.map((h, i) => `<th${i === 0 ? '' : ` class="${h.startsWith('IMAP') ? 'imap' : 'pop3'}"`}>${esc(h)}</th>`).join('')}</tr></thead><tbody>${projected.rows
+      .map((r) => `<tr>${r.map((c) => `<td>${esc(c)}</td>`).join('')}</tr>`)
+      .join('')}</tbody></table></div><p class="caption">Each phase’s median with its round trips at the link’s round-trip time instead of the one measured here; the transfer keeps the measured bandwidth.</p></section>`,
   );
   if (report.story) {
     parts.push(
