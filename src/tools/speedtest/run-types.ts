@@ -85,16 +85,6 @@ export async function sampleLatency(noop: () => Promise<unknown>): Promise<numbe
 /** Messages per IMAP UID FETCH BODY.PEEK[] command (a client's typical batch). */
 export const DOWNLOAD_BATCH = 50;
 
-/** Starts a phase's clocks; the returned function reads wall and CPU time elapsed since. */
-export function phaseClock(): () => { ms: number; cpuMs: number } {
-  const t0 = performance.now();
-  const cpu0 = process.cpuUsage();
-  return () => {
-    const cpu = process.cpuUsage(cpu0);
-    return { ms: performance.now() - t0, cpuMs: (cpu.user + cpu.system) / 1000 };
-  };
-}
-
 /** Round trips of a TLS handshake: one for TLS 1.3 (RFC 8446 §2), two for TLS 1.2 (RFC 5246 §7.3). */
 export function tlsHandshakeRoundTrips(version: string | null): number {
   return version === 'TLSv1.3' ? 1 : 2;
