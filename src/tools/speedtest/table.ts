@@ -15,7 +15,7 @@ export function fig(f: Figure | null | undefined, unit: (v: number) => string = 
 }
 
 function megabytes(bytes: number): string {
-  return bytes >= 1e6 ? `${(bytes / 1e6).toFixed(1)} MB` : `${(bytes / 1e3).toFixed(0)} kB`;
+  return bytes >= 1e6 ? `${(bytes / 1e6).toFixed(1)} MB` : bytes >= 1e4 ? `${(bytes / 1e3).toFixed(0)} kB` : `${bytes} B`;
 }
 
 /** A measured phase as the table, the verdict and the charts see it. */
