@@ -33,7 +33,7 @@ interface SpeedtestFlags {
 export function registerSpeedtestCommand(program: Command): void {
   program
     .command('speedtest')
-    .description('Measure IMAP against POP3 on one account (or an embedded demo server) and report the difference.')
+    .description('Measure IMAP against POP3 on one account (or a demo server of its own) and report the difference.')
     .option('--imap <url>', 'IMAP account: imaps://USER@HOST[:PORT] (imap:// needs --allow-plaintext)')
     .option('--pop3 <url>', 'POP3 account: pop3s://USER@HOST[:PORT] (pop3:// needs --allow-plaintext)')
     .option('--password-stdin', 'read the password from the first line of standard input')
@@ -46,7 +46,7 @@ export function registerSpeedtestCommand(program: Command): void {
     .option('--poll-interval <time>', 'the POP3 polling interval push is compared with: seconds, or e.g. 5m', '5m')
     .option('--json <file>', 'write the report as JSON (schema in docs/speedtest.md)')
     .option('--html <file>', 'write a self-contained HTML report with charts')
-    .option('--demo', 'start an embedded Mailstead on loopback with a generated mailbox and test that')
+    .option('--demo', 'start a Mailstead of its own (a child process on loopback) with a generated mailbox and test that')
     .option('--demo-messages <n>', 'messages in the demo mailbox', '2000')
     .option('--rtt <ms>', 'also project every phase onto a link with this round-trip time in ms (repeatable; Wi-Fi 20 ms and mobile 80 ms are always shown)', (v: string, prev: string[]) => [...prev, v], [] as string[])
     .option('--quiet', 'no progress output')
@@ -118,9 +118,9 @@ async function speedtest(flags: SpeedtestFlags): Promise<void> {
   let demo: Demo | null = null;
 
   if (flags.demo) {
-    if (flags.imap || flags.pop3) throw new ToolError('--demo tests its own embedded server; leave out --imap and --pop3', 'usage');
+    if (flags.imap || flags.pop3) throw new ToolError('--demo tests a server of its own; leave out --imap and --pop3', 'usage');
     const demoMessages = count(flags.demoMessages, '--demo-messages', 1);
-    if (!quiet) process.stderr.write(`starting an embedded Mailstead with ${demoMessages} generated messages...\n`);
+    if (!quiet) process.stderr.write(`starting a demo Mailstead (a child process) with ${demoMessages} generated messages...\n`);
     demo = await startDemo(demoMessages, (done, total) => {
       if (!quiet && (done === total || process.stderr.isTTY)) process.stderr.write(`${process.stderr.isTTY ? '\r' : ''}generated ${done}/${total} messages${process.stderr.isTTY && done < total ? '' : '\n'}`);
     });
