@@ -66,7 +66,8 @@ function groupedBars(values: Row[], unit: string, order: string[]): TopLevelSpec
 }
 
 export async function buildCharts(report: SpeedtestReport): Promise<Chart[]> {
-  const charts: Chart[] = [];
+  // First: which protocol is faster on the reader's own link.
+  const charts: Chart[] = [await projectionChart(report)];
   const connectOrder = ['DNS', 'TCP', 'TLS', 'Greeting', 'Login'];
   charts.push({
     title: 'Connecting',
@@ -112,7 +113,6 @@ export async function buildCharts(report: SpeedtestReport): Promise<Chart[]> {
       ].map((s) => ({ ...s, width: WIDTH / 2 - 30 })) as never,
     } as TopLevelSpec),
   });
-  charts.push(await projectionChart(report));
   const samples = [report.imap, report.pop3].flatMap((p) => (p ? p.latencySamplesMs.map((v) => ({ protocol: p.protocol.toUpperCase(), ms: v })) : []));
   charts.push({
     title: 'Command round trips',
@@ -151,10 +151,10 @@ export async function buildCharts(report: SpeedtestReport): Promise<Chart[]> {
 /** The phases a user waits for, measured here and projected onto each link (projection.ts). */
 const PROJECTED: Array<[string, (p: ProtocolReport) => { ms: Figure; projections: Array<{ ms: number }> } | null]> = [
   ['Open mailbox', (p) => p.headerSync],
-  ['Open mailbox, pipelined', (p) => p.headerSyncPipelined],
+  ['TOP pipelined', (p) => p.headerSyncPipelined],
   ['Download all', (p) => p.download],
-  ['Download all, pipelined', (p) => p.downloadPipelined],
-  ['Check for new mail', (p) => p.resync],
+  ['RETR pipelined', (p) => p.downloadPipelined],
+  ['Check new mail', (p) => p.resync],
 ];
 
 async function projectionChart(report: SpeedtestReport): Promise<Chart> {
@@ -165,20 +165,20 @@ async function projectionChart(report: SpeedtestReport): Promise<Chart> {
     const protocol = p.protocol.toUpperCase();
     // Connecting and logging in come first on every link: one bar for both.
     const connect = [p.connection.connect.ms.median + p.login.ms.median, ...p.connection.connect.projections.map((c, i) => c.ms + p.login.projections[i].ms)];
-    connect.forEach((ms, i) => values.push({ link: links[i], phase: 'Connect and log in', protocol, seconds: ms / 1000 }));
+    connect.forEach((ms, i) => values.push({ link: links[i], phase: 'Connect, log in', protocol, seconds: ms / 1000 }));
     for (const [phase, pick] of PROJECTED) {
       const f = pick(p);
       if (!f) continue;
       [f.ms.median, ...f.projections.map((x) => x.ms)].forEach((ms, i) => values.push({ link: links[i], phase, protocol, seconds: ms / 1000 }));
     }
   }
-  const order = ['Connect and log in', ...PROJECTED.map(([phase]) => phase)];
+  const order = ['Connect, log in', ...PROJECTED.map(([phase]) => phase)];
   // A log scale: loopback milliseconds and a phone's tens of seconds on one axis.
   const floor = Math.max(Math.min(...values.map((v) => v.seconds).filter((v) => v > 0)) / 2, 1e-5);
   return {
     title: 'Measured here, and projected for your link',
     caption:
-      'Seconds per task on a logarithmic scale: first as measured, then projected for each link: every round trip the protocol needed costs the link’s round-trip time, the transfer keeps the bandwidth measured here.',
+      'Seconds per task on a logarithmic scale: first as measured, then projected for each link: every round trip the protocol needed costs the link’s round-trip time, the transfer keeps the bandwidth measured here. TOP and RETR pipelined: POP3 with PIPELINING (RFC 2449).',
     svg: await render({
       data: { values: values.map((v) => ({ ...v, seconds: Math.max(v.seconds, floor) })) },
       facet: { row: { field: 'link', type: 'nominal', title: null, sort: links, header: { labelAngle: 0, labelAlign: 'left', labelAnchor: 'start', labelOrient: 'top', labelFontSize: 12, labelFontWeight: 'bold' } } },

@@ -6,6 +6,7 @@
 import { buildCharts, COLORS } from './charts.js';
 import type { DeviceMessage, SpeedtestReport, StoryStep } from './types.js';
 import { projectionTable, tableRows } from './table.js';
+import { verdictParts } from './verdict.js';
 
 const esc = (s: string) => s.replace(/[&<>"']/g, (c) => `&#${c.charCodeAt(0)};`);
 
@@ -19,7 +20,8 @@ header p { margin: 0; opacity: .9; font-size: .85rem; overflow-wrap: anywhere; }
 main { max-width: 1080px; margin: 0 auto; padding: 12px; display: grid; gap: 12px; grid-template-columns: 1fr; }
 section { background: var(--card); border-radius: 12px; padding: 14px; box-shadow: 0 1px 2px rgba(0,0,0,.06); min-width: 0; }
 h2 { margin: 0 0 8px; font-size: 1.05rem; }
-.verdict { font-size: 1rem; border-left: 4px solid var(--imap); }
+.verdict { font-size: .95rem; border-left: 4px solid var(--imap); }
+.verdict ul { margin: 0; padding-left: 1.1em; } .verdict li { margin: 0 0 6px; }
 .warn { background: #fef3c7; border-left: 4px solid #d97706; }
 .caption { color: var(--muted); font-size: .8rem; margin: 6px 0 0; }
 svg { max-width: 100%; height: auto; display: block; }
@@ -65,7 +67,8 @@ export async function renderHtml(report: SpeedtestReport): Promise<string> {
   const target = [report.imap?.url, report.pop3?.url].filter(Boolean).join(' · ');
   const rows = tableRows(report);
   const parts: string[] = [];
-  parts.push(`<section class="wide verdict"><h2>Verdict</h2><p>${esc(report.verdict)}</p></section>`);
+  // The same sentences as report.verdict, one per line: measured here, each link, the optional rows, push, coherence.
+  parts.push(`<section class="wide verdict"><h2>Verdict</h2><ul>${verdictParts(report).map((v) => `<li>${esc(v)}</li>`).join('')}</ul></section>`);
   if (report.warnings.length > 0) parts.push(`<section class="wide warn">${report.warnings.map((w) => `<p>⚠ ${esc(w)}</p>`).join('')}</section>`);
   for (const c of charts) parts.push(`<section><h2>${esc(c.title)}</h2>${c.svg}<p class="caption">${esc(c.caption)}</p></section>`);
   parts.push(

@@ -112,14 +112,20 @@ function pollText(poll: number): string {
   return poll / 60 >= 1 ? `${poll / 60} min` : `${poll} s`;
 }
 
+/** The verdict in plain words: one paragraph (printed under the table, and `verdict` in the JSON). */
 export function verdictOf(report: SpeedtestReport): string {
+  return verdictParts(report).join(' ');
+}
+
+/** The verdict's sentences in order: measured, each link, pipelined, compressed, push, coherence (the HTML report lists them). */
+export function verdictParts(report: SpeedtestReport): string[] {
   const { imap, pop3 } = report;
   const poll = report.pollIntervalSeconds;
   if (!imap || !pop3) {
     const only = imap ?? pop3;
-    if (!only) return '';
+    if (!only) return [];
     const projected = only.headerSync.projections.map((p) => `${ms(p.ms)} on ${linkLabel({ name: p.link, rttMs: p.rttMs })}`).join(', ');
-    return `Only ${only.protocol.toUpperCase()} was tested: it opened the mailbox (${only.headerSync.messages} messages) in ${ms(only.headerSync.ms.median)} (projected: ${projected}) and downloaded everything at ${only.download.megabytesPerSecond.median.toFixed(1)} MB/s. Test both protocols (--imap and --pop3) to compare them.`;
+    return [`Only ${only.protocol.toUpperCase()} was tested: it opened the mailbox (${only.headerSync.messages} messages) in ${ms(only.headerSync.ms.median)} (projected: ${projected}) and downloaded everything at ${only.download.megabytesPerSecond.median.toFixed(1)} MB/s. Test both protocols (--imap and --pop3) to compare them.`];
   }
   const I = (phase: (PhaseCost & { ms: Figure }) | null, label = 'IMAP') => sideOf(label, imap, phase);
   const P = (phase: (PhaseCost & { ms: Figure }) | null, label = 'POP3') => sideOf(label, pop3, phase);
@@ -139,10 +145,10 @@ export function verdictOf(report: SpeedtestReport): string {
     { what: 'checking for new mail', a: I(imap.resync), b: P(pop3.resync) },
   ]);
   const trips = `IMAP opens the mailbox in ${imap.headerSync.roundTrips} round trip${imap.headerSync.roundTrips === 1 ? '' : 's'}, POP3 in ${pop3.headerSync.roundTrips}`;
-  for (const link of report.links) {
-    parts.push(`Projected for ${linkLabel(link)} round trips: ${onLinks.map((c) => clause(c.what, compareOnLink(c.a, c.b, link))).join('; ')}.`);
-  }
-  parts.push(`(${trips}; the projections keep the bandwidth measured here.)`);
+  report.links.forEach((link, i) => {
+    const note = i === report.links.length - 1 ? ` (${trips}; the projections keep the bandwidth measured here.)` : '';
+    parts.push(`Projected for ${linkLabel(link)} round trips: ${onLinks.map((c) => clause(c.what, compareOnLink(c.a, c.b, link))).join('; ')}.${note}`);
+  });
 
   const pipelined = both([
     { what: 'opening the mailbox', a: I(imap.headerSync), b: P(pop3.headerSyncPipelined, 'pipelined POP3') },
@@ -169,5 +175,5 @@ export function verdictOf(report: SpeedtestReport): string {
         : 'This server offers no IMAP push (IDLE), so both protocols find new mail only when they poll.',
   );
   parts.push('Only IMAP keeps read, flagged and deleted state the same on every device; with POP3 each device has its own copy and its own idea of what was read.');
-  return parts.join(' ');
+  return parts;
 }
