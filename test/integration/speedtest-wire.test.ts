@@ -201,6 +201,20 @@ describe('speed test measuring clients against Mailstead', () => {
     }
   });
 
+  test('a connection the server drops mid-session is a protocol failure, not an unreachable host', async () => {
+    const fake = await listen((socket) => {
+      socket.write('* OK [CAPABILITY IMAP4rev2] hi\r\n');
+      socket.once('data', () => socket.resetAndDestroy());
+    });
+    try {
+      const client = await WireImap.open({ host: '127.0.0.1', port: (fake.address() as { port: number }).port, implicitTls: false, where: 'fake' });
+      await assert.rejects(client.ok('NOOP'), (err: unknown) => err instanceof ToolError && err.kind === 'protocol' && /^fake: protocol error: connection (lost|closed)/.test(err.message));
+      client.close();
+    } finally {
+      fake.close();
+    }
+  });
+
   describe('probes', () => {
     const options = (protocol: 'imap' | 'pop3', port: number) => ({
       target: { protocol, implicitTls: true, host: '127.0.0.1', port, user: USER, url: `${protocol}s://${USER}@127.0.0.1:${port}` } satisfies Target,
