@@ -182,11 +182,6 @@ export class WireImap extends WireClient {
     return Promise.all(replies);
   }
 
-  /** Writes raw octets (a literal's data, DONE); the caller counts any round trip. */
-  write(data: string | Buffer): void {
-    this.conn.write(data);
-  }
-
   private pendingWrite: string[] = [];
 
   private send(command: string, hooks: CommandHooks, flush = true): Promise<ImapReply> {
