@@ -86,6 +86,18 @@ describe('speed test measuring clients against Mailstead', () => {
       assert.equal(got.literalOctets, sizes.reduce((a, b) => a + b, 0));
       assert.ok(got.wire > got.literalOctets, 'the wire carries the literals and the response lines');
       assert.equal(c.compressed, false);
+
+      // Pipelined (RFC 9051 §5.5): one write, one round trip, each reply to its own command.
+      const rt = c.roundTrips;
+      const [noop, sizesAgain, uids] = await c.pipeline([
+        { command: 'NOOP' },
+        { command: 'UID FETCH 1:* (RFC822.SIZE)', hooks: { collect: true } },
+        { command: 'UID SEARCH ALL', hooks: { collect: true } },
+      ]);
+      assert.equal(c.roundTrips - rt, 1);
+      assert.deepEqual([noop.ok, noop.untagged], [true, 0]);
+      assert.equal(sizesAgain.untagged, MESSAGES);
+      assert.match(uids.lines[0], /^\* SEARCH 1 2 3 /);
     } finally {
       await c.logout();
     }
@@ -198,6 +210,20 @@ describe('speed test measuring clients against Mailstead', () => {
       } finally {
         fake.close();
       }
+    }
+  });
+
+  test('a connection the server drops mid-session is a protocol failure, not an unreachable host', async () => {
+    const fake = await listen((socket) => {
+      socket.write('* OK [CAPABILITY IMAP4rev2] hi\r\n');
+      socket.once('data', () => socket.resetAndDestroy());
+    });
+    try {
+      const client = await WireImap.open({ host: '127.0.0.1', port: (fake.address() as { port: number }).port, implicitTls: false, where: 'fake' });
+      await assert.rejects(client.ok('NOOP'), (err: unknown) => err instanceof ToolError && err.kind === 'protocol' && /^fake: protocol error: connection (lost|closed)/.test(err.message));
+      client.close();
+    } finally {
+      fake.close();
     }
   });
 

@@ -7,9 +7,9 @@
  * returning client is logged in.
  */
 import { toToolError } from '../errors.js';
-import type { SessionOptions } from './imap-session.js';
+import { type SessionOptions, wireLogin } from './imap-session.js';
 import { type DownloadRun, type ProbeHooks, type RunResult, sampleLatency } from './run-types.js';
-import { type ImapReply, WireImap } from './wire/imap.js';
+import { type ImapLoginOptions, type ImapReply, WireImap } from './wire/imap.js';
 import { numberAfter } from './wire/imap-scanner.js';
 import { startMeter } from './wire/meter.js';
 
@@ -23,23 +23,8 @@ interface Baseline {
   highestModseq: number | null;
 }
 
-export function imapLoginOptions(opts: SessionOptions) {
-  return {
-    host: opts.target.host,
-    port: opts.target.port,
-    implicitTls: opts.target.implicitTls,
-    insecure: opts.insecure,
-    ca: opts.ca,
-    servername: opts.servername,
-    timeoutMs: opts.timeoutMs,
-    user: opts.target.user,
-    password: opts.password,
-    where: `IMAP ${opts.target.host}:${opts.target.port}`,
-  };
-}
-
 export async function runImap(opts: SessionOptions, maxMessages: number | null, hooks: ProbeHooks): Promise<RunResult> {
-  const login = imapLoginOptions(opts);
+  const login = wireLogin(opts, 'IMAP');
   let client: WireImap | null = null;
   try {
     hooks.progress('connect', 0, 1);
@@ -156,7 +141,7 @@ async function downloadAll(client: WireImap, uids: number[], hooks: ProbeHooks, 
  * flags and vanished UIDs), CONDSTORE (FETCH CHANGEDSINCE), or a full flag listing. New messages
  * are fetched as headers from the old UIDNEXT on.
  */
-async function resyncImap(login: ReturnType<typeof imapLoginOptions>, baseline: Baseline) {
+async function resyncImap(login: ImapLoginOptions, baseline: Baseline) {
   const client = await WireImap.connect(login);
   try {
     const stop = startMeter(client);

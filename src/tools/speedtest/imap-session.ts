@@ -22,6 +22,22 @@ export interface SessionOptions {
   timeoutMs?: number;
 }
 
+/** The measuring clients' options (wire/) for a run's target: same TLS policy, same names in errors. */
+export function wireLogin(opts: SessionOptions, protocol: 'IMAP' | 'POP3') {
+  return {
+    host: opts.target.host,
+    port: opts.target.port,
+    implicitTls: opts.target.implicitTls,
+    insecure: opts.insecure,
+    ca: opts.ca,
+    servername: opts.servername,
+    timeoutMs: opts.timeoutMs,
+    user: opts.target.user,
+    password: opts.password,
+    where: `${protocol} ${opts.target.host}:${opts.target.port}`,
+  };
+}
+
 export interface SessionExtras {
   /** Report when the server acknowledged IDLE (via imapflow's log events; only for the push watcher, logging costs time). */
   watchIdle?: boolean;

@@ -7,7 +7,7 @@
  * (RFC 2449 §6.6), and a resync whose clock starts once logged in.
  */
 import { ToolError, toToolError } from '../errors.js';
-import type { SessionOptions } from './imap-session.js';
+import { type SessionOptions, wireLogin } from './imap-session.js';
 import { type DownloadRun, type PhaseRun, type ProbeHooks, type RunResult, sampleLatency } from './run-types.js';
 import { startMeter } from './wire/meter.js';
 import { type Pop3LoginOptions, WirePop3 } from './wire/pop3.js';
@@ -17,23 +17,8 @@ interface UidlEntry {
   uidl: string;
 }
 
-export function pop3LoginOptions(opts: SessionOptions): Pop3LoginOptions {
-  return {
-    host: opts.target.host,
-    port: opts.target.port,
-    implicitTls: opts.target.implicitTls,
-    insecure: opts.insecure,
-    ca: opts.ca,
-    servername: opts.servername,
-    timeoutMs: opts.timeoutMs,
-    user: opts.target.user,
-    password: opts.password,
-    where: `POP3 ${opts.target.host}:${opts.target.port}`,
-  };
-}
-
 export async function runPop3(opts: SessionOptions, maxMessages: number | null, hooks: ProbeHooks): Promise<RunResult> {
-  const login = pop3LoginOptions(opts);
+  const login = wireLogin(opts, 'POP3');
   const where = login.where;
   let client: WirePop3 | null = null;
   try {

@@ -82,8 +82,6 @@ export async function sampleLatency(noop: () => Promise<unknown>): Promise<numbe
   }
   return latencyMs;
 }
-/** Messages per IMAP UID FETCH BODY.PEEK[] command (a client's typical batch). */
-export const DOWNLOAD_BATCH = 50;
 
 /** Round trips of a TLS handshake: one for TLS 1.3 (RFC 8446 §2), two for TLS 1.2 (RFC 5246 §7.3). */
 export function tlsHandshakeRoundTrips(version: string | null): number {

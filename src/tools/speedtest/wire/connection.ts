@@ -89,6 +89,8 @@ export class WireConnection {
       return s;
     });
     tcp.setNoDelay(true);
+    // Under TLS the TLS socket reports the failure; a second 'error' here must not go unheard (it would end the process).
+    tcp.on('error', () => {});
     const tcpAt = performance.now();
     const marks: ConnectMarks = { dnsMs: startedAt - t0, startedAt, tcpAt, secureAt: tcpAt, address, tlsVersion: null, tlsCipher: null, upgradeMs: 0, upgraded: false };
     let socket: Socket | TLSSocket = tcp;
@@ -162,7 +164,13 @@ export class WireConnection {
       if (this.inflate) this.inflate.write(chunk);
       else this.onData(chunk);
     });
-    socket.on('error', (err: NodeJS.ErrnoException) => this.fail(classifySocketError(err, this.target.where)));
+    socket.on('error', (err: NodeJS.ErrnoException) => {
+      const failure = classifySocketError(err, this.target.where);
+      // The server was reached: a connection lost mid-session is a protocol failure, not "unreachable" (as src/tools/errors.ts has it).
+      this.fail(
+        failure.kind === 'unreachable' ? new ToolError(`${this.target.where}: protocol error: connection lost (${err.code ?? oneLine(err.message)})`, 'protocol') : failure,
+      );
+    });
     socket.on('close', () => this.fail(new ToolError(`${this.target.where}: protocol error: connection closed by the server`, 'protocol')));
     socket.on('timeout', () => {
       if (this.waiting) {

@@ -8,10 +8,11 @@
  */
 import { encodePlain } from '../../../protocol/sasl/plain.js';
 import { oneLine, ToolError } from '../../errors.js';
-import type { ConnectTimings, PhaseRun } from '../run-types.js';
-import { connectRoundTrips, WireConnection, type WireTarget } from './connection.js';
-import { ImapScanner, WireProtocolError } from './imap-scanner.js';
-import { type Counting, startMeter, without } from './meter.js';
+import type { PhaseRun } from '../run-types.js';
+import { WireClient } from './client.js';
+import type { WireTarget } from './connection.js';
+import { ImapScanner } from './imap-scanner.js';
+import { startMeter } from './meter.js';
 
 export interface ImapLoginOptions extends WireTarget {
   user: string;
@@ -57,54 +58,31 @@ interface Pending {
   reject: (e: Error) => void;
 }
 
-export class WireImap implements Counting {
-  roundTrips = 0;
+export class WireImap extends WireClient {
   capabilities = new Set<string>();
-  /** Connection phases of this session; authMs is login.ms. */
-  timings!: ConnectTimings;
-  /** Authentication alone (no STARTTLS). */
-  login!: PhaseRun;
-  private conn!: WireConnection;
-  private readonly scanner: ImapScanner;
   private readonly queue: Pending[] = [];
-  private greeted: ((line: string) => void) | null = null;
-  private failure: Error | null = null;
-  /** Octets after a switching OK, held until the stream has changed. */
-  private held: Buffer[] | null = null;
+  private greeting: ((line: string) => void) | null = null;
   private tagNo = 0;
 
-  private constructor(readonly where: string) {
-    this.scanner = new ImapScanner({
-      line: (buf, start, end, continued, octets) => this.line(buf, start, end, continued, octets),
+  private constructor(where: string) {
+    const scanner: ImapScanner = new ImapScanner({
+      line: (buf, start, end, continued, octets) => this.line(scanner, buf, start, end, continued, octets),
       literal: (size) => this.literal(size),
     });
-  }
-
-  get octetsIn(): number {
-    return this.conn.octetsIn;
+    super(where, scanner);
   }
 
   /** Connects, reads the greeting, upgrades with STARTTLS when offered (or required) and logs in. */
   static async connect(opts: ImapLoginOptions): Promise<WireImap> {
     const client = await WireImap.open(opts);
-    try {
-      await client.authenticate(opts);
-    } catch (err) {
-      client.close();
-      throw err;
-    }
-    return client;
+    return client.loginOrClose(() => client.authenticate(opts));
   }
 
   /** Connects and reads the greeting; no login (for connection tests). */
   static async open(target: WireTarget): Promise<WireImap> {
     const client = new WireImap(target.where);
-    const greeting = new Promise<string>((resolve) => (client.greeted = resolve));
-    client.conn = await WireConnection.open(
-      target,
-      (chunk) => client.receive(chunk),
-      (err) => client.fail(err),
-    );
+    const greeting = new Promise<string>((resolve) => (client.greeting = resolve));
+    await client.attach(target);
     client.conn.awaiting = true;
     const line = await Promise.race([greeting, client.failed()]);
     client.conn.awaiting = false;
@@ -114,20 +92,7 @@ export class WireImap implements Counting {
       throw new ToolError(`${target.where}: server refused the connection: ${oneLine(line)}`, 'protocol');
     }
     client.noteCapabilities(line);
-    const m = client.conn.marks;
-    client.timings = {
-      dnsMs: m.dnsMs,
-      tcpMs: m.tcpAt - m.startedAt,
-      tlsMs: m.secureAt - m.tcpAt,
-      greetingMs: greetingAt - m.secureAt,
-      authMs: 0,
-      security: target.implicitTls ? 'tls' : 'plain',
-      compression: false,
-      tlsVersion: m.tlsVersion,
-      tlsCipher: m.tlsCipher,
-      address: m.address,
-      connectRoundTrips: connectRoundTrips(m, target.implicitTls),
-    };
+    client.greeted(target, greetingAt);
     return client;
   }
 
@@ -163,24 +128,13 @@ export class WireImap implements Counting {
     this.capabilities.clear();
     this.noteCapabilities(reply.status);
     if (this.capabilities.size === 0) await this.refreshCapabilities();
-    const total = stop();
-    this.login = upgrade ? without(total, upgrade) : total;
-    this.timings.authMs = this.login.ms;
-    if (upgrade) {
-      const m = this.conn.marks;
-      this.timings.security = 'starttls';
-      this.timings.tlsMs = m.upgradeMs;
-      this.timings.tlsVersion = m.tlsVersion;
-      this.timings.tlsCipher = m.tlsCipher;
-      this.timings.connectRoundTrips = connectRoundTrips(m, false);
-    }
+    this.loggedIn(stop(), upgrade);
   }
 
   private async startTls(): Promise<void> {
     const reply = await this.command('STARTTLS', { switches: true });
     if (!reply.ok) throw new ToolError(`${this.where}: STARTTLS refused: ${oneLine(reply.status)}`, 'tls');
-    const held = this.release();
-    await this.conn.upgrade(held.length);
+    await this.upgradeHeld();
   }
 
   /** COMPRESS DEFLATE (RFC 4978); from its OK on, both directions are deflated. */
@@ -226,11 +180,6 @@ export class WireImap implements Counting {
     const replies = commands.map((c) => this.send(c.command, c.hooks ?? {}, false));
     this.flush();
     return Promise.all(replies);
-  }
-
-  /** Writes raw octets (a literal's data, DONE); the caller counts any round trip. */
-  write(data: string | Buffer): void {
-    this.conn.write(data);
   }
 
   private pendingWrite: string[] = [];
@@ -286,44 +235,15 @@ export class WireImap implements Counting {
     }
   }
 
-  close(): void {
-    this.failure ??= new ToolError(`${this.where}: connection closed`, 'protocol');
-    this.conn?.close();
-  }
-
-  private receive(chunk: Buffer): void {
-    if (this.held) {
-      this.held.push(chunk);
-      return;
-    }
-    try {
-      const rest = this.scanner.push(chunk);
-      if (this.scanner.halt) {
-        this.scanner.halt = false;
-        this.held = [rest];
-      }
-    } catch (err) {
-      if (!(err instanceof WireProtocolError)) throw err;
-      this.fail(new ToolError(`${this.where}: protocol error: ${err.message}`, 'protocol'));
-      this.conn.close();
-    }
-  }
-
-  private release(): Buffer {
-    const held = Buffer.concat(this.held ?? []);
-    this.held = null;
-    return held;
-  }
-
-  private line(buf: Buffer, start: number, end: number, continued: boolean, octets: number): void {
+  private line(scanner: ImapScanner, buf: Buffer, start: number, end: number, continued: boolean, octets: number): void {
     const head = this.queue[0];
     if (head) head.reply.octets += octets;
     if (continued) return;
     const first = buf[start];
     if (first === 0x2a /* * */) {
-      if (this.greeted) {
-        const greeted = this.greeted;
-        this.greeted = null;
+      if (this.greeting) {
+        const greeted = this.greeting;
+        this.greeting = null;
         greeted(buf.toString('latin1', start, end));
         return;
       }
@@ -350,7 +270,7 @@ export class WireImap implements Counting {
     const [done] = this.queue.splice(at, 1);
     done.reply.status = buf.toString('latin1', space + 1, end);
     done.reply.ok = /^OK\b/i.test(done.reply.status);
-    if (done.hooks.switches && done.reply.ok) this.scanner.halt = true;
+    if (done.hooks.switches && done.reply.ok) scanner.halt = true;
     if (this.queue.length === 0) this.conn.awaiting = false;
     done.resolve(done.reply);
   }
@@ -376,7 +296,7 @@ export class WireImap implements Counting {
     return failed;
   }
 
-  private fail(err: ToolError): void {
+  protected fail(err: ToolError): void {
     this.failure ??= err;
     for (const p of this.queue.splice(0)) p.reject(err);
     for (const w of this.failWaiters.splice(0)) w(err);

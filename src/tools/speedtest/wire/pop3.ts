@@ -8,10 +8,10 @@
  */
 import { encodePlain } from '../../../protocol/sasl/plain.js';
 import { oneLine, ToolError } from '../../errors.js';
-import type { ConnectTimings, PhaseRun } from '../run-types.js';
-import { connectRoundTrips, WireConnection, type WireTarget } from './connection.js';
-import { WireProtocolError } from './imap-scanner.js';
-import { type Counting, startMeter, without } from './meter.js';
+import type { PhaseRun } from '../run-types.js';
+import { WireClient } from './client.js';
+import type { WireTarget } from './connection.js';
+import { startMeter } from './meter.js';
 import { type Pop3Reply, Pop3Scanner } from './pop3-scanner.js';
 
 export interface Pop3LoginOptions extends WireTarget {
@@ -31,21 +31,15 @@ export interface Pop3Command {
   onLine?: (text: string) => void;
 }
 
-export class WirePop3 implements Counting {
-  roundTrips = 0;
+export class WirePop3 extends WireClient {
   capabilities: string[] = [];
-  timings!: ConnectTimings;
-  login!: PhaseRun;
-  private conn!: WireConnection;
-  private readonly scanner = new Pop3Scanner();
-  private failure: ToolError | null = null;
   private readonly rejects = new Set<(e: Error) => void>();
-  private held: Buffer[] | null = null;
 
-  private constructor(readonly where: string) {}
-
-  get octetsIn(): number {
-    return this.conn.octetsIn;
+  private constructor(
+    where: string,
+    private readonly scanner = new Pop3Scanner(),
+  ) {
+    super(where, scanner);
   }
 
   get pipelining(): boolean {
@@ -55,24 +49,14 @@ export class WirePop3 implements Counting {
   /** Connects, reads the greeting, CAPA, upgrades with STLS when offered (or required) and logs in. */
   static async connect(opts: Pop3LoginOptions): Promise<WirePop3> {
     const client = await WirePop3.open(opts);
-    try {
-      await client.authenticate(opts);
-    } catch (err) {
-      client.close();
-      throw err;
-    }
-    return client;
+    return client.loginOrClose(() => client.authenticate(opts));
   }
 
   /** Connects and reads the greeting; no login. */
   static async open(target: WireTarget): Promise<WirePop3> {
     const client = new WirePop3(target.where);
     const greeting = client.expect({ line: '', multiline: false });
-    client.conn = await WireConnection.open(
-      target,
-      (chunk) => client.receive(chunk),
-      (err) => client.fail(err),
-    );
+    await client.attach(target);
     client.conn.awaiting = true;
     const reply = await greeting;
     client.conn.awaiting = false;
@@ -81,20 +65,7 @@ export class WirePop3 implements Counting {
       client.close();
       throw new ToolError(`${target.where}: server refused the connection: ${oneLine(reply.status)}`, 'protocol');
     }
-    const m = client.conn.marks;
-    client.timings = {
-      dnsMs: m.dnsMs,
-      tcpMs: m.tcpAt - m.startedAt,
-      tlsMs: m.secureAt - m.tcpAt,
-      greetingMs: greetingAt - m.secureAt,
-      authMs: 0,
-      security: target.implicitTls ? 'tls' : 'plain',
-      compression: false,
-      tlsVersion: m.tlsVersion,
-      tlsCipher: m.tlsCipher,
-      address: m.address,
-      connectRoundTrips: connectRoundTrips(m, target.implicitTls),
-    };
+    client.greeted(target, greetingAt);
     return client;
   }
 
@@ -109,9 +80,7 @@ export class WirePop3 implements Counting {
         const stopUpgrade = startMeter(this);
         const reply = await this.run({ line: 'STLS', multiline: false }, true);
         if (!reply.ok) throw new ToolError(`${this.where}: STLS refused: ${oneLine(reply.status)}`, 'tls');
-        const held = Buffer.concat(this.held ?? []);
-        this.held = null;
-        await this.conn.upgrade(held.length);
+        await this.upgradeHeld();
         upgrade = stopUpgrade();
         // RFC 2595 §4: what CAPA said before TLS is forgotten.
         this.capabilities = await this.capa();
@@ -126,17 +95,7 @@ export class WirePop3 implements Counting {
       if (reply.ok) reply = await this.run({ line: `PASS ${opts.password}`, multiline: false });
     }
     if (!reply.ok) throw new ToolError(`${this.where}: authentication failed: ${oneLine(reply.status.replace(/^-ERR\s*/, ''))}`, 'auth');
-    const total = stop();
-    this.login = upgrade ? without(total, upgrade) : total;
-    this.timings.authMs = this.login.ms;
-    if (upgrade) {
-      const m = this.conn.marks;
-      this.timings.security = 'starttls';
-      this.timings.tlsMs = m.upgradeMs;
-      this.timings.tlsVersion = m.tlsVersion;
-      this.timings.tlsCipher = m.tlsCipher;
-      this.timings.connectRoundTrips = connectRoundTrips(m, false);
-    }
+    this.loggedIn(stop(), upgrade);
   }
 
   /** CAPA (RFC 2449 §5); a server without it offers nothing beyond RFC 1939. */
@@ -212,30 +171,7 @@ export class WirePop3 implements Counting {
     }
   }
 
-  close(): void {
-    this.failure ??= new ToolError(`${this.where}: connection closed`, 'protocol');
-    this.conn?.close();
-  }
-
-  private receive(chunk: Buffer): void {
-    if (this.held) {
-      this.held.push(chunk);
-      return;
-    }
-    try {
-      const rest = this.scanner.push(chunk);
-      if (this.scanner.halt) {
-        this.scanner.halt = false;
-        this.held = [rest];
-      }
-    } catch (err) {
-      if (!(err instanceof WireProtocolError)) throw err;
-      this.fail(new ToolError(`${this.where}: protocol error: ${err.message}`, 'protocol'));
-      this.conn.close();
-    }
-  }
-
-  private fail(err: ToolError): void {
+  protected fail(err: ToolError): void {
     this.failure ??= err;
     for (const reject of this.rejects) reject(err);
     this.rejects.clear();
