@@ -4,6 +4,7 @@ import { foldRuns, medianRunIndex } from './fold.js';
 import { DEFAULT_LINKS } from './projection.js';
 import type { PhaseRun, RunResult } from './run-types.js';
 import type { SpeedtestReport } from './types.js';
+import { formatTable } from './table.js';
 import { verdictOf } from './verdict.js';
 
 const phase = (ms: number, cpuMs: number, roundTrips: number, wireBytes = 1000): PhaseRun => ({ ms, cpuMs, roundTrips, wireBytes });
@@ -94,4 +95,16 @@ test('the verdict names real differences, says level otherwise, and projects ont
   assert.match(v, /Projected for mobile 80 ms round trips: .*downloading everything: IMAP \d+× faster/);
   assert.match(v, /With PIPELINING \(RFC 2449\) POP3 sends its commands in batches, 5 round trips instead of 300 for the headers/);
   assert.match(v, /With COMPRESS=DEFLATE \(RFC 4978\) IMAP's download read 0\.9 MB from the network instead of 3\.1 MB; its time: no conclusion/);
+});
+
+test("the table marks a client-bound phase and lists each link's projections", () => {
+  const imap = foldRuns('imap', [run('imap', 1)], [], opts);
+  const pop3 = foldRuns('pop3', [run('pop3', 1)], [], opts);
+  const text = formatTable({ imap, pop3, links: DEFAULT_LINKS, pollIntervalSeconds: 300 } as unknown as SpeedtestReport);
+  // IMAP's download: 90 ms of CPU in 100 ms.
+  assert.match(text, /^ {2}client +CPU 90 ms \(90 %\), 1 round trip, 3\.1 MB read — limited by this machine +CPU 40 ms \(40 %\), 300 round trips, 3\.1 MB read$/m);
+  assert.match(text, /^Projected +IMAP Wi-Fi 20 ms +POP3 Wi-Fi 20 ms +IMAP mobile 80 ms +POP3 mobile 80 ms$/m);
+  assert.match(text, /^Open mailbox \(headers\) +50 ms +6\.02 s +110 ms +24\.0 s$/m);
+  assert.match(text, /^Open mailbox, pipelined +— +/m);
+  assert.match(text, /^Full download, compressed +0\.15 s, 20\.0 MB\/s +— *$/m);
 });
