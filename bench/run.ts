@@ -7,7 +7,7 @@
  *   --json FILE     write the report as JSON
  *   --quick         fewer runs and 200 messages: checks the harness, measures nothing
  *   --messages N    messages in the benchmark mailbox (default 2000)
- *   --only LIST     comma-separated suites: connect,imap,pop3,delivery,idle,resync,memory
+ *   --only LIST     comma-separated suites: connect,imap,pop3,delivery,idle,resync,speedtest,memory
  *   --no-dovecot    measure Mailstead alone
  */
 import { writeFileSync } from 'node:fs';
@@ -25,6 +25,7 @@ import { idleSuite } from './suites/idle.js';
 import { imapSuite } from './suites/imap.js';
 import { memorySuite } from './suites/memory.js';
 import { pop3Suite } from './suites/pop3.js';
+import { speedtestSuite } from './suites/speedtest.js';
 import { resyncSuite } from './resync.js';
 
 const SUITES: Record<string, (ctx: BenchContext) => Promise<Row[]>> = {
@@ -34,6 +35,7 @@ const SUITES: Record<string, (ctx: BenchContext) => Promise<Row[]>> = {
   delivery: deliverySuite,
   idle: idleSuite,
   resync: resyncSuite,
+  speedtest: speedtestSuite,
   // Last: it reads what the runs left behind.
   memory: memorySuite,
 };

@@ -26,13 +26,14 @@ interface SpeedtestFlags {
   html?: string;
   demo?: boolean;
   demoMessages: string;
+  rtt: string[];
   quiet?: boolean;
 }
 
 export function registerSpeedtestCommand(program: Command): void {
   program
     .command('speedtest')
-    .description('Measure IMAP against POP3 on one account (or an embedded demo server) and report the difference.')
+    .description('Measure IMAP against POP3 on one account (or a demo server of its own) and report the difference.')
     .option('--imap <url>', 'IMAP account: imaps://USER@HOST[:PORT] (imap:// needs --allow-plaintext)')
     .option('--pop3 <url>', 'POP3 account: pop3s://USER@HOST[:PORT] (pop3:// needs --allow-plaintext)')
     .option('--password-stdin', 'read the password from the first line of standard input')
@@ -45,8 +46,9 @@ export function registerSpeedtestCommand(program: Command): void {
     .option('--poll-interval <time>', 'the POP3 polling interval push is compared with: seconds, or e.g. 5m', '5m')
     .option('--json <file>', 'write the report as JSON (schema in docs/speedtest.md)')
     .option('--html <file>', 'write a self-contained HTML report with charts')
-    .option('--demo', 'start an embedded Mailstead on loopback with a generated mailbox and test that')
+    .option('--demo', 'start a Mailstead of its own (a child process on loopback) with a generated mailbox and test that')
     .option('--demo-messages <n>', 'messages in the demo mailbox', '2000')
+    .option('--rtt <ms>', 'also project every phase onto a link with this round-trip time in ms (repeatable; Wi-Fi 20 ms and mobile 80 ms are always shown)', (v: string, prev: string[]) => [...prev, v], [] as string[])
     .option('--quiet', 'no progress output')
     .addHelpText(
       'after',
@@ -85,7 +87,7 @@ function seconds(value: string): number {
 
 async function speedtest(flags: SpeedtestFlags): Promise<void> {
   // Loaded here, not at the top: the charting libraries cost every other mailstead command ~30 MiB and a second of start-up.
-  const [{ startDemo }, { renderHtml }, { createProgress }, { runSpeedtest }, { formatStory, playStory }, { parseTarget }, { formatTable }] =
+  const [{ startDemo }, { renderHtml }, { createProgress }, { runSpeedtest }, { formatStory, playStory }, { parseTarget }, { formatTable }, projection] =
     await Promise.all([
       import('../tools/speedtest/demo.js'),
       import('../tools/speedtest/html.js'),
@@ -93,9 +95,18 @@ async function speedtest(flags: SpeedtestFlags): Promise<void> {
       import('../tools/speedtest/run.js'),
       import('../tools/speedtest/story.js'),
       import('../tools/speedtest/target.js'),
-      import('../tools/speedtest/verdict.js'),
+      import('../tools/speedtest/table.js'),
+      import('../tools/speedtest/projection.js'),
     ]);
   const runs = count(flags.runs, '--runs', 1);
+  if (flags.rtt.length > projection.MAX_CUSTOM_LINKS) throw new ToolError(`--rtt may be given at most ${projection.MAX_CUSTOM_LINKS} times`, 'usage');
+  const links = projection.linksWith(
+    flags.rtt.map((v) => {
+      const rtt = projection.parseRtt(v);
+      if (rtt === null) throw new ToolError(`--rtt wants a round-trip time in milliseconds, more than 0 and at most ${projection.MAX_RTT_MS}, not "${v}"`, 'usage');
+      return rtt;
+    }),
+  );
   const maxMessages = flags.messages !== undefined ? count(flags.messages, '--messages', 1) : null;
   const pollIntervalSeconds = seconds(flags.pollInterval);
   const quiet = Boolean(flags.quiet);
@@ -107,9 +118,9 @@ async function speedtest(flags: SpeedtestFlags): Promise<void> {
   let demo: Demo | null = null;
 
   if (flags.demo) {
-    if (flags.imap || flags.pop3) throw new ToolError('--demo tests its own embedded server; leave out --imap and --pop3', 'usage');
+    if (flags.imap || flags.pop3) throw new ToolError('--demo tests a server of its own; leave out --imap and --pop3', 'usage');
     const demoMessages = count(flags.demoMessages, '--demo-messages', 1);
-    if (!quiet) process.stderr.write(`starting an embedded Mailstead with ${demoMessages} generated messages...\n`);
+    if (!quiet) process.stderr.write(`starting a demo Mailstead (a child process) with ${demoMessages} generated messages...\n`);
     demo = await startDemo(demoMessages, (done, total) => {
       if (!quiet && (done === total || process.stderr.isTTY)) process.stderr.write(`${process.stderr.isTTY ? '\r' : ''}generated ${done}/${total} messages${process.stderr.isTTY && done < total ? '' : '\n'}`);
     });
@@ -142,6 +153,7 @@ async function speedtest(flags: SpeedtestFlags): Promise<void> {
       maxMessages,
       allowWrite: Boolean(flags.allowWrite) || Boolean(demo),
       pollIntervalSeconds,
+      links,
       demo: Boolean(demo),
       addOneMessage: demo ? () => demo.addOneMessage() : undefined,
       progress: createProgress(runs, process.stderr, quiet),

@@ -99,10 +99,40 @@ function plausibleFigure(f: { median: number; min: number; max: number; runs: nu
   for (const v of f.runs) assert.ok(Number.isFinite(v) && (positive ? v > 0 : v >= 0), `${name}: ${v} should be ${positive ? '> 0' : '>= 0'}`);
 }
 
+const round3 = (v: number) => Math.round(v * 1000) / 1000;
+
+/**
+ * A phase of schema version 2: wall and CPU time per run, round trips and
+ * octets, and one projection per link that follows projection.ts's arithmetic.
+ */
+// biome-ignore lint: the report is checked field by field
+export function checkPhase(phase: any, runs: number, name: string, links: Array<{ name: string; rttMs: number }>, rttMs: number, cost = true): void {
+  plausibleFigure(phase.ms, runs, `${name} ms`);
+  assert.ok(Number.isInteger(phase.roundTrips) && phase.roundTrips >= 1, `${name}: round trips ${phase.roundTrips}`);
+  if (cost) {
+    plausibleFigure(phase.cpuMs, runs, `${name} cpuMs`, false);
+    assert.equal(typeof phase.clientBound, 'boolean', `${name}: clientBound`);
+    assert.ok(Number.isInteger(phase.wireBytes) && phase.wireBytes > 0, `${name}: wire bytes ${phase.wireBytes}`);
+  }
+  assert.deepEqual(
+    phase.projections.map((p: { link: string; rttMs: number }) => [p.link, p.rttMs]),
+    links.map((l) => [l.name, l.rttMs]),
+    `${name}: one projection per link`,
+  );
+  for (const p of phase.projections) {
+    const expected = round3(Math.max(0, phase.ms.median - phase.roundTrips * rttMs) + phase.roundTrips * p.rttMs);
+    assert.ok(Math.abs(p.ms - expected) < 0.002, `${name} on ${p.link}: ${p.ms} = max(0, ${phase.ms.median} − ${phase.roundTrips} × ${rttMs}) + ${phase.roundTrips} × ${p.rttMs}`);
+  }
+}
+
 // biome-ignore lint: the report is checked field by field
 export function checkReport(report: any, opts: { runs: number; messages: number; allowWrite: boolean }): void {
   assert.equal(report.tool, 'mailstead speedtest');
-  assert.equal(report.version, 1);
+  assert.equal(report.version, 2);
+  assert.deepEqual(report.links.slice(0, 2), [
+    { name: 'Wi-Fi', rttMs: 20 },
+    { name: 'mobile', rttMs: 80 },
+  ]);
   assert.equal(report.runs, opts.runs);
   assert.equal(report.readOnly, !opts.allowWrite);
   assert.ok(report.verdict.length > 80, 'a verdict paragraph');
@@ -127,6 +157,33 @@ export function checkReport(report: any, opts: { runs: number; messages: number;
     assert.equal(p.resync.newMessages, 0, 'no message added outside --demo');
     assert.equal(p.latencySamplesMs.length, opts.runs * 10);
     assert.ok(p.latencySamplesMs.every((v: number) => v > 0));
+    assert.ok(p.measuredRttMs > 0, `${name}: measured RTT`);
+
+    // Version 2: every phase with CPU time, round trips, octets and projections.
+    const phase = (f: unknown, what: string, cost = true) => checkPhase(f, opts.runs, `${name} ${what}`, report.links, p.measuredRttMs, cost);
+    phase(c.connect, 'connect', false);
+    assert.ok(c.connect.roundTrips >= 2, `${name}: TCP and greeting at least`);
+    phase(p.login, 'login');
+    assert.deepEqual(p.login.ms, c.authMs, `${name}: authMs is the login phase`);
+    for (const what of ['listing', 'headerSync', 'download', 'resync']) phase(p[what], what);
+    // No compression in the main figures: every message octet crossed the wire, plus the protocol's own.
+    assert.equal(c.compression, false, `${name}: no compression in the main figures`);
+    assert.ok(p.download.wireBytes >= p.download.bytes, `${name}: download read ${p.download.wireBytes} octets for ${p.download.bytes} of messages: not compressed`);
+    assert.ok(Math.abs(p.download.ms.median - p.download.seconds.median * 1000) <= 1, `${name}: download ms is seconds × 1000 (seconds keep three decimals)`);
+    for (const what of ['headerSyncPipelined', 'downloadPipelined', 'downloadCompressed']) if (p[what] !== null) phase(p[what], what);
+  }
+  // IMAP fetches every header in one command; POP3 needs a TOP per message, one at a time.
+  assert.ok(report.imap.headerSync.roundTrips <= 2, `IMAP header sync: ${report.imap.headerSync.roundTrips} round trips`);
+  assert.ok(report.pop3.headerSync.roundTrips >= opts.messages, `POP3 header sync: ${report.pop3.headerSync.roundTrips} round trips`);
+  assert.equal(report.imap.headerSyncPipelined, null);
+  assert.equal(report.imap.downloadPipelined, null);
+  assert.equal(report.pop3.downloadCompressed, null);
+  assert.equal(report.pop3.headerSyncPipelined !== null, report.pop3.pipeliningOffered, 'pipelined rows where PIPELINING is offered');
+  if (report.pop3.headerSyncPipelined) assert.ok(report.pop3.headerSyncPipelined.roundTrips < report.pop3.headerSync.roundTrips);
+  assert.equal(report.imap.downloadCompressed !== null, report.imap.compressionOffered, 'a compressed row where COMPRESS=DEFLATE is offered');
+  if (report.imap.downloadCompressed) {
+    assert.equal(report.imap.downloadCompressed.bytes, report.imap.download.bytes);
+    assert.ok(report.imap.downloadCompressed.wireBytes < report.imap.download.wireBytes, 'the compressed row read fewer octets');
   }
   assert.equal(report.imap.download.bytes, report.pop3.download.bytes, 'both protocols download the same bytes');
   assert.match(report.imap.resync.method, /^(qresync|condstore|uid-fetch)$/);

@@ -12,7 +12,8 @@ import { after, before, describe, test } from 'node:test';
 import { addUser, startServer, type TestServer } from '../helpers/server.js';
 import { type Account, accountState, assertOneLineError, checkReport, seedMailbox, speedtest } from './speedtest-checks.js';
 
-const MESSAGES = 40;
+/** A few hundred: POP3's TOP per message against IMAP's one command shows in the round trips. */
+const MESSAGES = 300;
 
 describe('mailstead speedtest against Mailstead', () => {
   let server: TestServer;
@@ -44,7 +45,12 @@ describe('mailstead speedtest against Mailstead', () => {
     assert.match(r.stdout, /Open mailbox \(headers\)/);
     assert.match(r.stdout, new RegExp(report.verdict.slice(0, 40).replace(/[.*+?^${}()|[\]\\]/g, '\\$&')));
     // Not a TTY: plain progress lines on stderr.
-    assert.match(r.stderr, /^imap run 2\/2: download done \(40\/40\)$/m);
+    assert.match(r.stderr, /^imap run 2\/2: download done \(300\/300\)$/m);
+    assert.match(r.stderr, /^pop3 run 2\/2: headers done \(300\/300\)$/m);
+    // The table shows the client's cost and the projections; the verdict projects onto both default links.
+    assert.match(r.stdout, /^ {2}client +CPU .*round trips?, /m);
+    assert.match(r.stdout, /^Projected +IMAP Wi-Fi 20 ms +POP3 Wi-Fi 20 ms +IMAP mobile 80 ms +POP3 mobile 80 ms$/m);
+    assert.match(report.verdict, /Projected for Wi-Fi 20 ms round trips: .*Projected for mobile 80 ms round trips: /);
     assert.deepEqual(await accountState(account), beforeState);
   });
 
@@ -56,6 +62,28 @@ describe('mailstead speedtest against Mailstead', () => {
     assert.equal(r.stderr, '');
     checkReport(JSON.parse(readFileSync(json, 'utf8')), { runs: 1, messages: MESSAGES, allowWrite: true });
     assert.deepEqual(await accountState(account), beforeState);
+  });
+
+  test('--rtt adds a link to every projection; a bad value is a usage error', async () => {
+    const env = { MAILSTEAD_PASSWORD: account.password };
+    const json = join(out, 'rtt.json');
+    const r = await speedtest(['--pop3', urls()[3], '--ca', server.certFile, '--runs', '1', '--rtt', '150', '--rtt', '20', '--json', json, '--quiet'], env);
+    assert.equal(r.status, 0, r.stderr);
+    const report = JSON.parse(readFileSync(json, 'utf8'));
+    assert.deepEqual(report.links, [
+      { name: 'Wi-Fi', rttMs: 20 },
+      { name: 'mobile', rttMs: 80 },
+      { name: '--rtt 150', rttMs: 150 },
+    ]);
+    const headers = report.pop3.headerSync;
+    assert.equal(headers.projections[2].rttMs, 150);
+    assert.ok(headers.projections[2].ms >= headers.roundTrips * 150, 'every TOP costs at least the link RTT');
+    assert.match(r.stdout, /POP3 150 ms/);
+    for (const bad of ['0', 'abc', '-3', '20ms', '10001']) {
+      assertOneLineError(await speedtest(['--pop3', urls()[3], '--insecure', '--rtt', bad], env), 64, /--rtt wants a round-trip time in milliseconds/);
+    }
+    const many = ['1', '2', '3', '4', '5'].flatMap((v) => ['--rtt', v]);
+    assertOneLineError(await speedtest(['--pop3', urls()[3], '--insecure', ...many], env), 64, /--rtt may be given at most 4 times/);
   });
 
   test('failures are one line with a named exit code', async () => {

@@ -5,6 +5,7 @@
 import * as vega from 'vega';
 import * as vl from 'vega-lite';
 import type { TopLevelSpec } from 'vega-lite';
+import { linkLabel } from './table.js';
 import type { Figure, ProtocolReport, SpeedtestReport } from './types.js';
 
 export const COLORS = { IMAP: '#2563eb', POP3: '#ea580c' };
@@ -65,7 +66,8 @@ function groupedBars(values: Row[], unit: string, order: string[]): TopLevelSpec
 }
 
 export async function buildCharts(report: SpeedtestReport): Promise<Chart[]> {
-  const charts: Chart[] = [];
+  // First: which protocol is faster on the reader's own link.
+  const charts: Chart[] = [await projectionChart(report)];
   const connectOrder = ['DNS', 'TCP', 'TLS', 'Greeting', 'Login'];
   charts.push({
     title: 'Connecting',
@@ -144,4 +146,58 @@ export async function buildCharts(report: SpeedtestReport): Promise<Chart[]> {
     });
   }
   return charts;
+}
+
+/** The phases a user waits for, measured here and projected onto each link (projection.ts). */
+const PROJECTED: Array<[string, (p: ProtocolReport) => { ms: Figure; projections: Array<{ ms: number }> } | null]> = [
+  ['Open mailbox', (p) => p.headerSync],
+  ['TOP pipelined', (p) => p.headerSyncPipelined],
+  ['Download all', (p) => p.download],
+  ['RETR pipelined', (p) => p.downloadPipelined],
+  ['Check new mail', (p) => p.resync],
+];
+
+async function projectionChart(report: SpeedtestReport): Promise<Chart> {
+  const links = ['measured here', ...report.links.map(linkLabel)];
+  const values: Array<{ link: string; phase: string; protocol: string; seconds: number }> = [];
+  for (const p of [report.imap, report.pop3]) {
+    if (!p) continue;
+    const protocol = p.protocol.toUpperCase();
+    // Connecting and logging in come first on every link: one bar for both.
+    const connect = [p.connection.connect.ms.median + p.login.ms.median, ...p.connection.connect.projections.map((c, i) => c.ms + p.login.projections[i].ms)];
+    connect.forEach((ms, i) => values.push({ link: links[i], phase: 'Connect, log in', protocol, seconds: ms / 1000 }));
+    for (const [phase, pick] of PROJECTED) {
+      const f = pick(p);
+      if (!f) continue;
+      [f.ms.median, ...f.projections.map((x) => x.ms)].forEach((ms, i) => values.push({ link: links[i], phase, protocol, seconds: ms / 1000 }));
+    }
+  }
+  const order = ['Connect, log in', ...PROJECTED.map(([phase]) => phase)];
+  // A log scale: loopback milliseconds and a phone's tens of seconds on one axis.
+  const floor = Math.max(Math.min(...values.map((v) => v.seconds).filter((v) => v > 0)) / 2, 1e-5);
+  return {
+    title: 'Measured here, and projected for your link',
+    caption:
+      'Seconds per task on a logarithmic scale: first as measured, then projected for each link: every round trip the protocol needed costs the link’s round-trip time, the transfer keeps the bandwidth measured here. TOP and RETR pipelined: POP3 with PIPELINING (RFC 2449).',
+    svg: await render({
+      data: { values: values.map((v) => ({ ...v, seconds: Math.max(v.seconds, floor) })) },
+      facet: { row: { field: 'link', type: 'nominal', title: null, sort: links, header: { labelAngle: 0, labelAlign: 'left', labelAnchor: 'start', labelOrient: 'top', labelFontSize: 12, labelFontWeight: 'bold' } } },
+      spec: {
+        width: WIDTH,
+        encoding: { y: { field: 'phase', type: 'nominal', title: null, sort: order }, yOffset: { field: 'protocol', sort: ['IMAP', 'POP3'] }, color },
+        layer: [
+          {
+            mark: { type: 'bar', cornerRadiusEnd: 3, height: { band: 0.9 } },
+            // A log axis has no zero: each bar starts at the axis's left end.
+            encoding: { x: { field: 'seconds', type: 'quantitative', title: 'seconds (log scale)', scale: { type: 'log', domainMin: floor, nice: false } }, x2: { datum: floor } },
+          },
+          {
+            mark: { type: 'text', align: 'left', dx: 4, fontSize: 10, color: '#374151' },
+            encoding: { x: { field: 'seconds', type: 'quantitative' }, text: { field: 'seconds', type: 'quantitative', format: '.3~r' } },
+          },
+        ],
+      },
+      resolve: { scale: { x: 'shared' } },
+    } as TopLevelSpec),
+  };
 }

@@ -5,7 +5,8 @@
  */
 import { buildCharts, COLORS } from './charts.js';
 import type { DeviceMessage, SpeedtestReport, StoryStep } from './types.js';
-import { tableRows } from './verdict.js';
+import { projectionTable, tableRows } from './table.js';
+import { verdictParts } from './verdict.js';
 
 const esc = (s: string) => s.replace(/[&<>"']/g, (c) => `&#${c.charCodeAt(0)};`);
 
@@ -19,7 +20,8 @@ header p { margin: 0; opacity: .9; font-size: .85rem; overflow-wrap: anywhere; }
 main { max-width: 1080px; margin: 0 auto; padding: 12px; display: grid; gap: 12px; grid-template-columns: 1fr; }
 section { background: var(--card); border-radius: 12px; padding: 14px; box-shadow: 0 1px 2px rgba(0,0,0,.06); min-width: 0; }
 h2 { margin: 0 0 8px; font-size: 1.05rem; }
-.verdict { font-size: 1rem; border-left: 4px solid var(--imap); }
+.verdict { font-size: .95rem; border-left: 4px solid var(--imap); }
+.verdict ul { margin: 0; padding-left: 1.1em; } .verdict li { margin: 0 0 6px; }
 .warn { background: #fef3c7; border-left: 4px solid #d97706; }
 .caption { color: var(--muted); font-size: .8rem; margin: 6px 0 0; }
 svg { max-width: 100%; height: auto; display: block; }
@@ -29,6 +31,9 @@ th, td { text-align: left; padding: 6px 4px; border-bottom: 1px solid var(--line
 th.imap { color: var(--imap); } th.pop3 { color: var(--pop3); }
 td { overflow-wrap: anywhere; }
 td:first-child { color: var(--muted); }
+.scroll { overflow-x: auto; }
+table.projected { table-layout: auto; min-width: 100%; }
+table.projected th:first-child { width: auto; }
 .story { display: grid; gap: 12px; grid-template-columns: 1fr; }
 .step { border-bottom: 1px solid var(--line); padding: 8px 0; }
 .step b { display: block; font-size: .9rem; }
@@ -62,13 +67,20 @@ export async function renderHtml(report: SpeedtestReport): Promise<string> {
   const target = [report.imap?.url, report.pop3?.url].filter(Boolean).join(' · ');
   const rows = tableRows(report);
   const parts: string[] = [];
-  parts.push(`<section class="wide verdict"><h2>Verdict</h2><p>${esc(report.verdict)}</p></section>`);
+  // The same sentences as report.verdict, one per line: measured here, each link, the optional rows, push, coherence.
+  parts.push(`<section class="wide verdict"><h2>Verdict</h2><ul>${verdictParts(report).map((v) => `<li>${esc(v)}</li>`).join('')}</ul></section>`);
   if (report.warnings.length > 0) parts.push(`<section class="wide warn">${report.warnings.map((w) => `<p>⚠ ${esc(w)}</p>`).join('')}</section>`);
   for (const c of charts) parts.push(`<section><h2>${esc(c.title)}</h2>${c.svg}<p class="caption">${esc(c.caption)}</p></section>`);
   parts.push(
     `<section class="wide"><h2>Side by side</h2><table><thead><tr><th></th><th class="imap">IMAP</th><th class="pop3">POP3</th></tr></thead><tbody>${rows
       .map((r) => `<tr><td>${esc(r.label)}</td><td>${esc(r.imap)}</td><td>${esc(r.pop3)}</td></tr>`)
-      .join('')}</tbody></table><p class="caption">Median over ${report.runs} run(s), fastest–slowest in brackets.</p></section>`,
+      .join('')}</tbody></table><p class="caption">Median over ${report.runs} run(s), fastest–slowest in brackets. “client”: this machine’s CPU time during the phase (share of the wall time), the round trips and the octets read; “limited by this machine” when the client was busy for 80 % of the phase or more.</p></section>`,
+  );
+  const projected = projectionTable(report);
+  parts.push(
+    `<section class="wide"><h2>Projected for your link</h2><div class="scroll"><table class="projected"><thead><tr>${projected.head.map((h, i) => `<th${i === 0 ? '' : ` class="${h.startsWith('IMAP') ? 'imap' : 'pop3'}"`}>${esc(h)}</th>`).join('')}</tr></thead><tbody>${projected.rows
+      .map((r) => `<tr>${r.map((c) => `<td>${esc(c)}</td>`).join('')}</tr>`)
+      .join('')}</tbody></table></div><p class="caption">Each phase’s median with its round trips at the link’s round-trip time instead of the one measured here; the transfer keeps the measured bandwidth.</p></section>`,
   );
   if (report.story) {
     parts.push(
@@ -78,7 +90,7 @@ export async function renderHtml(report: SpeedtestReport): Promise<string> {
   return `<!doctype html>
 <html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1">
 <title>Mailstead speed test: IMAP vs POP3</title><style>${CSS}</style></head>
-<body><header><h1>IMAP vs POP3 speed test</h1><p>${esc(target)}${report.demo ? ' · embedded demo server (in-process, loopback)' : ''} · ${esc(report.startedAt.replace('T', ' ').slice(0, 19))} UTC · ${report.readOnly ? 'read-only' : 'with --allow-write (temporary folder)'}${report.insecure ? ' · certificate NOT verified (--insecure)' : ''}</p></header>
+<body><header><h1>IMAP vs POP3 speed test</h1><p>${esc(target)}${report.demo ? ' · demo server (a child process on loopback)' : ''} · ${esc(report.startedAt.replace('T', ' ').slice(0, 19))} UTC · ${report.readOnly ? 'read-only' : 'with --allow-write (temporary folder)'}${report.insecure ? ' · certificate NOT verified (--insecure)' : ''}</p></header>
 <main>
 ${parts.join('\n')}
 </main>

@@ -10,7 +10,7 @@ import { ImapFlow } from 'imapflow';
 import { ToolError, toToolError } from '../errors.js';
 import { TimedTransport } from './imap-transport.js';
 import type { Target } from './target.js';
-import type { ConnectTimings } from './run-types.js';
+import { type ConnectTimings, tlsHandshakeRoundTrips } from './run-types.js';
 
 export interface SessionOptions {
   target: Target;
@@ -20,6 +20,22 @@ export interface SessionOptions {
   /** Certificate name when the host is an address (the demo connects to 127.0.0.1 as "localhost"). */
   servername?: string;
   timeoutMs?: number;
+}
+
+/** The measuring clients' options (wire/) for a run's target: same TLS policy, same names in errors. */
+export function wireLogin(opts: SessionOptions, protocol: 'IMAP' | 'POP3') {
+  return {
+    host: opts.target.host,
+    port: opts.target.port,
+    implicitTls: opts.target.implicitTls,
+    insecure: opts.insecure,
+    ca: opts.ca,
+    servername: opts.servername,
+    timeoutMs: opts.timeoutMs,
+    user: opts.target.user,
+    password: opts.password,
+    where: `${protocol} ${opts.target.host}:${opts.target.port}`,
+  };
 }
 
 export interface SessionExtras {
@@ -100,6 +116,9 @@ export async function openImapSession(opts: SessionOptions, extras: SessionExtra
       tlsVersion: transport.tlsVersion,
       tlsCipher: transport.tlsCipher,
       address,
+      // TCP + greeting, plus the TLS handshake, plus the STARTTLS command when upgraded.
+      connectRoundTrips:
+        2 + (opts.target.implicitTls || transport.upgradedAt !== null ? tlsHandshakeRoundTrips(transport.tlsVersion) : 0) + (transport.upgradedAt !== null ? 1 : 0),
     },
   };
 }

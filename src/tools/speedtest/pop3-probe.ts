@@ -1,151 +1,170 @@
 /**
  * One POP3 run, read-only: never DELE, and RSET before QUIT because some
  * servers (Dovecot) mark retrieved messages \Seen at the end of a session
- * unless it was reset (shared/DEPENDENCIES.md).
+ * unless it was reset (shared/DEPENDENCIES.md). Measured with the lean client
+ * (wire/pop3.ts): login, listing, header sync and download one command at a
+ * time as POP3 clients do, and again pipelined when CAPA offers PIPELINING
+ * (RFC 2449 §6.6), and a resync whose clock starts once logged in.
  */
-import { Pop3Client, Pop3Error } from '../clients/pop3-client.js';
 import { ToolError, toToolError } from '../errors.js';
-import type { SessionOptions } from './imap-session.js';
-import { sampleLatency, type ProbeHooks, type RunResult } from './run-types.js';
+import { type SessionOptions, wireLogin } from './imap-session.js';
+import { type DownloadRun, type PhaseRun, type ProbeHooks, type RunResult, sampleLatency } from './run-types.js';
+import { startMeter } from './wire/meter.js';
+import { type Pop3LoginOptions, WirePop3 } from './wire/pop3.js';
 
-interface OpenedPop3 {
-  client: Pop3Client;
-  timings: { dnsMs: number; tcpMs: number; tlsMs: number; greetingMs: number; authMs: number; security: 'tls' | 'starttls' | 'plain'; compression: boolean; tlsVersion: string | null; tlsCipher: string | null; address: string };
-}
-
-export async function openPop3Session(opts: SessionOptions): Promise<OpenedPop3> {
-  const base = {
-    host: opts.target.host,
-    port: opts.target.port,
-    insecure: opts.insecure,
-    ca: opts.ca,
-    servername: opts.servername,
-    timeoutMs: opts.timeoutMs ?? 60_000,
-  };
-  let security: 'tls' | 'starttls' | 'plain' = opts.target.implicitTls ? 'tls' : 'starttls';
-  let client = new Pop3Client({ ...base, security });
-  let connect;
-  try {
-    connect = await client.connect();
-  } catch (err) {
-    client.close();
-    // A plaintext port without STLS: stay in plaintext (the user allowed it with --allow-plaintext).
-    if (!(err instanceof Pop3Error && err.kind === 'capability' && security === 'starttls')) throw err;
-    security = 'plain';
-    client = new Pop3Client({ ...base, security });
-    connect = await client.connect();
-  }
-  const t = performance.now();
-  try {
-    await client.login(opts.target.user, opts.password);
-  } catch (err) {
-    client.close();
-    throw err;
-  }
-  return { client, timings: { ...connect, authMs: performance.now() - t, security, compression: false } };
-}
-
-/** RSET then QUIT: leaves the maildrop exactly as it was (RFC 1939 §5 RSET). */
-export async function leavePop3(client: Pop3Client | null): Promise<void> {
-  if (!client) return;
-  try {
-    await client.rset();
-    await client.quit();
-  } catch {
-    client.close();
-  }
+interface UidlEntry {
+  number: number;
+  uidl: string;
 }
 
 export async function runPop3(opts: SessionOptions, maxMessages: number | null, hooks: ProbeHooks): Promise<RunResult> {
-  const where = `POP3 ${opts.target.host}:${opts.target.port}`;
-  let client: Pop3Client | null = null;
+  const login = wireLogin(opts, 'POP3');
+  const where = login.where;
+  let client: WirePop3 | null = null;
   try {
     hooks.progress('connect', 0, 1);
-    const opened = await openPop3Session(opts);
-    client = opened.client;
-    const capabilities = client.capabilities;
+    client = await WirePop3.connect(login);
+    const pop3 = client;
     hooks.progress('connect', 1, 1);
 
-    const pop3 = client;
     const latencyMs = await sampleLatency(() => pop3.noop());
 
-    let t = performance.now();
-    const stat = await client.stat();
-    const uidl = await client.uidl();
-    const listingMs = performance.now() - t;
+    let stop = startMeter(pop3);
+    const [count, size] = (await pop3.ok('STAT')).status.split(' ').slice(1).map(Number);
+    const uidl = await listUidl(pop3);
+    const listing = { ...stop(), messages: count, bytes: size };
     hooks.progress('listing', 1, 1);
 
-    t = performance.now();
+    // Opening the mailbox: TOP n 0 per message, each waiting for the last (RFC 1939 §7).
+    stop = startMeter(pop3);
     let headers = 0;
-    try {
-      for (const { number } of uidl) {
-        await client.top(number, 0);
-        if (++headers % 100 === 0) hooks.progress('headers', headers, uidl.length);
+    for (const { number } of uidl) {
+      const reply = await pop3.run({ line: `TOP ${number} 0`, multiline: true });
+      if (!reply.ok) {
+        if (headers === 0) throw new ToolError(`${where}: capability missing: TOP (${reply.status})`, 'capability');
+        throw new ToolError(`${where}: TOP ${number} failed: ${reply.status}`, 'protocol');
       }
-    } catch (err) {
-      if (err instanceof Pop3Error && err.kind === 'protocol' && headers === 0) {
-        throw new ToolError(`${where}: capability missing: TOP (${err.serverText ?? err.message})`, 'capability');
-      }
-      throw err;
+      if (++headers % 100 === 0) hooks.progress('headers', headers, uidl.length);
     }
-    const headerSyncMs = performance.now() - t;
+    const headerSync = { ...stop(), messages: headers };
     hooks.progress('headers', headers, uidl.length);
 
-    const numbers = uidl.map((e) => e.number).slice(0, maxMessages ?? undefined);
-    const t0 = performance.now();
-    let firstMessageMs = 0;
-    let bytes = 0;
-    for (const [i, n] of numbers.entries()) {
-      bytes += (await client.retr(n)).length;
-      if (i === 0) firstMessageMs = performance.now() - t0;
-      if ((i + 1) % 50 === 0) hooks.progress('download', i + 1, numbers.length);
+    const pipelining = pop3.pipelining;
+    let headerSyncPipelined: (PhaseRun & { messages: number }) | null = null;
+    if (pipelining && uidl.length > 0) {
+      stop = startMeter(pop3);
+      let done = 0;
+      await pop3.pipeline(
+        uidl.map(({ number }) => ({ line: `TOP ${number} 0`, multiline: true })),
+        (reply) => {
+          if (!reply.ok) throw new ToolError(`${where}: TOP failed: ${reply.status}`, 'protocol');
+          done++;
+        },
+      );
+      headerSyncPipelined = { ...stop(), messages: done };
+      hooks.progress('headers (pipelined)', done, uidl.length);
     }
-    const downloadMs = performance.now() - t0;
-    hooks.progress('download', numbers.length, numbers.length);
-    await leavePop3(client);
+
+    const numbers = uidl.map((e) => e.number).slice(0, maxMessages ?? undefined);
+    const download = await downloadSequential(pop3, numbers, hooks);
+    const downloadPipelined = pipelining && numbers.length > 0 ? await downloadPipelinedRun(pop3, numbers, hooks) : null;
+    const capabilities = pop3.capabilities;
+    await pop3.quit();
     client = null;
 
     const added = (await hooks.addOneMessage?.()) ?? false;
-    const resync = await resyncPop3(opts, new Set(uidl.map((e) => e.uidl)));
+    const resync = await resyncPop3(login, new Set(uidl.map((e) => e.uidl)));
     hooks.progress('resync', 1, 1);
 
     return {
-      ...opened.timings,
+      ...pop3.timings,
       capabilities,
-      listingMs,
-      listingMessages: stat.count,
-      listingBytes: stat.size,
-      headerSyncMs,
-      headerSyncMessages: headers,
-      downloadMs,
-      downloadMessages: numbers.length,
-      downloadBytes: bytes,
-      firstMessageMs,
-      resyncMs: resync.ms,
-      resyncMethod: 'uidl-diff',
-      resyncNewMessages: added ? resync.newMessages : 0,
+      compressionOffered: false,
+      pipeliningOffered: pipelining,
+      login: pop3.login,
+      listing,
+      headerSync,
+      headerSyncPipelined,
+      download,
+      downloadPipelined,
+      downloadCompressed: null,
+      resync: { ...resync, method: 'uidl-diff', newMessages: added ? resync.newMessages : 0 },
       latencyMs,
     };
   } catch (err) {
     throw toToolError(err, where);
   } finally {
-    await leavePop3(client);
+    await client?.quit();
   }
 }
 
-/**
- * A POP3 client coming back: a new session (POP3 sees new mail only at
- * login, RFC 1939 §8), UIDL, the difference against what it already has, and
- * RETR of what is new (RFC 1939 §7 UIDL).
- */
-async function resyncPop3(opts: SessionOptions, known: Set<string>) {
+async function listUidl(client: WirePop3): Promise<UidlEntry[]> {
+  const entries: UidlEntry[] = [];
+  const reply = await client.run({
+    line: 'UIDL',
+    multiline: true,
+    onLine: (text) => {
+      const [n, uidl] = text.split(' ');
+      if (uidl) entries.push({ number: Number(n), uidl });
+    },
+  });
+  if (!reply.ok) throw new ToolError(`${client.where}: capability missing: UIDL (${reply.status})`, 'capability');
+  return entries;
+}
+
+/** RETR one at a time, as POP3 clients do. */
+async function downloadSequential(client: WirePop3, numbers: number[], hooks: ProbeHooks): Promise<DownloadRun> {
+  const stop = startMeter(client);
   const t0 = performance.now();
-  const { client } = await openPop3Session(opts);
+  let firstMessageMs = 0;
+  let bytes = 0;
+  for (const [i, n] of numbers.entries()) {
+    const reply = await client.run({ line: `RETR ${n}`, multiline: true });
+    if (!reply.ok) throw new ToolError(`${client.where}: RETR ${n} failed: ${reply.status}`, 'protocol');
+    bytes += reply.messageOctets;
+    if (i === 0) firstMessageMs = performance.now() - t0;
+    if ((i + 1) % 50 === 0) hooks.progress('download', i + 1, numbers.length);
+  }
+  hooks.progress('download', numbers.length, numbers.length);
+  return { ...stop(), messages: numbers.length, bytes, firstMessageMs };
+}
+
+/** The same RETRs pipelined in batches (RFC 2449 §6.6). */
+async function downloadPipelinedRun(client: WirePop3, numbers: number[], hooks: ProbeHooks): Promise<DownloadRun> {
+  const stop = startMeter(client);
+  const t0 = performance.now();
+  let firstMessageMs = 0;
+  let bytes = 0;
+  let count = 0;
+  await client.pipeline(
+    numbers.map((n) => ({ line: `RETR ${n}`, multiline: true })),
+    (reply, i) => {
+      if (!reply.ok) throw new ToolError(`${client.where}: RETR ${numbers[i]} failed: ${reply.status}`, 'protocol');
+      if (count === 0) firstMessageMs = performance.now() - t0;
+      bytes += reply.messageOctets;
+      if (++count % 50 === 0) hooks.progress('download (pipelined)', count, numbers.length);
+    },
+  );
+  hooks.progress('download (pipelined)', count, numbers.length);
+  return { ...stop(), messages: count, bytes, firstMessageMs };
+}
+
+/**
+ * A POP3 client coming back: a new session (POP3 sees new mail only at login, RFC 1939 §8),
+ * logged in before the clock starts; then UIDL, the difference against what it already has,
+ * and RETR of what is new (RFC 1939 §7 UIDL).
+ */
+async function resyncPop3(login: Pop3LoginOptions, known: Set<string>) {
+  const client = await WirePop3.connect(login);
   try {
-    const fresh = (await client.uidl()).filter((e) => !known.has(e.uidl));
-    for (const { number } of fresh) await client.retr(number);
-    return { ms: performance.now() - t0, newMessages: fresh.length };
+    const stop = startMeter(client);
+    const fresh = (await listUidl(client)).filter((e) => !known.has(e.uidl));
+    for (const { number } of fresh) {
+      const reply = await client.run({ line: `RETR ${number}`, multiline: true });
+      if (!reply.ok) throw new ToolError(`${client.where}: RETR ${number} failed: ${reply.status}`, 'protocol');
+    }
+    return { ...stop(), newMessages: fresh.length };
   } finally {
-    await leavePop3(client);
+    await client.quit();
   }
 }

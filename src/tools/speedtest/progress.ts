@@ -36,7 +36,7 @@ class BarProgress implements ProgressSink {
 
   update(protocol: ProtocolName, run: number, phase: string, done: number, total: number): void {
     let bar = this.bars.get(protocol);
-    const payload = { protocol: protocol.toUpperCase().padEnd(4), run, runs: this.runs, phase: phase.padEnd(8) };
+    const payload = { protocol: protocol.toUpperCase().padEnd(4), run, runs: this.runs, phase: phase.padEnd(19) };
     if (!bar) {
       bar = this.multi.create(Math.max(total, 1), done, payload);
       this.bars.set(protocol, bar);

@@ -7,10 +7,10 @@ import { runImap } from './imap-probe.js';
 import { PushTester, type PushRun } from './imap-push.js';
 import type { SessionOptions } from './imap-session.js';
 import { runPop3 } from './pop3-probe.js';
+import { foldRuns } from './fold.js';
 import type { RunResult } from './run-types.js';
-import { figure } from './stats.js';
 import type { Target } from './target.js';
-import type { ProtocolName, ProtocolReport, SpeedtestReport } from './types.js';
+import type { Link, ProtocolName, SpeedtestReport } from './types.js';
 import { verdictOf } from './verdict.js';
 
 export interface ProgressSink {
@@ -29,6 +29,8 @@ export interface SpeedtestOptions {
   maxMessages: number | null;
   allowWrite: boolean;
   pollIntervalSeconds: number;
+  /** The links every phase is projected onto (projection.ts: DEFAULT_LINKS plus --rtt). */
+  links: Link[];
   demo: boolean;
   /** Demo only: delivers one new message before each resync. */
   addOneMessage?: () => Promise<boolean>;
@@ -70,8 +72,9 @@ export async function runSpeedtest(opts: SpeedtestOptions): Promise<SpeedtestRep
     await pusher?.cleanup();
     opts.progress.stop();
   }
-  const imap = opts.imap ? fold('imap', opts.imap, imapRuns, pushRuns, opts) : null;
-  const pop3 = opts.pop3 ? fold('pop3', opts.pop3, pop3Runs, [], opts) : null;
+  const foldOpts = (target: Target) => ({ url: target.url, links: opts.links, pollIntervalSeconds: opts.pollIntervalSeconds });
+  const imap = opts.imap ? foldRuns('imap', imapRuns, pushRuns, foldOpts(opts.imap)) : null;
+  const pop3 = opts.pop3 ? foldRuns('pop3', pop3Runs, [], foldOpts(opts.pop3)) : null;
   const warnings: string[] = [];
   if (opts.insecure) warnings.push('--insecure: certificates were NOT verified (a self-signed certificate was accepted).');
   for (const p of [imap, pop3]) {
@@ -81,7 +84,7 @@ export async function runSpeedtest(opts: SpeedtestOptions): Promise<SpeedtestRep
   }
   const report: SpeedtestReport = {
     tool: 'mailstead speedtest',
-    version: 1,
+    version: 2,
     startedAt,
     finishedAt: new Date().toISOString(),
     runs: opts.runs,
@@ -89,6 +92,7 @@ export async function runSpeedtest(opts: SpeedtestOptions): Promise<SpeedtestRep
     readOnly: !opts.allowWrite,
     insecure: opts.insecure,
     pollIntervalSeconds: opts.pollIntervalSeconds,
+    links: opts.links,
     imap,
     pop3,
     verdict: '',
@@ -97,67 +101,4 @@ export async function runSpeedtest(opts: SpeedtestOptions): Promise<SpeedtestRep
   };
   report.verdict = verdictOf(report);
   return report;
-}
-
-function fold(protocol: ProtocolName, target: Target, runs: RunResult[], pushRuns: PushRun[], opts: SpeedtestOptions): ProtocolReport {
-  const last = runs[runs.length - 1];
-  const f = (pick: (r: RunResult) => number) => figure(runs.map(pick));
-  const seconds = runs.map((r) => r.downloadMs / 1000);
-  const idle = protocol === 'imap' && last.capabilities.some((c) => c.toUpperCase() === 'IDLE');
-  return {
-    protocol,
-    url: target.url,
-    capabilities: last.capabilities,
-    connection: {
-      dnsMs: f((r) => r.dnsMs),
-      tcpMs: f((r) => r.tcpMs),
-      tlsMs: f((r) => r.tlsMs),
-      greetingMs: f((r) => r.greetingMs),
-      authMs: f((r) => r.authMs),
-      tlsVersion: last.tlsVersion,
-      tlsCipher: last.tlsCipher,
-      security: last.security,
-      compression: last.compression,
-      address: last.address,
-    },
-    listing: { ms: f((r) => r.listingMs), messages: runs[0].listingMessages, bytes: runs[0].listingBytes },
-    headerSync: { ms: f((r) => r.headerSyncMs), messages: runs[0].headerSyncMessages },
-    download: {
-      messages: runs[0].downloadMessages,
-      bytes: runs[0].downloadBytes,
-      seconds: figure(seconds),
-      messagesPerSecond: figure(runs.map((r) => r.downloadMessages / Math.max(r.downloadMs / 1000, 1e-6))),
-      megabytesPerSecond: figure(runs.map((r) => r.downloadBytes / 1e6 / Math.max(r.downloadMs / 1000, 1e-6))),
-      timeToFirstMessageMs: f((r) => r.firstMessageMs),
-    },
-    resync: { method: last.resyncMethod, newMessages: last.resyncNewMessages, ms: f((r) => r.resyncMs) },
-    latencySamplesMs: runs.flatMap((r) => r.latencyMs.map((v) => Math.round(v * 1000) / 1000)),
-    push:
-      protocol === 'pop3'
-        ? {
-            supported: false,
-            ms: null,
-            expectedDelayMs: (opts.pollIntervalSeconds * 1000) / 2,
-            note: `POP3 has no push: a client polling every ${opts.pollIntervalSeconds} s sees new mail after ${opts.pollIntervalSeconds / 2} s on average, ${opts.pollIntervalSeconds} s at worst.`,
-          }
-        : pushRuns.length > 0
-          ? {
-              supported: idle,
-              ms: figure(pushRuns.map((p) => p.pushMs)),
-              expectedDelayMs: null,
-              note: idle ? 'IDLE: APPEND to a temporary folder until the watching session got EXISTS.' : 'The server does not offer IDLE; measured with NOOP polling.',
-            }
-          : {
-              supported: idle,
-              ms: null,
-              expectedDelayMs: null,
-              note: idle ? 'IDLE offered; not measured (needs --allow-write).' : 'The server does not offer IDLE: no push.',
-            },
-    coherence:
-      protocol === 'pop3'
-        ? { possible: false, ms: null, note: 'Impossible with POP3: it has no flags, so a message read on one device stays unread on every other.' }
-        : pushRuns.length > 0
-          ? { possible: true, ms: figure(pushRuns.map((p) => p.coherenceMs)), note: '\\Seen set by one IMAP session until a second session was told.' }
-          : { possible: true, ms: null, note: 'Not measured (needs --allow-write).' },
-  };
 }

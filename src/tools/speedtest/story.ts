@@ -1,5 +1,6 @@
 /**
- * The two-device story, played for real on the demo server with a second
+ * The two-device story, played for real on the demo server (a child
+ * process; imapflow and the POP3 client are fine here: nothing is timed) with a second
  * account: a laptop and a phone first on POP3 with download-and-delete (the
  * default of many POP3 clients), then both on IMAP. After each step we record
  * what each device holds and whether it shows as read.
@@ -9,7 +10,7 @@ import { Pop3Client } from '../clients/pop3-client.js';
 import type { Demo } from './demo.js';
 import { closeImapSession, type ImapSession, openImapSession } from './imap-session.js';
 import type { DeviceMessage, StoryStep, TwoDeviceStory } from './types.js';
-import { ms } from './verdict.js';
+import { ms } from './table.js';
 
 const STORY_ACCOUNT = 'story@localhost';
 const STORY_PASSWORD = 'two-devices-story';
@@ -23,9 +24,9 @@ function storyMessage(n: number): Buffer {
 const numberOf = (subject: string) => Number(/Message (\d+)/.exec(subject)?.[1] ?? 0);
 
 export async function playStory(demo: Demo): Promise<TwoDeviceStory> {
-  await demo.node.domain.createAccount(STORY_ACCOUNT, STORY_PASSWORD);
+  await demo.createAccount(STORY_ACCOUNT, STORY_PASSWORD);
   const deliver = async (...ns: number[]) => {
-    for (const n of ns) await demo.node.domain.deliver(STORY_ACCOUNT, storyMessage(n));
+    for (const n of ns) await demo.deliver(STORY_ACCOUNT, storyMessage(n));
   };
   return { pop3: await pop3Story(demo, deliver), imap: await imapStory(demo, deliver) };
 }

@@ -1,109 +1,179 @@
-/** The side-by-side table and the one-paragraph verdict, in plain words. */
-import type { Figure, ProtocolReport, SpeedtestReport } from './types.js';
+/**
+ * The one-paragraph verdict, in plain words. A difference is named only when
+ * it is real (docs/speedtest.md, "The verdict"):
+ *
+ * - the slower side's fastest run is slower than the faster side's slowest run, and
+ * - the gap between the medians is larger than the noise: the larger of the two
+ *   sides' run-to-run spreads (max − min), and at least NOISE_FLOOR of the faster median;
+ *
+ * otherwise the two are level. A phase where either client was busy for most
+ * of the time (fold.ts, CLIENT_BOUND_SHARE) draws no conclusion: the figure
+ * measured this machine, not the protocol.
+ */
+import { projectedFigure } from './projection.js';
+import { linkLabel, ms } from './table.js';
+import type { Figure, Link, PhaseCost, ProtocolReport, SpeedtestReport } from './types.js';
 
-export function ms(value: number): string {
-  if (value >= 120_000) return `${(value / 60_000).toFixed(1)} min`;
-  if (value >= 10_000) return `${(value / 1000).toFixed(1)} s`;
-  if (value >= 1000) return `${(value / 1000).toFixed(2)} s`;
-  if (value >= 10) return `${value.toFixed(0)} ms`;
-  return `${value.toFixed(1)} ms`;
+/** Below a tenth of the faster median, a gap is within what a loaded machine varies by. */
+export const NOISE_FLOOR = 0.1;
+
+/** One side of a comparison: a protocol (or one of its rows) in one phase. */
+export interface Side {
+  label: string;
+  ms: Figure;
+  clientBound: boolean;
+  cpuShare: number;
+  roundTrips: number;
+  measuredRttMs: number;
 }
 
-function fig(f: Figure | null | undefined, unit: (v: number) => string = ms): string {
-  if (!f) return '—';
-  return f.min === f.max ? unit(f.median) : `${unit(f.median)} (${unit(f.min)}–${unit(f.max)})`;
+export type Outcome =
+  | { kind: 'faster'; fast: Side; slow: Side; fastMs: number; slowMs: number; ratio: number }
+  | { kind: 'level'; a: number; b: number }
+  | { kind: 'bound'; by: Side[] };
+
+export function noiseOf(a: Figure, b: Figure): number {
+  return Math.max(a.max - a.min, b.max - b.min, NOISE_FLOOR * Math.min(a.median, b.median));
 }
 
-function ratio(slow: number, fast: number): string {
-  if (fast <= 0) return 'much';
-  const r = slow / fast;
+/** Whether `slow` is really slower than `fast`: no overlap of the runs, and a gap beyond the noise. */
+export function clearlySlower(slow: Figure, fast: Figure): boolean {
+  return slow.min > fast.max && slow.median - fast.median > noiseOf(slow, fast);
+}
+
+/** The measured figures side by side. */
+export function compareMeasured(a: Side, b: Side): Outcome {
+  const bound = [a, b].filter((s) => s.clientBound);
+  if (bound.length > 0) return { kind: 'bound', by: bound };
+  const [fast, slow] = a.ms.median <= b.ms.median ? [a, b] : [b, a];
+  if (!clearlySlower(slow.ms, fast.ms)) return { kind: 'level', a: a.ms.median, b: b.ms.median };
+  return { kind: 'faster', fast, slow, fastMs: fast.ms.median, slowMs: slow.ms.median, ratio: slow.ms.median / Math.max(fast.ms.median, 1e-9) };
+}
+
+/**
+ * Both sides projected onto a link. The round trips do not depend on this
+ * machine, so a client-bound side still has a floor: its round trips at the
+ * link's RTT. A conclusion is drawn when it survives that: a client-bound
+ * faster side only gets faster on a better machine; a client-bound slower side
+ * is judged by its floor alone.
+ */
+export function compareOnLink(a: Side, b: Side, link: Link): Outcome {
+  const pa = projectedFigure(a.ms, a.roundTrips, a.measuredRttMs, link.rttMs);
+  const pb = projectedFigure(b.ms, b.roundTrips, b.measuredRttMs, link.rttMs);
+  const [fast, slow, pf, ps] = pa.median <= pb.median ? [a, b, pa, pb] : [b, a, pb, pa];
+  const floor = slow.roundTrips * link.rttMs;
+  const slowJudged: Figure = slow.clientBound ? { median: floor, min: floor, max: floor, runs: [floor] } : ps;
+  if (clearlySlower(slowJudged, pf)) return { kind: 'faster', fast, slow, fastMs: pf.median, slowMs: ps.median, ratio: ps.median / Math.max(pf.median, 1e-9) };
+  const bound = [a, b].filter((s) => s.clientBound);
+  if (bound.length > 0) return { kind: 'bound', by: bound };
+  return { kind: 'level', a: pa.median, b: pb.median };
+}
+
+export function ratio(r: number): string {
   return r >= 10 ? `${r.toFixed(0)}×` : `${r.toFixed(1)}×`;
 }
 
-export interface TableRow {
-  label: string;
-  imap: string;
-  pop3: string;
-}
-
-export function tableRows(report: SpeedtestReport): TableRow[] {
-  const { imap, pop3 } = report;
-  const row = (label: string, pick: (p: ProtocolReport) => string): TableRow => ({
+/** A phase of a protocol report as a comparison side. */
+export function sideOf(label: string, p: ProtocolReport, phase: (PhaseCost & { ms: Figure }) | null): Side | null {
+  if (!phase) return null;
+  return {
     label,
-    imap: imap ? pick(imap) : 'not tested',
-    pop3: pop3 ? pick(pop3) : 'not tested',
-  });
-  const mbs = (v: number) => `${v.toFixed(1)} MB/s`;
-  const per = (v: number) => `${v.toFixed(0)}/s`;
-  return [
-    row('TLS', (p) => (p.connection.tlsVersion ? `${p.connection.tlsVersion} ${p.connection.tlsCipher ?? ''}`.trim() : `none (${p.connection.security})`)),
-    row('Compression', (p) => (p.connection.compression ? 'COMPRESS=DEFLATE' : 'none')),
-    row('DNS lookup', (p) => fig(p.connection.dnsMs)),
-    row('TCP connect', (p) => fig(p.connection.tcpMs)),
-    row('TLS handshake', (p) => fig(p.connection.tlsMs)),
-    row('Greeting', (p) => fig(p.connection.greetingMs)),
-    row('Authentication', (p) => fig(p.connection.authMs)),
-    row('Command round trip', (p) => ms(median(p.latencySamplesMs))),
-    row('Listing', (p) => `${fig(p.listing.ms)}, ${p.listing.messages} msgs`),
-    row('Open mailbox (headers)', (p) => `${fig(p.headerSync.ms)}, ${p.headerSync.messages} msgs`),
-    row('Full download', (p) => `${fig(p.download.seconds, (v) => `${v.toFixed(2)} s`)}, ${p.download.messages} msgs`),
-    row('  throughput', (p) => `${mbs(p.download.megabytesPerSecond.median)}, ${per(p.download.messagesPerSecond.median)}`),
-    row('  first message after', (p) => fig(p.download.timeToFirstMessageMs)),
-    row('Resync (new session)', (p) => `${fig(p.resync.ms)} ${p.resync.method}, ${p.resync.newMessages} new`),
-    row('Push (new mail seen)', (p) =>
-      p.push.ms ? fig(p.push.ms) : p.push.expectedDelayMs !== null ? `no push: ~${ms(p.push.expectedDelayMs)} (poll)` : p.push.supported ? 'IDLE (not measured)' : 'no IDLE'),
-    row('Read on 2nd device', (p) => (p.coherence.ms ? fig(p.coherence.ms) : p.coherence.possible ? 'yes (not measured)' : 'impossible')),
-  ];
+    ms: phase.ms,
+    clientBound: phase.clientBound,
+    cpuShare: phase.ms.median > 0 ? phase.cpuMs.median / phase.ms.median : 0,
+    roundTrips: phase.roundTrips,
+    measuredRttMs: p.measuredRttMs,
+  };
 }
 
-export function formatTable(report: SpeedtestReport): string {
-  const rows = tableRows(report);
-  const head: TableRow = { label: '', imap: 'IMAP', pop3: 'POP3' };
-  const w0 = Math.max(...[head, ...rows].map((r) => r.label.length));
-  const w1 = Math.max(...[head, ...rows].map((r) => r.imap.length));
-  const line = (r: TableRow) => `${r.label.padEnd(w0)}  ${r.imap.padEnd(w1)}  ${r.pop3}`.trimEnd();
-  const rule = '-'.repeat(Math.min(w0 + w1 + 4 + Math.max(...rows.map((r) => r.pop3.length)), 120));
-  return [line(head), rule, ...rows.map(line)].join('\n');
+/** "opening the mailbox: IMAP 2.1× faster (12 ms against 25 ms)", "…: level (…)", "…: no conclusion, …". */
+export function clause(what: string, o: Outcome): string {
+  switch (o.kind) {
+    case 'faster':
+      return `${what}: ${o.fast.label} ${ratio(o.ratio)} faster (${ms(o.fastMs)} against ${ms(o.slowMs)})`;
+    case 'level':
+      return `${what}: level (${ms(o.a)} and ${ms(o.b)}, within the noise)`;
+    case 'bound':
+      return `${what}: no conclusion, limited by this machine (the ${o.by.map((s) => `${s.label} client was busy ${Math.round(s.cpuShare * 100)} %`).join(' and the ')} of the time)`;
+  }
 }
 
-function median(values: number[]): number {
-  const s = [...values].sort((a, b) => a - b);
-  if (s.length === 0) return 0;
-  const m = s.length >> 1;
-  return s.length % 2 ? s[m] : (s[m - 1] + s[m]) / 2;
+interface Compared {
+  what: string;
+  a: Side | null;
+  b: Side | null;
 }
 
+function both(list: Compared[]): Array<{ what: string; a: Side; b: Side }> {
+  return list.filter((c): c is { what: string; a: Side; b: Side } => c.a !== null && c.b !== null);
+}
+
+function pollText(poll: number): string {
+  return poll / 60 >= 1 ? `${poll / 60} min` : `${poll} s`;
+}
+
+/** The verdict in plain words: one paragraph (printed under the table, and `verdict` in the JSON). */
 export function verdictOf(report: SpeedtestReport): string {
+  return verdictParts(report).join(' ');
+}
+
+/** The verdict's sentences in order: measured, each link, pipelined, compressed, push, coherence (the HTML report lists them). */
+export function verdictParts(report: SpeedtestReport): string[] {
   const { imap, pop3 } = report;
   const poll = report.pollIntervalSeconds;
-  if (imap && pop3) {
-    const parts: string[] = [];
-    const hi = imap.headerSync.ms.median;
-    const hp = pop3.headerSync.ms.median;
-    const close = Math.abs(hi - hp) / Math.max(hi, hp, 1e-9) < 0.1;
-    parts.push(
-      close
-        ? `Opening the mailbox the way a phone does (headers of ${imap.headerSync.messages} messages) took about the same time with both: ${ms(hi)} over IMAP, ${ms(hp)} over POP3.`
-        : hi <= hp
-        ? `Opening the mailbox the way a phone does (headers of ${imap.headerSync.messages} messages) took ${ms(hi)} over IMAP against ${ms(hp)} over POP3 — IMAP was ${ratio(hp, hi)} faster, because it asks for all headers in one command while POP3 needs one TOP per message.`
-        : `Opening the mailbox the way a phone does (headers of ${imap.headerSync.messages} messages) took ${ms(hi)} over IMAP against ${ms(hp)} over POP3 — POP3 was ${ratio(hi, hp)} faster on this server.`,
-    );
-    const di = imap.download.megabytesPerSecond.median;
-    const dp = pop3.download.megabytesPerSecond.median;
-    parts.push(
-      `Downloading every message ran at ${di.toFixed(1)} MB/s with IMAP and ${dp.toFixed(1)} MB/s with POP3${Math.abs(di - dp) / Math.max(di, dp, 1e-9) < 0.15 ? ', about the same: bulk transfer is limited by the server and the network, not the protocol' : ''}.`,
-    );
-    parts.push(
-      imap.push.ms
-        ? `New mail reached an IMAP client ${ms(imap.push.ms.median)} after it arrived (IDLE push); a POP3 client polling every ${poll / 60 >= 1 ? `${poll / 60} min` : `${poll} s`} finds it after ${ms((poll * 1000) / 2)} on average.`
-        : imap.push.supported
-          ? `IMAP can push new mail at once (IDLE); a POP3 client polling every ${poll / 60 >= 1 ? `${poll / 60} min` : `${poll} s`} finds it after ${ms((poll * 1000) / 2)} on average.`
-          : 'This server offers no IMAP push (IDLE), so both protocols find new mail only when they poll.',
-    );
-    parts.push('Only IMAP keeps read, flagged and deleted state the same on every device; with POP3 each device has its own copy and its own idea of what was read.');
-    return parts.join(' ');
+  if (!imap || !pop3) {
+    const only = imap ?? pop3;
+    if (!only) return [];
+    const projected = only.headerSync.projections.map((p) => `${ms(p.ms)} on ${linkLabel({ name: p.link, rttMs: p.rttMs })}`).join(', ');
+    return [`Only ${only.protocol.toUpperCase()} was tested: it opened the mailbox (${only.headerSync.messages} messages) in ${ms(only.headerSync.ms.median)} (projected: ${projected}) and downloaded everything at ${only.download.megabytesPerSecond.median.toFixed(1)} MB/s. Test both protocols (--imap and --pop3) to compare them.`];
   }
-  const only = imap ?? pop3;
-  if (!only) return '';
-  return `Only ${only.protocol.toUpperCase()} was tested: it opened the mailbox (${only.headerSync.messages} messages) in ${ms(only.headerSync.ms.median)} and downloaded everything at ${only.download.megabytesPerSecond.median.toFixed(1)} MB/s. Test both protocols (--imap and --pop3) to compare them.`;
+  const I = (phase: (PhaseCost & { ms: Figure }) | null, label = 'IMAP') => sideOf(label, imap, phase);
+  const P = (phase: (PhaseCost & { ms: Figure }) | null, label = 'POP3') => sideOf(label, pop3, phase);
+  const main = both([
+    { what: 'logging in', a: I(imap.login), b: P(pop3.login) },
+    { what: 'listing', a: I(imap.listing), b: P(pop3.listing) },
+    { what: `opening the mailbox (headers of ${imap.headerSync.messages} messages)`, a: I(imap.headerSync), b: P(pop3.headerSync) },
+    { what: 'downloading everything', a: I(imap.download), b: P(pop3.download) },
+    { what: 'checking for new mail', a: I(imap.resync), b: P(pop3.resync) },
+  ]);
+  const parts: string[] = [];
+  parts.push(`Measured here (command round trip ${ms(imap.measuredRttMs)} IMAP, ${ms(pop3.measuredRttMs)} POP3): ${main.map((c) => clause(c.what, compareMeasured(c.a, c.b))).join('; ')}.`);
+
+  const onLinks = both([
+    { what: 'opening the mailbox', a: I(imap.headerSync), b: P(pop3.headerSync) },
+    { what: 'downloading everything', a: I(imap.download), b: P(pop3.download) },
+    { what: 'checking for new mail', a: I(imap.resync), b: P(pop3.resync) },
+  ]);
+  const trips = `IMAP opens the mailbox in ${imap.headerSync.roundTrips} round trip${imap.headerSync.roundTrips === 1 ? '' : 's'}, POP3 in ${pop3.headerSync.roundTrips}`;
+  report.links.forEach((link, i) => {
+    const note = i === report.links.length - 1 ? ` (${trips}; the projections keep the bandwidth measured here.)` : '';
+    parts.push(`Projected for ${linkLabel(link)} round trips: ${onLinks.map((c) => clause(c.what, compareOnLink(c.a, c.b, link))).join('; ')}.${note}`);
+  });
+
+  const pipelined = both([
+    { what: 'opening the mailbox', a: I(imap.headerSync), b: P(pop3.headerSyncPipelined, 'pipelined POP3') },
+    { what: 'downloading everything', a: I(imap.download), b: P(pop3.downloadPipelined, 'pipelined POP3') },
+  ]);
+  if (pipelined.length > 0) {
+    const rt = pop3.headerSyncPipelined ? `, ${pop3.headerSyncPipelined.roundTrips} round trips instead of ${pop3.headerSync.roundTrips} for the headers` : '';
+    const each = pipelined.map((c) => [clause(`${c.what} here`, compareMeasured(c.a, c.b)), ...report.links.map((l) => clause(`on ${linkLabel(l)}`, compareOnLink(c.a, c.b, l)))].join(', '));
+    parts.push(`With PIPELINING (RFC 2449) POP3 sends its commands in batches${rt}; against IMAP: ${each.join('; ')}.`);
+  }
+  const compressed = I(imap.downloadCompressed, 'compressed');
+  const plain = I(imap.download, 'uncompressed');
+  if (compressed && plain && imap.downloadCompressed) {
+    const mb = (b: number) => `${(b / 1e6).toFixed(1)} MB`;
+    parts.push(
+      `With COMPRESS=DEFLATE (RFC 4978) IMAP's download read ${mb(imap.downloadCompressed.wireBytes)} from the network instead of ${mb(imap.download.wireBytes)}; ${clause('its time', compareMeasured(compressed, plain))}.`,
+    );
+  }
+  parts.push(
+    imap.push.ms
+      ? `New mail reached an IMAP client ${ms(imap.push.ms.median)} after it arrived (IDLE push); a POP3 client polling every ${pollText(poll)} finds it after ${ms((poll * 1000) / 2)} on average.`
+      : imap.push.supported
+        ? `IMAP can push new mail at once (IDLE); a POP3 client polling every ${pollText(poll)} finds it after ${ms((poll * 1000) / 2)} on average.`
+        : 'This server offers no IMAP push (IDLE), so both protocols find new mail only when they poll.',
+  );
+  parts.push('Only IMAP keeps read, flagged and deleted state the same on every device; with POP3 each device has its own copy and its own idea of what was read.');
+  return parts;
 }
