@@ -156,6 +156,7 @@ async function speedtest(flags: SpeedtestFlags): Promise<void> {
       links,
       demo: Boolean(demo),
       addOneMessage: demo ? () => demo.addOneMessage() : undefined,
+      removeAddedMessages: demo ? () => demo.removeAddedMessages() : undefined,
       progress: createProgress(runs, process.stderr, quiet),
     });
     if (demo) {

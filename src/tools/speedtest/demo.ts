@@ -39,6 +39,8 @@ export interface Demo {
   deliver(address: string, content: Buffer): Promise<void>;
   /** Delivers one new message into the measured mailbox (for the resync figure). */
   addOneMessage(): Promise<boolean>;
+  /** Removes what addOneMessage added, after the resync that found it. */
+  removeAddedMessages(): Promise<void>;
   stop(): Promise<void>;
 }
 
@@ -65,9 +67,18 @@ class Delivery {
     return new Delivery(store, bus, new MailDomain(store, bus));
   }
 
-  async deliver(address: string, content: Buffer): Promise<void> {
-    await this.domain.deliver(address, content);
+  async deliver(address: string, content: Buffer): Promise<number> {
+    const { uid } = await this.domain.deliver(address, content);
     // The signal to the server is sent before the next measured phase starts, not during it.
+    await this.bus.close();
+    return uid;
+  }
+
+  /** Expunges the given INBOX UIDs (the resync's new messages), so every run and protocol sees the same mailbox. */
+  async expunge(address: string, uids: number[]): Promise<void> {
+    if (uids.length === 0) return;
+    const account = await this.domain.requireAccount(address);
+    await this.domain.expungeMessages(await this.domain.requireMailbox(account.id, 'INBOX'), uids);
     await this.bus.close();
   }
 
@@ -137,6 +148,7 @@ export async function startDemo(messages: number, onProgress: (done: number, tot
     child = server;
     const ports = await listening(server, ['imaps', 'pop3s']);
     let extra = messages;
+    const added: number[] = [];
     const target = (protocol: 'imap' | 'pop3', port: number): Target => ({
       protocol,
       implicitTls: true,
@@ -158,10 +170,15 @@ export async function startDemo(messages: number, onProgress: (done: number, tot
       async createAccount(account, accountPassword) {
         await d.domain.createAccount(account, accountPassword);
       },
-      deliver: (account, content) => d.deliver(account, content),
+      async deliver(account, content) {
+        await d.deliver(account, content);
+      },
       async addOneMessage() {
-        await d.deliver(address, demoMessage(extra++, rand, address).content);
+        added.push(await d.deliver(address, demoMessage(extra++, rand, address).content));
         return true;
+      },
+      async removeAddedMessages() {
+        await d.expunge(address, added.splice(0));
       },
       stop,
     };

@@ -34,6 +34,8 @@ export interface SpeedtestOptions {
   demo: boolean;
   /** Demo only: delivers one new message before each resync. */
   addOneMessage?: () => Promise<boolean>;
+  /** Demo only: removes the messages addOneMessage added, so every run of both protocols measures the same mailbox. */
+  removeAddedMessages?: () => Promise<void>;
   progress: ProgressSink;
   timeoutMs?: number;
 }
@@ -57,6 +59,7 @@ export async function runSpeedtest(opts: SpeedtestOptions): Promise<SpeedtestRep
       if (opts.imap) {
         const progress = (phase: string, done: number, total: number) => opts.progress.update('imap', run, phase, done, total);
         imapRuns.push(await runImap(sessionOf(opts.imap), opts.maxMessages, { progress, addOneMessage: opts.addOneMessage }));
+        await opts.removeAddedMessages?.();
         if (pusher) {
           progress('push', 0, 1);
           pushRuns.push(await pusher.run());
@@ -66,6 +69,7 @@ export async function runSpeedtest(opts: SpeedtestOptions): Promise<SpeedtestRep
       if (opts.pop3) {
         const progress = (phase: string, done: number, total: number) => opts.progress.update('pop3', run, phase, done, total);
         pop3Runs.push(await runPop3(sessionOf(opts.pop3), opts.maxMessages, { progress, addOneMessage: opts.addOneMessage }));
+        await opts.removeAddedMessages?.();
       }
     }
   } finally {
