@@ -25,9 +25,13 @@ test('overlapping runs are level, however far apart the medians', () => {
 test('runs that do not overlap but differ by less than the noise are level', () => {
   // 100–102 against 105–107: no overlap, but 5 ms < 10 % of 101 ms.
   assert.equal(compareMeasured(side('IMAP', [100, 101, 102]), side('POP3', [105, 106, 107])).kind, 'level');
-  // The noise is the larger run-to-run spread when that exceeds the floor: 150–200 spreads 50 ms; a 48 ms gap is inside it.
-  assert.equal(noiseOf(figure([100, 101, 102]), figure([150, 149, 200])), 51);
-  assert.equal(compareMeasured(side('IMAP', [100, 101, 102]), side('POP3', [149, 150, 200])).kind, 'level');
+  // The noise is the larger relative spread when that exceeds the floor: 100–180 around 150 spreads 53 %;
+  // POP3's 40 % gap is inside it, though no run overlaps.
+  assert.equal(noiseOf(figure([100, 101, 102]), figure([100, 150, 180])), 80 / 150);
+  assert.equal(compareMeasured(side('IMAP', [60, 61, 62]), side('POP3', [100, 150, 180])).kind, 'faster', 'a 2.5× gap is beyond 53 %');
+  assert.equal(compareMeasured(side('IMAP', [100, 105, 107]), side('POP3', [110, 150, 190])).kind, 'level');
+  // A noisy slow side does not hide a gap far larger than its spread (every POP3 run is 3× IMAP's slowest).
+  assert.equal(compareMeasured(side('IMAP', [300, 351, 400]), side('POP3', [1200, 1350, 3000])).kind, 'faster');
   // A single run has no spread: the floor decides.
   assert.equal(compareMeasured(side('IMAP', [100]), side('POP3', [109])).kind, 'level');
   assert.equal(compareMeasured(side('IMAP', [100]), side('POP3', [111])).kind, 'faster');

@@ -3,8 +3,10 @@
  * it is real (docs/speedtest.md, "The verdict"):
  *
  * - the slower side's fastest run is slower than the faster side's slowest run, and
- * - the gap between the medians is larger than the noise: the larger of the two
- *   sides' run-to-run spreads (max − min), and at least NOISE_FLOOR of the faster median;
+ * - the gap is larger than the noise: the slower median exceeds the faster one by
+ *   more than the larger relative run-to-run spread ((max − min) / median) of the
+ *   two sides, and by at least NOISE_FLOOR. Relative, because a loaded machine
+ *   varies a long phase by more milliseconds than a short one;
  *
  * otherwise the two are level. A phase where either client was busy for most
  * of the time (fold.ts, CLIENT_BOUND_SHARE) draws no conclusion: the figure
@@ -32,13 +34,15 @@ export type Outcome =
   | { kind: 'level'; a: number; b: number }
   | { kind: 'bound'; by: Side[] };
 
+/** The noise as a share of a median: the larger relative spread of the two sides, at least NOISE_FLOOR. */
 export function noiseOf(a: Figure, b: Figure): number {
-  return Math.max(a.max - a.min, b.max - b.min, NOISE_FLOOR * Math.min(a.median, b.median));
+  const spread = (f: Figure) => (f.median > 0 ? (f.max - f.min) / f.median : 0);
+  return Math.max(spread(a), spread(b), NOISE_FLOOR);
 }
 
 /** Whether `slow` is really slower than `fast`: no overlap of the runs, and a gap beyond the noise. */
 export function clearlySlower(slow: Figure, fast: Figure): boolean {
-  return slow.min > fast.max && slow.median - fast.median > noiseOf(slow, fast);
+  return slow.min > fast.max && slow.median > fast.median * (1 + noiseOf(slow, fast));
 }
 
 /** The measured figures side by side. */
