@@ -196,21 +196,22 @@ describe('logins through the domain with a cache in place', () => {
     assert.deepEqual(throttle.tracked, { sources: 0, accounts: 0, pairs: 0 });
   });
 
-  test('50 concurrent logins with real scrypt leave the event loop free (max delay well under one scrypt)', async () => {
+  test('50 concurrent logins with real scrypt leave the event loop free (max delay well under one scrypt)', async (t) => {
     const stored = await hashPassword('right', undefined, { scram: false, scramIterations: 4096 });
-    let t = performance.now();
+    let started = performance.now();
     await verifyPassword('right', stored);
-    const oneScryptMs = performance.now() - t;
+    const oneScryptMs = performance.now() - started;
     const throttle = new LoginThrottle({ ...DEFAULT_LOGIN_THROTTLE, baseDelayMs: 0, maxDelayMs: 0, sourceBlockAfterFailures: 1000, accountBlockAfterFailures: 1000 });
     const domain = new MailDomain(accountStore(new Map([['alice@example.com', stored]])), noBus, { loginThrottle: throttle });
     const histogram = monitorEventLoopDelay({ resolution: 5 });
     histogram.enable();
-    t = performance.now();
+    started = performance.now();
     // Distinct wrong passwords: none shares a verification or hits the cache, so all 50 run scrypt.
     const outcomes = await Promise.all(Array.from({ length: 50 }, (_, i) => domain.passwordLogin(throttle, `10.0.${i}.1`, 'alice@example.com', `wrong-${i}`)));
     histogram.disable();
     assert.ok(outcomes.every((o) => o.status === 'failed'));
     const maxDelayMs = histogram.max / 1e6;
+    t.diagnostic(`event loop delay max ${maxDelayMs.toFixed(1)} ms, p99 ${(histogram.percentile(99) / 1e6).toFixed(1)} ms; one scrypt ${oneScryptMs.toFixed(1)} ms`);
     // Generous (a loaded machine): scrypt on the event loop would block it for many scrypts in a row.
     assert.ok(maxDelayMs < Math.max(3 * oneScryptMs, 150), `event loop max delay ${maxDelayMs.toFixed(1)} ms, one scrypt ${oneScryptMs.toFixed(1)} ms`);
   });
