@@ -212,7 +212,8 @@ describe('logins through the domain with a cache in place', () => {
     assert.ok(outcomes.every((o) => o.status === 'failed'));
     const maxDelayMs = histogram.max / 1e6;
     t.diagnostic(`event loop delay max ${maxDelayMs.toFixed(1)} ms, p99 ${(histogram.percentile(99) / 1e6).toFixed(1)} ms; one scrypt ${oneScryptMs.toFixed(1)} ms`);
-    // Generous (a loaded machine): scrypt on the event loop would block it for many scrypts in a row.
-    assert.ok(maxDelayMs < Math.max(3 * oneScryptMs, 150), `event loop max delay ${maxDelayMs.toFixed(1)} ms, one scrypt ${oneScryptMs.toFixed(1)} ms`);
+    // Generous (a loaded machine stalls any thread now and then): scrypt on the event loop would block it
+    // for all 50 scrypts in a row, and any one verification on it for a whole scrypt each time.
+    assert.ok(maxDelayMs < Math.max(4 * oneScryptMs, 1000), `event loop max delay ${maxDelayMs.toFixed(1)} ms, one scrypt ${oneScryptMs.toFixed(1)} ms`);
   });
 });
