@@ -205,15 +205,19 @@ describe('logins through the domain with a cache in place', () => {
     const domain = new MailDomain(accountStore(new Map([['alice@example.com', stored]])), noBus, { loginThrottle: throttle });
     const histogram = monitorEventLoopDelay({ resolution: 5 });
     histogram.enable();
+    // The histogram measures from its first sample on: take one before the storm.
+    await new Promise((resolve) => setTimeout(resolve, 20));
     started = performance.now();
     // Distinct wrong passwords: none shares a verification or hits the cache, so all 50 run scrypt.
     const outcomes = await Promise.all(Array.from({ length: 50 }, (_, i) => domain.passwordLogin(throttle, `10.0.${i}.1`, 'alice@example.com', `wrong-${i}`)));
+    // Let the sampling timer fire once more: a loop blocked until now records its delay only then.
+    await new Promise((resolve) => setTimeout(resolve, 20));
     histogram.disable();
     assert.ok(outcomes.every((o) => o.status === 'failed'));
     const maxDelayMs = histogram.max / 1e6;
     t.diagnostic(`event loop delay max ${maxDelayMs.toFixed(1)} ms, p99 ${(histogram.percentile(99) / 1e6).toFixed(1)} ms; one scrypt ${oneScryptMs.toFixed(1)} ms`);
     // Generous (a loaded machine stalls any thread now and then): scrypt on the event loop would block it
-    // for all 50 scrypts in a row, and any one verification on it for a whole scrypt each time.
+    // for all 50 scrypts in a row.
     assert.ok(maxDelayMs < Math.max(4 * oneScryptMs, 1000), `event loop max delay ${maxDelayMs.toFixed(1)} ms, one scrypt ${oneScryptMs.toFixed(1)} ms`);
   });
 });
