@@ -81,6 +81,14 @@ export const configSchema = z
         failureWindowSeconds: z.number().int().min(1).max(86_400).default(900),
         /** Entries per throttle table (addresses, accounts, pairs); the oldest go first, so memory stays bounded. */
         maxTrackedEntries: z.number().int().min(100).max(1_000_000).default(10_000),
+        /** A verified password is trusted this long without scrypt (Dovecot's auth cache); 0 turns the cache off. */
+        credentialCacheSeconds: z.number().int().min(0).max(86_400).default(300),
+        /** Accounts the credential cache holds; the least recently used go first, so memory stays bounded. */
+        credentialCacheEntries: z.number().int().min(1).max(1_000_000).default(10_000),
+        /** scrypt verifications at once; 0: the libuv pool size minus one, at most the cores (a storm leaves a thread for file I/O). */
+        maxConcurrentVerifications: z.number().int().min(0).max(256).default(0),
+        /** Logins waiting for a verification beyond those; more get a temporary failure (about 25 s of scrypt work at 2 at once). */
+        maxQueuedVerifications: z.number().int().min(0).max(100_000).default(500),
       })
       .strict()
       .default({
@@ -92,6 +100,10 @@ export const configSchema = z
         blockSeconds: 900,
         failureWindowSeconds: 900,
         maxTrackedEntries: 10_000,
+        credentialCacheSeconds: 300,
+        credentialCacheEntries: 10_000,
+        maxConcurrentVerifications: 0,
+        maxQueuedVerifications: 500,
       }),
     limits: z
       .object({

@@ -24,6 +24,7 @@
  * The clock is injected so that tests use fake time.
  */
 import { isIPv4, isIPv6 } from 'node:net';
+import { VerificationsBusy } from './credential-cache.js';
 
 export interface LoginThrottleSettings {
   /** Failure reply delay and pacing step for the first failure (config `authFailureDelayMs`). */
@@ -255,8 +256,11 @@ const sleep = (ms: number): Promise<void> => (ms > 0 ? new Promise((resolve) => 
 export type LoginOutcome<T> =
   | { status: 'ok'; value: T }
   | { status: 'failed'; note: FailureNote }
-  /** Throttled: the password was not checked (RFC 5530 UNAVAILABLE, RFC 3206 SYS/TEMP). */
-  | { status: 'refused'; reason: 'source' | 'account' };
+  /**
+   * Throttled, or (`busy`) too many password verifications waiting: the password was not checked
+   * (RFC 5530 UNAVAILABLE, RFC 3206 SYS/TEMP).
+   */
+  | { status: 'refused'; reason: 'source' | 'account' | 'busy' };
 
 /**
  * One throttled login: admission (refuse, or wait), the check, then the
@@ -276,7 +280,14 @@ export async function throttledLogin<T>(
     return { status: 'refused', reason: admission.reason };
   }
   await sleep(admission.waitMs);
-  const value = await check();
+  let value: T | null;
+  try {
+    value = await check();
+  } catch (err) {
+    // Not a failure of the credentials: nothing is counted, and the client is told to come back.
+    if (err instanceof VerificationsBusy) return { status: 'refused', reason: 'busy' };
+    throw err;
+  }
   if (value !== null) {
     throttle.succeeded(remoteAddress, user);
     return { status: 'ok', value };

@@ -26,7 +26,8 @@ import { StoreError } from '../store/types.js';
 import { canonicalMailboxName, HIERARCHY_SEPARATOR, validateMailboxName } from './mailbox-names.js';
 import { type LoginOutcome, type LoginThrottle, throttledLogin } from './login-throttle.js';
 import { inlineSummary, type SummaryOf } from './summarizer.js';
-import { DEFAULT_PASSWORD_SETTINGS, hashPassword, type PasswordSettings, verifyPassword, withoutScram } from './passwords.js';
+import { DEFAULT_PASSWORD_SETTINGS, hashPassword, type PasswordSettings, withoutScram } from './passwords.js';
+import { CredentialChecker } from './credential-cache.js';
 import { canonicalFlags, isDeleted } from './flags.js';
 import { InMemoryMaildropLocks, type MaildropLocks } from './maildrop-locks.js';
 import { loadMessage, messageSummaries, type BodyRef, type LoadedMessage } from './message-content.js';
@@ -41,6 +42,8 @@ export interface MailDomainOptions {
   summaryOf?: SummaryOf;
   /** The POP3 maildrop locks; absent: this process's memory (one node). */
   maildropLocks?: MaildropLocks;
+  /** Verified-credential cache and bounded scrypt verifications (`[auth]`); absent: the defaults. */
+  credentialChecker?: CredentialChecker;
 }
 
 /** The account's storage quota (RFC 9208 STORAGE): every message of every mailbox counts its size. */
@@ -81,6 +84,7 @@ export class MailDomain {
 
   readonly passwords: PasswordSettings;
   readonly loginThrottle: LoginThrottle | null;
+  readonly credentialChecker: CredentialChecker;
   /** The serialised summary of a message (ingest, and recomputing an old one): see summarizer.ts. */
   readonly summaryOf: SummaryOf;
 
@@ -92,6 +96,7 @@ export class MailDomain {
   ) {
     this.passwords = options.passwords ?? DEFAULT_PASSWORD_SETTINGS;
     this.loginThrottle = options.loginThrottle ?? null;
+    this.credentialChecker = options.credentialChecker ?? new CredentialChecker();
     this.summaryOf = options.summaryOf ?? inlineSummary;
     this.maildropLocks = options.maildropLocks ?? new InMemoryMaildropLocks();
   }
@@ -113,11 +118,13 @@ export class MailDomain {
   async setPassword(address: string, password: string): Promise<void> {
     const account = await this.requireAccount(address);
     await this.store.setPasswordHash(account.id, await hashPassword(password, undefined, this.passwords));
+    this.credentialChecker.forget(account.address);
   }
 
   async deleteAccount(address: string): Promise<void> {
     const account = await this.requireAccount(address);
     await this.store.deleteAccount(account.id);
+    this.credentialChecker.forget(account.address);
   }
 
   async requireAccount(address: string): Promise<Account> {
@@ -126,15 +133,20 @@ export class MailDomain {
     return account;
   }
 
-  /** The account when the password matches, otherwise null. Timing does not reveal whether the account exists. */
+  /**
+   * The account when the password matches, otherwise null. Timing does not reveal whether the account exists.
+   * Throws VerificationsBusy when too many verifications wait (credential-cache.ts): a temporary failure.
+   */
   async authenticate(address: string, password: string): Promise<Account | null> {
-    const account = await this.store.getAccount(normaliseAddress(address));
+    const name = normaliseAddress(address);
+    const account = await this.store.getAccount(name);
     if (!account) {
       // Spend the same work as a real check so that unknown users are not told apart by timing.
-      await verifyPassword(password, DUMMY_HASH);
+      await this.credentialChecker.check(name, DUMMY_HASH, password);
       return null;
     }
-    return (await verifyPassword(password, account.passwordHash)) ? account : null;
+    // Keyed by the stored credential: a password changed by another process or node never hits an old entry.
+    return (await this.credentialChecker.check(account.address, account.passwordHash, password)) ? account : null;
   }
 
   /**

@@ -6,6 +6,7 @@ import { hostname as osHostname } from 'node:os';
 import type { Server } from 'node:net';
 import { type MailsteadConfig, PROTOCOLS, type Protocol, parseListenAddress } from '../config/schema.js';
 import { LoginThrottle, type LoginThrottleSettings } from '../domain/login-throttle.js';
+import { CredentialChecker } from '../domain/credential-cache.js';
 import { MailDomain } from '../domain/mail-domain.js';
 import { startRetentionTimer } from '../domain/retention.js';
 import { generatePassword, type PasswordSettings } from '../domain/passwords.js';
@@ -63,6 +64,12 @@ async function startLockedNode(config: MailsteadConfig, log: Logger, out: NodeOu
     summaryOf: summarizer.summaryOf,
     passwords: passwordSettingsOf(config),
     loginThrottle: new LoginThrottle(loginThrottleSettingsOf(config)),
+    credentialChecker: new CredentialChecker({
+      cacheSeconds: config.auth.credentialCacheSeconds,
+      cacheMaxEntries: config.auth.credentialCacheEntries,
+      maxConcurrentVerifications: config.auth.maxConcurrentVerifications,
+      maxQueuedVerifications: config.auth.maxQueuedVerifications,
+    }),
   });
   if (!config.auth.scram) {
     // docs/security.md: with SCRAM off, no SCRAM key stays in the store (a stolen copy holds only scrypt hashes).

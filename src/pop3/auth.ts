@@ -153,7 +153,7 @@ export class Pop3Authenticator {
       // Every refusal is bounded by the per-connection limit; the block itself was logged when it started.
       this.ctx.log.debug({ ...fields, blocked: outcome.reason }, 'POP3 login refused by the throttle');
       // RFC 3206 §4 SYS/TEMP: a temporary refusal, so the client keeps the password and tries later.
-      await this.out.reply(err('Too many failed logins; try again later', 'SYS/TEMP'));
+      await this.out.reply(err(outcome.reason === 'busy' ? 'Server busy; try again later' : 'Too many failed logins; try again later', 'SYS/TEMP'));
       return false;
     }
     const { note } = outcome;

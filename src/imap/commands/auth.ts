@@ -138,6 +138,8 @@ async function authenticatePlain(tag: string, response: string, ctx: CommandCont
 const AUTHENTICATION_FAILED: Completion = no('Authentication failed', { name: 'AUTHENTICATIONFAILED' });
 /** RFC 5530 §3 UNAVAILABLE: a temporary refusal; the client should try later, not ask for a new password. */
 const THROTTLED: Completion = no('Too many failed logins; try again later', { name: 'UNAVAILABLE' });
+/** Too many password verifications waiting (domain/credential-cache.ts): the password was not checked. */
+const BUSY: Completion = no('Server busy; try again later', { name: 'UNAVAILABLE' });
 
 async function finishAuth(
   ctx: CommandContext,
@@ -157,7 +159,7 @@ async function finishAuth(
   if (outcome.status === 'refused') {
     // Every refusal is bounded by the per-connection limit; the block itself was logged when it started.
     ctx.log.debug({ remote, user, mechanism: attempt.mechanism, blocked: outcome.reason }, 'imap login refused by the throttle');
-    return connectionFailure(ctx, tag, THROTTLED);
+    return connectionFailure(ctx, tag, outcome.reason === 'busy' ? BUSY : THROTTLED);
   }
   ctx.loggedIn(outcome.value);
   ctx.log.info({ remote }, 'imap login');
