@@ -16,6 +16,11 @@ export interface SqliteOptions {
   busyTimeoutMs?: number;
   /** Where message bodies are stored; by default `<path>.blobs` beside the database (in memory for ':memory:'). */
   blobDir?: string;
+  /**
+   * Where the SQLite calls run: 'worker' (the default for a file; see
+   * worker-store.ts) or 'main', this thread (always for ':memory:').
+   */
+  thread?: 'worker' | 'main';
 }
 
 /** Default wait for a lock held by another process (e.g. the deliver CLI) before giving up. */
@@ -26,6 +31,10 @@ const JOURNAL_SIZE_LIMIT_BYTES = 64 * 1024 * 1024;
 
 export class SqliteDb {
   private readonly statements = new Map<string, Database.Statement>();
+  /** Work to run once the enclosing batch has committed (see `batch`). */
+  private deferred: Array<() => void> | null = null;
+  /** Transactions that wrote and committed: group commit makes this smaller than the writes (tests read it). */
+  commits = 0;
 
   private constructor(readonly db: Database.Database) {}
 
@@ -72,7 +81,43 @@ export class SqliteDb {
    * the fsync, happen before this returns.
    */
   write<T>(fn: () => T): T {
-    return this.guard(() => this.db.transaction(fn).immediate());
+    const outermost = !this.db.inTransaction;
+    const result = this.guard(() => this.db.transaction(fn).immediate());
+    if (outermost) this.commits++;
+    return result;
+  }
+
+  /**
+   * Group commit: runs `fn` inside one BEGIN IMMEDIATE ... COMMIT. Every
+   * `write` made meanwhile becomes a SAVEPOINT (better-sqlite3 nests them), so
+   * one failing request rolls back alone; `afterCommit` work waits for the
+   * one COMMIT (and its fsync). When the COMMIT fails, nothing of the batch
+   * stays and the error is thrown.
+   */
+  async batch<T>(fn: () => Promise<T>): Promise<T> {
+    if (this.deferred) throw new Error('SqliteDb.batch: batches do not nest');
+    this.guard(() => this.db.prepare('BEGIN IMMEDIATE').run());
+    this.deferred = [];
+    let result: T;
+    try {
+      result = await fn();
+      this.guard(() => this.db.prepare('COMMIT').run());
+    } catch (err) {
+      this.deferred = null;
+      if (this.db.open && this.db.inTransaction) this.db.prepare('ROLLBACK').run();
+      throw toStoreError(err);
+    }
+    this.commits++;
+    const deferred = this.deferred;
+    this.deferred = null;
+    for (const work of deferred) work();
+    return result;
+  }
+
+  /** Runs `work` now, or, inside a batch, once the batch has committed (bodies to remove, crash points "…-committed"). */
+  afterCommit(work: () => void): void {
+    if (this.deferred) this.deferred.push(work);
+    else work();
   }
 
   /** Runs `fn` in a read transaction: one consistent snapshot across several SELECTs. */

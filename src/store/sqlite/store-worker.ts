@@ -1,0 +1,222 @@
+/**
+ * The SQLite store's own thread (see worker-store.ts for the design): it
+ * opens the database (migrations included), then runs the MailStore calls the
+ * main thread posts, in arrival order, with group commit. Calls that arrive
+ * while a commit (and its fsync) runs wait in the port; the next turn takes
+ * them all, up to MAX_BATCH, into one BEGIN IMMEDIATE … COMMIT, each write in
+ * its own SAVEPOINT, and answers every one of them only after that COMMIT.
+ * Crash points fire here as on the main thread: they SIGKILL the process.
+ */
+import { parentPort, workerData } from 'node:worker_threads';
+import type { LocalBlobStore } from '../blob-store.js';
+import { FileBlobStore } from '../blobs/file-blob-store.js';
+import { StoreError } from '../types.js';
+import type { SqliteOptions } from './db.js';
+import { defaultBlobStore, SqliteDb } from './db.js';
+import { SqliteMailStore } from './sqlite-store.js';
+
+export interface WorkerInit {
+  path: string;
+  options: SqliteOptions;
+}
+
+export interface WorkerRequest {
+  id: number;
+  method: string;
+  args: unknown[];
+  /** Writer holds of the main thread's blob store, by blob id, lent for appendStaged's confirmSync. */
+  holds?: Array<[string, string]>;
+}
+
+export interface SerializedError {
+  name: string;
+  message: string;
+  code?: string;
+}
+
+export type CallReply = { id: number; ok: true; value: unknown } | { id: number; ok: false; error: SerializedError };
+
+export type WorkerReply =
+  | CallReply
+  | { id: 0; ready: true }
+  | { id: 0; ready: false; error: SerializedError };
+
+/** Requests in one transaction at most: bounds the time a batch holds the write lock. */
+const MAX_BATCH = 128;
+
+/** Reads: no transaction of their own beyond a snapshot; inside a batch they see its writes and answer after its commit. */
+const READS = new Set([
+  'getAccount',
+  'getAccountById',
+  'listAccounts',
+  'listMailboxes',
+  'getMailbox',
+  'getMailboxById',
+  'listSubscriptions',
+  'listMessages',
+  'getMessages',
+  'getChanges',
+  'readSummaries',
+  'getPop3Policy',
+  'listPop3Deleted',
+  'listPop3Downloads',
+  'listPop3DeviceState',
+]);
+const WRITES = new Set([
+  'createAccount',
+  'createAccountWithMailboxes',
+  'deleteAccount',
+  'setPasswordHash',
+  'setQuota',
+  'createMailbox',
+  'deleteMailbox',
+  'renameMailbox',
+  'setSubscribed',
+  'appendStaged',
+  'releaseStaged',
+  'saveSummary',
+  'updateFlags',
+  'updateFlagsUnchangedSince',
+  'copyMessages',
+  'moveMessages',
+  'moveAllToNewMailbox',
+  'expungeMessages',
+  'setPop3Policy',
+  'recordPop3Session',
+  'commitPop3Update',
+  'prunePop3State',
+]);
+/** Run alone, outside any batch: recovery awaits directory listings between its transactions. */
+const ALONE = new Set(['recover', 'close', 'stats']);
+
+export function serializeError(err: unknown): SerializedError {
+  if (err instanceof StoreError) return { name: err.name, message: err.message, code: err.code };
+  if (err instanceof Error) {
+    const code = (err as NodeJS.ErrnoException).code;
+    return { name: err.name, message: err.message, ...(typeof code === 'string' ? { code } : {}) };
+  }
+  return { name: 'Error', message: String(err) };
+}
+
+const port = parentPort;
+if (!port) throw new Error('store-worker.ts runs as a worker thread');
+const init = workerData as WorkerInit;
+
+let blobs: LocalBlobStore | null = null;
+const bodies = (): LocalBlobStore => (blobs ??= defaultBlobStore(init.path, init.options));
+let sql: SqliteDb;
+let store: SqliteMailStore;
+try {
+  sql = SqliteDb.open(init.path, init.options, bodies);
+  store = new SqliteMailStore(sql, bodies());
+  port.postMessage({ id: 0, ready: true } satisfies WorkerReply);
+} catch (err) {
+  port.postMessage({ id: 0, ready: false, error: serializeError(err) } satisfies WorkerReply);
+  port.close();
+}
+
+const queue: WorkerRequest[] = [];
+let scheduled = false;
+let running = false;
+let closed = false;
+
+port.on('message', (request: WorkerRequest) => {
+  queue.push(request);
+  schedule();
+});
+
+/** One turn per batch: between turns the event loop delivers what arrived meanwhile, so it joins the next batch. */
+function schedule(): void {
+  if (scheduled || running || closed || queue.length === 0) return;
+  scheduled = true;
+  setImmediate(() => {
+    scheduled = false;
+    running = true;
+    turn()
+      .catch((err: unknown) => {
+        // A bug, not a store failure: let the main thread see the worker die rather than hang.
+        setImmediate(() => {
+          throw err;
+        });
+      })
+      .finally(() => {
+        running = false;
+        schedule();
+      });
+  });
+}
+
+async function turn(): Promise<void> {
+  const first = queue[0];
+  if (ALONE.has(first.method)) {
+    queue.shift();
+    port!.postMessage(await invoke(first));
+    if (first.method === 'close') {
+      closed = true;
+      port!.close();
+    }
+    return;
+  }
+  let n = 0;
+  while (n < queue.length && n < MAX_BATCH && !ALONE.has(queue[n].method)) n++;
+  const batch = queue.splice(0, n);
+  if (!batch.some((r) => WRITES.has(r.method))) {
+    for (const request of batch) port!.postMessage(await invoke(request));
+    return;
+  }
+  await runBatch(batch);
+}
+
+/** SQLite rolled the whole transaction back on its own (SQLITE_FULL, IOERR) in the middle of a batch. */
+class BatchRolledBack extends Error {}
+
+async function runBatch(batch: WorkerRequest[]): Promise<void> {
+  const replies: CallReply[] = [];
+  const lent: Array<[string, string]> = [];
+  try {
+    await sql.batch(async () => {
+      for (const request of batch) {
+        if (!sql.db.inTransaction) throw new BatchRolledBack();
+        if (request.holds && blobs instanceof FileBlobStore) {
+          for (const [blobId, hold] of request.holds) {
+            blobs.addHold(blobId, hold);
+            lent.push([blobId, hold]);
+          }
+        }
+        replies.push(await invoke(request));
+      }
+    });
+  } catch (err) {
+    // Nothing of the batch is durable, and no request may be told otherwise.
+    let error = serializeError(err);
+    if (err instanceof BatchRolledBack) {
+      // The request that failed carries the cause; the requests after it never ran and wait for the next batch.
+      const cause = replies[replies.length - 1];
+      error = !cause.ok ? cause.error : { name: 'StoreError', message: 'Mail store unavailable', code: 'STORE_UNAVAILABLE' };
+      queue.unshift(...batch.slice(replies.length));
+    } else {
+      // BEGIN (another process held the lock past busy_timeout) or COMMIT failed: every request fails with it.
+      for (const request of batch.slice(replies.length)) replies.push({ id: request.id, ok: false, error });
+    }
+    for (let i = 0; i < replies.length; i++) {
+      if (replies[i].ok) replies[i] = { id: replies[i].id, ok: false, error };
+    }
+  } finally {
+    if (blobs instanceof FileBlobStore) for (const [blobId, hold] of lent) blobs.forgetHold(blobId, hold);
+  }
+  for (const reply of replies) port!.postMessage(reply);
+}
+
+async function invoke(request: WorkerRequest): Promise<CallReply> {
+  try {
+    let value: unknown;
+    if (request.method === 'stats') value = { commits: sql.commits };
+    else if (READS.has(request.method) || WRITES.has(request.method) || ALONE.has(request.method)) {
+      const method = (store as unknown as Record<string, (...args: unknown[]) => Promise<unknown>>)[request.method];
+      value = await method.apply(store, request.args);
+    } else throw new Error(`store worker: unknown method ${request.method}`);
+    return { id: request.id, ok: true, value };
+  } catch (err) {
+    return { id: request.id, ok: false, error: serializeError(err) };
+  }
+}
