@@ -33,7 +33,7 @@ export class SqliteDb {
   private readonly statements = new Map<string, Database.Statement>();
   /** Work to run once the enclosing batch has committed (see `batch`). */
   private deferred: Array<() => void> | null = null;
-  /** Transactions that wrote and committed: group commit makes this smaller than the writes (tests read it). */
+  /** Transactions that changed rows and committed (so synced): group commit makes this smaller than the writes (tests read it). */
   commits = 0;
 
   private constructor(readonly db: Database.Database) {}
@@ -82,8 +82,9 @@ export class SqliteDb {
    */
   write<T>(fn: () => T): T {
     const outermost = !this.db.inTransaction;
+    const changesBefore = outermost ? this.totalChanges() : 0;
     const result = this.guard(() => this.db.transaction(fn).immediate());
-    if (outermost) this.commits++;
+    if (outermost && this.totalChanges() !== changesBefore) this.commits++;
     return result;
   }
 
@@ -98,16 +99,19 @@ export class SqliteDb {
     if (this.deferred) throw new Error('SqliteDb.batch: batches do not nest');
     this.guard(() => this.db.prepare('BEGIN IMMEDIATE').run());
     this.deferred = [];
+    const changesBefore = this.totalChanges();
     let result: T;
+    let changed: boolean;
     try {
       result = await fn();
+      changed = this.totalChanges() !== changesBefore;
       this.guard(() => this.db.prepare('COMMIT').run());
     } catch (err) {
       this.deferred = null;
       if (this.db.open && this.db.inTransaction) this.db.prepare('ROLLBACK').run();
       throw toStoreError(err);
     }
-    this.commits++;
+    if (changed) this.commits++;
     const deferred = this.deferred;
     this.deferred = null;
     for (const work of deferred) work();
@@ -123,6 +127,11 @@ export class SqliteDb {
   /** Runs `fn` in a read transaction: one consistent snapshot across several SELECTs. */
   read<T>(fn: () => T): T {
     return this.guard(() => this.db.transaction(fn).deferred());
+  }
+
+  /** Rows changed since the connection opened: a transaction that changed none commits without a sync. */
+  private totalChanges(): number {
+    return this.guard(() => this.stmt<{ n: number }>('SELECT total_changes() AS n').get()!.n);
   }
 
   close(): void {

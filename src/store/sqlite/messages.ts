@@ -311,6 +311,10 @@ export class MessageRepo {
 
   private removeBodiesNow(blobIds: string[]): void {
     try {
+      // A body still named by a row (the common case: a staged body released after its append) needs no write lock;
+      // whoever drops its last reference later removes it.
+      const exists = this.sql.stmt('SELECT 1 FROM blobs WHERE id = ?');
+      if (!this.sql.db.inTransaction && this.sql.read(() => blobIds.every((id) => exists.get(id) !== undefined))) return;
       this.sql.write(() => {
         const exists = this.sql.stmt('SELECT 1 FROM blobs WHERE id = ?');
         for (const id of blobIds) if (!exists.get(id)) this.blobs.removeUnreferencedSync(id);
