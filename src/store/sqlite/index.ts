@@ -17,7 +17,10 @@ export type { StoreWorkerStats } from './worker-store.js';
 /**
  * Opens (creating and migrating when needed) the database at `path`, with its
  * bodies under `options.blobDir` (default `<path>.blobs`; in memory for an
- * in-memory database).
+ * in-memory database). A file database runs in its own worker thread unless
+ * `options.thread` is 'main' (worker-store.ts); an in-memory one in this thread.
+ * The server and the `user`/`deliver`/`import`/`expire` commands alike use the
+ * worker: one code path, and a command's lock waits never block its own loop.
  */
 export async function openSqliteStore(path: string, options: SqliteOptions = {}): Promise<MailStore> {
   const inMemory = path === ':memory:' || path === '';
