@@ -176,7 +176,6 @@ async function runBatch(batch: WorkerRequest[]): Promise<void> {
   try {
     await sql.batch(async () => {
       for (const request of batch) {
-        if (!sql.db.inTransaction) throw new BatchRolledBack();
         if (request.holds && blobs instanceof FileBlobStore) {
           for (const [blobId, hold] of request.holds) {
             blobs.addHold(blobId, hold);
@@ -184,6 +183,7 @@ async function runBatch(batch: WorkerRequest[]): Promise<void> {
           }
         }
         replies.push(await invoke(request));
+        if (!sql.db.inTransaction) throw new BatchRolledBack();
       }
     });
   } catch (err) {

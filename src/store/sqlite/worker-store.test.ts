@@ -10,6 +10,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { after, describe, it } from 'node:test';
+import Database from 'better-sqlite3';
 import { StoreError } from '../types.js';
 import type { MailStore } from '../types.js';
 import { openSqliteStore } from './index.js';
@@ -161,6 +162,37 @@ describe('SQLite store in a worker thread', () => {
       assert.equal((await store.listMessages(bigBox.id)).length, 2);
       assert.equal((await store.listMessages(smallBox.id)).length, 0);
       assert.equal((await store.getAccountById(small.id))?.usedBytes, 0);
+    });
+  });
+
+  it('tells no request of a batch that SQLite rolled back whole that it succeeded; the rest run in the next batch', async () => {
+    await withStore(async (store, path) => {
+      const account = await store.createAccount('rollback@example.com', 'x', null);
+      // RAISE(ROLLBACK) ends the whole transaction, not only the request's savepoint (as SQLITE_FULL may).
+      const db = new Database(path);
+      db.exec(`CREATE TRIGGER boom BEFORE INSERT ON mailboxes WHEN NEW.name = 'Boom' BEGIN SELECT RAISE(ROLLBACK, 'boom'); END`);
+      db.close();
+      // While another process holds the lock the worker waits in BEGIN, so what follows queues into one batch.
+      const { released } = await holdWriteLock(path, 500);
+      const first = store.setSubscribed(account.id, 'First', true);
+      await new Promise((resolve) => setTimeout(resolve, 200));
+      const settled = await Promise.allSettled([
+        store.createMailbox(account.id, 'A'),
+        store.createMailbox(account.id, 'Boom'),
+        store.createMailbox(account.id, 'C'),
+      ]);
+      await released;
+      const firstDone = await first.then(
+        () => true,
+        () => false,
+      );
+      assert.deepEqual(
+        settled.map((s) => s.status),
+        ['rejected', 'rejected', 'fulfilled'],
+      );
+      const names = (await store.listMailboxes(account.id)).map((m) => m.name);
+      assert.deepEqual(names, ['C']);
+      assert.equal((await store.listSubscriptions(account.id)).includes('First'), firstDone);
     });
   });
 
