@@ -36,10 +36,15 @@ export class SqliteDb {
   /** Transactions that changed rows and committed (so synced): group commit makes this smaller than the writes (tests read it). */
   commits = 0;
 
-  private constructor(readonly db: Database.Database) {}
+  private constructor(
+    readonly db: Database.Database,
+    /** How long a write waits for another process's lock (busy_timeout). */
+    readonly busyTimeoutMs: number,
+  ) {}
 
   /** `bodies` is called once the database file is open (so a bad path fails here, not by creating directories). */
   static open(path: string, options: SqliteOptions = {}, bodies = () => defaultBlobStore(path, options)): SqliteDb {
+    const busyTimeoutMs = Math.max(0, Math.floor(options.busyTimeoutMs ?? DEFAULT_BUSY_TIMEOUT_MS));
     let db: Database.Database;
     try {
       db = new Database(path);
@@ -50,7 +55,7 @@ export class SqliteDb {
       throw new StoreError('STORE_UNAVAILABLE', `Cannot open the mail store at ${path}: ${(err as Error).message}`);
     }
     try {
-      db.pragma(`busy_timeout = ${Math.max(0, Math.floor(options.busyTimeoutMs ?? DEFAULT_BUSY_TIMEOUT_MS))}`);
+      db.pragma(`busy_timeout = ${busyTimeoutMs}`);
       // WAL: readers never block the writer. synchronous=FULL: every commit is
       // fsynced, so an acknowledged message survives power loss, not just a crash.
       db.pragma('journal_mode = WAL');
@@ -62,7 +67,7 @@ export class SqliteDb {
       db.close();
       throw toStoreError(err);
     }
-    return new SqliteDb(db);
+    return new SqliteDb(db, busyTimeoutMs);
   }
 
   /** A cached prepared statement. */
@@ -97,7 +102,8 @@ export class SqliteDb {
    */
   async batch<T>(fn: () => Promise<T>): Promise<T> {
     if (this.deferred) throw new Error('SqliteDb.batch: batches do not nest');
-    this.guard(() => this.db.prepare('BEGIN IMMEDIATE').run());
+    // Begun by tryBeginBatch, or begun here, waiting up to busy_timeout for another process's lock.
+    if (!this.db.inTransaction) this.guard(() => this.db.prepare('BEGIN IMMEDIATE').run());
     this.deferred = [];
     const changesBefore = this.totalChanges();
     let result: T;
@@ -116,6 +122,25 @@ export class SqliteDb {
     this.deferred = null;
     for (const work of deferred) work();
     return result;
+  }
+
+  /**
+   * BEGIN IMMEDIATE without waiting: false when another connection holds the
+   * write lock, so the caller can answer reads meanwhile and try again; true
+   * when the transaction is open for `batch`.
+   */
+  tryBeginBatch(): boolean {
+    if (!this.db.open) throw new StoreError('STORE_UNAVAILABLE', 'The mail store is closed');
+    this.db.pragma('busy_timeout = 0');
+    try {
+      this.db.prepare('BEGIN IMMEDIATE').run();
+      return true;
+    } catch (err) {
+      if (err instanceof Database.SqliteError && err.code.startsWith('SQLITE_BUSY')) return false;
+      throw toStoreError(err);
+    } finally {
+      this.db.pragma(`busy_timeout = ${this.busyTimeoutMs}`);
+    }
   }
 
   /** Runs `work` now, or, inside a batch, once the batch has committed (bodies to remove, crash points "…-committed"). */

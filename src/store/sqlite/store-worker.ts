@@ -119,9 +119,12 @@ const queue: WorkerRequest[] = [];
 let scheduled = false;
 let running = false;
 let closed = false;
+/** Set while the writes in front of the queue wait for another process's write lock. */
+let lockWait: { since: number; attempts: number; timer: NodeJS.Timeout | null } | null = null;
 
 port.on('message', (request: WorkerRequest) => {
   queue.push(request);
+  // A read that arrives while writes wait for the lock is answered at once (the next turn serves it).
   schedule();
 });
 
@@ -141,7 +144,8 @@ function schedule(): void {
       })
       .finally(() => {
         running = false;
-        schedule();
+        // While waiting for the lock, the retry timer (or a new message) starts the next turn.
+        if (lockWait === null) schedule();
       });
   });
 }
@@ -153,6 +157,7 @@ async function turn(): Promise<void> {
     port!.postMessage(await invoke(first));
     if (first.method === 'close') {
       closed = true;
+      if (lockWait?.timer) clearTimeout(lockWait.timer);
       port!.close();
     }
     return;
@@ -164,6 +169,42 @@ async function turn(): Promise<void> {
     for (const request of batch) port!.postMessage(await invoke(request));
     return;
   }
+  let begun: boolean;
+  try {
+    begun = sql.tryBeginBatch();
+  } catch (err) {
+    for (const request of batch) port!.postMessage({ id: request.id, ok: false, error: serializeError(err) } satisfies CallReply);
+    return;
+  }
+  if (!begun) {
+    // Another process (`mailstead deliver`, `user`, an import) holds the write lock. Instead of SQLite's
+    // busy wait, which would stop this thread, the writes wait in front of the queue and the reads are
+    // answered now, from the last commit (no write they could miss was acknowledged).
+    lockWait ??= { since: Date.now(), attempts: 0, timer: null };
+    const writes = batch.filter((r) => !READS.has(r.method));
+    const reads = batch.filter((r) => READS.has(r.method));
+    if (Date.now() - lockWait.since < sql.busyTimeoutMs) {
+      queue.unshift(...writes);
+      for (const request of reads) port!.postMessage(await invoke(request));
+      if (lockWait.timer === null) {
+        const delay = Math.min(50, 2 ** lockWait.attempts++);
+        lockWait.timer = setTimeout(() => {
+          if (lockWait) lockWait.timer = null;
+          schedule();
+        }, delay);
+      }
+      return;
+    }
+    // Waited busy_timeout: the writes fail as SQLite's own busy wait would have failed them.
+    lockWait = null;
+    const error = serializeError(new StoreError('STORE_UNAVAILABLE', 'Mail store unavailable: another process holds the write lock'));
+    for (const request of batch) {
+      port!.postMessage(READS.has(request.method) ? await invoke(request) : ({ id: request.id, ok: false, error } satisfies CallReply));
+    }
+    return;
+  }
+  if (lockWait?.timer) clearTimeout(lockWait.timer);
+  lockWait = null;
   await runBatch(batch);
 }
 

@@ -119,6 +119,28 @@ describe('SQLite store in a worker thread', () => {
     });
   });
 
+  it('answers reads while a write waits for another process\'s lock, and runs the write once the lock is free', async () => {
+    await withStore(async (store, path) => {
+      const account = await store.createAccount('reader@example.com', 'x', null);
+      await store.createMailbox(account.id, 'INBOX');
+      const { released } = await holdWriteLock(path, 1500);
+      const order: string[] = [];
+      const write = store.createMailbox(account.id, 'Waiting').then(() => order.push('write'));
+      const names = await store.listMailboxes(account.id).then((boxes) => {
+        order.push('read');
+        return boxes.map((b) => b.name);
+      });
+      await write;
+      await released;
+      assert.deepEqual(order, ['read', 'write']);
+      assert.deepEqual(names, ['INBOX'], 'the read saw the last commit, not the waiting write');
+      assert.deepEqual(
+        (await store.listMailboxes(account.id)).map((b) => b.name),
+        ['INBOX', 'Waiting'],
+      );
+    });
+  });
+
   it('commits concurrent appends together (group commit), in call order', async () => {
     await withStore(async (raw) => {
       const store = raw as WorkerSqliteStore;
@@ -172,9 +194,12 @@ describe('SQLite store in a worker thread', () => {
       const db = new Database(path);
       db.exec(`CREATE TRIGGER boom BEFORE INSERT ON mailboxes WHEN NEW.name = 'Boom' BEGIN SELECT RAISE(ROLLBACK, 'boom'); END`);
       db.close();
-      // While another process holds the lock the worker waits in BEGIN, so what follows queues into one batch.
+      // While another process holds the lock, the writes wait in the queue and go into one batch once it is free.
       const { released } = await holdWriteLock(path, 500);
-      const first = store.setSubscribed(account.id, 'First', true);
+      const first = store.setSubscribed(account.id, 'First', true).then(
+        () => true,
+        () => false,
+      );
       await new Promise((resolve) => setTimeout(resolve, 200));
       const settled = await Promise.allSettled([
         store.createMailbox(account.id, 'A'),
@@ -182,10 +207,7 @@ describe('SQLite store in a worker thread', () => {
         store.createMailbox(account.id, 'C'),
       ]);
       await released;
-      const firstDone = await first.then(
-        () => true,
-        () => false,
-      );
+      const firstDone = await first;
       assert.deepEqual(
         settled.map((s) => s.status),
         ['rejected', 'rejected', 'fulfilled'],
