@@ -70,6 +70,30 @@ export class SqliteDb {
     return new SqliteDb(db, busyTimeoutMs);
   }
 
+  /**
+   * A second connection for reads only (query_only), beside a writer that
+   * opened and migrated the database: WAL lets it read the last commit while
+   * the writer commits.
+   */
+  static openReader(path: string, options: SqliteOptions = {}): SqliteDb {
+    const busyTimeoutMs = Math.max(0, Math.floor(options.busyTimeoutMs ?? DEFAULT_BUSY_TIMEOUT_MS));
+    let db: Database.Database;
+    try {
+      db = new Database(path, { fileMustExist: true });
+    } catch (err) {
+      throw new StoreError('STORE_UNAVAILABLE', `Cannot open the mail store at ${path}: ${(err as Error).message}`);
+    }
+    try {
+      db.pragma(`busy_timeout = ${busyTimeoutMs}`);
+      db.pragma('foreign_keys = ON');
+      db.pragma('query_only = ON');
+    } catch (err) {
+      db.close();
+      throw toStoreError(err);
+    }
+    return new SqliteDb(db, busyTimeoutMs);
+  }
+
   /** A cached prepared statement. */
   stmt<R = unknown>(sql: string): Database.Statement<unknown[], R> {
     let statement = this.statements.get(sql);

@@ -6,97 +6,20 @@
  * them all, up to MAX_BATCH, into one BEGIN IMMEDIATE … COMMIT, each write in
  * its own SAVEPOINT, and answers every one of them only after that COMMIT.
  * Crash points fire here as on the main thread: they SIGKILL the process.
+ * The same module runs as the reader thread (role 'reader'): a second,
+ * query_only connection that answers reads, never waiting for a commit.
  */
 import { parentPort, workerData } from 'node:worker_threads';
 import type { LocalBlobStore } from '../blob-store.js';
 import { FileBlobStore } from '../blobs/file-blob-store.js';
 import { StoreError } from '../types.js';
-import type { SqliteOptions } from './db.js';
 import { defaultBlobStore, SqliteDb } from './db.js';
 import { SqliteMailStore } from './sqlite-store.js';
-
-export interface WorkerInit {
-  path: string;
-  options: SqliteOptions;
-}
-
-export interface WorkerRequest {
-  id: number;
-  method: string;
-  args: unknown[];
-  /** Writer holds of the main thread's blob store, by blob id, lent for appendStaged's confirmSync. */
-  holds?: Array<[string, string]>;
-}
-
-export interface SerializedError {
-  name: string;
-  message: string;
-  code?: string;
-}
-
-export type CallReply = { id: number; ok: true; value: unknown } | { id: number; ok: false; error: SerializedError };
-
-export type WorkerReply =
-  | CallReply
-  | { id: 0; ready: true }
-  | { id: 0; ready: false; error: SerializedError };
+import type { CallReply, WorkerInit, WorkerReply, WorkerRequest } from './worker-protocol.js';
+import { ALONE, READS, serializeError, WRITES } from './worker-protocol.js';
 
 /** Requests in one transaction at most: bounds the time a batch holds the write lock. */
 const MAX_BATCH = 128;
-
-/** Reads: no transaction of their own beyond a snapshot; inside a batch they see its writes and answer after its commit. */
-const READS = new Set([
-  'getAccount',
-  'getAccountById',
-  'listAccounts',
-  'listMailboxes',
-  'getMailbox',
-  'getMailboxById',
-  'listSubscriptions',
-  'listMessages',
-  'getMessages',
-  'getChanges',
-  'readSummaries',
-  'getPop3Policy',
-  'listPop3Deleted',
-  'listPop3Downloads',
-  'listPop3DeviceState',
-]);
-const WRITES = new Set([
-  'createAccount',
-  'createAccountWithMailboxes',
-  'deleteAccount',
-  'setPasswordHash',
-  'setQuota',
-  'createMailbox',
-  'deleteMailbox',
-  'renameMailbox',
-  'setSubscribed',
-  'appendStaged',
-  'releaseStaged',
-  'saveSummary',
-  'updateFlags',
-  'updateFlagsUnchangedSince',
-  'copyMessages',
-  'moveMessages',
-  'moveAllToNewMailbox',
-  'expungeMessages',
-  'setPop3Policy',
-  'recordPop3Session',
-  'commitPop3Update',
-  'prunePop3State',
-]);
-/** Run alone, outside any batch: recovery awaits directory listings between its transactions. */
-const ALONE = new Set(['recover', 'close', 'stats']);
-
-export function serializeError(err: unknown): SerializedError {
-  if (err instanceof StoreError) return { name: err.name, message: err.message, code: err.code };
-  if (err instanceof Error) {
-    const code = (err as NodeJS.ErrnoException).code;
-    return { name: err.name, message: err.message, ...(typeof code === 'string' ? { code } : {}) };
-  }
-  return { name: 'Error', message: String(err) };
-}
 
 const port = parentPort;
 if (!port) throw new Error('store-worker.ts runs as a worker thread');
@@ -107,7 +30,7 @@ const bodies = (): LocalBlobStore => (blobs ??= defaultBlobStore(init.path, init
 let sql: SqliteDb;
 let store: SqliteMailStore;
 try {
-  sql = SqliteDb.open(init.path, init.options, bodies);
+  sql = init.role === 'reader' ? SqliteDb.openReader(init.path, init.options) : SqliteDb.open(init.path, init.options, bodies);
   store = new SqliteMailStore(sql, bodies());
   port.postMessage({ id: 0, ready: true } satisfies WorkerReply);
 } catch (err) {

@@ -2,8 +2,8 @@
  * The SQLite store off the main thread (issue 11: never block the event loop
  * on storage). Design:
  *
- * - One worker thread (store-worker.ts) owns the only SQLite connection of
- *   this process and runs SqliteMailStore there, unchanged. This class
+ * - A writer thread (store-worker.ts) owns this process's writing SQLite
+ *   connection and runs SqliteMailStore there, unchanged. This class
  *   forwards each MailStore call as a message; results come back structured-
  *   cloned (Dates and Maps survive), errors as { name, code, message } and are
  *   rebuilt here, so a StoreError keeps its code across the boundary.
@@ -14,12 +14,18 @@
  *   Every caller is answered only after that commit: nothing is acknowledged
  *   before it is durable. Bodies to remove and the "…-committed" crash points
  *   wait for the commit too (SqliteDb.afterCommit).
- * - Reads go through the same worker, in arrival order. One connection keeps
- *   read-your-writes trivially (a read posted after a write was answered runs
- *   after its commit) and the order of calls is the order of UIDs (appends are
- *   posted in call order; the worker never reorders). A read never waits for
- *   more than the batch in front of it; a second reader connection would let
- *   reads pass a lock held by another process, at the cost of a second worker.
+ * - Reads go to a second thread (the same module, role 'reader') with its
+ *   own query_only connection: WAL lets it read the last commit while the
+ *   writer is inside a commit's fsync or waits for another process's lock,
+ *   so a read never waits for a write. Read-your-writes holds: a write is
+ *   answered only after its COMMIT, so a read posted after that starts a read
+ *   transaction that sees it. Calls posted before an earlier write resolved
+ *   are concurrent with it and may or may not see it (as with any pool).
+ * - The writer never busy-waits: BEGIN IMMEDIATE is tried without waiting
+ *   and retried on a timer while another process holds the lock (up to
+ *   busy_timeout, then STORE_UNAVAILABLE, as before).
+ * - UID order is call order: appends are posted in call order and the
+ *   writer never reorders writes.
  * - Bodies stay on this thread: the file blob store's writers, range reads
  *   and sizes are asynchronous file I/O already, so no body crosses the
  *   thread boundary. A writer's hold (file-blob-store.ts) lives in this
@@ -61,7 +67,8 @@ import type {
 } from '../types.js';
 import { StoreError } from '../types.js';
 import type { SqliteOptions } from './db.js';
-import type { SerializedError, WorkerInit, WorkerReply, WorkerRequest } from './store-worker.js';
+import type { SerializedError, WorkerInit, WorkerReply, WorkerRequest } from './worker-protocol.js';
+import { READS } from './worker-protocol.js';
 
 interface Pending {
   resolve: (value: unknown) => void;
@@ -78,50 +85,40 @@ export class WorkerSqliteStore implements MailStore {
   private nextId = 1;
   private readonly pending = new Map<number, Pending>();
   private failure: StoreError | null = null;
+  private closing = false;
   /** Settles once the latest appendMessages has posted its metadata (UID order = call order). */
   private bufferedAppends: Promise<void> = Promise.resolve();
 
   private constructor(
-    private readonly worker: Worker,
+    private readonly writer: Worker,
+    private readonly reader: Worker,
     private readonly blobs: FileBlobStore,
   ) {
-    worker.on('message', (reply: WorkerReply) => this.settle(reply));
-    worker.on('error', (err) => this.fail(`The mail store stopped: ${err.message}`));
-    worker.on('exit', () => this.fail('The mail store is closed'));
-    worker.unref();
+    for (const worker of [writer, reader]) {
+      worker.on('message', (reply: WorkerReply) => this.settle(reply));
+      worker.on('error', (err) => this.fail(`The mail store stopped: ${err.message}`));
+      worker.on('exit', () => {
+        if (!this.closing) this.fail('The mail store is closed');
+      });
+      worker.unref();
+    }
   }
 
-  /** Starts the worker, which opens and migrates the database; resolves once it is ready. */
+  /**
+   * Starts the writer, which opens and migrates the database, then the
+   * reader on the migrated file; resolves once both are ready.
+   */
   static async open(path: string, options: SqliteOptions = {}): Promise<WorkerSqliteStore> {
-    const worker = startWorker({ path, options });
+    const writer = await startReady({ path, options, role: 'writer' });
+    let reader: Worker;
     try {
-      await new Promise<void>((resolve, reject) => {
-        const onMessage = (reply: WorkerReply) => {
-          if (!('ready' in reply)) return;
-          cleanup();
-          if (reply.ready) resolve();
-          else reject(revive(reply.error));
-        };
-        const onError = (err: Error) => {
-          cleanup();
-          reject(new StoreError('STORE_UNAVAILABLE', `Cannot open the mail store at ${path}: ${err.message}`));
-        };
-        const onExit = () => onError(new Error('the store thread exited'));
-        const cleanup = () => {
-          worker.off('message', onMessage);
-          worker.off('error', onError);
-          worker.off('exit', onExit);
-        };
-        worker.on('message', onMessage);
-        worker.on('error', onError);
-        worker.on('exit', onExit);
-      });
+      reader = await startReady({ path, options, role: 'reader' });
     } catch (err) {
-      await worker.terminate();
+      await writer.terminate();
       throw err;
     }
     // The database opened: now the body directory may be created (as the in-thread store does).
-    return new WorkerSqliteStore(worker, new FileBlobStore(options.blobDir ?? `${path}.blobs`));
+    return new WorkerSqliteStore(writer, reader, new FileBlobStore(options.blobDir ?? `${path}.blobs`));
   }
 
   /** Counters of the store thread (tests: group commit). */
@@ -358,30 +355,38 @@ export class WorkerSqliteStore implements MailStore {
 
   async close(): Promise<void> {
     if (this.failure) return;
+    this.closing = true;
     try {
+      // The writer last: it finishes the writes posted before.
+      await this.call('close', [], undefined, this.reader);
       await this.call('close', []);
     } finally {
       this.fail('The mail store is closed');
-      await this.worker.terminate();
+      await Promise.all([this.writer.terminate(), this.reader.terminate()]);
     }
   }
 
   // ------------------------------------------------------------------- helpers
 
   /** Posts now (callers rely on posting order) and resolves with the worker's answer. */
-  private call<T>(method: string, args: unknown[], holds?: Array<[string, string]>): Promise<T> {
+  private call<T>(
+    method: string,
+    args: unknown[],
+    holds?: Array<[string, string]>,
+    worker = READS.has(method) ? this.reader : this.writer,
+  ): Promise<T> {
     if (this.failure) return Promise.reject(this.failure);
     const id = this.nextId++;
     const request: WorkerRequest = { id, method, args, ...(holds && holds.length > 0 ? { holds } : {}) };
     return new Promise<T>((resolve, reject) => {
       try {
-        this.worker.postMessage(request);
+        worker.postMessage(request);
       } catch (err) {
         // Something not cloneable: a caller's bug, reported as such.
         reject(err instanceof Error ? err : new Error(String(err)));
         return;
       }
-      if (this.pending.size === 0) this.worker.ref();
+      if (this.pending.size === 0) for (const w of [this.writer, this.reader]) w.ref();
       this.pending.set(id, { resolve: resolve as (value: unknown) => void, reject });
     });
   }
@@ -391,7 +396,7 @@ export class WorkerSqliteStore implements MailStore {
     const pending = this.pending.get(reply.id);
     if (!pending) return;
     this.pending.delete(reply.id);
-    if (this.pending.size === 0) this.worker.unref();
+    if (this.pending.size === 0) for (const w of [this.writer, this.reader]) w.unref();
     if (reply.ok) pending.resolve(reply.value);
     else pending.reject(revive(reply.error));
   }
@@ -410,6 +415,38 @@ function revive(error: SerializedError): Error {
   revived.name = error.name;
   if (error.code !== undefined) (revived as NodeJS.ErrnoException).code = error.code;
   return revived;
+}
+
+/** Starts a store thread and waits for it to open the database. */
+async function startReady(init: WorkerInit): Promise<Worker> {
+  const worker = startWorker(init);
+  try {
+    await new Promise<void>((resolve, reject) => {
+      const onMessage = (reply: WorkerReply) => {
+        if (!('ready' in reply)) return;
+        cleanup();
+        if (reply.ready) resolve();
+        else reject(revive(reply.error));
+      };
+      const onError = (err: Error) => {
+        cleanup();
+        reject(new StoreError('STORE_UNAVAILABLE', `Cannot open the mail store at ${init.path}: ${err.message}`));
+      };
+      const onExit = () => onError(new Error('the store thread exited'));
+      const cleanup = () => {
+        worker.off('message', onMessage);
+        worker.off('error', onError);
+        worker.off('exit', onExit);
+      };
+      worker.on('message', onMessage);
+      worker.on('error', onError);
+      worker.on('exit', onExit);
+    });
+  } catch (err) {
+    await worker.terminate();
+    throw err;
+  }
+  return worker;
 }
 
 /** store-worker.js beside this module in dist/, or store-worker.ts under tsx (tests). */
