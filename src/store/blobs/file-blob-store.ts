@@ -260,6 +260,20 @@ export class FileBlobStore implements LocalBlobStore {
     return join(this.root, TMP_DIR, `${process.pid}-${INSTANCE}-${randomBytes(8).toString('hex')}`);
   }
 
+  /** A hold of this store's writers on the body (the path a store in another thread is lent for confirmSync). */
+  holdOf(blobId: string): string | undefined {
+    return this.holds.get(blobId)?.[0];
+  }
+
+  /** Ends a lent hold's entry without removing the file: the thread that wrote the body releases it. */
+  forgetHold(blobId: string, hold: string): void {
+    const held = this.holds.get(blobId);
+    const at = held?.indexOf(hold) ?? -1;
+    if (!held || at < 0) return;
+    held.splice(at, 1);
+    if (held.length === 0) this.holds.delete(blobId);
+  }
+
   addHold(blobId: string, hold: string): void {
     const held = this.holds.get(blobId);
     if (held) held.push(hold);

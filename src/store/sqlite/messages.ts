@@ -104,7 +104,7 @@ export class MessageRepo {
         return { uidValidity: mailbox.uidvalidity, uid, modSeq };
       });
     });
-    crashPoint('store.append.metadata-committed');
+    this.sql.afterCommit(() => crashPoint('store.append.metadata-committed'));
     return results;
   }
 
@@ -200,7 +200,7 @@ export class MessageRepo {
       crashPoint('store.flags.metadata-written');
       return { changed: updates.map((row) => toMessageMeta({ ...row, modseq: modSeq })), modified };
     });
-    if (result.changed.length > 0) crashPoint('store.flags.metadata-committed');
+    if (result.changed.length > 0) this.sql.afterCommit(() => crashPoint('store.flags.metadata-committed'));
     return result;
   }
 
@@ -210,7 +210,7 @@ export class MessageRepo {
       if (copied.uidMap.length > 0) crashPoint('store.copy.metadata-written');
       return copied;
     });
-    if (result.uidMap.length > 0) crashPoint('store.copy.metadata-committed');
+    if (result.uidMap.length > 0) this.sql.afterCommit(() => crashPoint('store.copy.metadata-committed'));
     return result;
   }
 
@@ -220,7 +220,7 @@ export class MessageRepo {
       if (moved.uidMap.length > 0) crashPoint('store.move.metadata-written');
       return moved;
     });
-    if (result.uidMap.length > 0) crashPoint('store.move.metadata-committed');
+    if (result.uidMap.length > 0) this.sql.afterCommit(() => crashPoint('store.move.metadata-committed'));
     return result;
   }
 
@@ -236,7 +236,7 @@ export class MessageRepo {
       crashPoint('store.expunge.metadata-written');
       return { removed: rows.map((r) => r.uid), unreferenced };
     });
-    if (result.removed.length > 0) crashPoint('store.expunge.metadata-committed');
+    if (result.removed.length > 0) this.sql.afterCommit(() => crashPoint('store.expunge.metadata-committed'));
     return result;
   }
 
@@ -305,7 +305,16 @@ export class MessageRepo {
    */
   removeBodies(blobIds: string[]): void {
     if (blobIds.length === 0) return;
+    // Inside a group commit, only once the batch that dropped the references is durable.
+    this.sql.afterCommit(() => this.removeBodiesNow(blobIds));
+  }
+
+  private removeBodiesNow(blobIds: string[]): void {
     try {
+      // A body still named by a row (the common case: a staged body released after its append) needs no write lock;
+      // whoever drops its last reference later removes it.
+      const exists = this.sql.stmt('SELECT 1 FROM blobs WHERE id = ?');
+      if (!this.sql.db.inTransaction && this.sql.read(() => blobIds.every((id) => exists.get(id) !== undefined))) return;
       this.sql.write(() => {
         const exists = this.sql.stmt('SELECT 1 FROM blobs WHERE id = ?');
         for (const id of blobIds) if (!exists.get(id)) this.blobs.removeUnreferencedSync(id);

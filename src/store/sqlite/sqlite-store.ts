@@ -166,7 +166,7 @@ export class SqliteMailStore implements MailStore {
       crashPoint('store.create.metadata-written');
       return toMailbox(this.mailboxWithCounts(Number(info.lastInsertRowid))!);
     });
-    crashPoint('store.create.metadata-committed');
+    this.sql.afterCommit(() => crashPoint('store.create.metadata-committed'));
     return mailbox;
   }
 
@@ -186,7 +186,7 @@ export class SqliteMailStore implements MailStore {
       crashPoint('store.delete.metadata-written');
       return dropped;
     });
-    crashPoint('store.delete.metadata-committed');
+    this.sql.afterCommit(() => crashPoint('store.delete.metadata-committed'));
     this.messages.removeBodies(unreferenced);
   }
 
@@ -215,7 +215,7 @@ export class SqliteMailStore implements MailStore {
       crashPoint('store.rename.metadata-written');
       return true;
     });
-    if (renamed) crashPoint('store.rename.metadata-committed');
+    if (renamed) this.sql.afterCommit(() => crashPoint('store.rename.metadata-committed'));
   }
 
   async setSubscribed(accountId: AccountId, name: string, subscribed: boolean): Promise<void> {

@@ -1,0 +1,461 @@
+/**
+ * The SQLite store off the main thread (issue 11: never block the event loop
+ * on storage). Design:
+ *
+ * - A writer thread (store-worker.ts) owns this process's writing SQLite
+ *   connection and runs SqliteMailStore there, unchanged. This class
+ *   forwards each MailStore call as a message; results come back structured-
+ *   cloned (Dates and Maps survive), errors as { name, code, message } and are
+ *   rebuilt here, so a StoreError keeps its code across the boundary.
+ * - Group commit: calls that arrive while the worker is inside a commit's
+ *   fsync (or waiting for another process's lock) queue in its port; the next
+ *   turn runs them all in one transaction, each write in its own SAVEPOINT
+ *   (one failing request, e.g. over quota, rolls back alone), with ONE commit.
+ *   Every caller is answered only after that commit: nothing is acknowledged
+ *   before it is durable. Bodies to remove and the "…-committed" crash points
+ *   wait for the commit too (SqliteDb.afterCommit).
+ * - Reads go to a second thread (the same module, role 'reader') with its
+ *   own query_only connection: WAL lets it read the last commit while the
+ *   writer is inside a commit's fsync or waits for another process's lock,
+ *   so a read never waits for a write. Read-your-writes holds: a write is
+ *   answered only after its COMMIT, so a read posted after that starts a read
+ *   transaction that sees it. Calls posted before an earlier write resolved
+ *   are concurrent with it and may or may not see it (as with any pool).
+ * - The writer never busy-waits: BEGIN IMMEDIATE is tried without waiting
+ *   and retried on a timer while another process holds the lock (up to
+ *   busy_timeout, then STORE_UNAVAILABLE, as before).
+ * - UID order is call order: appends are posted in call order and the
+ *   writer never reorders writes.
+ * - Bodies stay on this thread: the file blob store's writers, range reads
+ *   and sizes are asynchronous file I/O already, so no body crosses the
+ *   thread boundary. A writer's hold (file-blob-store.ts) lives in this
+ *   thread's blob store; appendStaged lends its path to the worker's blob
+ *   store so confirmSync can re-link a body another process removed.
+ * - A crash point in the worker SIGKILLs the whole process (process.kill to
+ *   our own pid), exactly as on the main thread. A worker that dies fails
+ *   every pending and later call with STORE_UNAVAILABLE.
+ *
+ * ':memory:' stays in-thread (a worker's in-memory database would be private
+ * to it and its memory blob store unreachable from here).
+ */
+import { existsSync } from 'node:fs';
+import type { Readable } from 'node:stream';
+import { fileURLToPath } from 'node:url';
+import { Worker } from 'node:worker_threads';
+import type { BlobWriter, StagedBlob } from '../blob-store.js';
+import { FileBlobStore } from '../blobs/file-blob-store.js';
+import type {
+  Account,
+  AccountId,
+  AppendResult,
+  CopyResult,
+  FlagOperation,
+  InitialMailbox,
+  Mailbox,
+  MailboxChanges,
+  MailboxId,
+  MailStore,
+  MessageMeta,
+  NewMessage,
+  Pop3DeviceRecord,
+  Pop3Policy,
+  Pop3Update,
+  RecoveryReport,
+  SpecialUse,
+  StagedMessage,
+  StoreErrorCode,
+} from '../types.js';
+import { StoreError } from '../types.js';
+import type { SqliteOptions } from './db.js';
+import type { SerializedError, WorkerInit, WorkerReply, WorkerRequest } from './worker-protocol.js';
+import { READS } from './worker-protocol.js';
+
+interface Pending {
+  resolve: (value: unknown) => void;
+  reject: (err: Error) => void;
+}
+
+/** What the worker counts, for tests and benchmarks. */
+export interface StoreWorkerStats {
+  /** Write transactions committed: with group commit, fewer than the writes. */
+  commits: number;
+}
+
+export class WorkerSqliteStore implements MailStore {
+  private nextId = 1;
+  private readonly pending = new Map<number, Pending>();
+  private failure: StoreError | null = null;
+  private closing = false;
+  /** Settles once the latest appendMessages has posted its metadata (UID order = call order). */
+  private bufferedAppends: Promise<void> = Promise.resolve();
+
+  private constructor(
+    private readonly writer: Worker,
+    private readonly reader: Worker,
+    private readonly blobs: FileBlobStore,
+  ) {
+    for (const worker of [writer, reader]) {
+      worker.on('message', (reply: WorkerReply) => this.settle(reply));
+      worker.on('error', (err) => this.fail(`The mail store stopped: ${err.message}`));
+      worker.on('exit', () => {
+        if (!this.closing) this.fail('The mail store is closed');
+      });
+      worker.unref();
+    }
+  }
+
+  /**
+   * Starts the writer, which opens and migrates the database, then the
+   * reader on the migrated file; resolves once both are ready.
+   */
+  static async open(path: string, options: SqliteOptions = {}): Promise<WorkerSqliteStore> {
+    const writer = await startReady({ path, options, role: 'writer' });
+    let reader: Worker;
+    try {
+      reader = await startReady({ path, options, role: 'reader' });
+    } catch (err) {
+      await writer.terminate();
+      throw err;
+    }
+    // The database opened: now the body directory may be created (as the in-thread store does).
+    return new WorkerSqliteStore(writer, reader, new FileBlobStore(options.blobDir ?? `${path}.blobs`));
+  }
+
+  /** Counters of the store thread (tests: group commit). */
+  stats(): Promise<StoreWorkerStats> {
+    return this.call('stats', []);
+  }
+
+  // ------------------------------------------------------------------ accounts
+
+  createAccount(address: string, passwordHash: string, quotaBytes: number | null): Promise<Account> {
+    return this.call('createAccount', [address, passwordHash, quotaBytes]);
+  }
+
+  createAccountWithMailboxes(
+    address: string,
+    passwordHash: string,
+    quotaBytes: number | null,
+    mailboxes: InitialMailbox[],
+  ): Promise<Account> {
+    return this.call('createAccountWithMailboxes', [address, passwordHash, quotaBytes, mailboxes]);
+  }
+
+  getAccount(address: string): Promise<Account | null> {
+    return this.call('getAccount', [address]);
+  }
+
+  getAccountById(id: AccountId): Promise<Account | null> {
+    return this.call('getAccountById', [id]);
+  }
+
+  listAccounts(): Promise<Account[]> {
+    return this.call('listAccounts', []);
+  }
+
+  deleteAccount(id: AccountId): Promise<void> {
+    return this.call('deleteAccount', [id]);
+  }
+
+  setPasswordHash(id: AccountId, passwordHash: string): Promise<void> {
+    return this.call('setPasswordHash', [id, passwordHash]);
+  }
+
+  setQuota(id: AccountId, quotaBytes: number | null): Promise<void> {
+    return this.call('setQuota', [id, quotaBytes]);
+  }
+
+  // ----------------------------------------------------------------- mailboxes
+
+  listMailboxes(accountId: AccountId): Promise<Mailbox[]> {
+    return this.call('listMailboxes', [accountId]);
+  }
+
+  getMailbox(accountId: AccountId, name: string): Promise<Mailbox | null> {
+    return this.call('getMailbox', [accountId, name]);
+  }
+
+  getMailboxById(id: MailboxId): Promise<Mailbox | null> {
+    return this.call('getMailboxById', [id]);
+  }
+
+  createMailbox(accountId: AccountId, name: string, specialUse: SpecialUse | null = null): Promise<Mailbox> {
+    return this.call('createMailbox', [accountId, name, specialUse]);
+  }
+
+  deleteMailbox(id: MailboxId): Promise<void> {
+    return this.call('deleteMailbox', [id]);
+  }
+
+  renameMailbox(id: MailboxId, newName: string): Promise<void> {
+    return this.call('renameMailbox', [id, newName]);
+  }
+
+  setSubscribed(accountId: AccountId, name: string, subscribed: boolean): Promise<void> {
+    return this.call('setSubscribed', [accountId, name, subscribed]);
+  }
+
+  listSubscriptions(accountId: AccountId): Promise<string[]> {
+    return this.call('listSubscriptions', [accountId]);
+  }
+
+  // ------------------------------------------------------------------ messages
+
+  async appendMessage(mailboxId: MailboxId, message: NewMessage): Promise<AppendResult> {
+    return (await this.appendMessages(mailboxId, [message]))[0];
+  }
+
+  /** Bodies are written here (asynchronous file I/O), then the metadata is posted, in call order. */
+  async appendMessages(mailboxId: MailboxId, messages: NewMessage[]): Promise<AppendResult[]> {
+    const previous = this.bufferedAppends;
+    let posted!: () => void;
+    this.bufferedAppends = new Promise((resolve) => (posted = resolve));
+    const staged: StagedMessage[] = [];
+    try {
+      for (const { content, ...rest } of messages) {
+        if (!Buffer.isBuffer(content)) throw new TypeError('NewMessage.content must be a Buffer');
+        staged.push({ ...rest, staged: await this.blobs.put(content) });
+      }
+      await previous;
+      // Posted now, before the next append may post: the worker commits in posting order, so
+      // appends started one after another get ascending UIDs, and concurrent ones share a commit.
+      const result = this.appendStaged(mailboxId, staged);
+      posted();
+      return await result;
+    } finally {
+      posted();
+      await this.releaseStaged(staged.map((m) => m.staged));
+    }
+  }
+
+  createBlobWriter(): BlobWriter {
+    return this.blobs.createWriter();
+  }
+
+  appendStaged(mailboxId: MailboxId, messages: StagedMessage[]): Promise<AppendResult[]> {
+    const holds: Array<[string, string]> = [];
+    for (const m of messages) {
+      const hold = this.blobs.holdOf(m.staged.blobId);
+      if (hold !== undefined) holds.push([m.staged.blobId, hold]);
+    }
+    return this.call('appendStaged', [mailboxId, messages], holds);
+  }
+
+  /** The holds are this thread's; the bodies nobody names are removed by the worker, inside the write lock. */
+  async releaseStaged(staged: StagedBlob[]): Promise<void> {
+    if (staged.length === 0) return;
+    for (const s of staged) await this.blobs.release(s);
+    await this.call('releaseStaged', [staged.map((s) => ({ blobId: s.blobId, size: s.size, pop3Size: s.pop3Size }))]);
+  }
+
+  openBlobRange(blobId: string, start: number, end: number): Promise<Readable | null> {
+    return this.blobs.openRange(blobId, start, end);
+  }
+
+  blobSize(blobId: string): Promise<number | null> {
+    return this.blobs.size(blobId);
+  }
+
+  listMessages(mailboxId: MailboxId): Promise<MessageMeta[]> {
+    return this.call('listMessages', [mailboxId]);
+  }
+
+  getMessages(mailboxId: MailboxId, uids: number[]): Promise<MessageMeta[]> {
+    return this.call('getMessages', [mailboxId, uids]);
+  }
+
+  getChanges(mailboxId: MailboxId, sinceModSeq: number): Promise<MailboxChanges> {
+    return this.call('getChanges', [mailboxId, sinceModSeq]);
+  }
+
+  readBlob(blobId: string): Promise<Buffer | null> {
+    return this.blobs.read(blobId);
+  }
+
+  readSummaries(blobIds: string[]): Promise<Map<string, string>> {
+    return this.call('readSummaries', [blobIds]);
+  }
+
+  saveSummary(blobId: string, summary: string): Promise<void> {
+    return this.call('saveSummary', [blobId, summary]);
+  }
+
+  updateFlags(mailboxId: MailboxId, uids: number[], op: FlagOperation, flags: string[]): Promise<MessageMeta[]> {
+    return this.call('updateFlags', [mailboxId, uids, op, flags]);
+  }
+
+  updateFlagsUnchangedSince(
+    mailboxId: MailboxId,
+    uids: number[],
+    op: FlagOperation,
+    flags: string[],
+    unchangedSince: number,
+  ): Promise<{ changed: MessageMeta[]; modified: number[] }> {
+    return this.call('updateFlagsUnchangedSince', [mailboxId, uids, op, flags, unchangedSince]);
+  }
+
+  copyMessages(fromMailboxId: MailboxId, uids: number[], toMailboxId: MailboxId): Promise<CopyResult> {
+    return this.call('copyMessages', [fromMailboxId, uids, toMailboxId]);
+  }
+
+  moveMessages(fromMailboxId: MailboxId, uids: number[], toMailboxId: MailboxId): Promise<CopyResult> {
+    return this.call('moveMessages', [fromMailboxId, uids, toMailboxId]);
+  }
+
+  moveAllToNewMailbox(fromMailboxId: MailboxId, names: string[]): Promise<{ created: Mailbox[]; moved: CopyResult }> {
+    return this.call('moveAllToNewMailbox', [fromMailboxId, names]);
+  }
+
+  expungeMessages(mailboxId: MailboxId, uids: number[]): Promise<number[]> {
+    return this.call('expungeMessages', [mailboxId, uids]);
+  }
+
+  // ------------------------------------------------ POP3 policy and device state
+
+  getPop3Policy(accountId: AccountId): Promise<Pop3Policy | null> {
+    return this.call('getPop3Policy', [accountId]);
+  }
+
+  setPop3Policy(accountId: AccountId, policy: Pop3Policy): Promise<void> {
+    return this.call('setPop3Policy', [accountId, policy]);
+  }
+
+  recordPop3Session(
+    accountId: AccountId,
+    device: string,
+    session: { retrieved: string[]; deleted: string[] },
+    at: Date,
+  ): Promise<void> {
+    return this.call('recordPop3Session', [accountId, device, session, at]);
+  }
+
+  commitPop3Update(update: Pop3Update): Promise<MailboxId[]> {
+    return this.call('commitPop3Update', [update]);
+  }
+
+  listPop3Deleted(accountId: AccountId, devices: string[]): Promise<string[]> {
+    return this.call('listPop3Deleted', [accountId, devices]);
+  }
+
+  listPop3Downloads(accountId: AccountId): Promise<Array<{ uidl: string; firstDownloadedAt: Date }>> {
+    return this.call('listPop3Downloads', [accountId]);
+  }
+
+  listPop3DeviceState(accountId: AccountId): Promise<Pop3DeviceRecord[]> {
+    return this.call('listPop3DeviceState', [accountId]);
+  }
+
+  prunePop3State(accountId: AccountId, keepUidls: string[]): Promise<number> {
+    return this.call('prunePop3State', [accountId, keepUidls]);
+  }
+
+  recover(): Promise<RecoveryReport> {
+    return this.call('recover', []);
+  }
+
+  async close(): Promise<void> {
+    if (this.failure) return;
+    this.closing = true;
+    try {
+      // The writer last: it finishes the writes posted before.
+      await this.call('close', [], undefined, this.reader);
+      await this.call('close', []);
+    } finally {
+      this.fail('The mail store is closed');
+      await Promise.all([this.writer.terminate(), this.reader.terminate()]);
+    }
+  }
+
+  // ------------------------------------------------------------------- helpers
+
+  /** Posts now (callers rely on posting order) and resolves with the worker's answer. */
+  private call<T>(
+    method: string,
+    args: unknown[],
+    holds?: Array<[string, string]>,
+    worker = READS.has(method) ? this.reader : this.writer,
+  ): Promise<T> {
+    if (this.failure) return Promise.reject(this.failure);
+    const id = this.nextId++;
+    const request: WorkerRequest = { id, method, args, ...(holds && holds.length > 0 ? { holds } : {}) };
+    return new Promise<T>((resolve, reject) => {
+      try {
+        worker.postMessage(request);
+      } catch (err) {
+        // Something not cloneable: a caller's bug, reported as such.
+        reject(err instanceof Error ? err : new Error(String(err)));
+        return;
+      }
+      if (this.pending.size === 0) for (const w of [this.writer, this.reader]) w.ref();
+      this.pending.set(id, { resolve: resolve as (value: unknown) => void, reject });
+    });
+  }
+
+  private settle(reply: WorkerReply): void {
+    if (!('ok' in reply)) return;
+    const pending = this.pending.get(reply.id);
+    if (!pending) return;
+    this.pending.delete(reply.id);
+    if (this.pending.size === 0) for (const w of [this.writer, this.reader]) w.unref();
+    if (reply.ok) pending.resolve(reply.value);
+    else pending.reject(revive(reply.error));
+  }
+
+  private fail(message: string): void {
+    this.failure ??= new StoreError('STORE_UNAVAILABLE', message);
+    for (const pending of this.pending.values()) pending.reject(this.failure);
+    this.pending.clear();
+  }
+}
+
+/** A StoreError keeps its class and code; other errors keep name, message and code. */
+function revive(error: SerializedError): Error {
+  if (error.name === 'StoreError' && error.code !== undefined) return new StoreError(error.code as StoreErrorCode, error.message);
+  const revived = error.name === 'TypeError' ? new TypeError(error.message) : new Error(error.message);
+  revived.name = error.name;
+  if (error.code !== undefined) (revived as NodeJS.ErrnoException).code = error.code;
+  return revived;
+}
+
+/** Starts a store thread and waits for it to open the database. */
+async function startReady(init: WorkerInit): Promise<Worker> {
+  const worker = startWorker(init);
+  try {
+    await new Promise<void>((resolve, reject) => {
+      const onMessage = (reply: WorkerReply) => {
+        if (!('ready' in reply)) return;
+        cleanup();
+        if (reply.ready) resolve();
+        else reject(revive(reply.error));
+      };
+      const onError = (err: Error) => {
+        cleanup();
+        reject(new StoreError('STORE_UNAVAILABLE', `Cannot open the mail store at ${init.path}: ${err.message}`));
+      };
+      const onExit = () => onError(new Error('the store thread exited'));
+      const cleanup = () => {
+        worker.off('message', onMessage);
+        worker.off('error', onError);
+        worker.off('exit', onExit);
+      };
+      worker.on('message', onMessage);
+      worker.on('error', onError);
+      worker.on('exit', onExit);
+    });
+  } catch (err) {
+    await worker.terminate();
+    throw err;
+  }
+  return worker;
+}
+
+/** store-worker.js beside this module in dist/, or store-worker.ts under tsx (tests). */
+function startWorker(init: WorkerInit): Worker {
+  const js = new URL('./store-worker.js', import.meta.url);
+  if (existsSync(fileURLToPath(js))) return new Worker(js, { workerData: init });
+  // On Node 20 the parent's `--import tsx` does not reach a worker thread: register it first.
+  const entry = new URL('./store-worker.ts', import.meta.url);
+  const tsx = import.meta.resolve('tsx/esm/api');
+  const boot = `import(${JSON.stringify(tsx)}).then((m) => { m.register(); return import(${JSON.stringify(entry.href)}); });`;
+  return new Worker(boot, { eval: true, workerData: init });
+}
