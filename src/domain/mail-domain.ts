@@ -7,6 +7,7 @@
  * what a read means (which messages are \Deleted, where a body comes from,
  * what the quota is) is decided here once for every protocol and backend.
  */
+import type { Readable } from 'node:stream';
 import type { MailboxListSignal, NotifyBus } from '../notify/bus.js';
 import type {
   Account,
@@ -25,7 +26,8 @@ import type {
 import { StoreError } from '../store/types.js';
 import { canonicalMailboxName, HIERARCHY_SEPARATOR, validateMailboxName } from './mailbox-names.js';
 import { type LoginOutcome, type LoginThrottle, throttledLogin } from './login-throttle.js';
-import { inlineSummary, type SummaryOf } from './summarizer.js';
+import { inlineSummary, inlineSummaryOfBody, type SummaryOf, type SummaryOfBody } from './summarizer.js';
+import { stageBody, type StagedBody } from './staged-body.js';
 import { DEFAULT_PASSWORD_SETTINGS, hashPassword, type PasswordSettings, verifyPassword, withoutScram } from './passwords.js';
 import { canonicalFlags, isDeleted } from './flags.js';
 import { InMemoryMaildropLocks, type MaildropLocks } from './maildrop-locks.js';
@@ -39,6 +41,8 @@ export interface MailDomainOptions {
   loginThrottle?: LoginThrottle;
   /** How message summaries are computed (the server: its worker pool, summarizer.ts); absent: inline. */
   summaryOf?: SummaryOf;
+  /** How summaries of bodies streamed into the store are computed (the server: its worker pool); absent: inline. */
+  summaryOfBody?: SummaryOfBody;
   /** The POP3 maildrop locks; absent: this process's memory (one node). */
   maildropLocks?: MaildropLocks;
 }
@@ -83,6 +87,7 @@ export class MailDomain {
   readonly loginThrottle: LoginThrottle | null;
   /** The serialised summary of a message (ingest, and recomputing an old one): see summarizer.ts. */
   readonly summaryOf: SummaryOf;
+  readonly summaryOfBody: SummaryOfBody;
 
   constructor(
     /** For domain/ and the administrator's CLI commands only; sessions use the methods (test/architecture/layers.test.ts). */
@@ -93,6 +98,7 @@ export class MailDomain {
     this.passwords = options.passwords ?? DEFAULT_PASSWORD_SETTINGS;
     this.loginThrottle = options.loginThrottle ?? null;
     this.summaryOf = options.summaryOf ?? inlineSummary;
+    this.summaryOfBody = options.summaryOfBody ?? inlineSummaryOfBody;
     this.maildropLocks = options.maildropLocks ?? new InMemoryMaildropLocks();
   }
 
@@ -312,6 +318,49 @@ export class MailDomain {
     return this.ingest(mailbox, { content: message.content, summary: message.summary });
   }
 
+  /**
+   * A new message's body written to the store as it arrives (LMTP DATA, an
+   * APPEND literal), never held whole: `crlf` makes bare LF line ends CRLF
+   * on the way, as deliver() stores them. The caller appends it
+   * (deliverStaged, ingestStaged) and must always hand it back once with
+   * releaseBodies, appended or not; a crash before that leaves an orphan
+   * that startup recovery removes.
+   */
+  stageBody(chunks: AsyncIterable<Buffer>, options: { crlf: boolean }): Promise<StagedBody> {
+    return stageBody(this.store, this.summaryOfBody, chunks, options.crlf);
+  }
+
+  /** deliver() of a staged body: into `mailboxName` when it exists, else INBOX. */
+  async deliverStaged(address: string, body: StagedBody, mailboxName = 'INBOX'): Promise<AppendResult> {
+    const account = await this.requireAccount(address);
+    const mailbox =
+      (await this.getMailbox(account.id, mailboxName)) ?? (await this.requireMailbox(account.id, 'INBOX'));
+    const [result] = await this.store.appendStaged(mailbox.id, [{ staged: body.staged, summary: body.summary }]);
+    this.bus.publish({ accountId: mailbox.accountId, mailboxId: mailbox.id });
+    return result!;
+  }
+
+  /** ingestMany() of staged bodies: one transaction, all or none, the quota checked for their sum (RFC 3502 MULTIAPPEND). */
+  async ingestStaged(
+    mailbox: Mailbox,
+    messages: Array<{ body: StagedBody; flags?: string[]; internalDate?: Date }>,
+  ): Promise<AppendResult[]> {
+    const staged = messages.map(({ body, flags, internalDate }) => ({
+      staged: body.staged,
+      summary: body.summary,
+      ...(flags ? { flags: canonicalFlags(flags) } : {}),
+      ...(internalDate ? { internalDate } : {}),
+    }));
+    const results = await this.store.appendStaged(mailbox.id, staged);
+    if (results.length > 0) this.bus.publish({ accountId: mailbox.accountId, mailboxId: mailbox.id });
+    return results;
+  }
+
+  /** Ends the hold on staged bodies (once per stageBody): a body no message names is removed. */
+  releaseBodies(bodies: StagedBody[]): Promise<void> {
+    return bodies.length > 0 ? this.store.releaseStaged(bodies.map((b) => b.staged)) : Promise.resolve();
+  }
+
   async updateFlags(
     mailbox: Mailbox,
     uids: number[],
@@ -429,6 +478,22 @@ export class MailDomain {
   }
 
   /**
+   * Octets [start, end) of a message (end exclusive, clamped to its size) as
+   * a stream that reads as the consumer drains it, or null when the bytes
+   * are gone: how FETCH BODY[] and POP3 RETR send a body of any size
+   * without holding it.
+   */
+  openBody(message: BodyRef, start = 0, end = message.size): Promise<Readable | null> {
+    return this.store.openBlobRange(message.blobId, start, end);
+  }
+
+  /** Octets [start, end) of a message as one Buffer (a bounded piece: a header, one part to decode), or null when gone. */
+  async readBodyRange(message: BodyRef, start: number, end: number): Promise<Buffer | null> {
+    const stream = await this.openBody(message, start, end);
+    return stream ? readAll(stream) : null;
+  }
+
+  /**
    * The MIME summaries (structure, envelope, sort keys) of the messages, by
    * blob id; one missing or outdated is computed now and saved, so once per
    * blob. A message whose bytes are gone is left out.
@@ -452,6 +517,12 @@ export class MailDomain {
   unlockMaildrop(accountId: AccountId, device = ''): Promise<void> {
     return this.maildropLocks.unlock(accountId, device);
   }
+}
+
+async function readAll(stream: Readable): Promise<Buffer> {
+  const chunks: Buffer[] = [];
+  for await (const chunk of stream) chunks.push(chunk as Buffer);
+  return Buffer.concat(chunks);
 }
 
 /** Flags as the domain defines them (flags.ts), whatever spelling and order the caller used. */

@@ -13,9 +13,10 @@ import type { Logger } from '../observability/log.js';
 import { crashPointAfterImapReply } from '../observability/fault.js';
 import { limits } from '../protocol/limits.js';
 import { decodeMailboxName } from '../protocol/imap/mutf7.js';
-import { encodeResponse, encodeResponses } from '../protocol/imap/encoder.js';
+import { encodeResponseParts } from '../protocol/imap/encoder.js';
 import { CommandReader, type ReaderEvent } from '../protocol/imap/reader.js';
-import type { ImapCommand, ImapResponse } from '../protocol/imap/types.js';
+import type { DeferredLiteral, ImapCommand, ImapResponse } from '../protocol/imap/types.js';
+import type { Readable } from 'node:stream';
 import { randomUUID } from 'node:crypto';
 import type { Account } from '../store/types.js';
 import { preAuthCapabilities, sessionCapabilities } from './capabilities.js';
@@ -130,14 +131,51 @@ class ImapSession implements Session, CommandContext {
     this.state = state;
   }
 
-  async send(response: ImapResponse): Promise<void> {
-    if (this.isClosed) return;
-    await this.connection.write(encodeResponse(response, { utf8: this.enabled.has('UTF8=ACCEPT') }));
+  send(response: ImapResponse): Promise<void> {
+    return this.sendAll([response]);
   }
 
+  /**
+   * One encode for the responses; bytes go out in one write, except message
+   * bodies (deferred literals), which are copied from their stream chunk by
+   * chunk, each write awaiting the socket's backpressure.
+   */
   async sendAll(responses: readonly ImapResponse[]): Promise<void> {
-    if (this.isClosed || responses.length === 0) return;
-    await this.connection.write(encodeResponses(responses, { utf8: this.enabled.has('UTF8=ACCEPT') }));
+    if (responses.length === 0) return;
+    const parts = encodeResponseParts(responses, { utf8: this.enabled.has('UTF8=ACCEPT') });
+    for (let i = 0; i < parts.length; i++) {
+      const part = parts[i]!;
+      if (this.isClosed) {
+        if (!Buffer.isBuffer(part)) (part.source as Readable).destroy();
+        continue;
+      }
+      if (Buffer.isBuffer(part)) await this.connection.write(part);
+      else await this.writeLiteral(part);
+    }
+  }
+
+  /** Exactly `length` octets from the literal's stream; should it end short, the wire can no longer be framed: close. */
+  private async writeLiteral(literal: DeferredLiteral): Promise<void> {
+    const stream = literal.source as Readable;
+    let left = literal.length;
+    try {
+      for await (const chunk of stream) {
+        if (this.isClosed) break;
+        const bytes = chunk as Buffer;
+        const piece = bytes.length > left ? bytes.subarray(0, left) : bytes;
+        left -= piece.length;
+        await this.connection.write(piece);
+        if (left === 0) break;
+      }
+    } catch (err) {
+      this.log.error({ err }, 'reading a message body failed');
+    } finally {
+      stream.destroy();
+    }
+    if (left > 0 && !this.isClosed) {
+      this.log.error({ missing: left }, 'message body ended early; closing the connection');
+      this.close();
+    }
   }
 
   capabilities(): string[] {
