@@ -27,7 +27,7 @@ import { StoreError } from '../store/types.js';
 import { canonicalMailboxName, HIERARCHY_SEPARATOR, validateMailboxName } from './mailbox-names.js';
 import { type LoginOutcome, type LoginThrottle, throttledLogin } from './login-throttle.js';
 import { inlineSummary, inlineSummaryOfBody, type SummaryOf, type SummaryOfBody } from './summarizer.js';
-import { stageBody, type StagedBody } from './staged-body.js';
+import { BodyWriter, stageBody, type StagedBody } from './staged-body.js';
 import { DEFAULT_PASSWORD_SETTINGS, hashPassword, type PasswordSettings, verifyPassword, withoutScram } from './passwords.js';
 import { canonicalFlags, isDeleted } from './flags.js';
 import { InMemoryMaildropLocks, type MaildropLocks } from './maildrop-locks.js';
@@ -326,8 +326,13 @@ export class MailDomain {
    * releaseBodies, appended or not; a crash before that leaves an orphan
    * that startup recovery removes.
    */
-  stageBody(chunks: AsyncIterable<Buffer>, options: { crlf: boolean }): Promise<StagedBody> {
+  stageBody(chunks: AsyncIterable<Buffer> | Iterable<Buffer>, options: { crlf: boolean }): Promise<StagedBody> {
     return stageBody(this.store, this.summaryOfBody, chunks, options.crlf);
+  }
+
+  /** Like stageBody, for a body whose pieces the caller writes itself as they arrive (an APPEND literal). */
+  openBodyWriter(options: { crlf: boolean }): BodyWriter {
+    return new BodyWriter(this.store, this.summaryOfBody, options.crlf);
   }
 
   /** deliver() of a staged body: into `mailboxName` when it exists, else INBOX. */

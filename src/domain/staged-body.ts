@@ -6,7 +6,7 @@
  * a large one). The staged body is then named by one or more appends and
  * released exactly once, appended or not (MailStore.releaseStaged).
  */
-import type { MailStore, StagedBlob } from '../store/types.js';
+import type { BlobWriter, MailStore, StagedBlob } from '../store/types.js';
 import type { SummaryOfBody } from './summarizer.js';
 
 /** A body durable in the blob store with its summary, not yet released. */
@@ -49,6 +49,65 @@ export class CrlfNormaliser {
 }
 
 /**
+ * A body written piece by piece as it arrives (an APPEND literal): `finish`
+ * commits it and computes its summary; `abort` leaves nothing behind (and is
+ * safe after a failure or twice). Either ends the writer.
+ */
+export class BodyWriter {
+  private readonly writer: BlobWriter;
+  private readonly normaliser: CrlfNormaliser | null;
+  private ended = false;
+
+  constructor(
+    private readonly store: MailStore,
+    private readonly summaryOfBody: SummaryOfBody,
+    crlf: boolean,
+  ) {
+    this.writer = store.createBlobWriter();
+    this.normaliser = crlf ? new CrlfNormaliser() : null;
+  }
+
+  /** Resolves once the chunk is handed on (the backpressure); on failure the writer is aborted. */
+  async write(chunk: Buffer): Promise<void> {
+    const bytes = this.normaliser ? this.normaliser.push(chunk) : chunk;
+    if (bytes.length === 0) return;
+    try {
+      await this.writer.write(bytes);
+    } catch (err) {
+      await this.abort();
+      throw err;
+    }
+  }
+
+  async finish(): Promise<StagedBody> {
+    this.ended = true;
+    let staged: StagedBlob;
+    try {
+      staged = await this.writer.commit();
+    } catch (err) {
+      await this.writer.abort();
+      throw err;
+    }
+    try {
+      const summary = await this.summaryOfBody(staged.size, async () => this.store.openBlobRange(staged.blobId, 0, staged.size));
+      return { staged, summary };
+    } catch (err) {
+      await this.store.releaseStaged([staged]);
+      throw err;
+    }
+  }
+
+  async abort(): Promise<void> {
+    this.ended = true;
+    await this.writer.abort();
+  }
+
+  get finished(): boolean {
+    return this.ended;
+  }
+}
+
+/**
  * Writes `chunks` into a new blob (with bare LF made CRLF when `crlf`),
  * commits it and computes its summary. On any failure (the source failed,
  * the disk is full) the writer is aborted: nothing is left behind.
@@ -56,27 +115,15 @@ export class CrlfNormaliser {
 export async function stageBody(
   store: MailStore,
   summaryOfBody: SummaryOfBody,
-  chunks: AsyncIterable<Buffer>,
+  chunks: AsyncIterable<Buffer> | Iterable<Buffer>,
   crlf: boolean,
 ): Promise<StagedBody> {
-  const writer = store.createBlobWriter();
-  const normaliser = crlf ? new CrlfNormaliser() : null;
-  let staged: StagedBlob;
+  const writer = new BodyWriter(store, summaryOfBody, crlf);
   try {
-    for await (const chunk of chunks) {
-      const bytes = normaliser ? normaliser.push(chunk) : chunk;
-      if (bytes.length > 0) await writer.write(bytes);
-    }
-    staged = await writer.commit();
+    for await (const chunk of chunks) await writer.write(chunk);
   } catch (err) {
     await writer.abort();
     throw err;
   }
-  try {
-    const summary = await summaryOfBody(staged.size, async () => store.openBlobRange(staged.blobId, 0, staged.size));
-    return { staged, summary };
-  } catch (err) {
-    await store.releaseStaged([staged]);
-    throw err;
-  }
+  return writer.finish();
 }
