@@ -65,6 +65,9 @@ export const inlineSummaryOfBody: SummaryOfBody = async (_size, open) => inlineS
  */
 export const INLINE_MAX_OCTETS = 64 * 1024;
 
+/** After summarising a message at least this large, the worker is replaced (see `retire`). */
+const RECYCLE_AFTER_OCTETS = 8 * 1024 * 1024;
+
 export interface SummarizerOptions {
   /** Worker threads (default: one fewer than the cores, 1 or 2). */
   workers?: number;
@@ -189,8 +192,8 @@ export class Summarizer {
 
   /** Streams a stored body to the slot's worker; stops when the slot gave up the job (timeout, failure). */
   private async sendBody(slot: Slot, job: Job): Promise<void> {
-    const post = (message: SummaryJob) => {
-      if (slot.job === job) slot.worker.postMessage(message);
+    const post = (message: SummaryJob, transfer: ArrayBuffer[] = []) => {
+      if (slot.job === job) slot.worker.postMessage(message, transfer);
     };
     try {
       post({ id: job.id, size: job.size });
@@ -198,7 +201,10 @@ export class Summarizer {
       if (!body) throw new Error('the body is gone');
       for await (const chunk of body) {
         if (slot.job !== job) return;
-        post({ id: job.id, chunk: new Uint8Array(chunk.buffer, chunk.byteOffset, chunk.byteLength) });
+        // Moved, not copied: a chunk that owns its memory is handed over as is, others are copied once.
+        const owned = chunk.byteOffset === 0 && chunk.buffer.byteLength === chunk.byteLength && chunk.buffer instanceof ArrayBuffer;
+        const bytes = owned ? new Uint8Array(chunk.buffer as ArrayBuffer) : new Uint8Array(chunk);
+        post({ id: job.id, chunk: bytes }, [bytes.buffer as ArrayBuffer]);
       }
       post({ id: job.id, end: true });
     } catch (err) {
@@ -213,7 +219,11 @@ export class Summarizer {
     worker.on('message', (reply: SummaryReply) => {
       if (!slot.job || slot.job.id !== reply.id) return;
       if ('json' in reply) {
+        const octets = slot.job.size;
         this.finish(slot, reply.json);
+        // An idle worker never collects its garbage: after a large message its memory (the message,
+        // the pieces it came in) would stay with the process. A fresh worker is cheaper than that.
+        if (octets >= RECYCLE_AFTER_OCTETS) this.retire(slot);
         // The slot is free: the next waiting message goes to it (else it would wait for the next arrival).
         if (!this.closed) this.dispatch();
       } else {
@@ -234,6 +244,15 @@ export class Summarizer {
     slot.job = null;
     slot.worker.unref();
     if (job) job.resolve(json ?? minimalSummaryOf(job));
+  }
+
+  /** Drops an idle slot's worker; a new one is started when needed. */
+  private retire(slot: Slot): void {
+    const index = this.slots.indexOf(slot);
+    if (index === -1) return;
+    this.slots.splice(index, 1);
+    slot.worker.removeAllListeners('exit');
+    void slot.worker.terminate();
   }
 
   /** The worker failed or hung: it is dropped (a new one is started when needed) and its message gets the minimal summary. */

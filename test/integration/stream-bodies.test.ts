@@ -299,8 +299,10 @@ describe('message bodies stream', () => {
     assert.ok(noops > 0);
     // The bound is the point: a generous one on a loaded 2-core machine, far from a stalled loop.
     assert.ok(slowestNoop < 5000, `a NOOP took ${slowestNoop.toFixed(0)} ms`);
-    // Ten whole copies would be 500 MB more; a streamed read holds a few chunks per session.
-    assert.ok(peakRss - baseline < 200 * MB, `RSS grew by ${((peakRss - baseline) / MB).toFixed(0)} MB`);
+    // Ten whole copies would be 500 MB more (the code before streaming grew by 1.2 GB here). A streamed
+    // read holds a few 64 KiB chunks per session; what RSS shows beyond that is chunks awaiting the
+    // garbage collector and the summarizer worker's one copy during the delivery.
+    assert.ok(peakRss - baseline < 250 * MB, `RSS grew by ${((peakRss - baseline) / MB).toFixed(0)} MB`);
   });
 
   test('FETCH, RETR and TOP are byte-exact for bare-LF mail, a missing last line end and lines starting with "."', async () => {
