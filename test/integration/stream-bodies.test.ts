@@ -368,4 +368,31 @@ describe('message bodies stream', () => {
     assert.equal(await statusLine(check), before);
     check.close();
   });
+
+  test('a streamed APPEND refused over quota, or for bad syntax after its literal, leaves no body behind', async () => {
+    addUser(server.dataDir, 'tiny@example.com', 'tiny-password', '100k');
+    // Files only: a removed body may leave its (empty) shard directory.
+    const blobFiles = () =>
+      readdirSync(join(server.dataDir, 'blobs'), { recursive: true, withFileTypes: true })
+        .filter((e) => e.isFile())
+        .map((e) => join(e.parentPath ?? e.path, e.name))
+        .sort();
+    const filesBefore = blobFiles();
+    const w = await Wire.open(server.ports.imap);
+    await w.line();
+    assert.match((await w.imap('LOGIN tiny@example.com tiny-password')).text, /OK/);
+    const body = Buffer.alloc(200 * 1024, 'q');
+    w.write(`q1 APPEND INBOX {${body.length}}\r\n`);
+    assert.match(await w.line(), /^\+ /);
+    w.write(body);
+    w.write('\r\n');
+    assert.match(await tagged(w, 'q1'), /^q1 NO \[OVERQUOTA\]/);
+    w.write(`q2 APPEND INBOX {${body.length}+}\r\n`);
+    w.write(body);
+    w.write(' (unclosed\r\n');
+    assert.match(await tagged(w, 'q2'), /^q2 BAD /);
+    assert.match((await w.imap('STATUS INBOX (MESSAGES)')).text, /MESSAGES 0/);
+    assert.deepEqual(blobFiles(), filesBefore, 'no body stored, no partial body in blobs/tmp');
+    w.close();
+  });
 });
