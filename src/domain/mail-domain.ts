@@ -504,7 +504,7 @@ export class MailDomain {
    * blob. A message whose bytes are gone is left out.
    */
   messageSummaries(messages: Iterable<MessageMeta>): Promise<Map<string, MessageSummary>> {
-    return messageSummaries(this.store, this.summaryOf, (m) => this.readBody(m), messages);
+    return messageSummaries(this.store, this.summaryOfBody, messages);
   }
 
   /** The bytes and MIME structure of a message (the given structure, else the stored one), or null when the bytes are gone. */

@@ -6,7 +6,7 @@
  */
 import { parseSummary, type MessageStructure, type MessageSummary } from '../mail/index.js';
 import type { MailStore, MessageMeta } from '../store/types.js';
-import type { SummaryOf } from './summarizer.js';
+import type { SummaryOf, SummaryOfBody } from './summarizer.js';
 
 /** What a body read needs to know of a message. */
 export type BodyRef = Pick<MessageMeta, 'blobId' | 'size'>;
@@ -20,8 +20,7 @@ export interface LoadedMessage {
 
 export async function messageSummaries(
   store: MailStore,
-  summaryOf: SummaryOf,
-  readBody: ReadBody,
+  summaryOfBody: SummaryOfBody,
   messages: Iterable<MessageMeta>,
 ): Promise<Map<string, MessageSummary>> {
   const byBlob = new Map<string, MessageMeta>();
@@ -32,9 +31,12 @@ export async function messageSummaries(
     const text = stored.get(blobId);
     let summary = text === undefined ? null : parseSummary(text);
     if (!summary) {
-      const raw = await readBody(message);
-      if (!raw) continue;
-      summary = await computeAndSave(store, summaryOf, blobId, raw);
+      // Read from the store as a stream (on the summarizer's worker for a large body), never whole here.
+      const size = await store.blobSize(blobId);
+      if (size === null) continue;
+      const json = await summaryOfBody(size, async () => store.openBlobRange(message.blobId, 0, size));
+      await store.saveSummary(blobId, json);
+      summary = parseSummary(json)!;
     }
     out.set(blobId, summary);
   }
