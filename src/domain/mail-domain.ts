@@ -474,9 +474,9 @@ export class MailDomain {
 
   /**
    * The bytes of a message, or null when they are gone (expunged meanwhile).
-   * Every body read of every protocol (IMAP FETCH, SEARCH, POP3 RETR, TOP,
-   * LIST sizes) goes through here, so how bodies are read (whole, streamed,
-   * by range) is decided in one place.
+   * Every body read of every protocol goes through here or openBody (IMAP
+   * FETCH, SEARCH, POP3 RETR, TOP, summaries computed late), so how bodies
+   * are read (whole, streamed, by range) is decided in one place.
    */
   readBody(message: BodyRef): Promise<Buffer | null> {
     return this.store.readBlob(message.blobId);
@@ -504,7 +504,7 @@ export class MailDomain {
    * blob. A message whose bytes are gone is left out.
    */
   messageSummaries(messages: Iterable<MessageMeta>): Promise<Map<string, MessageSummary>> {
-    return messageSummaries(this.store, this.summaryOfBody, messages);
+    return messageSummaries(this.store, this.summaryOfBody, (m, end) => this.openBody(m, 0, end), messages);
   }
 
   /** The bytes and MIME structure of a message (the given structure, else the stored one), or null when the bytes are gone. */

@@ -18,9 +18,13 @@ export interface LoadedMessage {
   structure: MessageStructure;
 }
 
+/** A stream of octets [0, end) of a message (MailDomain.openBody). */
+export type OpenBodyOf = (message: BodyRef, end: number) => Promise<AsyncIterable<Buffer> | null>;
+
 export async function messageSummaries(
   store: MailStore,
   summaryOfBody: SummaryOfBody,
+  openBody: OpenBodyOf,
   messages: Iterable<MessageMeta>,
 ): Promise<Map<string, MessageSummary>> {
   const byBlob = new Map<string, MessageMeta>();
@@ -34,7 +38,7 @@ export async function messageSummaries(
       // Read from the store as a stream (on the summarizer's worker for a large body), never whole here.
       const size = await store.blobSize(blobId);
       if (size === null) continue;
-      const json = await summaryOfBody(size, async () => store.openBlobRange(message.blobId, 0, size));
+      const json = await summaryOfBody(size, () => openBody(message, size));
       await store.saveSummary(blobId, json);
       summary = parseSummary(json)!;
     }
