@@ -7,6 +7,7 @@
  * what a read means (which messages are \Deleted, where a body comes from,
  * what the quota is) is decided here once for every protocol and backend.
  */
+import type { Readable } from 'node:stream';
 import type { MailboxListSignal, NotifyBus } from '../notify/bus.js';
 import type {
   Account,
@@ -25,7 +26,8 @@ import type {
 import { StoreError } from '../store/types.js';
 import { canonicalMailboxName, HIERARCHY_SEPARATOR, validateMailboxName } from './mailbox-names.js';
 import { type LoginOutcome, type LoginThrottle, throttledLogin } from './login-throttle.js';
-import { inlineSummary, type SummaryOf } from './summarizer.js';
+import { inlineSummary, inlineSummaryOfBody, type SummaryOf, type SummaryOfBody } from './summarizer.js';
+import { BodyWriter, stageBody, type StagedBody } from './staged-body.js';
 import { DEFAULT_PASSWORD_SETTINGS, hashPassword, type PasswordSettings, withoutScram } from './passwords.js';
 import { CredentialChecker } from './credential-cache.js';
 import { canonicalFlags, isDeleted } from './flags.js';
@@ -40,6 +42,8 @@ export interface MailDomainOptions {
   loginThrottle?: LoginThrottle;
   /** How message summaries are computed (the server: its worker pool, summarizer.ts); absent: inline. */
   summaryOf?: SummaryOf;
+  /** How summaries of bodies streamed into the store are computed (the server: its worker pool); absent: inline. */
+  summaryOfBody?: SummaryOfBody;
   /** The POP3 maildrop locks; absent: this process's memory (one node). */
   maildropLocks?: MaildropLocks;
   /** Verified-credential cache and bounded scrypt verifications (`[auth]`); absent: the defaults. */
@@ -87,6 +91,7 @@ export class MailDomain {
   readonly credentialChecker: CredentialChecker;
   /** The serialised summary of a message (ingest, and recomputing an old one): see summarizer.ts. */
   readonly summaryOf: SummaryOf;
+  readonly summaryOfBody: SummaryOfBody;
 
   constructor(
     /** For domain/ and the administrator's CLI commands only; sessions use the methods (test/architecture/layers.test.ts). */
@@ -98,6 +103,7 @@ export class MailDomain {
     this.loginThrottle = options.loginThrottle ?? null;
     this.credentialChecker = options.credentialChecker ?? new CredentialChecker();
     this.summaryOf = options.summaryOf ?? inlineSummary;
+    this.summaryOfBody = options.summaryOfBody ?? inlineSummaryOfBody;
     this.maildropLocks = options.maildropLocks ?? new InMemoryMaildropLocks();
   }
 
@@ -324,6 +330,54 @@ export class MailDomain {
     return this.ingest(mailbox, { content: message.content, summary: message.summary });
   }
 
+  /**
+   * A new message's body written to the store as it arrives (LMTP DATA, an
+   * APPEND literal), never held whole: `crlf` makes bare LF line ends CRLF
+   * on the way, as deliver() stores them. The caller appends it
+   * (deliverStaged, ingestStaged) and must always hand it back once with
+   * releaseBodies, appended or not; a crash before that leaves an orphan
+   * that startup recovery removes.
+   */
+  stageBody(chunks: AsyncIterable<Buffer> | Iterable<Buffer>, options: { crlf: boolean }): Promise<StagedBody> {
+    return stageBody(this.store, this.summaryOfBody, chunks, options.crlf);
+  }
+
+  /** Like stageBody, for a body whose pieces the caller writes itself as they arrive (an APPEND literal). */
+  openBodyWriter(options: { crlf: boolean }): BodyWriter {
+    return new BodyWriter(this.store, this.summaryOfBody, options.crlf);
+  }
+
+  /** deliver() of a staged body: into `mailboxName` when it exists, else INBOX. */
+  async deliverStaged(address: string, body: StagedBody, mailboxName = 'INBOX'): Promise<AppendResult> {
+    const account = await this.requireAccount(address);
+    const mailbox =
+      (await this.getMailbox(account.id, mailboxName)) ?? (await this.requireMailbox(account.id, 'INBOX'));
+    const [result] = await this.store.appendStaged(mailbox.id, [{ staged: body.staged, summary: body.summary }]);
+    this.bus.publish({ accountId: mailbox.accountId, mailboxId: mailbox.id });
+    return result!;
+  }
+
+  /** ingestMany() of staged bodies: one transaction, all or none, the quota checked for their sum (RFC 3502 MULTIAPPEND). */
+  async ingestStaged(
+    mailbox: Mailbox,
+    messages: Array<{ body: StagedBody; flags?: string[]; internalDate?: Date }>,
+  ): Promise<AppendResult[]> {
+    const staged = messages.map(({ body, flags, internalDate }) => ({
+      staged: body.staged,
+      summary: body.summary,
+      ...(flags ? { flags: canonicalFlags(flags) } : {}),
+      ...(internalDate ? { internalDate } : {}),
+    }));
+    const results = await this.store.appendStaged(mailbox.id, staged);
+    if (results.length > 0) this.bus.publish({ accountId: mailbox.accountId, mailboxId: mailbox.id });
+    return results;
+  }
+
+  /** Ends the hold on staged bodies (once per stageBody): a body no message names is removed. */
+  releaseBodies(bodies: StagedBody[]): Promise<void> {
+    return bodies.length > 0 ? this.store.releaseStaged(bodies.map((b) => b.staged)) : Promise.resolve();
+  }
+
   async updateFlags(
     mailbox: Mailbox,
     uids: number[],
@@ -432,12 +486,28 @@ export class MailDomain {
 
   /**
    * The bytes of a message, or null when they are gone (expunged meanwhile).
-   * Every body read of every protocol (IMAP FETCH, SEARCH, POP3 RETR, TOP,
-   * LIST sizes) goes through here, so how bodies are read (whole, streamed,
-   * by range) is decided in one place.
+   * Every body read of every protocol goes through here or openBody (IMAP
+   * FETCH, SEARCH, POP3 RETR, TOP, summaries computed late), so how bodies
+   * are read (whole, streamed, by range) is decided in one place.
    */
   readBody(message: BodyRef): Promise<Buffer | null> {
     return this.store.readBlob(message.blobId);
+  }
+
+  /**
+   * Octets [start, end) of a message (end exclusive, clamped to its size) as
+   * a stream that reads as the consumer drains it, or null when the bytes
+   * are gone: how FETCH BODY[] and POP3 RETR send a body of any size
+   * without holding it.
+   */
+  openBody(message: BodyRef, start = 0, end = message.size): Promise<Readable | null> {
+    return this.store.openBlobRange(message.blobId, start, end);
+  }
+
+  /** Octets [start, end) of a message as one Buffer (a bounded piece: a header, one part to decode), or null when gone. */
+  async readBodyRange(message: BodyRef, start: number, end: number): Promise<Buffer | null> {
+    const stream = await this.openBody(message, start, end);
+    return stream ? readAll(stream) : null;
   }
 
   /**
@@ -446,7 +516,7 @@ export class MailDomain {
    * blob. A message whose bytes are gone is left out.
    */
   messageSummaries(messages: Iterable<MessageMeta>): Promise<Map<string, MessageSummary>> {
-    return messageSummaries(this.store, this.summaryOf, (m) => this.readBody(m), messages);
+    return messageSummaries(this.store, this.summaryOfBody, (m, end) => this.openBody(m, 0, end), messages);
   }
 
   /** The bytes and MIME structure of a message (the given structure, else the stored one), or null when the bytes are gone. */
@@ -464,6 +534,12 @@ export class MailDomain {
   unlockMaildrop(accountId: AccountId, device = ''): Promise<void> {
     return this.maildropLocks.unlock(accountId, device);
   }
+}
+
+async function readAll(stream: Readable): Promise<Buffer> {
+  const chunks: Buffer[] = [];
+  for await (const chunk of stream) chunks.push(chunk as Buffer);
+  return Buffer.concat(chunks);
 }
 
 /** Flags as the domain defines them (flags.ts), whatever spelling and order the caller used. */

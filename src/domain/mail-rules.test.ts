@@ -157,12 +157,16 @@ test('POP3 maildrop contents: the policy scope and date, per-device deletions, o
   assert.deepEqual(await uidls('', { ...DEFAULT_POP3_POLICY, scope: 'all', since: day(3) }), ['INBOX:u-gone', 'INBOX:u-new']);
 });
 
-test('every body read (FETCH bytes, summaries computed late) goes through readBody', async () => {
+test('every body read (FETCH bytes, summaries computed late) goes through readBody or openBody', async () => {
   const reads: string[] = [];
   class Counting extends MailDomain {
     override readBody(m: BodyRef): Promise<Buffer | null> {
       reads.push(m.blobId);
       return super.readBody(m);
+    }
+    override openBody(m: BodyRef, start?: number, end?: number) {
+      reads.push(m.blobId);
+      return super.openBody(m, start, end);
     }
   }
   const counting = new Counting(store, bus);

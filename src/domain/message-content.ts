@@ -6,7 +6,7 @@
  */
 import { parseSummary, type MessageStructure, type MessageSummary } from '../mail/index.js';
 import type { MailStore, MessageMeta } from '../store/types.js';
-import type { SummaryOf } from './summarizer.js';
+import type { SummaryOf, SummaryOfBody } from './summarizer.js';
 
 /** What a body read needs to know of a message. */
 export type BodyRef = Pick<MessageMeta, 'blobId' | 'size'>;
@@ -18,10 +18,13 @@ export interface LoadedMessage {
   structure: MessageStructure;
 }
 
+/** A stream of octets [0, end) of a message (MailDomain.openBody). */
+export type OpenBodyOf = (message: BodyRef, end: number) => Promise<AsyncIterable<Buffer> | null>;
+
 export async function messageSummaries(
   store: MailStore,
-  summaryOf: SummaryOf,
-  readBody: ReadBody,
+  summaryOfBody: SummaryOfBody,
+  openBody: OpenBodyOf,
   messages: Iterable<MessageMeta>,
 ): Promise<Map<string, MessageSummary>> {
   const byBlob = new Map<string, MessageMeta>();
@@ -32,9 +35,12 @@ export async function messageSummaries(
     const text = stored.get(blobId);
     let summary = text === undefined ? null : parseSummary(text);
     if (!summary) {
-      const raw = await readBody(message);
-      if (!raw) continue;
-      summary = await computeAndSave(store, summaryOf, blobId, raw);
+      // Read from the store as a stream (on the summarizer's worker for a large body), never whole here.
+      const size = await store.blobSize(blobId);
+      if (size === null) continue;
+      const json = await summaryOfBody(size, () => openBody(message, size));
+      await store.saveSummary(blobId, json);
+      summary = parseSummary(json)!;
     }
     out.set(blobId, summary);
   }

@@ -118,3 +118,35 @@ test('close() gives messages still waiting the minimal summary, and later ones a
   assert.deepEqual(await Promise.all(pending), [minimalSummaryJson(raw), minimalSummaryJson(raw)]);
   assert.equal(await pool.summaryOf(raw), summaryJson(raw));
 });
+
+test('a stored body is sent to the worker in pieces and gets the summary of the whole; the fallback reads it again', async () => {
+  const raw = hostile();
+  const pieces = () => {
+    const out: Buffer[] = [];
+    for (let o = 0; o < raw.length; o += 64 * 1024) out.push(Buffer.from(raw.subarray(o, o + 64 * 1024)));
+    return out;
+  };
+  let opened = 0;
+  const open = async () => {
+    opened++;
+    return (async function* () {
+      yield* pieces();
+    })();
+  };
+  const pool = new Summarizer({ workers: 1 });
+  try {
+    assert.equal(await pool.summaryOfBody(raw.length, open), summaryJson(raw));
+    assert.equal(opened, 1, 'read once');
+    // Twice in a row: the worker that took a large message was replaced, the next one answers as well.
+    assert.equal(await pool.summaryOfBody(raw.length, open), summaryJson(raw));
+  } finally {
+    await pool.close();
+  }
+  const crashing = new Summarizer({ workers: 1, entry: script('exits.mjs', 'process.exit(3);\n'), onFailure: () => {} });
+  try {
+    opened = 0;
+    assert.equal(await crashing.summaryOfBody(raw.length, open), minimalSummaryJson(raw));
+  } finally {
+    await crashing.close();
+  }
+});

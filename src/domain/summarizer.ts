@@ -23,6 +23,24 @@ import type { SummaryJob, SummaryReply } from './summarizer-worker.js';
 /** The serialised summary of a message (what NewMessage.summary stores). */
 export type SummaryOf = (raw: Buffer) => Promise<string>;
 
+/** The octets of a stored body, as a fresh stream each time it is called; null when the body is gone. */
+export type OpenBody = () => Promise<AsyncIterable<Buffer> | null>;
+
+/**
+ * The serialised summary of a body already in the blob store, `size` octets:
+ * read from the store (on a worker for a large one), never joined into one
+ * Buffer on the caller's thread. Never rejects.
+ */
+export type SummaryOfBody = (size: number, open: OpenBody) => Promise<string>;
+
+async function readWhole(open: OpenBody): Promise<Buffer> {
+  const body = await open();
+  if (!body) return Buffer.alloc(0);
+  const chunks: Buffer[] = [];
+  for await (const chunk of body) chunks.push(chunk);
+  return Buffer.concat(chunks);
+}
+
 /**
  * Summaries computed on the caller's thread: CLI commands and tests, where
  * nobody else waits. Never rejects: should summarize() fail, the message
@@ -36,6 +54,9 @@ export const inlineSummary: SummaryOf = async (raw) => {
   }
 };
 
+/** inlineSummary of a stored body, read whole: CLI commands and tests. */
+export const inlineSummaryOfBody: SummaryOfBody = async (_size, open) => inlineSummary(await readWhole(open));
+
 /**
  * Messages smaller than this are summarised inline. Measured on the 2-core
  * build machine: a worker round trip costs 1-2 ms whatever the size, a plain
@@ -43,6 +64,9 @@ export const inlineSummary: SummaryOf = async (raw) => {
  * other session is served.
  */
 export const INLINE_MAX_OCTETS = 64 * 1024;
+
+/** After summarising a message at least this large, the worker is replaced (see `retire`). */
+const RECYCLE_AFTER_OCTETS = 8 * 1024 * 1024;
 
 export interface SummarizerOptions {
   /** Worker threads (default: one fewer than the cores, 1 or 2). */
@@ -59,8 +83,11 @@ export interface SummarizerOptions {
 
 interface Job {
   id: number;
-  raw: Buffer;
-  resolve: (json: string) => void;
+  /** The message, or (for a stored body) its size and how to read it. */
+  raw: Buffer | null;
+  size: number;
+  open: OpenBody | null;
+  resolve: (json: string | Promise<string>) => void;
 }
 
 interface Slot {
@@ -117,7 +144,20 @@ export class Summarizer {
   readonly summaryOf: SummaryOf = (raw) => {
     if (this.closed || raw.length < this.inlineMaxOctets) return inlineSummary(raw);
     return new Promise<string>((resolve) => {
-      this.queue.push({ id: this.nextId++, raw, resolve });
+      this.queue.push({ id: this.nextId++, raw, size: raw.length, open: null, resolve });
+      this.dispatch();
+    });
+  };
+
+  /**
+   * The summary of a stored body. A large one is read from the store when a
+   * worker is free and sent to it in pieces, so this thread holds one chunk
+   * at a time; a small one is read and summarised inline. Never rejects.
+   */
+  readonly summaryOfBody: SummaryOfBody = (size, open) => {
+    if (this.closed || size < this.inlineMaxOctets) return inlineSummaryOfBody(size, open);
+    return new Promise<string>((resolve) => {
+      this.queue.push({ id: this.nextId++, raw: null, size, open, resolve });
       this.dispatch();
     });
   };
@@ -125,7 +165,7 @@ export class Summarizer {
   /** Terminates the workers; messages still waiting get the minimal summary. */
   async close(): Promise<void> {
     this.closed = true;
-    for (const job of this.queue.splice(0)) job.resolve(minimalSummaryJson(job.raw));
+    for (const job of this.queue.splice(0)) job.resolve(minimalSummaryOf(job));
     const slots = this.slots.splice(0);
     for (const slot of slots) this.finish(slot, null);
     await Promise.all(slots.map((s) => s.worker.terminate()));
@@ -140,9 +180,35 @@ export class Summarizer {
       slot.job = job;
       slot.worker.ref(); // a summary in flight keeps the process alive; an idle pool does not
       slot.timer = setTimeout(() => this.fail(slot!, `no summary after ${this.timeoutMs} ms`), this.timeoutMs);
-      // A copy of exactly the message's octets (not the whole pooled ArrayBuffer behind a small Buffer).
-      const message: SummaryJob = { id: job.id, raw: new Uint8Array(job.raw.buffer, job.raw.byteOffset, job.raw.byteLength) };
-      slot.worker.postMessage(message);
+      if (job.raw) {
+        // A copy of exactly the message's octets (not the whole pooled ArrayBuffer behind a small Buffer).
+        const message: SummaryJob = { id: job.id, raw: new Uint8Array(job.raw.buffer, job.raw.byteOffset, job.raw.byteLength) };
+        slot.worker.postMessage(message);
+      } else {
+        void this.sendBody(slot, job);
+      }
+    }
+  }
+
+  /** Streams a stored body to the slot's worker; stops when the slot gave up the job (timeout, failure). */
+  private async sendBody(slot: Slot, job: Job): Promise<void> {
+    const post = (message: SummaryJob, transfer: ArrayBuffer[] = []) => {
+      if (slot.job === job) slot.worker.postMessage(message, transfer);
+    };
+    try {
+      post({ id: job.id, size: job.size });
+      const body = await job.open!();
+      if (!body) throw new Error('the body is gone');
+      for await (const chunk of body) {
+        if (slot.job !== job) return;
+        // Moved, not copied: a chunk that owns its memory is handed over as is, others are copied once.
+        const owned = chunk.byteOffset === 0 && chunk.buffer.byteLength === chunk.byteLength && chunk.buffer instanceof ArrayBuffer;
+        const bytes = owned ? new Uint8Array(chunk.buffer as ArrayBuffer) : new Uint8Array(chunk);
+        post({ id: job.id, chunk: bytes }, [bytes.buffer as ArrayBuffer]);
+      }
+      post({ id: job.id, end: true });
+    } catch (err) {
+      if (slot.job === job) this.fail(slot, err instanceof Error ? err.message : String(err));
     }
   }
 
@@ -153,7 +219,11 @@ export class Summarizer {
     worker.on('message', (reply: SummaryReply) => {
       if (!slot.job || slot.job.id !== reply.id) return;
       if ('json' in reply) {
+        const octets = slot.job.size;
         this.finish(slot, reply.json);
+        // An idle worker never collects its garbage: after a large message its memory (the message,
+        // the pieces it came in) would stay with the process. A fresh worker is cheaper than that.
+        if (octets >= RECYCLE_AFTER_OCTETS) this.retire(slot);
         // The slot is free: the next waiting message goes to it (else it would wait for the next arrival).
         if (!this.closed) this.dispatch();
       } else {
@@ -173,7 +243,16 @@ export class Summarizer {
     const job = slot.job;
     slot.job = null;
     slot.worker.unref();
-    if (job) job.resolve(json ?? minimalSummaryJson(job.raw));
+    if (job) job.resolve(json ?? minimalSummaryOf(job));
+  }
+
+  /** Drops an idle slot's worker; a new one is started when needed. */
+  private retire(slot: Slot): void {
+    const index = this.slots.indexOf(slot);
+    if (index === -1) return;
+    this.slots.splice(index, 1);
+    slot.worker.removeAllListeners('exit');
+    void slot.worker.terminate();
   }
 
   /** The worker failed or hung: it is dropped (a new one is started when needed) and its message gets the minimal summary. */
@@ -181,11 +260,23 @@ export class Summarizer {
     const index = this.slots.indexOf(slot);
     if (index === -1) return; // already dropped
     this.slots.splice(index, 1);
-    const octets = slot.job?.raw.length ?? 0;
+    const octets = slot.job?.size ?? 0;
     const hadJob = slot.job !== null;
     this.finish(slot, null);
     void slot.worker.terminate();
     if (hadJob) this.onFailure(reason, octets);
     if (!this.closed) this.dispatch();
+  }
+}
+
+/**
+ * The fallback summary (see the module comment): of a stored body it reads
+ * the body again, once, as today's inline fallback does with the message.
+ */
+async function minimalSummaryOf(job: Job): Promise<string> {
+  try {
+    return minimalSummaryJson(job.raw ?? (await readWhole(job.open!)));
+  } catch {
+    return minimalSummaryJson(Buffer.alloc(0));
   }
 }

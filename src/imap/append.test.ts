@@ -51,3 +51,68 @@ it('a message with NUL bytes is refused with UNKNOWN-CTE (RFC 3516 §4.4): it co
     await h.close();
   }
 });
+
+it('large literals stream into the store: MULTIAPPEND byte for byte, each staged body released once, a disconnect aborts its writer', async () => {
+  const h = await createHarness();
+  const store = h.domain.store;
+  let writers = 0;
+  let aborted = 0;
+  let released = 0;
+  const createBlobWriter = store.createBlobWriter.bind(store);
+  store.createBlobWriter = () => {
+    writers++;
+    const writer = createBlobWriter();
+    const abort = writer.abort.bind(writer);
+    writer.abort = async () => {
+      aborted++;
+      return abort();
+    };
+    return writer;
+  };
+  const releaseStaged = store.releaseStaged.bind(store);
+  store.releaseStaged = async (staged) => {
+    released += staged.length;
+    return releaseStaged(staged);
+  };
+  try {
+    const c = await h.open({ login: true });
+    const big1 = message({ subject: 'one', body: 'a\r\n.'.repeat(40_000) });
+    const big2 = message({ subject: 'two', body: 'b'.repeat(300_000) });
+    const small = message({ subject: 'three' });
+    assert.ok(big1.length > 64 * 1024 && big2.length > 64 * 1024);
+    // Synchronising literals: "+" for each, sent only after the limits were checked.
+    c.conn.take();
+    c.conn.send(`m1 APPEND INBOX {${big1.length}}\r\n`);
+    await c.conn.waitFor(/^\+ /);
+    c.conn.take();
+    c.conn.send(big1);
+    c.conn.send(` {${big2.length}+}\r\n`);
+    // Bytes split anywhere: the literal is written as it comes.
+    for (let o = 0; o < big2.length; o += 7919) c.conn.send(big2.subarray(o, o + 7919));
+    c.conn.send(` {${small.length}+}\r\n`);
+    c.conn.send(small);
+    c.conn.send('\r\n');
+    assert.match(await c.waitTagged('m1'), /^m1 OK \[APPENDUID \d+ 1:3\]/);
+    // The session hands the streamed bodies back after the command; the next command runs after that.
+    await c.cmd('NOOP');
+    assert.equal(released, writers, 'every staged body was handed back once');
+    await c.cmd('SELECT INBOX');
+    const fetched = await c.cmd('UID FETCH 1:3 BODY.PEEK[]');
+    for (const m of [big1, big2, small]) assert.ok(fetched.includes(`{${m.length}}\r\n${m.toString('latin1')}`));
+
+    const before = { writers, released, aborted };
+    const cut = await h.open({ login: true });
+    cut.conn.take();
+    cut.conn.send(`x1 APPEND INBOX {${big2.length}}\r\n`);
+    await cut.conn.waitFor(/^\+ /);
+    cut.conn.send(big2.subarray(0, 100_000));
+    cut.conn.session!.closed();
+    for (let i = 0; i < 100 && aborted === before.aborted; i++) await new Promise((r) => setImmediate(r));
+    assert.equal(writers, before.writers + 1);
+    assert.equal(aborted, before.aborted + 1, 'the half-written body was aborted');
+    assert.equal(released, before.released, 'nothing was committed');
+    assert.match(await c.cmd('STATUS INBOX (MESSAGES)'), /\(MESSAGES 3\)/);
+  } finally {
+    await h.close();
+  }
+});

@@ -4,12 +4,22 @@
  * ENVELOPE, BODY, BODYSTRUCTURE and PREVIEW come from the summary computed at
  * ingest, so they never read or parse the message.
  */
-import { binarySection, sectionBytes, type MessageSummary } from '../mail/index.js';
+import type { Readable } from 'node:stream';
+import type { MailDomain } from '../domain/mail-domain.js';
+import {
+  binaryRange,
+  binarySection,
+  isSliceSection,
+  sectionBytes,
+  sectionRange,
+  type ByteRange,
+  type MessageStructure,
+  type MessageSummary,
+} from '../mail/index.js';
 import { formatDateTime } from '../protocol/imap/datetime.js';
 import type { FetchAttribute, ImapValue, Partial, Section } from '../protocol/imap/types.js';
 import type { MessageMeta } from '../store/types.js';
 import { flagAtoms } from './flags.js';
-import type { LoadedMessage } from './message-loader.js';
 import type { SummaryItems } from './summary-items.js';
 
 /** Items that need the message bytes; the others are answered from metadata and the summary. */
@@ -34,13 +44,91 @@ export interface FetchSource {
   summary: MessageSummary | null;
   /** When given, ENVELOPE, BODY and BODYSTRUCTURE come from here and `summary` may be null. */
   items?: SummaryItems | null;
-  message: LoadedMessage | null;
+}
+
+/** The message bytes were removed (expunged by another session) while the FETCH ran. */
+export const GONE = Symbol('gone');
+
+/**
+ * An item of NEEDS_BYTES. Slices of the message (BODY[], partials, HEADER,
+ * TEXT, parts, MIME, RFC822*) are not read here: a stream over their range
+ * is opened and sent as a deferred literal, which the session writes with
+ * the socket's backpressure. HEADER.FIELDS reads only the header it picks
+ * from; BINARY reads only the part it decodes (decoding needs the octets).
+ */
+export async function fetchBytesItem(
+  attr: FetchAttribute,
+  meta: MessageMeta,
+  structure: MessageStructure,
+  domain: MailDomain,
+): Promise<[string, ImapValue] | typeof GONE> {
+  switch (attr.kind) {
+    case 'RFC822':
+      return streamed('RFC822', meta, domain, { start: 0, end: structure.size });
+    case 'RFC822.HEADER':
+    case 'RFC822.TEXT': {
+      const text = attr.kind === 'RFC822.HEADER' ? 'HEADER' : 'TEXT';
+      return streamed(attr.kind, meta, domain, sectionRange(structure, { part: [], text }) ?? { start: 0, end: 0 });
+    }
+    case 'BODY[]': {
+      const name = `BODY[${sectionName(attr.section)}]`;
+      const range = sectionRange(structure, attr.section);
+      if (!range) return withPartial(name, null, attr.partial);
+      if (isSliceSection(attr.section)) {
+        if (!attr.partial) return streamed(name, meta, domain, range);
+        // RFC 9051 §6.4.5: a partial fetch answers with the origin only, e.g. BODY[]<0>.
+        const start = Math.min(range.start + attr.partial.offset, range.end);
+        const end = Math.min(start + attr.partial.length, range.end);
+        return streamed(`${name}<${attr.partial.offset}>`, meta, domain, { start, end });
+      }
+      const header = await domain.readBodyRange(meta, range.start, range.end);
+      if (!header) return GONE;
+      return withPartial(name, sectionBytes(header, structure, attr.section, range.start), attr.partial);
+    }
+    case 'BINARY[]': {
+      const data = await binaryData(meta, structure, attr.section, domain);
+      if (data === GONE) return GONE;
+      const [itemName, value] = withPartial(`BINARY[${attr.section.part.join('.')}]`, data, attr.partial);
+      // RFC 3516 §4.2 / RFC 9051 §7.5.2: data with NUL octets must go as literal8.
+      return [itemName, Buffer.isBuffer(value) && value.includes(0) ? { literal8: value } : value];
+    }
+    case 'BINARY.SIZE': {
+      const name = `BINARY.SIZE[${attr.section.part.join('.')}]`;
+      // The whole message has no encoding to undo: its size needs no read.
+      if (attr.section.part.length === 0) return [name, structure.size];
+      const data = await binaryData(meta, structure, attr.section, domain);
+      return data === GONE ? GONE : [name, data?.length ?? 0];
+    }
+    default:
+      throw new TypeError(`${attr.kind} needs no message bytes`);
+  }
+}
+
+/** A literal of the range's octets, streamed from the store when the response is written. */
+async function streamed(name: string, meta: MessageMeta, domain: MailDomain, range: ByteRange): Promise<[string, ImapValue] | typeof GONE> {
+  const length = Math.max(0, range.end - range.start);
+  if (length === 0) return [name, Buffer.alloc(0)];
+  const stream: Readable | null = await domain.openBody(meta, range.start, range.end);
+  return stream ? [name, { deferred: { length, source: stream } }] : GONE;
+}
+
+/**
+ * The decoded part (the message itself for BINARY[]), or null when there is no such part.
+ * Only the part's octets are read; base64 and quoted-printable are decoded in memory.
+ */
+async function binaryData(meta: MessageMeta, structure: MessageStructure, section: Section, domain: MailDomain): Promise<Buffer | null | typeof GONE> {
+  const range = binaryRange(structure, section.part);
+  if (!range) return null;
+  const octets = await domain.readBodyRange(meta, range.start, range.end);
+  if (!octets) return GONE;
+  const result = binarySection(octets, structure, section.part, range.start);
+  if (result.kind === 'unknown-cte') throw new UnknownCteError(result.encoding);
+  return result.kind === 'ok' ? result.data : null;
 }
 
 export function fetchItem(attr: FetchAttribute, src: FetchSource): [string, ImapValue] {
   const { meta } = src;
   const s = src.summary!;
-  const m = src.message!;
   switch (attr.kind) {
     case 'FLAGS':
       return ['FLAGS', flagAtoms(meta.flags)];
@@ -67,33 +155,16 @@ export function fetchItem(attr: FetchAttribute, src: FetchSource): [string, Imap
     case 'SAVEDATE':
       return ['SAVEDATE', meta.saveDate ? formatDateTime(meta.saveDate) : null];
     case 'RFC822':
-      return ['RFC822', m.raw];
     case 'RFC822.HEADER':
-      return ['RFC822.HEADER', sectionBytes(m.raw, m.structure, { part: [], text: 'HEADER' }) ?? Buffer.alloc(0)];
     case 'RFC822.TEXT':
-      return ['RFC822.TEXT', sectionBytes(m.raw, m.structure, { part: [], text: 'TEXT' }) ?? Buffer.alloc(0)];
-    case 'BODY[]': {
-      const name = `BODY[${sectionName(attr.section)}]`;
-      return withPartial(name, sectionBytes(m.raw, m.structure, attr.section), attr.partial);
-    }
-    case 'BINARY[]': {
-      const name = `BINARY[${attr.section.part.join('.')}]`;
-      const [itemName, data] = withPartial(name, binaryData(m, attr.section), attr.partial);
-      // RFC 3516 §4.2 / RFC 9051 §7.5.2: data with NUL octets must go as literal8.
-      return [itemName, Buffer.isBuffer(data) && data.includes(0) ? { literal8: data } : data];
-    }
+    case 'BODY[]':
+    case 'BINARY[]':
     case 'BINARY.SIZE':
-      return [`BINARY.SIZE[${attr.section.part.join('.')}]`, binaryData(m, attr.section)?.length ?? 0];
+      throw new TypeError(`${attr.kind} needs the message bytes: fetchBytesItem`);
     case 'MODSEQ':
       // RFC 7162 §3.1.4.1: a parenthesised list of one mod-sequence value.
       return ['MODSEQ', [meta.modSeq]];
   }
-}
-
-function binaryData(m: LoadedMessage, section: Section): Buffer | null {
-  const result = binarySection(m.raw, m.structure, section.part);
-  if (result.kind === 'unknown-cte') throw new UnknownCteError(result.encoding);
-  return result.kind === 'ok' ? result.data : null;
 }
 
 /** RFC 9051 §6.4.5: a partial fetch answers with the origin only, e.g. BODY[]<0>. */

@@ -5,13 +5,20 @@ import { ALICE, createHarness, message, type Harness } from './harness.test.js';
 describe('FETCH answers ENVELOPE/BODYSTRUCTURE from the summary stored at ingest', () => {
   let h: Harness;
   let blobReads = 0;
+  let wholeReads = 0;
   before(async () => {
     h = await createHarness();
     const store = h.domain.store;
     const readBlob = store.readBlob.bind(store);
     store.readBlob = async (id: string) => {
       blobReads++;
+      wholeReads++;
       return readBlob(id);
+    };
+    const openBlobRange = store.openBlobRange.bind(store);
+    store.openBlobRange = async (id: string, start: number, end: number) => {
+      blobReads++;
+      return openBlobRange(id, start, end);
     };
     await h.domain.deliver(ALICE, message({ subject: 'Delivered' }));
     // Mail stored without a summary (as by an older Mailstead) gets one on first use.
@@ -28,8 +35,10 @@ describe('FETCH answers ENVELOPE/BODYSTRUCTURE from the summary stored at ingest
     assert.match(r, /^\* 1 FETCH \(ENVELOPE \("Mon, 7 Feb 1994 21:52:25 -0800" "Delivered" /);
     assert.match(r, /PREVIEW "Hello Alice, this is the body."\)\r\n/);
     assert.equal(blobReads, 0);
+    wholeReads = 0;
     await c.cmd('FETCH 1 BODY.PEEK[1]');
     assert.equal(blobReads, 1, 'section bytes still come from the message');
+    assert.equal(wholeReads, 0, 'as a range of it, never the whole message');
   });
 
   it('computes and saves the summary of mail stored without one, once', async () => {

@@ -13,16 +13,18 @@ import type { Logger } from '../observability/log.js';
 import { crashPointAfterImapReply } from '../observability/fault.js';
 import { limits } from '../protocol/limits.js';
 import { decodeMailboxName } from '../protocol/imap/mutf7.js';
-import { encodeResponse, encodeResponses } from '../protocol/imap/encoder.js';
+import { encodeResponseParts } from '../protocol/imap/encoder.js';
 import { CommandReader, type ReaderEvent } from '../protocol/imap/reader.js';
-import type { ImapCommand, ImapResponse } from '../protocol/imap/types.js';
+import type { DeferredLiteral, ImapCommand, ImapResponse } from '../protocol/imap/types.js';
+import type { Readable } from 'node:stream';
 import { randomUUID } from 'node:crypto';
 import type { Account } from '../store/types.js';
 import { preAuthCapabilities, sessionCapabilities } from './capabilities.js';
 import { findCommand, wrongStateText } from './commands/registry.js';
 import { errorCompletion, isMailboxGone } from './errors.js';
 import { sendNewMessageFetches, type SessionNotify } from './notify.js';
-import type { CommandContext, Completion, ImapContext, SessionState } from './state.js';
+import type { CommandContext, Completion, ImapContext, SessionState, StreamedLiteral } from './state.js';
+import type { BodyWriter, StagedBody } from '../domain/staged-body.js';
 
 export type { ImapContext } from './state.js';
 
@@ -59,6 +61,9 @@ class ImapSession implements Session, CommandContext {
   notify: SessionNotify | null = null;
   /** A change signal for the selected mailbox arrived while nobody waited for it. */
   private signalPending = false;
+  /** APPEND literals of the command being read, streamed into the store (by placeholder), and the one being written. */
+  private readonly literalSinks = new Map<Buffer, LiteralSink>();
+  private currentSink: LiteralSink | null = null;
   /** Set while a handler waits for input or a signal (AUTHENTICATE continuation, IDLE). */
   private waiter: { wantSignal: boolean; resolve: (w: Wake) => void } | null = null;
 
@@ -75,6 +80,8 @@ class ImapSession implements Session, CommandContext {
       maxNesting: limits.imapMaxNesting,
       // LITERAL- until login (RFC 7888): a stranger cannot push large unsolicited literals at us.
       maxNonSyncLiteralBytes: limits.imapLiteralMinusBytes,
+      // An APPEND literal beyond the small-literal size goes to the blob store as it arrives.
+      streamAppendLiteralsOver: limits.imapMaxSmallLiteralBytes,
     });
     this.armTimeout();
     // The idle timer restarts on every byte, so a client trickling a NOOP every 50 s would stay
@@ -116,6 +123,8 @@ class ImapSession implements Session, CommandContext {
     this.unsubscribe = null;
     this.state = { kind: 'logout' };
     this.wake({ type: 'closed' });
+    // A client gone mid-APPEND: what was written of its literals goes (no partial body is left behind).
+    void this.dropLiteralSinks();
   }
 
   async shutdown(): Promise<void> {
@@ -130,14 +139,56 @@ class ImapSession implements Session, CommandContext {
     this.state = state;
   }
 
-  async send(response: ImapResponse): Promise<void> {
-    if (this.isClosed) return;
-    await this.connection.write(encodeResponse(response, { utf8: this.enabled.has('UTF8=ACCEPT') }));
+  send(response: ImapResponse): Promise<void> {
+    return this.sendAll([response]);
   }
 
+  /**
+   * One encode for the responses; bytes go out in one write, except message
+   * bodies (deferred literals), which are copied from their stream chunk by
+   * chunk, each write awaiting the socket's backpressure.
+   */
   async sendAll(responses: readonly ImapResponse[]): Promise<void> {
-    if (this.isClosed || responses.length === 0) return;
-    await this.connection.write(encodeResponses(responses, { utf8: this.enabled.has('UTF8=ACCEPT') }));
+    if (responses.length === 0) return;
+    const parts = encodeResponseParts(responses, { utf8: this.enabled.has('UTF8=ACCEPT') });
+    for (let i = 0; i < parts.length; i++) {
+      const part = parts[i]!;
+      if (this.isClosed) {
+        if (!Buffer.isBuffer(part)) (part.source as Readable).destroy();
+        continue;
+      }
+      if (Buffer.isBuffer(part)) await this.connection.write(part);
+      else await this.writeLiteral(part);
+    }
+  }
+
+  /** Exactly `length` octets from the literal's stream; should it end short, the wire can no longer be framed: close. */
+  private async writeLiteral(literal: DeferredLiteral): Promise<void> {
+    const stream = literal.source as Readable;
+    let left = literal.length;
+    try {
+      for await (const chunk of stream) {
+        if (this.isClosed) break;
+        const bytes = chunk as Buffer;
+        const piece = bytes.length > left ? bytes.subarray(0, left) : bytes;
+        left -= piece.length;
+        await this.connection.write(piece);
+        if (left === 0) break;
+      }
+    } catch (err) {
+      this.log.error({ err }, 'reading a message body failed');
+    } finally {
+      stream.destroy();
+    }
+    if (left > 0 && !this.isClosed) {
+      this.log.error({ missing: left }, 'message body ended early; closing the connection');
+      this.close();
+    }
+  }
+
+  streamedLiteral(placeholder: Buffer): StreamedLiteral | undefined {
+    const sink = this.literalSinks.get(placeholder);
+    return sink?.body ? { body: sink.body, hasNul: sink.hasNul } : undefined;
   }
 
   capabilities(): string[] {
@@ -342,7 +393,14 @@ class ImapSession implements Session, CommandContext {
       case 'continue':
         await this.send({ type: 'continuation', text: 'Ready for literal data' });
         return;
+      case 'literal-start':
+        await this.startLiteral(ev.placeholder, ev.synchronising);
+        return;
+      case 'literal-data':
+        await this.literalData(ev.chunk, ev.last);
+        return;
       case 'bad': {
+        await this.dropLiteralSinks();
         // RFC 9051 §7.1: an over-limit literal or line is refused with NO [TOOBIG]; it still counts as bad input.
         const status = ev.status ?? (ev.code === 'TOOBIG' ? 'NO' : 'BAD');
         await this.finish(ev.tag || '*', { status, text: ev.text, ...(ev.code ? { code: { name: ev.code } } : {}) }, true);
@@ -352,8 +410,54 @@ class ImapSession implements Session, CommandContext {
         await this.finish('*', { status: 'BAD', text: 'Unexpected continuation line' });
         return;
       case 'command':
-        await this.run(ev.command);
+        try {
+          await this.run(ev.command);
+        } finally {
+          await this.dropLiteralSinks();
+        }
         return;
+    }
+  }
+
+  /** An APPEND literal about to arrive: a blob writer takes it; "+" for a synchronising one (the reader checked the limits). */
+  private async startLiteral(placeholder: Buffer, synchronising: boolean): Promise<void> {
+    const sink: LiteralSink = { writer: this.imap.domain.openBodyWriter({ crlf: false }), body: null, hasNul: false, failed: null };
+    this.literalSinks.set(placeholder, sink);
+    this.currentSink = sink;
+    if (synchronising) await this.send({ type: 'continuation', text: 'Ready for literal data' });
+  }
+
+  /** The next piece of the literal into its writer (awaiting it is the backpressure); after a failure the rest is read and dropped. */
+  private async literalData(chunk: Buffer, last: boolean): Promise<void> {
+    const sink = this.currentSink;
+    if (!sink) return;
+    if (!sink.failed) {
+      if (chunk.includes(0)) sink.hasNul = true;
+      try {
+        await sink.writer.write(chunk);
+      } catch (err) {
+        sink.failed = err;
+      }
+    }
+    if (!last) return;
+    this.currentSink = null;
+    sink.body = sink.failed ? Promise.reject(sink.failed) : sink.writer.finish();
+    // Observed here: the APPEND handler awaits it, or dropLiteralSinks releases it.
+    sink.body.catch(() => {});
+  }
+
+  /** After the command (or its failure, or a disconnect): every streamed body is released or aborted, once. */
+  private async dropLiteralSinks(): Promise<void> {
+    const sinks = [...this.literalSinks.values()];
+    this.literalSinks.clear();
+    this.currentSink = null;
+    for (const sink of sinks) {
+      try {
+        if (!sink.body) await sink.writer.abort();
+        else await this.imap.domain.releaseBodies([await sink.body]);
+      } catch (err) {
+        if (!sink.failed) this.log.warn({ err }, 'dropping a streamed APPEND literal failed');
+      }
     }
   }
 
@@ -403,4 +507,12 @@ class ImapSession implements Session, CommandContext {
       this.close();
     }
   }
+}
+
+interface LiteralSink {
+  writer: BodyWriter;
+  /** Set once the literal's last octet was written. */
+  body: Promise<StagedBody> | null;
+  hasNul: boolean;
+  failed: unknown;
 }

@@ -3,6 +3,7 @@
  * as a discriminated union (a selected-state handler cannot run without a
  * view), the context a handler works with, and a handler's tagged result.
  */
+import type { StagedBody } from '../domain/staged-body.js';
 import type { MailDomain } from '../domain/mail-domain.js';
 import type { Connection } from '../session/connection.js';
 import type { Logger } from '../observability/log.js';
@@ -55,6 +56,14 @@ export interface Completion {
   answered?: boolean;
 }
 
+/** An APPEND literal written to the store as it arrived (see CommandContext.streamedLiteral). */
+export interface StreamedLiteral {
+  /** The committed body with its summary; rejects when writing failed. */
+  readonly body: Promise<StagedBody>;
+  /** The literal held a NUL octet (RFC 9051 §4.3 CHAR8 excludes it). */
+  readonly hasNul: boolean;
+}
+
 /** What a handler may read or do; implemented by the session. */
 export interface CommandContext {
   readonly imap: ImapContext;
@@ -68,6 +77,12 @@ export interface CommandContext {
   sendAll(responses: readonly ImapResponse[]): Promise<void>;
   /** Extensions turned on by ENABLE (upper case), e.g. 'IMAP4REV2', 'UTF8=ACCEPT'. */
   readonly enabled: Set<string>;
+  /**
+   * The body an APPEND literal was streamed into (the reader's placeholder
+   * Buffer for it in the command), or undefined for a literal held in memory.
+   * The session releases it after the command, appended or not.
+   */
+  streamedLiteral?(placeholder: Buffer): StreamedLiteral | undefined;
   /** The capabilities to announce in the current state. */
   capabilities(): string[];
   /** Client mailbox argument -> store name: modified UTF-7 decoded unless UTF8=ACCEPT is enabled. */

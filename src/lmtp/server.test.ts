@@ -32,10 +32,15 @@ function capturingLogger() {
 function fakeDomain(failure: unknown): MailDomain {
   return {
     findAccount: async (address: string) => ({ id: 1, address }),
-    prepareDelivery: async (content: Buffer) => ({ content, summary: '', prepared: true }),
-    deliver: async () => {
+    stageBody: async (chunks: AsyncIterable<Buffer>) => {
+      let size = 0;
+      for await (const chunk of chunks) size += chunk.length;
+      return { staged: { blobId: 'x', size, pop3Size: size }, summary: '' };
+    },
+    deliverStaged: async () => {
       throw failure;
     },
+    releaseBodies: async () => {},
   } as unknown as MailDomain;
 }
 
@@ -131,9 +136,11 @@ describe('one LMTP transaction to several recipients', () => {
     const store = await openSqliteStore(':memory:');
     const summarised: number[] = [];
     const domain = new MailDomain(store, new LocalBus(), {
-      summaryOf: async (raw) => {
-        summarised.push(raw.length);
-        return summaryJson(raw);
+      summaryOfBody: async (size, open) => {
+        summarised.push(size);
+        const chunks: Buffer[] = [];
+        for await (const chunk of (await open())!) chunks.push(chunk);
+        return summaryJson(Buffer.concat(chunks));
       },
     });
     const rcpts = ['a@example.com', 'b@example.com', 'c@example.com'];

@@ -10,6 +10,8 @@ import { SMTPServer, type SMTPServerDataStream, type SMTPServerOptions, type SMT
 import type { MailDomain } from '../domain/mail-domain.js';
 import { crashPoint } from '../observability/fault.js';
 import type { Logger } from '../observability/log.js';
+import { finished } from 'node:stream/promises';
+import type { StagedBody } from '../domain/staged-body.js';
 import { StoreError } from '../store/types.js';
 
 export interface LmtpOptions {
@@ -114,44 +116,63 @@ export function createLmtpServer(opts: LmtpOptions): LmtpServer {
   });
   server.on('error', (err) => opts.log.warn({ err: err.message }, 'LMTP connection error'));
 
+  /**
+   * One body per transaction, streamed into the blob store as DATA arrives
+   * (bare LF made CRLF on the way) and staged once; each recipient's append
+   * names it; it is released once at the end, whatever happened. An
+   * unacknowledged DATA (a crash before the replies) leaves only an orphan
+   * body, which startup recovery removes.
+   */
   async function deliverAll(stream: SMTPServerDataStream, session: SMTPServerSession): Promise<Array<string | Error>> {
-    const chunks: Buffer[] = [];
-    // smtp-server only flags an oversized message and keeps streaming it: stop keeping its bytes at the
-    // limit (still reading to the end of DATA), or one endless DATA would grow the process without bound.
-    let size = 0;
-    for await (const chunk of stream) {
-      size += (chunk as Buffer).length;
-      if (size <= opts.maxMessageBytes) chunks.push(chunk as Buffer);
-      else chunks.length = 0;
-    }
     const recipients = session.envelope.rcptTo;
-    if (stream.sizeExceeded || size > opts.maxMessageBytes) {
-      // smtp-server answers 552 for every recipient itself when the size is exceeded.
-      return recipients.map(() => reply(552, 'Message is larger than the server accepts'));
-    }
     const mailFrom = session.envelope.mailFrom;
     const sender = mailFrom ? mailFrom.address : '';
-    // RFC 5321 §4.4: the final delivery adds Return-Path. It is the same for every recipient,
-    // so the stored bytes stay identical and the blob is kept once.
-    const content = Buffer.concat([Buffer.from(`Return-Path: <${sender}>\r\n`), ...chunks]);
-    // The stored form and its summary are the same for every recipient: computed once per transaction.
-    const prepared = await opts.domain.prepareDelivery(content);
-    const replies: Array<string | Error> = [];
-    for (const rcpt of recipients) {
-      try {
-        const result = await opts.domain.deliver(rcpt.address, prepared);
-        opts.log.info({ protocol: 'lmtp', rcpt: rcpt.address, uid: result.uid, size: content.length }, 'delivered');
-        replies.push(`Ok: delivered as UID ${result.uid}`);
-      } catch (err) {
-        const failureClass = failureClassOf(err);
-        // The log gets the detail (message and stack); the MTA only the class of the failure.
-        const fields = { protocol: 'lmtp', rcpt: rcpt.address, failure: failureClass, err };
-        if (failureClass === 'temporary') opts.log.error(fields, 'delivery failed');
-        else opts.log.warn(fields, 'delivery refused');
-        replies.push(lmtpReplyFor(err));
+    // smtp-server only flags an oversized message and keeps streaming it: past the limit nothing more
+    // is written (still reading to the end of DATA), and the staged body is dropped.
+    let size = 0;
+    async function* body(): AsyncGenerator<Buffer> {
+      // RFC 5321 §4.4: the final delivery adds Return-Path. It is the same for every recipient,
+      // so the stored bytes stay identical and the blob is kept once.
+      yield Buffer.from(`Return-Path: <${sender}>\r\n`);
+      // Not destroyed when the store stops reading (disk full): the rest of DATA is still read below.
+      for await (const chunk of stream.iterator({ destroyOnReturn: false })) {
+        size += (chunk as Buffer).length;
+        if (size <= opts.maxMessageBytes) yield chunk as Buffer;
       }
     }
-    return replies;
+    let staged: StagedBody;
+    try {
+      staged = await opts.domain.stageBody(body(), { crlf: true });
+    } catch (err) {
+      // smtp-server reads the next command only once DATA was read to its end.
+      stream.resume();
+      await finished(stream).catch(() => {});
+      throw err;
+    }
+    try {
+      if (stream.sizeExceeded || size > opts.maxMessageBytes) {
+        // smtp-server answers 552 for every recipient itself when the size is exceeded.
+        return recipients.map(() => reply(552, 'Message is larger than the server accepts'));
+      }
+      const replies: Array<string | Error> = [];
+      for (const rcpt of recipients) {
+        try {
+          const result = await opts.domain.deliverStaged(rcpt.address, staged);
+          opts.log.info({ protocol: 'lmtp', rcpt: rcpt.address, uid: result.uid, size: staged.staged.size }, 'delivered');
+          replies.push(`Ok: delivered as UID ${result.uid}`);
+        } catch (err) {
+          const failureClass = failureClassOf(err);
+          // The log gets the detail (message and stack); the MTA only the class of the failure.
+          const fields = { protocol: 'lmtp', rcpt: rcpt.address, failure: failureClass, err };
+          if (failureClass === 'temporary') opts.log.error(fields, 'delivery failed');
+          else opts.log.warn(fields, 'delivery refused');
+          replies.push(lmtpReplyFor(err));
+        }
+      }
+      return replies;
+    } finally {
+      await opts.domain.releaseBodies([staged]);
+    }
   }
 
   return {

@@ -6,7 +6,7 @@
  */
 import { headerFields } from './headers.js';
 import { readTransferEncoding, type MessageStructure } from './parse.js';
-import { resolvePart } from './sections.js';
+import { resolvePart, type ByteRange } from './sections.js';
 import { decodeTransfer } from './text.js';
 
 export type BinaryResult =
@@ -18,14 +18,22 @@ export type BinaryResult =
 
 const IDENTITY = new Set(['', '7bit', '8bit', 'binary']);
 
-export function binarySection(raw: Buffer, s: MessageStructure, path: number[]): BinaryResult {
+/** The octets binarySection reads for `path` (the part's header and body; the message for []), or null when there is no such part. */
+export function binaryRange(s: MessageStructure, path: number[]): ByteRange | null {
+  if (path.length === 0) return { start: 0, end: s.size };
+  const part = resolvePart(s, path);
+  return part ? { start: part.headerStart, end: part.end } : null;
+}
+
+/** `raw` is the message, or when `base` > 0 the octets from `base` on that hold the part (binaryRange). */
+export function binarySection(raw: Buffer, s: MessageStructure, path: number[], base = 0): BinaryResult {
   // RFC 3516 §4.1: an empty section is the whole message, which has no encoding of its own to undo.
-  if (path.length === 0) return { kind: 'ok', data: raw.subarray(0, s.size) };
+  if (path.length === 0) return { kind: 'ok', data: raw.subarray(0 - base, s.size - base) };
   const part = resolvePart(s, path);
   if (!part) return { kind: 'missing' };
-  const fields = headerFields(raw, part.headerStart, part.bodyStart);
+  const fields = headerFields(raw, part.headerStart - base, part.bodyStart - base);
   const encoding = readTransferEncoding(raw, fields);
-  const body = raw.subarray(part.bodyStart, part.end);
+  const body = raw.subarray(part.bodyStart - base, part.end - base);
   if (IDENTITY.has(encoding)) return { kind: 'ok', data: body };
   if (encoding === 'base64' || encoding === 'quoted-printable') return { kind: 'ok', data: decodeTransfer(body, encoding) };
   return { kind: 'unknown-cte', encoding };

@@ -18,11 +18,11 @@ export { containsText } from './find.js';
 
 export { parseMessage, MAX_MIME_DEPTH } from './parse.js';
 export type { MessageStructure, MimePart, PartKind } from './parse.js';
-export { sectionBytes, resolvePart } from './sections.js';
-export type { SectionSpec, SectionText } from './sections.js';
+export { isSliceSection, sectionBytes, sectionRange, resolvePart } from './sections.js';
+export type { ByteRange, SectionSpec, SectionText } from './sections.js';
 export type { ImapLikeValue } from './envelope.js';
 export { decodeTransfer, decodeCharset } from './text.js';
-export { binarySection } from './binary.js';
+export { binaryRange, binarySection } from './binary.js';
 export type { BinaryResult } from './binary.js';
 export { summarize, serializeSummary, parseSummary, SUMMARY_VERSION, summaryJson, minimalSummaryJson, MAX_SUMMARY_JSON_OCTETS } from './summary.js';
 export type { MessageSummary, SortFields } from './summary.js';

@@ -36,17 +36,51 @@ export function resolvePart(s: MessageStructure, path: number[]): MimePart | nul
   return part;
 }
 
-export function sectionBytes(raw: Buffer, s: MessageStructure, section: SectionSpec): Buffer | null {
+/** Octets [start, end) of the stored message. */
+export interface ByteRange {
+  start: number;
+  end: number;
+}
+
+/**
+ * The octets of the stored message a section is read from, so that it can be
+ * streamed (or read alone) without loading the message: for HEADER.FIELDS
+ * and HEADER.FIELDS.NOT the header they pick from (then give those octets to
+ * sectionBytes with `base` = start). Null when the section does not exist.
+ */
+export function sectionRange(s: MessageStructure, section: SectionSpec): ByteRange | null {
+  const { part: path, text } = section;
+  let part = path.length === 0 ? s.root : resolvePart(s, path);
+  if (!part) return null;
+  if (text === 'MIME') return path.length === 0 ? null : { start: part.headerStart, end: part.bodyStart };
+  if (text === undefined) return path.length === 0 ? { start: 0, end: s.size } : { start: part.bodyStart, end: part.end };
+  if (path.length > 0) {
+    if (part.kind !== 'message' || !part.message) return null;
+    part = part.message;
+  }
+  return text === 'TEXT' ? { start: part.bodyStart, end: part.end } : { start: part.headerStart, end: part.bodyStart };
+}
+
+/** True when a section's octets are a slice of the message (sectionRange), not built from it. */
+export function isSliceSection(section: SectionSpec): boolean {
+  return section.text !== 'HEADER.FIELDS' && section.text !== 'HEADER.FIELDS.NOT';
+}
+
+/**
+ * The section's octets. `raw` is the message, or when `base` > 0 the octets
+ * of the message from `base` on that hold the section (see sectionRange).
+ */
+export function sectionBytes(raw: Buffer, s: MessageStructure, section: SectionSpec, base = 0): Buffer | null {
   const { part: path, text } = section;
   let part = path.length === 0 ? s.root : resolvePart(s, path);
   if (!part) return null;
   if (text === 'MIME') {
     // RFC 9051 §6.4.5: MIME needs a part number; it is that part's own header, empty line included.
     if (path.length === 0) return null;
-    return raw.subarray(part.headerStart, part.bodyStart);
+    return raw.subarray(part.headerStart - base, part.bodyStart - base);
   }
   if (text === undefined) {
-    return path.length === 0 ? raw.subarray(0, s.size) : raw.subarray(part.bodyStart, part.end);
+    return path.length === 0 ? raw.subarray(0 - base, s.size - base) : raw.subarray(part.bodyStart - base, part.end - base);
   }
   if (path.length > 0) {
     // HEADER/TEXT of a part only exist for an encapsulated message.
@@ -55,12 +89,12 @@ export function sectionBytes(raw: Buffer, s: MessageStructure, section: SectionS
   }
   switch (text) {
     case 'HEADER':
-      return raw.subarray(part.headerStart, part.bodyStart);
+      return raw.subarray(part.headerStart - base, part.bodyStart - base);
     case 'TEXT':
-      return raw.subarray(part.bodyStart, part.end);
+      return raw.subarray(part.bodyStart - base, part.end - base);
     case 'HEADER.FIELDS':
     case 'HEADER.FIELDS.NOT':
-      return headerFields(raw, part, section.fields ?? [], text === 'HEADER.FIELDS.NOT');
+      return headerFields(raw, part, section.fields ?? [], text === 'HEADER.FIELDS.NOT', base);
   }
 }
 
@@ -68,9 +102,9 @@ export function sectionBytes(raw: Buffer, s: MessageStructure, section: SectionS
  * The matching fields, raw and in original order (folds kept), then the empty
  * line: the "subset of the header" of RFC 9051 §6.4.5.
  */
-function headerFields(raw: Buffer, part: MimePart, names: string[], exclude: boolean): Buffer {
+function headerFields(raw: Buffer, part: MimePart, names: string[], exclude: boolean, base: number): Buffer {
   const wanted = new Set(names.map((n) => n.toLowerCase()));
-  const block = scanHeader(raw, part.headerStart, part.bodyStart);
+  const block = scanHeader(raw, part.headerStart - base, part.bodyStart - base);
   const chunks: Buffer[] = [];
   for (const field of block.fields) {
     if (wanted.has(field.name.toLowerCase()) === exclude) continue;

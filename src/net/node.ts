@@ -62,6 +62,7 @@ async function startLockedNode(config: MailsteadConfig, log: Logger, out: NodeOu
   });
   const domain = new MailDomain(store, bus, {
     summaryOf: summarizer.summaryOf,
+    summaryOfBody: summarizer.summaryOfBody,
     passwords: passwordSettingsOf(config),
     loginThrottle: new LoginThrottle(loginThrottleSettingsOf(config)),
     credentialChecker: new CredentialChecker({

@@ -5,6 +5,7 @@
  * marks. Messages another session (IMAP) expunges meanwhile keep their
  * number; they are detected when their bytes are needed.
  */
+import type { Readable } from 'node:stream';
 import type { MailDomain } from '../domain/mail-domain.js';
 import { pop3MaildropContents, type Pop3Policy, type Pop3Touched } from '../domain/pop3-policy.js';
 import type { AccountId, Mailbox } from '../store/types.js';
@@ -78,11 +79,11 @@ export class Maildrop {
     return { count: live.length, octets };
   }
 
-  /** The message bytes, or null when another session expunged (or moved) it since the snapshot. */
-  async read(message: MaildropMessage): Promise<Buffer | null> {
+  /** The message bytes as a stream, or null when another session expunged (or moved) it since the snapshot. */
+  async open(message: MaildropMessage): Promise<Readable | null> {
     const [still] = await this.domain.messagesByUid(message.mailbox, [message.uid]);
     if (!still) return null;
-    return this.domain.readBody(still);
+    return this.domain.openBody(still);
   }
 
   /** Messages marked by DELE, for the UPDATE state. */

@@ -181,7 +181,7 @@ test('STAT, LIST, UIDL and RSET read no message body; RETR reads only its own', 
       const value = Reflect.get(target, prop, receiver);
       if (typeof value !== 'function') return value;
       return (...args: unknown[]) => {
-        if (prop === 'readBlob') reads.push(String(args[0]));
+        if (prop === 'readBlob' || prop === 'openBlobRange') reads.push(String(args[0]));
         return value.apply(target, args);
       };
     },
@@ -398,7 +398,7 @@ test('a store failure becomes -ERR [SYS/TEMP] and the session goes on; a failed 
       const value = Reflect.get(target, prop, receiver);
       if (typeof value !== 'function') return value;
       return (...args: unknown[]) => {
-        if (failing && (prop === 'readBlob' || prop === 'expungeMessages' || prop === 'commitPop3Update')) {
+        if (failing && (prop === 'readBlob' || prop === 'openBlobRange' || prop === 'expungeMessages' || prop === 'commitPop3Update')) {
           return Promise.reject(new StoreError('STORE_UNAVAILABLE', 'database is locked'));
         }
         return value.apply(target, args);

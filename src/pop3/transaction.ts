@@ -6,7 +6,7 @@
  * (for $POP3Downloaded) and DELE only marks; the UPDATE state at QUIT applies
  * both through the account's POP3 policy (domain/pop3-policy.ts).
  */
-import { DotStuffer, err, extractTop, ok, type Pop3Command, type Pop3Response } from '../protocol/pop3/index.js';
+import { DotStuffer, err, ok, TopCutter, type Pop3Command, type Pop3Response } from '../protocol/pop3/index.js';
 import type { Maildrop, MaildropMessage } from './maildrop.js';
 
 export interface Pop3Output {
@@ -18,9 +18,6 @@ export interface Pop3Output {
 }
 
 type TransactionCommand = Extract<Pop3Command, { name: 'STAT' | 'LIST' | 'UIDL' | 'RETR' | 'TOP' | 'DELE' | 'RSET' }>;
-
-/** Bodies go out in slices so that a large message honours the socket's backpressure. */
-const WRITE_SLICE = 64 * 1024;
 
 export async function runTransactionCommand(command: TransactionCommand, maildrop: Maildrop, out: Pop3Output): Promise<boolean> {
   switch (command.name) {
@@ -79,28 +76,37 @@ async function listing(
   return true;
 }
 
-/** RETR (topLines null) or TOP: status line, then the dot-stuffed bytes in slices, then ".". */
+/**
+ * RETR (topLines null) or TOP: status line, then the body streamed from the
+ * store through the dot-stuffer (and for TOP the cutter, which stops the read
+ * after n body lines), each write awaiting the socket, then ".".
+ */
 async function retrieve(msg: number, topLines: number | null, maildrop: Maildrop, out: Pop3Output): Promise<boolean> {
   const found = maildrop.lookup(msg);
   if ('error' in found) {
     await out.reply(err(found.error));
     return false;
   }
-  const bytes = await maildrop.read(found.message);
-  if (bytes === null) {
+  const body = await maildrop.open(found.message);
+  if (body === null) {
     await out.reply(err(`Message ${msg} was removed by another session`));
     return false;
   }
-  const body = topLines === null ? bytes : extractTop(bytes, topLines);
-  await out.reply(ok(topLines === null ? `${await maildrop.sizeOf(found.message)} octets` : 'top of message follows'));
-  const stuffer = new DotStuffer();
-  for (let offset = 0; offset < body.length; offset += WRITE_SLICE) {
+  try {
+    await out.reply(ok(topLines === null ? `${await maildrop.sizeOf(found.message)} octets` : 'top of message follows'));
+    const stuffer = new DotStuffer();
+    const cutter = topLines === null ? null : new TopCutter(topLines);
+    for await (const chunk of body) {
+      if (out.ended) return true;
+      const encoded = stuffer.push(cutter ? cutter.push(chunk as Buffer) : (chunk as Buffer));
+      if (encoded.length > 0) await out.write(encoded);
+      if (cutter?.done) break;
+    }
     if (out.ended) return true;
-    const encoded = stuffer.push(body.subarray(offset, offset + WRITE_SLICE));
-    if (encoded.length > 0) await out.write(encoded);
+    await out.write(stuffer.end());
+  } finally {
+    body.destroy();
   }
-  if (out.ended) return true;
-  await out.write(stuffer.end());
   // Only a RETR that went out to the end counts as a download; TOP never does.
   if (topLines === null && !out.ended) found.message.retrieved = true;
   return true;

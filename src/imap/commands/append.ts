@@ -7,37 +7,56 @@
  */
 import { errorCompletion } from '../errors.js';
 import { checkClientFlags } from '../../domain/flags.js';
-import type { CommandContext, CommandOf, Completion } from '../state.js';
+import type { StagedBody } from '../../domain/staged-body.js';
+import type { CommandContext, CommandOf, Completion, StreamedLiteral } from '../state.js';
 import { accountOf, bad, no, ok } from '../state.js';
 import { compactSet } from '../view.js';
 
 export async function appendCommand(cmd: CommandOf<'APPEND'>, ctx: CommandContext): Promise<Completion> {
   const account = accountOf(ctx);
-  const prepared: Array<{ content: Buffer; flags: string[]; internalDate?: Date }> = [];
+  const domain = ctx.imap.domain;
+  const prepared: Array<{ content: Buffer; streamed: StreamedLiteral | undefined; flags: string[]; internalDate?: Date }> = [];
   for (const message of cmd.messages) {
-    if (message.content.length > ctx.imap.maxMessageBytes) {
+    // A large literal was written to the store as it arrived (the session releases it after the command).
+    const streamed = ctx.streamedLiteral?.(message.content);
+    if (!streamed && message.content.length > ctx.imap.maxMessageBytes) {
       return no(`Message is larger than ${ctx.imap.maxMessageBytes} bytes`, { name: 'TOOBIG' });
     }
     // RFC 9051 §4.3: a literal is CHAR8 (no NUL), so a message with NUL bytes could never be sent
     // back in BODY[]/RFC822. RFC 3516 §4.4 lets a server that does not store binary content refuse
     // it with UNKNOWN-CTE; the client can send the part base64-encoded instead.
-    if (message.content.includes(0)) {
+    if (streamed ? streamed.hasNul : message.content.includes(0)) {
       return no('Binary content (NUL bytes) is not stored here; send the part with a content-transfer-encoding', {
         name: 'UNKNOWN-CTE',
       });
     }
     const flags = checkClientFlags(message.flags);
     if ('error' in flags) return bad(flags.error);
-    prepared.push({ content: message.content, flags, ...(message.internalDate ? { internalDate: message.internalDate } : {}) });
+    prepared.push({ content: message.content, streamed, flags, ...(message.internalDate ? { internalDate: message.internalDate } : {}) });
   }
+  // Small literals are staged here (and released here); streamed ones are already in the store.
+  const stagedHere: StagedBody[] = [];
   try {
-    const mailbox = await ctx.imap.domain.getMailbox(account.id, ctx.mailboxName(cmd.mailbox));
+    const mailbox = await domain.getMailbox(account.id, ctx.mailboxName(cmd.mailbox));
     if (!mailbox) return no('Mailbox does not exist', { name: 'TRYCREATE' });
-    const stored = await ctx.imap.domain.ingestMany(mailbox, prepared);
+    const messages: Array<{ body: StagedBody; flags: string[]; internalDate?: Date }> = [];
+    for (const { content, streamed, flags, internalDate } of prepared) {
+      let body: StagedBody;
+      if (streamed) {
+        body = await streamed.body;
+      } else {
+        body = await domain.stageBody([content], { crlf: false });
+        stagedHere.push(body);
+      }
+      messages.push({ body, flags, ...(internalDate ? { internalDate } : {}) });
+    }
+    const stored = await domain.ingestStaged(mailbox, messages);
     const uidValidity = stored[stored.length - 1]?.uidValidity ?? mailbox.uidValidity;
     const uids = stored.map((r) => r.uid);
     return ok('APPEND completed', { name: 'APPENDUID', value: { atom: `${uidValidity} ${compactSet(uids)}` } });
   } catch (err) {
     return errorCompletion(err, ctx.log, { target: true });
+  } finally {
+    await domain.releaseBodies(stagedHere);
   }
 }

@@ -6,10 +6,10 @@
  */
 import type { ImapResponse, ImapValue, SequenceSet } from '../../protocol/imap/types.js';
 import { condstoreEnabled, enableCondstore } from '../condstore.js';
-import { ENCODED_SUMMARY_ITEMS, fetchItem, NEEDS_BYTES, NEEDS_SUMMARY, UnknownCteError } from '../fetch-items.js';
+import { ENCODED_SUMMARY_ITEMS, fetchBytesItem, fetchItem, GONE, NEEDS_BYTES, NEEDS_SUMMARY, UnknownCteError } from '../fetch-items.js';
 import { hasFlag, SEEN_FLAG } from '../../domain/flags.js';
 import { flagAtoms } from '../flags.js';
-import { chunks, META_BATCH, metasByUid, type LoadedMessage } from '../message-loader.js';
+import { chunks, META_BATCH, metasByUid } from '../message-loader.js';
 import type { CommandContext, CommandOf, Completion } from '../state.js';
 import { bad, no, ok, selectedState } from '../state.js';
 import { summaryItemsFor, type SummaryItems } from '../summary-items.js';
@@ -63,7 +63,7 @@ export async function fetchCommand(cmd: CommandOf<'FETCH'>, ctx: CommandContext)
     }
     // A keyword new to the mailbox is announced in FLAGS before a FETCH carries it (RFC 9051 §7.3.5).
     const flagsUpdate = wantsFlags ? view.flagsUpdateFor([...metas.values()].map((m) => m.flags)) : null;
-    if (flagsUpdate) await out.add(flagsUpdate, 0);
+    if (flagsUpdate) await out.add(flagsUpdate);
     for (const seq of batch) {
       const meta = metas.get(view.uidAt(seq));
       const summary = meta ? summaries.get(meta.blobId) ?? null : null;
@@ -76,27 +76,37 @@ export async function fetchCommand(cmd: CommandOf<'FETCH'>, ctx: CommandContext)
       const toldFlags = wantsFlags || seenNow.has(meta.uid);
       // Only what the client is told is recorded: a FETCH of BODY[] must not hide another session's flag change.
       if (toldFlags) view.setFlags(meta.uid, meta.flags, asksModSeq || addModSeq || condstore ? meta.modSeq : undefined);
-      let message: LoadedMessage | null = null;
-      if (needsBytes) {
-        message = await domain.loadMessage(meta, summary!.structure);
-        if (!message) {
-          vanished++;
-          continue;
-        }
-      }
       const items: Array<[string, ImapValue]> = [];
       // RFC 9051 §6.4.9: UID FETCH responses always include UID.
       if (cmd.uid && !wantsUid) items.push(['UID', meta.uid]);
+      let gone = false;
       try {
-        for (const attr of cmd.attributes) items.push(fetchItem(attr, { meta, summary, items: encodedItems, message }));
+        for (const attr of cmd.attributes) {
+          if (!needsBytes || !NEEDS_BYTES.has(attr.kind)) {
+            items.push(fetchItem(attr, { meta, summary, items: encodedItems }));
+            continue;
+          }
+          const item = await fetchBytesItem(attr, meta, summary!.structure, domain);
+          if (item === GONE) {
+            gone = true;
+            break;
+          }
+          items.push(item);
+        }
       } catch (err) {
+        discardStreams(items);
         await out.flush();
         if (err instanceof UnknownCteError) return no(`${err.message} in message ${seq}`, { name: 'UNKNOWN-CTE' });
         throw err;
       }
+      if (gone) {
+        discardStreams(items);
+        vanished++;
+        continue;
+      }
       if (seenNow.has(meta.uid) && !wantsFlags) items.push(['FLAGS', flagAtoms(meta.flags)]);
       if (addModSeq || (seenNow.has(meta.uid) && condstore && !asksModSeq)) items.push(['MODSEQ', [meta.modSeq]]);
-      await out.add({ type: 'fetch', seq, items }, message ? message.raw.length : 0);
+      await out.add({ type: 'fetch', seq, items });
     }
     await out.flush();
   }
@@ -105,33 +115,53 @@ export async function fetchCommand(cmd: CommandOf<'FETCH'>, ctx: CommandContext)
   return ok('FETCH completed');
 }
 
-/** Responses collected until about this many octets of message data, or this many responses, are pending. */
+/** Responses collected until about this many octets of message data, this many responses, or this many open body streams are pending. */
 const BATCH_BYTES = 256 * 1024;
 const BATCH_RESPONSES = 128;
+const BATCH_STREAMS = 16;
 
 /**
  * FETCH responses written a chunk at a time: one encode and one socket write
  * (and so a few full TLS records, not one per message) for many small
- * responses; message bytes count towards the limit, so a BODY[] fetch still
- * holds little more than one large message, and every write awaits backpressure.
+ * responses. Message bodies are deferred literals (streams over the stored
+ * octets, see fetch-items.ts) that the session copies to the socket with
+ * backpressure; they count towards the limits, so few are open at once.
  */
 class ResponseBatch {
   private pending: ImapResponse[] = [];
   private bytes = 0;
+  private streams = 0;
 
   constructor(private readonly ctx: CommandContext) {}
 
-  add(response: ImapResponse, dataBytes: number): Promise<void> {
+  add(response: ImapResponse): Promise<void> {
     this.pending.push(response);
-    this.bytes += dataBytes;
-    return this.pending.length >= BATCH_RESPONSES || this.bytes >= BATCH_BYTES ? this.flush() : Promise.resolve();
+    if (response.type === 'fetch') {
+      for (const [, value] of response.items) {
+        if (Buffer.isBuffer(value)) this.bytes += value.length;
+        else if (value && typeof value === 'object' && 'deferred' in value) {
+          this.bytes += value.deferred.length;
+          this.streams++;
+        }
+      }
+    }
+    const full = this.pending.length >= BATCH_RESPONSES || this.bytes >= BATCH_BYTES || this.streams >= BATCH_STREAMS;
+    return full ? this.flush() : Promise.resolve();
   }
 
   async flush(): Promise<void> {
     const responses = this.pending;
     this.pending = [];
     this.bytes = 0;
+    this.streams = 0;
     await this.ctx.sendAll(responses);
+  }
+}
+
+/** Closes the body streams of items that will not be sent. */
+function discardStreams(items: Array<[string, ImapValue]>): void {
+  for (const [, value] of items) {
+    if (value && typeof value === 'object' && 'deferred' in value) (value.deferred.source as { destroy(): void }).destroy();
   }
 }
 

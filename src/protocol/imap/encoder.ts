@@ -3,7 +3,7 @@
  * exact wire bytes out, CRLF included. Handlers never concatenate "* " or CRLF.
  */
 import { encodeMailboxName } from './mutf7.js';
-import type { EncodeOptions, ImapResponse, ImapValue, ResponseCode } from './types.js';
+import type { DeferredLiteral, EncodeOptions, ImapResponse, ImapValue, ResponseCode } from './types.js';
 
 type Part = string | Buffer;
 
@@ -13,8 +13,9 @@ type Part = string | Buffer;
  * costs one UTF-8 conversion and one copy, not one Buffer per token.
  */
 class Out {
-  private readonly chunks: Buffer[] = [];
+  private chunks: Array<Buffer | DeferredLiteral> = [];
   private text = '';
+  private deferred = 0;
 
   push(...parts: Part[]): void {
     for (const p of parts) {
@@ -26,6 +27,33 @@ class Out {
     }
   }
 
+  /** A literal's octets that the caller writes itself, after the bytes before it. */
+  pushDeferred(literal: DeferredLiteral): void {
+    this.flushText();
+    this.chunks.push(literal);
+    this.deferred++;
+  }
+
+  /** The output as runs of bytes (adjacent Buffers joined) and deferred literals, in order. */
+  finishParts(): Array<Buffer | DeferredLiteral> {
+    this.flushText();
+    const parts: Array<Buffer | DeferredLiteral> = [];
+    let run: Buffer[] = [];
+    const endRun = () => {
+      if (run.length > 0) parts.push(run.length === 1 ? run[0] : Buffer.concat(run));
+      run = [];
+    };
+    for (const c of this.chunks) {
+      if (Buffer.isBuffer(c)) run.push(c);
+      else {
+        endRun();
+        parts.push(c);
+      }
+    }
+    endRun();
+    return parts;
+  }
+
   private flushText(): void {
     if (this.text.length === 0) return;
     this.chunks.push(Buffer.from(this.text, 'utf8'));
@@ -33,9 +61,10 @@ class Out {
   }
 
   finish(): Buffer {
+    if (this.deferred > 0) throw new TypeError('IMAP encoder: a deferred literal needs encodeResponseParts');
     if (this.chunks.length === 0) return Buffer.from(this.text, 'utf8');
     this.flushText();
-    return this.chunks.length === 1 ? this.chunks[0] : Buffer.concat(this.chunks);
+    return this.chunks.length === 1 ? (this.chunks[0] as Buffer) : Buffer.concat(this.chunks as Buffer[]);
   }
 }
 
@@ -90,6 +119,10 @@ function writeValue(out: Out, v: ImapValue, opts: EncodeOptions): void {
   else if (isBytes(v)) writeLiteral(out, v);
   else if ('encoded' in v) out.push(v.encoded);
   else if ('literal8' in v) out.push(`~{${v.literal8.length}}\r\n`, v.literal8);
+  else if ('deferred' in v) {
+    out.push(`${v.deferred.literal8 ? '~' : ''}{${v.deferred.length}}\r\n`);
+    out.pushDeferred(v.deferred);
+  }
   else if (Array.isArray(v)) {
     out.push('(');
     v.forEach((item, i) => {
@@ -260,4 +293,17 @@ export function encodeResponses(rs: readonly ImapResponse[], opts: EncodeOptions
     out.push('\r\n');
   }
   return out.finish();
+}
+
+/**
+ * Responses in wire form as runs of bytes and, in between, the deferred
+ * literals (types.ts) whose octets the caller writes in their place.
+ */
+export function encodeResponseParts(rs: readonly ImapResponse[], opts: EncodeOptions): Array<Buffer | DeferredLiteral> {
+  const out = new Out();
+  for (const r of rs) {
+    writeResponse(out, r, opts);
+    out.push('\r\n');
+  }
+  return out.finishParts();
 }

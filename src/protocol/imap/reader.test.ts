@@ -254,3 +254,41 @@ test('NUL and unterminated quotes are BAD, the session goes on', () => {
     { type: 'command', command: { tag: 'a3', name: 'NOOP' } },
   ]);
 });
+
+test('APPEND literals over the streaming size are handed over in pieces, never collected, at any split', () => {
+  const opts: ReaderOptions = { ...OPTS, streamAppendLiteralsOver: 16 };
+  const big = Buffer.from('Subject: x\r\n\r\n' + 'y'.repeat(300));
+  const small = Buffer.from('tiny');
+  const input = Buffer.concat([
+    Buffer.from(`a1 APPEND INBOX (\\Seen) {${big.length}}\r\n`),
+    big,
+    Buffer.from(` {${small.length}+}\r\n`),
+    small,
+    Buffer.from(`\r\na2 APPEND INBOX {2000}\r\na3 NOOP\r\n`),
+  ]);
+  fc.assert(
+    fc.property(fc.array(fc.nat(), { maxLength: 12 }), (cuts) => {
+      const events = drive(splits(input, cuts), opts);
+      const start = events.findIndex((e) => e.type === 'literal-start');
+      assert.ok(start >= 0);
+      const first = events[start] as Extract<ReaderEvent, { type: 'literal-start' }>;
+      assert.equal(first.size, big.length);
+      assert.equal(first.synchronising, true, 'the session sends "+" for it');
+      const data = events.filter((e): e is Extract<ReaderEvent, { type: 'literal-data' }> => e.type === 'literal-data');
+      assert.deepEqual(Buffer.concat(data.map((d) => d.chunk)), big);
+      assert.deepEqual(data.map((d) => d.last), [...data.slice(1).map(() => false), true]);
+      const command = events.find((e) => e.type === 'command');
+      assert.ok(command && command.type === 'command' && command.command.name === 'APPEND');
+      const messages = command.command.messages;
+      assert.equal(messages[0]!.content, first.placeholder, 'the placeholder stands for the streamed literal');
+      assert.deepEqual(messages[1]!.content, small, 'a literal under the size is collected as before');
+      // Over the APPEND limit: refused before "+" (RFC 9051 §4.3), nothing streamed; the next command is read.
+      assert.deepEqual(events.slice(-2), [
+        { type: 'bad', tag: 'a2', text: 'Literal of 2000 bytes exceeds the limit of 1000', code: 'TOOBIG' },
+        { type: 'command', command: { tag: 'a3', name: 'NOOP' } },
+      ]);
+      assert.equal(events.filter((e) => e.type === 'literal-start').length, 1);
+    }),
+    { numRuns: 300 },
+  );
+});

@@ -29,6 +29,14 @@ export interface ReaderOptions {
    * (then only the limits above apply). Default: unlimited.
    */
   maxNonSyncLiteralBytes?: number;
+  /**
+   * APPEND literals larger than this are not collected but handed over as
+   * they arrive ('literal-start', then 'literal-data' events), so that the
+   * message is written to the store without ever being held whole; the
+   * command then carries an empty placeholder Buffer in its place. Every
+   * limit and the "+" rules stay as for a collected literal. Default: never.
+   */
+  streamAppendLiteralsOver?: number;
 }
 
 export type ReaderEvent =
@@ -36,13 +44,21 @@ export type ReaderEvent =
   /** `status`: how to answer; absent means BAD, or NO for code TOOBIG (an over-limit literal, RFC 9051 §7.1). */
   | { type: 'bad'; tag: string; text: string; code?: string; status?: 'NO' | 'BAD' }
   | { type: 'continue' }
-  | { type: 'line'; line: string };
+  | { type: 'line'; line: string }
+  /**
+   * An APPEND literal of `size` octets will be handed over in 'literal-data'
+   * events; `placeholder` stands for it in the command. For a synchronising
+   * literal the session sends "+" now (it was checked against the limits).
+   */
+  | { type: 'literal-start'; size: number; synchronising: boolean; placeholder: Buffer }
+  /** The next octets of the streamed literal; `last` on its final piece. */
+  | { type: 'literal-data'; chunk: Buffer; last: boolean };
 
 type Phase =
   /** Reading a line of the command (first line, or the text after a literal). */
   | { kind: 'line' }
-  /** Collecting the bytes of an accepted literal. */
-  | { kind: 'literal'; remaining: number }
+  /** Collecting (or with `streamed`, handing over) the bytes of an accepted literal. */
+  | { kind: 'literal'; remaining: number; streamed: boolean }
   /** Skipping an over-limit non-synchronising literal, then the rest of its command, then reporting `after`. */
   | { kind: 'skip-literal'; remaining: number; after: ReaderEvent | null }
   /**
@@ -143,6 +159,13 @@ export class CommandReader {
         }
         case 'literal': {
           const n = Math.min(phase.remaining, this.queue.length);
+          if (phase.streamed) {
+            if (n === 0) return null;
+            const chunk = this.queue.take(n);
+            phase.remaining -= n;
+            if (phase.remaining === 0) this.phase = { kind: 'line' };
+            return { type: 'literal-data', chunk, last: phase.remaining === 0 };
+          }
           if (n > 0) this.literalParts.push(this.queue.take(n));
           phase.remaining -= n;
           if (phase.remaining > 0) return null;
@@ -227,7 +250,13 @@ export class CommandReader {
       return 'again';
     }
     this.literalBytes += size;
-    this.phase = { kind: 'literal', remaining: size };
+    if (size > 0 && size > (this.opts.streamAppendLiteralsOver ?? Number.POSITIVE_INFINITY) && isAppend(this.texts[0])) {
+      const placeholder = Buffer.alloc(0);
+      this.literals.push(placeholder);
+      this.phase = { kind: 'literal', remaining: size, streamed: true };
+      return { type: 'literal-start', size, synchronising, placeholder };
+    }
+    this.phase = { kind: 'literal', remaining: size, streamed: false };
     return synchronising ? { type: 'continue' } : 'again';
   }
 

@@ -234,8 +234,22 @@ export type ImapValue =
   | { atom: string }
   | { literal8: Buffer }
   | { encoded: Buffer }
+  | { deferred: DeferredLiteral }
   | Buffer
   | ImapValue[];
+
+/**
+ * A literal whose octets are not in memory (a message body read from the
+ * store as a stream): the encoder writes only its prefix, "{n}" CRLF or
+ * "~{n}" CRLF for literal8, and returns the DeferredLiteral in place of the
+ * octets; the session then writes exactly `length` octets from `source`.
+ */
+export interface DeferredLiteral {
+  readonly length: number;
+  readonly literal8?: boolean;
+  /** Opaque to the codec: what the session reads the octets from. */
+  readonly source: unknown;
+}
 
 export interface ResponseCode {
   /** e.g. 'UIDVALIDITY', 'PERMANENTFLAGS', 'APPENDUID', 'OVERQUOTA', 'TRYCREATE', 'ALERT'. */

@@ -31,3 +31,48 @@ export function extractTop(message: Buffer, bodyLines: number): Buffer {
   }
   return message.subarray(0, end);
 }
+
+/**
+ * extractTop as a stream, for TOP of a message of any size: `push` returns
+ * the part of each chunk that TOP sends, and `done` turns true once the
+ * header and the n body lines went through, so the reader can stop there.
+ */
+export class TopCutter {
+  private inHeader = true;
+  /** Octets of the current line so far (before its LF) and its first octet. */
+  private lineLength = 0;
+  private lineFirst = -1;
+  private linesLeft: number;
+  done = false;
+
+  constructor(bodyLines: number) {
+    this.linesLeft = bodyLines;
+  }
+
+  push(chunk: Buffer): Buffer {
+    if (this.done) return chunk.subarray(0, 0);
+    let pos = 0;
+    while (pos < chunk.length) {
+      if (this.lineLength === 0) this.lineFirst = chunk[pos]!;
+      const lf = chunk.indexOf(LF, pos);
+      if (lf === -1) {
+        this.lineLength += chunk.length - pos;
+        return chunk;
+      }
+      const length = this.lineLength + (lf - pos);
+      this.lineLength = 0;
+      pos = lf + 1;
+      if (this.inHeader) {
+        // The empty line (LF alone or CR LF) ends the header; it is sent.
+        if (length !== 0 && !(length === 1 && this.lineFirst === CR)) continue;
+        this.inHeader = false;
+        if (this.linesLeft > 0) continue;
+      } else if (--this.linesLeft > 0) {
+        continue;
+      }
+      this.done = true;
+      return chunk.subarray(0, pos);
+    }
+    return chunk;
+  }
+}
