@@ -1,0 +1,242 @@
+/**
+ * `mailstead serve` on PostgreSQL (`store = "postgres://..."`): mail survives
+ * a restart; two and three nodes on one database share UIDs, push and the
+ * POP3 maildrop lock (issue 11, "PostgreSQL and several nodes").
+ */
+import assert from 'node:assert/strict';
+import { connect, type TLSSocket } from 'node:tls';
+import { after, describe, test } from 'node:test';
+import { ImapFlow } from 'imapflow';
+import nodemailer from 'nodemailer';
+import { cli, makeMessage, startServer, type TestServer } from '../helpers/server.js';
+import { startPostgres } from '../helpers/postgres.js';
+
+const pg = await startPostgres();
+after(() => pg.stop());
+
+function imap(server: TestServer, user = 'alice@example.com', pass = 'pw'): ImapFlow {
+  return new ImapFlow({
+    host: '127.0.0.1',
+    port: server.ports.imaps,
+    secure: true,
+    tls: { ca: [server.certPem], servername: 'localhost' },
+    auth: { user, pass },
+    logger: false,
+  });
+}
+
+function addUser(url: string, address: string, password: string): void {
+  const r = cli(['user', 'add', address, '--password-stdin', '--store', url], `${password}\n`);
+  assert.equal(r.status, 0, r.stderr);
+}
+
+/** A node on the database `url`, with its own data directory (TLS files only). */
+const node = (url: string) => startServer({ config: { store: url } });
+
+/** A minimal POP3S client: one command, one status line. */
+class Pop3 {
+  private buffered = '';
+  private waiting: ((line: string) => void) | null = null;
+
+  private constructor(private readonly socket: TLSSocket) {
+    socket.setEncoding('utf8');
+    socket.on('data', (text: string) => {
+      this.buffered += text;
+      this.deliver();
+    });
+    socket.on('error', () => {});
+  }
+
+  static async open(server: TestServer): Promise<Pop3> {
+    const socket = connect({ host: '127.0.0.1', port: server.ports.pop3s, ca: [server.certPem], servername: 'localhost' });
+    await new Promise<void>((resolve, reject) => socket.once('secureConnect', resolve).once('error', reject));
+    const client = new Pop3(socket);
+    assert.match(await client.line(), /^\+OK/);
+    return client;
+  }
+
+  async command(text: string): Promise<string> {
+    const reply = this.line();
+    this.socket.write(`${text}\r\n`);
+    return reply;
+  }
+
+  async login(user: string, pass: string): Promise<string> {
+    assert.match(await this.command(`USER ${user}`), /^\+OK/);
+    return this.command(`PASS ${pass}`);
+  }
+
+  close(): void {
+    this.socket.destroy();
+  }
+
+  private line(): Promise<string> {
+    return new Promise((resolve) => {
+      this.waiting = resolve;
+      this.deliver();
+    });
+  }
+
+  private deliver(): void {
+    const nl = this.buffered.indexOf('\r\n');
+    if (nl === -1 || !this.waiting) return;
+    const line = this.buffered.slice(0, nl);
+    this.buffered = this.buffered.slice(nl + 2);
+    const resolve = this.waiting;
+    this.waiting = null;
+    resolve(line);
+  }
+}
+
+describe('serve on PostgreSQL', () => {
+  test('APPEND and FETCH through a node, and the mail is still there after a restart', async () => {
+    const url = await pg.newDatabase();
+    const first = await node(url);
+    try {
+      addUser(url, 'alice@example.com', 'pw');
+      const c = imap(first);
+      await c.connect();
+      const raw = makeMessage({ subject: 'kept in postgres', body: 'x'.repeat(600_000) });
+      const appended = await c.append('INBOX', raw, ['\\Flagged']);
+      assert.ok(appended);
+      await c.mailboxOpen('INBOX');
+      const fetched = await c.fetchOne(String(appended.uid), { source: true, flags: true }, { uid: true });
+      assert.ok(fetched);
+      assert.equal(fetched.source!.toString(), raw);
+      await c.logout();
+    } finally {
+      assert.equal(await first.stop(), 0);
+      first.cleanup();
+    }
+    // A new node, a new data directory: everything is in the database.
+    const second = await node(url);
+    try {
+      const c = imap(second);
+      await c.connect();
+      const mb = await c.mailboxOpen('INBOX');
+      assert.equal(mb.exists, 1);
+      const msg = await c.fetchOne('1', { envelope: true, flags: true, size: true });
+      assert.ok(msg);
+      assert.equal(msg.envelope!.subject, 'kept in postgres');
+      assert.ok(msg.flags!.has('\\Flagged'));
+      await c.logout();
+    } finally {
+      await second.stop();
+      second.cleanup();
+    }
+  });
+});
+
+describe('several nodes on one database', () => {
+  test('a delivery through node A wakes IDLE on node B; a CLI delivery wakes it too', async () => {
+    const url = await pg.newDatabase();
+    const a = await node(url);
+    const b = await node(url);
+    try {
+      addUser(url, 'alice@example.com', 'pw');
+      const watcher = imap(b);
+      await watcher.connect();
+      await watcher.mailboxOpen('INBOX');
+      const exists: number[] = [];
+      let wake: (() => void) | null = null;
+      watcher.on('exists', (data: { count: number }) => {
+        exists.push(data.count);
+        wake?.();
+      });
+      const woken = (count: number) =>
+        new Promise<void>((resolve) => {
+          wake = () => {
+            if (exists.includes(count)) resolve();
+          };
+          wake();
+        });
+      const idling = watcher.idle();
+
+      const transport = nodemailer.createTransport({ lmtp: true, host: '127.0.0.1', port: a.ports.lmtp, ignoreTLS: true });
+      const info = await transport.sendMail({
+        envelope: { from: 'x@example.org', to: ['alice@example.com'] },
+        raw: makeMessage({ subject: 'through node A' }),
+      });
+      assert.deepEqual(info.accepted, ['alice@example.com']);
+      await woken(1);
+
+      const r = cli(['deliver', 'alice@example.com', '--store', url], makeMessage({ subject: 'from the CLI' }));
+      assert.equal(r.status, 0, r.stderr);
+      await woken(2);
+      await watcher.logout().catch(() => {});
+      await idling.catch(() => {});
+    } finally {
+      await Promise.all([a.stop(), b.stop()]);
+      a.cleanup();
+      b.cleanup();
+    }
+  });
+
+  test('20 clients APPEND at once through three nodes: UIDs unique and ascending', async () => {
+    const url = await pg.newDatabase();
+    const nodes = [await node(url), await node(url), await node(url)];
+    try {
+      addUser(url, 'alice@example.com', 'pw');
+      const uids = await Promise.all(
+        Array.from({ length: 20 }, async (_, i) => {
+          const c = imap(nodes[i % 3]);
+          await c.connect();
+          try {
+            const r = await c.append('INBOX', makeMessage({ subject: `parallel ${i}` }));
+            assert.ok(r);
+            return r.uid;
+          } finally {
+            await c.logout();
+          }
+        }),
+      );
+      assert.deepEqual([...uids].sort((x, y) => x - y), Array.from({ length: 20 }, (_, i) => i + 1));
+      const c = imap(nodes[2]);
+      await c.connect();
+      const mb = await c.mailboxOpen('INBOX');
+      assert.equal(mb.exists, 20);
+      assert.equal(Number(mb.uidNext), 21);
+      await c.logout();
+    } finally {
+      await Promise.all(nodes.map((n) => n.stop()));
+      for (const n of nodes) n.cleanup();
+    }
+  });
+
+  test('POP3 on node A locks the maildrop against node B, and the lock goes when A is killed', async () => {
+    const url = await pg.newDatabase();
+    const a = await node(url);
+    const b = await node(url);
+    try {
+      addUser(url, 'alice@example.com', 'pw');
+      const holder = await Pop3.open(a);
+      assert.match(await holder.login('alice@example.com', 'pw'), /^\+OK/);
+      const refused = await Pop3.open(b);
+      assert.match(await refused.login('alice@example.com', 'pw'), /^-ERR \[IN-USE\]/);
+      refused.close();
+
+      await a.kill();
+      holder.close();
+      // PostgreSQL ends A's lock session when its socket closes; a new login on B gets in.
+      // Bounded generously: the point is "within seconds", on a loaded machine.
+      const deadline = Date.now() + 30_000;
+      for (;;) {
+        const client = await Pop3.open(b);
+        const reply = await client.login('alice@example.com', 'pw');
+        if (/^\+OK/.test(reply)) {
+          await client.command('QUIT');
+          client.close();
+          break;
+        }
+        client.close();
+        assert.ok(Date.now() < deadline, `the lock was not released: ${reply}`);
+        await new Promise((r) => setTimeout(r, 200));
+      }
+    } finally {
+      await a.kill();
+      await b.stop();
+      a.cleanup();
+      b.cleanup();
+    }
+  });
+});
