@@ -5,7 +5,7 @@
  */
 import assert from 'node:assert/strict';
 import { after, describe, it } from 'node:test';
-import { openPostgresStore } from '../../src/store/postgres/index.js';
+import { migratePostgresStore, openPostgresStore, PG_SCHEMA_VERSION } from '../../src/store/postgres/index.js';
 import type { MailStore } from '../../src/store/types.js';
 import { StoreError } from '../../src/store/types.js';
 import { startPostgres } from '../helpers/postgres.js';
@@ -79,5 +79,14 @@ describe('postgres: several nodes on one database', () => {
     await store.db.query('INSERT INTO schema_version (version, description) VALUES (9999, $1)', ['from the future']);
     await store.close();
     await assert.rejects(openPostgresStore(server.url, { schema }), /newer than this Mailstead knows/);
+  });
+
+  it('migrates with `store migrate` once, and a node that must not migrate says which command to run', async () => {
+    const schema = await server.newSchema();
+    await assert.rejects(openPostgresStore(server.url, { schema, migrate: false }), /mailstead store migrate/);
+    assert.deepEqual(await migratePostgresStore(server.url, { schema }), { from: 0, to: PG_SCHEMA_VERSION });
+    assert.deepEqual(await migratePostgresStore(server.url, { schema }), { from: PG_SCHEMA_VERSION, to: PG_SCHEMA_VERSION });
+    const store = await openPostgresStore(server.url, { schema, migrate: false });
+    await store.close();
   });
 });

@@ -11,8 +11,12 @@ export interface PostgresOptions {
   schema?: string;
   /** Connections in the pool (default 10). */
   maxConnections?: number;
-  /** Apply pending migrations at open (default true); false refuses a database that is not at the current version. */
-  migrate?: boolean;
+  /**
+   * Migrations at open: true applies any pending ones (`mailstead store migrate`); 'if-empty'
+   * (the default) creates the schema in an empty database but refuses one at an older version,
+   * so that an upgrade of a shared database is a deliberate step; false only checks.
+   */
+  migrate?: boolean | 'if-empty';
 }
 
 /** A connection inside a transaction (or the pool for single statements). */

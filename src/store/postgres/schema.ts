@@ -175,12 +175,12 @@ export async function schemaVersion(c: Queryable): Promise<number> {
 }
 
 /**
- * Brings the database to PG_SCHEMA_VERSION (when `apply`), or checks that it
- * is there. A database newer than this code knows is refused: an older node
- * must not write to it.
+ * Brings the database to PG_SCHEMA_VERSION (see PostgresOptions.migrate), or
+ * checks that it is there; returns the version found. A database newer than
+ * this code knows is refused: an older node must not write to it.
  */
-export async function migrate(db: PgDb, apply: boolean): Promise<void> {
-  await db.write(async (c) => {
+export async function migrate(db: PgDb, apply: boolean | 'if-empty'): Promise<number> {
+  return db.write(async (c) => {
     await c.query(LOCK_SQL, [db.schema ?? null]);
     if (db.schema) await c.query(`CREATE SCHEMA IF NOT EXISTS ${db.schema}`);
     const current = await schemaVersion(c);
@@ -190,8 +190,8 @@ export async function migrate(db: PgDb, apply: boolean): Promise<void> {
         `The PostgreSQL store is at schema version ${current}, newer than this Mailstead knows (${PG_SCHEMA_VERSION}); upgrade Mailstead`,
       );
     }
-    if (current === PG_SCHEMA_VERSION) return;
-    if (!apply) {
+    if (current === PG_SCHEMA_VERSION) return current;
+    if (apply === false || (apply === 'if-empty' && current > 0)) {
       throw new StoreError(
         'STORE_UNAVAILABLE',
         `The PostgreSQL store is at schema version ${current}, this Mailstead needs ${PG_SCHEMA_VERSION}: run \`mailstead store migrate --store URL\``,
@@ -207,5 +207,6 @@ export async function migrate(db: PgDb, apply: boolean): Promise<void> {
       await c.query(m.sql);
       await c.query('INSERT INTO schema_version (version, description) VALUES ($1, $2)', [m.version, m.description]);
     }
+    return current;
   });
 }
