@@ -23,6 +23,8 @@ export interface TestPostgres {
   newSchema(): Promise<string>;
   /** Creates another fresh database and returns its URL. */
   newDatabase(): Promise<string>;
+  /** Stops the server (fast shutdown: sessions are cut) and starts it again; null when the server is not ours (MAILSTEAD_TEST_PG). */
+  restart: (() => Promise<void>) | null;
   stop(): Promise<void>;
 }
 
@@ -75,6 +77,7 @@ export async function startPostgres(): Promise<TestPostgres> {
   const given = process.env.MAILSTEAD_TEST_PG;
   let adminUrl: string;
   let stopCluster = async (): Promise<void> => {};
+  let restart: (() => Promise<void>) | null = null;
   if (given) {
     adminUrl = given;
   } else {
@@ -92,6 +95,9 @@ export async function startPostgres(): Promise<TestPostgres> {
       'start',
     ]);
     adminUrl = `postgres://postgres@127.0.0.1:${port}/postgres`;
+    restart = async () => {
+      await asPostgres(join(bin, 'pg_ctl'), ['-D', data, '-l', join(dir, 'server.log'), '-m', 'fast', '-w', '-t', '60', 'restart']);
+    };
     stopCluster = async () => {
       try {
         await asPostgres(join(bin, 'pg_ctl'), ['-D', data, '-m', 'immediate', '-w', 'stop']);
@@ -111,6 +117,7 @@ export async function startPostgres(): Promise<TestPostgres> {
   return {
     url,
     newDatabase,
+    restart,
     async newSchema() {
       const name = `t${++counter}_${Date.now().toString(36)}`;
       await admin(url, `CREATE SCHEMA ${name}`);

@@ -239,4 +239,106 @@ describe('several nodes on one database', () => {
       b.cleanup();
     }
   });
+
+  test('node A is SIGKILLed during deliveries: every acknowledged message is there exactly once', async () => {
+    const url = await pg.newDatabase();
+    const a = await node(url);
+    const b = await node(url);
+    try {
+      addUser(url, 'alice@example.com', 'pw');
+      const acknowledged: string[] = [];
+      let killed: Promise<void> | null = null;
+      // Four senders through A; A is killed once ten deliveries are acknowledged, while others are in flight.
+      await Promise.all(
+        Array.from({ length: 4 }, async (_, sender) => {
+          const transport = nodemailer.createTransport({ lmtp: true, host: '127.0.0.1', port: a.ports.lmtp, ignoreTLS: true });
+          for (let i = 0; !killed || i < 1; i++) {
+            const subject = `sender ${sender} message ${i}`;
+            try {
+              const info = await transport.sendMail({
+                envelope: { from: 'x@example.org', to: ['alice@example.com'] },
+                raw: makeMessage({ subject }),
+              });
+              if (info.accepted.length === 1) acknowledged.push(subject);
+            } catch {
+              break; // A is gone
+            }
+            if (acknowledged.length >= 10 && !killed) killed = a.kill();
+          }
+        }),
+      );
+      await killed;
+      const c = imap(b);
+      await c.connect();
+      const mb = await c.mailboxOpen('INBOX');
+      const subjects: string[] = [];
+      const uids: number[] = [];
+      if (mb.exists > 0) {
+        for await (const m of c.fetch('1:*', { uid: true, envelope: true })) {
+          subjects.push(m.envelope!.subject!);
+          uids.push(m.uid);
+        }
+      }
+      await c.logout();
+      for (const s of acknowledged) assert.equal(subjects.filter((x) => x === s).length, 1, `${s} once`);
+      assert.equal(new Set(subjects).size, subjects.length, 'nothing stored twice');
+      assert.deepEqual(uids, [...uids].sort((x, y) => x - y));
+      // B keeps delivering after A's death, with the next UIDs.
+      const transport = nodemailer.createTransport({ lmtp: true, host: '127.0.0.1', port: b.ports.lmtp, ignoreTLS: true });
+      const info = await transport.sendMail({ envelope: { from: 'x@example.org', to: ['alice@example.com'] }, raw: makeMessage({ subject: 'after' }) });
+      assert.deepEqual(info.accepted, ['alice@example.com']);
+    } finally {
+      await a.kill();
+      await b.stop();
+      a.cleanup();
+      b.cleanup();
+    }
+  });
+
+  test('the database restarts: sessions get NO [UNAVAILABLE] at worst, then recover, and push works again', { skip: pg.restart === null }, async () => {
+    const url = await pg.newDatabase();
+    const a = await node(url);
+    const b = await node(url);
+    try {
+      addUser(url, 'alice@example.com', 'pw');
+      const session = imap(a);
+      await session.connect();
+      await session.mailboxOpen('INBOX');
+      await pg.restart!();
+      // Each command either succeeds or says UNAVAILABLE; it never drops the session or lies.
+      const deadline = Date.now() + 60_000;
+      for (;;) {
+        try {
+          const status = await session.status('INBOX', { messages: true });
+          assert.equal(status.messages, 0);
+          break;
+        } catch (err) {
+          assert.match(String((err as { responseText?: string }).responseText ?? err), /unavailable/i);
+          assert.ok(Date.now() < deadline, 'the store came back');
+          await new Promise((r) => setTimeout(r, 200));
+        }
+      }
+      // B re-listened: a delivery through A wakes IDLE on B.
+      const watcher = imap(b);
+      await watcher.connect();
+      await watcher.mailboxOpen('INBOX');
+      const woken = new Promise<void>((resolve) => watcher.on('exists', () => resolve()));
+      const idling = watcher.idle();
+      const transport = nodemailer.createTransport({ lmtp: true, host: '127.0.0.1', port: a.ports.lmtp, ignoreTLS: true });
+      for (;;) {
+        const info = await transport.sendMail({ envelope: { from: 'x@example.org', to: ['alice@example.com'] }, raw: makeMessage({ subject: 'after restart' }) }).catch((err: unknown) => err);
+        if ((info as { accepted?: string[] }).accepted?.length === 1) break;
+        assert.ok(Date.now() < deadline, `delivery after the restart: ${String(info)}`);
+        await new Promise((r) => setTimeout(r, 200));
+      }
+      await woken;
+      await watcher.logout().catch(() => {});
+      await idling.catch(() => {});
+      await session.logout();
+    } finally {
+      await Promise.all([a.stop(), b.stop()]);
+      a.cleanup();
+      b.cleanup();
+    }
+  });
 });
