@@ -5,7 +5,7 @@
  */
 import assert from 'node:assert/strict';
 import { after, describe, it } from 'node:test';
-import { migratePostgresStore, openPostgresStore, PG_SCHEMA_VERSION } from '../../src/store/postgres/index.js';
+import { migratePostgresStore, openPostgresStore, PG_SCHEMA_VERSION, type PgMailStore } from '../../src/store/postgres/index.js';
 import type { MailStore } from '../../src/store/types.js';
 import { StoreError } from '../../src/store/types.js';
 import { startPostgres } from '../helpers/postgres.js';
@@ -71,6 +71,26 @@ describe('postgres: several nodes on one database', () => {
     assert.deepEqual(await a.readBlob(staged.blobId), mail(1));
     await a.releaseStaged([staged]);
     assert.equal(await b.readBlob(staged.blobId), null);
+  }));
+
+  it('removes, on recover() by any node, what a dead node left: partial bodies and bodies it held', withNodes(2, async ([a, b]) => {
+    const pgA = a as PgMailStore;
+    const partial = a.createBlobWriter();
+    await partial.write(Buffer.alloc(300 * 1024, 0x41)); // past one chunk: rows are written
+    const held = a.createBlobWriter();
+    await held.write(mail(2));
+    const staged = await held.commit();
+    const live = b.createBlobWriter();
+    await live.write(Buffer.alloc(300 * 1024, 0x42));
+    const count = async () => (await pgA.db.query<{ n: number }>('SELECT count(*)::int AS n FROM blob_chunks')).rows[0].n;
+    assert.equal(await count(), 3);
+    // Node A stops answering (as if killed): its heartbeat ages past the limit.
+    await pgA.db.query("UPDATE store_nodes SET heartbeat_at = now() - interval '1 hour' WHERE id = $1", [pgA.nodeId]);
+    assert.deepEqual(await b.recover(), { orphanBlobs: 1, repairedReferenceCounts: 0 });
+    assert.equal(await b.readBlob(staged.blobId), null);
+    assert.equal(await count(), 1, "only the live node's partial body is left");
+    await live.abort();
+    assert.equal(await count(), 0);
   }));
 
   it('refuses to open a schema newer than it knows, naming what to do', async () => {

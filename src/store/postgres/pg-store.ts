@@ -513,10 +513,11 @@ export class PgMailStore implements MailStore {
       await c.query(`DELETE FROM blob_holds WHERE node_id NOT IN (${live})`, [this.nodeId]);
       await c.query(`DELETE FROM blob_staging WHERE node_id NOT IN (${live})`, [this.nodeId]);
       await c.query(`DELETE FROM store_nodes WHERE id NOT IN (${live})`, [this.nodeId]);
-      // Chunks of writers that are gone (no staging row) and of bodies whose row went without them.
+      // Chunks of writers that are gone: staging ids ("s:...") are one range of the primary key,
+      // so this reads no committed body. (A body's chunks go with its row, in one transaction.)
       await c.query(
-        `DELETE FROM blob_chunks k WHERE NOT EXISTS (SELECT 1 FROM blob_staging s WHERE s.id = k.blob_id)
-           AND NOT EXISTS (SELECT 1 FROM blobs b WHERE b.id = k.blob_id)`,
+        `DELETE FROM blob_chunks k WHERE k.blob_id >= 's:' AND k.blob_id < 's;'
+           AND NOT EXISTS (SELECT 1 FROM blob_staging s WHERE s.id = k.blob_id)`,
       );
       const wrong = await c.query<{ id: string; refs: number }>(
         `UPDATE blobs b SET refcount = x.refs FROM (

@@ -78,8 +78,9 @@ export const MIGRATIONS: Migration[] = [
       -- Body bytes, CHUNK_BYTES per row (the last one shorter), under the blob id once
       -- committed and under a staging id ("s:" + random) while a writer is still writing.
       -- EXTERNAL: stored uncompressed, so reading a chunk costs no decompression.
+      -- Byte order (COLLATE "C"): staging ids ("s:...") form one key range, apart from hex ids.
       CREATE TABLE blob_chunks (
-        blob_id text NOT NULL,
+        blob_id text COLLATE "C" NOT NULL,
         seq     integer NOT NULL,
         data    bytea NOT NULL,
         PRIMARY KEY (blob_id, seq)
