@@ -4,6 +4,9 @@
  * POP3 maildrop lock (issue 11, "PostgreSQL and several nodes").
  */
 import assert from 'node:assert/strict';
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { connect, type TLSSocket } from 'node:tls';
 import { after, describe, test } from 'node:test';
 import { ImapFlow } from 'imapflow';
@@ -123,6 +126,35 @@ describe('serve on PostgreSQL', () => {
     } finally {
       await second.stop();
       second.cleanup();
+    }
+  });
+});
+
+describe('commands on a PostgreSQL store', () => {
+  test('import --direct --store writes into the cluster and wakes IDLE on a node', async () => {
+    const url = await pg.newDatabase();
+    const a = await node(url);
+    const dir = mkdtempSync(join(tmpdir(), 'mailstead-pg-import-'));
+    try {
+      addUser(url, 'alice@example.com', 'pw');
+      mkdirSync(join(dir, 'eml'));
+      writeFileSync(join(dir, 'eml', 'one.eml'), makeMessage({ subject: 'imported one' }));
+      writeFileSync(join(dir, 'eml', 'two.eml'), makeMessage({ subject: 'imported two' }));
+      const watcher = imap(a);
+      await watcher.connect();
+      await watcher.mailboxOpen('INBOX');
+      const woken = new Promise<void>((resolve) => watcher.on('exists', (d: { count: number }) => d.count === 2 && resolve()));
+      const idling = watcher.idle();
+      const r = cli(['import', join(dir, 'eml'), '--direct', '--store', url, '--to', 'alice@example.com', '--map', 'eml=INBOX', '--no-progress']);
+      assert.equal(r.status, 0, r.stdout + r.stderr);
+      assert.match(r.stdout, /^imported 2 messages/m);
+      await woken;
+      await watcher.logout().catch(() => {});
+      await idling.catch(() => {});
+    } finally {
+      await a.stop();
+      a.cleanup();
+      rmSync(dir, { recursive: true, force: true });
     }
   });
 });
