@@ -25,6 +25,9 @@ export interface TestPostgres {
   newDatabase(): Promise<string>;
   /** Stops the server (fast shutdown: sessions are cut) and starts it again; null when the server is not ours (MAILSTEAD_TEST_PG). */
   restart: (() => Promise<void>) | null;
+  /** Stops the server until `up` (fast shutdown); null when the server is not ours. */
+  down: (() => Promise<void>) | null;
+  up: (() => Promise<void>) | null;
   stop(): Promise<void>;
 }
 
@@ -78,6 +81,8 @@ export async function startPostgres(): Promise<TestPostgres> {
   let adminUrl: string;
   let stopCluster = async (): Promise<void> => {};
   let restart: (() => Promise<void>) | null = null;
+  let down: (() => Promise<void>) | null = null;
+  let up: (() => Promise<void>) | null = null;
   if (given) {
     adminUrl = given;
   } else {
@@ -95,6 +100,16 @@ export async function startPostgres(): Promise<TestPostgres> {
       'start',
     ]);
     adminUrl = `postgres://postgres@127.0.0.1:${port}/postgres`;
+    down = async () => {
+      await asPostgres(join(bin, 'pg_ctl'), ['-D', data, '-m', 'fast', '-w', '-t', '60', 'stop']);
+    };
+    up = async () => {
+      await asPostgres(join(bin, 'pg_ctl'), [
+        '-D', data, '-l', join(dir, 'server.log'), '-w', '-t', '60',
+        '-o', `-p ${port} -k ${dir} -c listen_addresses=127.0.0.1 -c max_connections=300`,
+        'start',
+      ]);
+    };
     restart = async () => {
       await asPostgres(join(bin, 'pg_ctl'), ['-D', data, '-l', join(dir, 'server.log'), '-m', 'fast', '-w', '-t', '60', 'restart']);
     };
@@ -118,6 +133,8 @@ export async function startPostgres(): Promise<TestPostgres> {
     url,
     newDatabase,
     restart,
+    down,
+    up,
     async newSchema() {
       const name = `t${++counter}_${Date.now().toString(36)}`;
       await admin(url, `CREATE SCHEMA ${name}`);

@@ -373,4 +373,48 @@ describe('several nodes on one database', () => {
       b.cleanup();
     }
   });
+
+  test('while the database is down: IMAP NO [UNAVAILABLE], LMTP 451 4.3.0, POP3 -ERR [SYS/TEMP], never a false OK', { skip: pg.down === null }, async () => {
+    const url = await pg.newDatabase();
+    const a = await node(url);
+    let isDown = false;
+    try {
+      addUser(url, 'alice@example.com', 'pw');
+      const session = imap(a);
+      await session.connect();
+      await session.mailboxOpen('INBOX');
+      const pop = await Pop3.open(a);
+      assert.match(await pop.command('USER alice@example.com'), /^\+OK/);
+      await pg.down!();
+      isDown = true;
+      // SELECT must read the store (imapflow's status() hides a NO as `false`; mailboxOpen throws it).
+      await assert.rejects(session.mailboxOpen('Archive'), (err: { responseText?: string; serverResponseCode?: string }) => {
+        assert.match(`${err.serverResponseCode ?? ''} ${err.responseText ?? ''}`, /UNAVAILABLE/i);
+        return true;
+      });
+      assert.match(await pop.command('PASS pw'), /^-ERR \[SYS\/TEMP\]/);
+      pop.close();
+      const transport = nodemailer.createTransport({ lmtp: true, host: '127.0.0.1', port: a.ports.lmtp, ignoreTLS: true });
+      const refused = await transport
+        .sendMail({ envelope: { from: 'x@example.org', to: ['alice@example.com'] }, raw: makeMessage({ subject: 'while down' }) })
+        .then((info) => (info.rejectedErrors?.[0] as { responseCode?: number; response?: string } | undefined) ?? info, (err: { responseCode?: number; response?: string }) => err);
+      assert.equal((refused as { responseCode?: number }).responseCode, 451, JSON.stringify(refused));
+      assert.match(String((refused as { response?: string }).response), /4\.3\.0/);
+
+      await pg.up!();
+      isDown = false;
+      const deadline = Date.now() + 60_000;
+      for (;;) {
+        const ok = await session.status('Archive', { messages: true }).then((s) => s.messages === 0, () => false);
+        if (ok) break;
+        assert.ok(Date.now() < deadline, 'the session recovered');
+        await new Promise((r) => setTimeout(r, 200));
+      }
+      await session.logout();
+    } finally {
+      if (isDown) await pg.up!();
+      await a.stop();
+      a.cleanup();
+    }
+  });
 });
