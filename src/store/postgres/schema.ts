@@ -160,6 +160,21 @@ export const MIGRATIONS: Migration[] = [
       CREATE INDEX pop3_device_state_by_uidl ON pop3_device_state (account_id, uidl);
     `,
   },
+  {
+    version: 2,
+    description: 'state of `mailstead store copy`',
+    sql: `
+      -- One row while and after a copy from a SQLite data directory runs: a rerun with the
+      -- same source resumes; a finished copy is not repeated unless forced.
+      CREATE TABLE store_copy (
+        id          integer PRIMARY KEY CHECK (id = 1),
+        source      text NOT NULL,
+        state       text NOT NULL,
+        started_at  timestamptz NOT NULL DEFAULT now(),
+        finished_at timestamptz
+      );
+    `,
+  },
 ];
 
 export const PG_SCHEMA_VERSION = MIGRATIONS[MIGRATIONS.length - 1].version;
