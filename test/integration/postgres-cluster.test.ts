@@ -159,6 +159,50 @@ describe('commands on a PostgreSQL store', () => {
   });
 });
 
+describe('store copy', () => {
+  test('a SQLite store copied into PostgreSQL: an IMAP client with CONDSTORE state from before finds nothing to fetch', async () => {
+    const sqlite = await startServer();
+    const url = await pg.newDatabase();
+    let pgNode: TestServer | null = null;
+    try {
+      const r = cli(['user', 'add', 'alice@example.com', '--password-stdin', '--data-dir', sqlite.dataDir], 'pw\n');
+      assert.equal(r.status, 0, r.stderr);
+      const c = imap(sqlite);
+      await c.connect();
+      for (let i = 0; i < 5; i++) await c.append('INBOX', makeMessage({ subject: `before the copy ${i}` }), i % 2 ? ['\\Seen'] : []);
+      await c.mailboxOpen('INBOX');
+      await c.messageFlagsAdd('2', ['\\Flagged'], { uid: true });
+      await c.messageDelete('3', { uid: true });
+      const before = await c.mailboxOpen('INBOX');
+      await c.logout();
+      assert.equal(await sqlite.stop(), 0);
+
+      const copied = cli(['store', 'copy', '--from', sqlite.dataDir, '--to', url]);
+      assert.equal(copied.status, 0, copied.stderr);
+      assert.match(copied.stdout, /^copied 2 accounts and 4 messages/m);
+      const again = cli(['store', 'copy', '--from', sqlite.dataDir, '--to', url]);
+      assert.notEqual(again.status, 0, 'a finished copy is not repeated');
+
+      pgNode = await node(url);
+      const after = imap(pgNode);
+      await after.connect();
+      const mb = await after.mailboxOpen('INBOX');
+      assert.equal(mb.uidValidity, before.uidValidity);
+      assert.equal(mb.uidNext, before.uidNext);
+      assert.equal(mb.highestModseq, before.highestModseq);
+      const changed = [];
+      for await (const m of after.fetch('1:*', { uid: true, flags: true }, { uid: true, changedSince: before.highestModseq })) changed.push(m);
+      assert.deepEqual(changed, [], 'nothing changed since the state the client had');
+      await after.logout();
+    } finally {
+      await pgNode?.stop();
+      pgNode?.cleanup();
+      await sqlite.stop();
+      sqlite.cleanup();
+    }
+  });
+});
+
 describe('several nodes on one database', () => {
   test('a delivery through node A wakes IDLE on node B; a CLI delivery wakes it too', async () => {
     const url = await pg.newDatabase();
