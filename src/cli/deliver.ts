@@ -7,8 +7,7 @@
  */
 import type { Command } from 'commander';
 import { MailDomain } from '../domain/mail-domain.js';
-import { openDataDir } from '../net/data-dir.js';
-import { ForwardingBus } from '../notify/process-bridge.js';
+import { openCommandStore, storeOption } from './store-option.js';
 import { limits } from '../protocol/limits.js';
 import { StoreError } from '../store/types.js';
 import { defaultDataDir, EX, readStdin, UsageError } from './util.js';
@@ -20,8 +19,9 @@ export function registerDeliverCommand(program: Command): void {
     .argument('<address>', 'recipient account')
     .option('--mailbox <name>', 'target mailbox; INBOX when it does not exist', 'INBOX')
     .option('--data-dir <dir>', 'data directory [default: ./data]')
+    .option(...storeOption)
     .addHelpText('after', '\nExit codes: 0 delivered, 67 unknown user, 75 temporary failure, 77 over quota, 65 empty or too large message.')
-    .action(async (address: string, flags: { mailbox: string; dataDir?: string }) => {
+    .action(async (address: string, flags: { mailbox: string; dataDir?: string; store?: string }) => {
       const content = await readStdin();
       if (content.length === 0) throw new UsageError('empty message on standard input', EX.DATAERR);
       if (content.length > limits.maxMessageBytes) {
@@ -29,12 +29,13 @@ export function registerDeliverCommand(program: Command): void {
       }
       const dataDir = flags.dataDir ?? defaultDataDir();
       let store;
+      let bus;
       try {
-        store = await openDataDir(dataDir);
+        ({ store, bus } = await openCommandStore(dataDir, flags.store));
       } catch (err) {
+        if (err instanceof UsageError) throw err;
         throw new UsageError(`cannot open the store: ${(err as Error).message}`, EX.TEMPFAIL);
       }
-      const bus = new ForwardingBus(dataDir);
       try {
         const result = await new MailDomain(store, bus).deliver(address, content, flags.mailbox);
         process.stdout.write(`delivered to ${address.toLowerCase()} as UID ${result.uid}\n`);

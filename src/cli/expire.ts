@@ -7,6 +7,7 @@
 import type { Command } from 'commander';
 import { runRetention } from '../domain/retention.js';
 import { UsageError } from './util.js';
+import { storeOption } from './store-option.js';
 import { type DataDirFlag, withDomain } from './user.js';
 
 export function registerExpireCommand(program: Command): void {
@@ -14,6 +15,7 @@ export function registerExpireCommand(program: Command): void {
     .command('expire')
     .description('Apply POP3 retention (EXPIRE) once: remove or archive mail POP3 downloaded more than N days ago.')
     .option('--data-dir <dir>', 'data directory [default: ./data]')
+    .option(...storeOption)
     .option('--now <date>', 'pretend the time is DATE (ISO 8601), e.g. to preview what a later run removes')
     .action(async (flags: DataDirFlag & { now?: string }) => {
       const now = flags.now === undefined ? new Date() : new Date(flags.now);

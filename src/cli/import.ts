@@ -24,6 +24,7 @@ interface ImportFlags extends RemoteFlags {
   dryRun?: boolean;
   direct?: boolean;
   dataDir?: string;
+  store?: string;
   mboxFormat: string;
 }
 
@@ -38,12 +39,14 @@ export function registerImportCommand(program: Command): void {
     .option('--dry-run', 'print the plan (and what is already present) without changing anything')
     .option('--direct', 'write straight into a local Mailstead store (administrators), keeping POP3 UIDLs')
     .option('--data-dir <dir>', 'with --direct: the data directory [default: ./data]')
+    .option('--store <url>', 'with --direct: a PostgreSQL store, postgres://USER@HOST:PORT/DB, instead of the data directory')
     .addHelpText('after', '\nExit codes: 0 done, 1 some messages failed or were refused, 64 usage, 3 unreachable, 4 TLS, 5 authentication, 6 capability, 7 protocol, 8 local.');
   addRemoteOptions(cmd).action(async (sources: string[], flags: ImportFlags) => {
     try {
       if (!flags.to) throw new UsageError(flags.direct ? 'missing --to ADDRESS' : 'missing --to imaps://USER@HOST');
       if (flags.mboxFormat !== 'mboxrd' && flags.mboxFormat !== 'mboxo') throw new UsageError('--mbox-format is mboxrd or mboxo');
       if (flags.dataDir && !flags.direct) throw new UsageError('--data-dir goes with --direct');
+      if (flags.store && !flags.direct) throw new UsageError('--store goes with --direct');
       const maps = parseMaps(flags.map);
       const items: ImportItem[] = [];
       const refused: Refusal[] = [];
@@ -59,7 +62,7 @@ export function registerImportCommand(program: Command): void {
         // --to may be the address or an imaps:// URL naming it; the host does not matter here.
         const address = /^[a-z0-9]+:\/\//i.test(flags.to) ? parseMailUrl(flags.to, ['imap']).user : flags.to;
         const { DirectTarget } = await import('../tools/import/direct-target.js');
-        target = await DirectTarget.open(flags.dataDir ?? defaultDataDir(), address);
+        target = await DirectTarget.open(flags.dataDir ?? defaultDataDir(), address, flags.store);
       } else {
         const url = parseMailUrl(flags.to, ['imap']);
         const trust = trustFrom(flags);

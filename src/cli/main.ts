@@ -10,6 +10,7 @@ import { registerImportCommand } from './import.js';
 import { registerExpireCommand } from './expire.js';
 import { registerServeCommand } from './serve.js';
 import { registerSpeedtestCommand } from './speedtest.js';
+import { registerStoreCommands } from './store.js';
 import { registerUserCommands } from './user.js';
 import { UsageError } from './util.js';
 
@@ -28,6 +29,7 @@ registerExpireCommand(program);
 registerArchiveCommand(program);
 registerImportCommand(program);
 registerSpeedtestCommand(program);
+registerStoreCommands(program);
 
 try {
   await program.parseAsync(process.argv);

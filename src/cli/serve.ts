@@ -9,6 +9,7 @@ import { EX, UsageError } from './util.js';
 interface ServeFlags {
   config?: string;
   dataDir?: string;
+  store?: string;
   imap?: string;
   imaps?: string;
   pop3?: string;
@@ -25,6 +26,7 @@ export function registerServeCommand(program: Command): void {
     .description('Run the server: IMAP, IMAPS, POP3, POP3S and LMTP listeners over one store.')
     .option('--config <file>', 'configuration file (JSON if it ends in .json, else TOML)')
     .option('--data-dir <dir>', 'data directory (store, generated certificate) [default: ./data]')
+    .option('--store <url>', 'PostgreSQL store shared by a cluster: postgres://USER@HOST:PORT/DB [default: SQLite in the data directory]')
     .option('--imap <addr>', 'IMAP with STARTTLS: host:port or off [default: 127.0.0.1:143]')
     .option('--imaps <addr>', 'IMAP over implicit TLS: host:port or off [default: 127.0.0.1:993]')
     .option('--pop3 <addr>', 'POP3 with STLS: host:port or off [default: 127.0.0.1:110]')
@@ -46,6 +48,7 @@ export function registerServeCommand(program: Command): void {
         config = loadConfig(flags.config, {
           dataDir: flags.dataDir ?? (flags.config ? undefined : process.env.MAILSTEAD_DATA_DIR),
           logLevel: flags.logLevel,
+          store: flags.store,
           listeners: { imap: flags.imap, imaps: flags.imaps, pop3: flags.pop3, pop3s: flags.pop3s, lmtp: flags.lmtp },
           tls: flags.tlsCert ? { certFile: flags.tlsCert, keyFile: flags.tlsKey } : undefined,
         });

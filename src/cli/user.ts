@@ -12,8 +12,7 @@ import {
   type Pop3Policy,
   type Pop3Scope,
 } from '../domain/pop3-policy.js';
-import { openDataDir } from '../net/data-dir.js';
-import { ForwardingBus } from '../notify/process-bridge.js';
+import { openCommandStore, storeOption } from './store-option.js';
 import { StoreError } from '../store/types.js';
 import { defaultDataDir, EX, formatSize, parseSize, readPasswordFromStdin, UsageError } from './util.js';
 
@@ -21,26 +20,27 @@ export interface DataDirFlag {
   dataDir?: string;
   /** The server's config file: its dataDir and `[auth]` (SCRAM on or off, iterations) apply, as in `serve --config`. */
   config?: string;
+  /** A PostgreSQL store URL (--store, else the config file's `store`). */
+  store?: string;
 }
 
 /** Data directory and password settings: --data-dir over the config file's dataDir; `[auth]` from the file, else the defaults. */
-function settingsOf(flags: DataDirFlag): { dataDir: string; passwords: PasswordSettings } {
-  if (!flags.config) return { dataDir: flags.dataDir ?? defaultDataDir(), passwords: DEFAULT_PASSWORD_SETTINGS };
+function settingsOf(flags: DataDirFlag): { dataDir: string; store?: string; passwords: PasswordSettings } {
+  if (!flags.config) return { dataDir: flags.dataDir ?? defaultDataDir(), store: flags.store, passwords: DEFAULT_PASSWORD_SETTINGS };
   let config;
   try {
-    config = loadConfig(flags.config, { dataDir: flags.dataDir });
+    config = loadConfig(flags.config, { dataDir: flags.dataDir, store: flags.store });
   } catch (err) {
     if (err instanceof ConfigError) throw new UsageError(err.message, EX.CONFIG);
     throw err;
   }
-  return { dataDir: config.dataDir, passwords: { scram: config.auth.scram, scramIterations: config.auth.scramIterations } };
+  return { dataDir: config.dataDir, store: config.store, passwords: { scram: config.auth.scram, scramIterations: config.auth.scramIterations } };
 }
 
 /** Opens the data directory's store with a bus that reaches a running server; maps store errors to exit codes. */
 export async function withDomain<T>(flags: DataDirFlag, fn: (domain: MailDomain) => Promise<T>): Promise<T> {
-  const { dataDir, passwords } = settingsOf(flags);
-  const store = await openDataDir(dataDir);
-  const bus = new ForwardingBus(dataDir);
+  const { dataDir, store: storeUrl, passwords } = settingsOf(flags);
+  const { store, bus } = await openCommandStore(dataDir, storeUrl);
   try {
     return await fn(new MailDomain(store, bus, { passwords }));
   } catch (err) {
@@ -71,6 +71,7 @@ export function registerUserCommands(program: Command): void {
     .argument('<address>', 'login address, e.g. alice@example.com')
     .option(...dataDirOption)
     .option(...configOption)
+    .option(...storeOption)
     .option('--password-stdin', 'read the password from the first line of standard input (otherwise one is generated and printed)')
     .option('--quota <size>', 'storage quota, e.g. 500M, 2G or unlimited [default: unlimited]')
     .action(async (address: string, flags: DataDirFlag & { passwordStdin?: boolean; quota?: string }) => {
@@ -92,6 +93,7 @@ export function registerUserCommands(program: Command): void {
     .argument('<address>')
     .option(...dataDirOption)
     .option(...configOption)
+    .option(...storeOption)
     .option('--password-stdin', 'read the new password from the first line of standard input')
     .option('--quota <size>', 'also change the quota')
     .action(async (address: string, flags: DataDirFlag & { passwordStdin?: boolean; quota?: string }) => {
@@ -113,6 +115,7 @@ export function registerUserCommands(program: Command): void {
     .argument('<address>')
     .option(...dataDirOption)
     .option(...configOption)
+    .option(...storeOption)
     .action(async (address: string, flags: DataDirFlag) => {
       await withDomain(flags, async (domain) => {
         await domain.deleteAccount(address);
@@ -125,6 +128,7 @@ export function registerUserCommands(program: Command): void {
     .description('List accounts with their usage and quota.')
     .option(...dataDirOption)
     .option(...configOption)
+    .option(...storeOption)
     .action(async (flags: DataDirFlag) => {
       await withDomain(flags, async (domain) => {
         for (const a of await domain.store.listAccounts()) {
@@ -139,6 +143,7 @@ export function registerUserCommands(program: Command): void {
     .argument('<address>')
     .option(...dataDirOption)
     .option(...configOption)
+    .option(...storeOption)
     .option('--pop3-scope <scope>', 'what POP3 sees: inbox, or all (every mailbox but Trash and Junk)')
     .option('--pop3-from <when>', 'all mail, or only mail arriving from now on: all, now, or a date (2026-01-31)')
     .option('--pop3-dele <action>', 'what DELE does at QUIT: expunge, hide, seen, archive or trash')
@@ -158,6 +163,7 @@ export function registerUserCommands(program: Command): void {
     .argument('<address>')
     .option(...dataDirOption)
     .option(...configOption)
+    .option(...storeOption)
     .action(async (address: string, flags: DataDirFlag) => {
       await withDomain(flags, async (domain) => {
         const account = await domain.requireAccount(address);

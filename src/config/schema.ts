@@ -17,6 +17,14 @@ export const configSchema = z
   .object({
     /** Where the SQLite store, the generated certificate and the notify socket live. */
     dataDir: z.string().min(1).default('./data'),
+    /**
+     * The mail store: absent for SQLite in dataDir; "postgres://USER@HOST:PORT/DB" for PostgreSQL,
+     * shared by every node of a cluster (password from PGPASSWORD or the URL; dataDir then holds only TLS files).
+     */
+    store: z
+      .string()
+      .regex(/^postgres(ql)?:\/\/\S+$/i, { message: 'expected a PostgreSQL URL: "postgres://USER@HOST:PORT/DB"' })
+      .optional(),
     /** Name in greetings; defaults to the machine's host name. */
     hostname: z.string().min(1).optional(),
     logLevel: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),

@@ -18,6 +18,11 @@ import { listenForSignals } from '../notify/process-bridge.js';
 import type { Logger } from '../observability/log.js';
 import { createPop3Session } from '../pop3/session.js';
 import { openDataDir } from './data-dir.js';
+import type { NotifyBus } from '../notify/bus.js';
+import { PgNotifyBus } from '../notify/pg-bus.js';
+import { openPostgresStore } from '../store/postgres/index.js';
+import { PgMaildropLocks } from '../store/postgres/maildrop-locks.js';
+import { StoreError } from '../store/types.js';
 import { type DataDirLock, lockDataDir } from './data-dir-lock.js';
 import { closeServer, ConnectionTracker, type RunningListener, startSessionListener } from './listeners.js';
 import { loadOrCreateTls, serverTlsOf } from './tls.js';
@@ -40,7 +45,9 @@ export interface NodeOutput {
  * directory fails here with DataDirLocked before it touches the store or `notify.sock`.
  */
 export async function startNode(config: MailsteadConfig, log: Logger, out: NodeOutput): Promise<RunningNode> {
-  const lock = lockDataDir(config.dataDir);
+  // A PostgreSQL store is shared by every node: the data directory then holds only this node's
+  // files (TLS), and no lock on it says anything about the store.
+  const lock: DataDirLock = config.store ? { release() {} } : lockDataDir(config.dataDir);
   try {
     return await startLockedNode(config, log, out, lock);
   } catch (err) {
@@ -51,11 +58,19 @@ export async function startNode(config: MailsteadConfig, log: Logger, out: NodeO
 
 async function startLockedNode(config: MailsteadConfig, log: Logger, out: NodeOutput, lock: DataDirLock): Promise<RunningNode> {
   const hostname = config.hostname ?? osHostname();
-  const store = await openDataDir(config.dataDir);
+  const store = config.store ? await openPostgresStore(config.store) : await openDataDir(config.dataDir);
   // Startup recovery: whatever a crash left half-done goes before the first client comes in.
   const recovered = await store.recover();
   if (recovered.orphanBlobs > 0 || recovered.repairedReferenceCounts > 0) log.warn(recovered, 'startup recovery repaired the store');
-  const bus = new LocalBus();
+  // Several nodes: signals and the POP3 maildrop lock go through PostgreSQL (LISTEN/NOTIFY, advisory locks).
+  let bus: NotifyBus;
+  try {
+    bus = config.store ? await PgNotifyBus.open({ url: config.store, log: log.child({ component: 'bus' }) }) : new LocalBus();
+  } catch (err) {
+    await store.close();
+    throw err;
+  }
+  const maildropLocks = config.store ? new PgMaildropLocks(config.store, undefined) : undefined;
   // Summaries of large messages are computed on worker threads, so no session waits for a hostile one (issue 9).
   const summarizer = new Summarizer({
     onFailure: (reason, octets) => log.warn({ reason, octets }, 'message summary failed: stored with a minimal summary'),
@@ -71,6 +86,7 @@ async function startLockedNode(config: MailsteadConfig, log: Logger, out: NodeOu
       maxConcurrentVerifications: config.auth.maxConcurrentVerifications,
       maxQueuedVerifications: config.auth.maxQueuedVerifications,
     }),
+    maildropLocks,
   });
   if (!config.auth.scram) {
     // docs/security.md: with SCRAM off, no SCRAM key stays in the store (a stolen copy holds only scrypt hashes).
@@ -80,10 +96,19 @@ async function startLockedNode(config: MailsteadConfig, log: Logger, out: NodeOu
 
   if ((await store.listAccounts()).length === 0) {
     const password = generatePassword();
-    await domain.createAccount(config.initialAccount, password);
-    // Printed once, to the operator's terminal only; never logged.
-    out.print(`created account ${config.initialAccount} with password ${password}`);
-    out.print('(this password is shown only once; change it with: mailstead user passwd ADDRESS --password-stdin)');
+    // Another node of a cluster may create it at the same moment: then it is that node's to print.
+    const created = await domain.createAccount(config.initialAccount, password).then(
+      () => true,
+      (err: unknown) => {
+        if (config.store && err instanceof StoreError && err.code === 'STORE_ACCOUNT_EXISTS') return false;
+        throw err;
+      },
+    );
+    if (created) {
+      // Printed once, to the operator's terminal only; never logged.
+      out.print(`created account ${config.initialAccount} with password ${password}`);
+      out.print('(this password is shown only once; change it with: mailstead user passwd ADDRESS --password-stdin)');
+    }
   }
 
   const tls = await loadOrCreateTls({
@@ -121,7 +146,8 @@ async function startLockedNode(config: MailsteadConfig, log: Logger, out: NodeOu
   const sessionListeners: RunningListener[] = [];
   let lmtp: LmtpServer | null = null;
   const bound: RunningNode['listeners'] = [];
-  const signalServer: Server | null = await listenForSignals(config.dataDir, bus, log);
+  // With PostgreSQL the commands (deliver, user) reach every node through NOTIFY instead.
+  const signalServer: Server | null = config.store ? null : await listenForSignals(config.dataDir, bus, log);
 
   try {
     for (const protocol of PROTOCOLS) {
@@ -168,6 +194,8 @@ async function startLockedNode(config: MailsteadConfig, log: Logger, out: NodeOu
     await Promise.all(sessionListeners.map((l) => closeServer(l.server)));
     await lmtp?.close();
     await summarizer.close();
+    await bus.close();
+    await maildropLocks?.close();
     await store.close();
     throw err;
   }
@@ -187,6 +215,7 @@ async function startLockedNode(config: MailsteadConfig, log: Logger, out: NodeOu
         await Promise.all(closing);
         await retention.stop();
         await bus.close();
+        await maildropLocks?.close();
         await summarizer.close();
         await store.close();
         lock.release();

@@ -17,6 +17,7 @@ import { runInboxRenameContract } from './inbox-rename.contract.js';
 import { runMailStoreProperties } from './mail-store.property.js';
 import { runMessageSummaryContract } from './message-summary.contract.js';
 import { runPop3StateContract } from './pop3-state.contract.js';
+import { runConcurrencyContract } from './concurrency.contract.js';
 
 export function runMailStoreContract(name: string, newStore: () => Promise<MailStore>): void {
   /** Runs `fn` on a fresh store and always closes it. */
@@ -509,5 +510,6 @@ export function runMailStoreContract(name: string, newStore: () => Promise<MailS
     runAccountCreationContract(newStore);
     runPop3UpdateContract(newStore);
     runInboxRenameContract(newStore);
+    runConcurrencyContract(newStore);
   });
 }

@@ -6,7 +6,10 @@
  */
 import { MailDomain } from '../../domain/mail-domain.js';
 import { openDataDir } from '../../net/data-dir.js';
+import type { NotifyBus } from '../../notify/bus.js';
+import { PgNotifyBus } from '../../notify/pg-bus.js';
 import { ForwardingBus } from '../../notify/process-bridge.js';
+import { openPostgresStore } from '../../store/postgres/index.js';
 import type { Account, MailStore } from '../../store/types.js';
 import { ToolError } from '../errors.js';
 import type { TargetFolder } from './mapping.js';
@@ -15,24 +18,31 @@ import type { ImportTarget, OutgoingMessage, PresentMessage } from './target.js'
 export class DirectTarget implements ImportTarget {
   private constructor(
     private readonly store: MailStore,
-    private readonly bus: ForwardingBus,
+    private readonly bus: NotifyBus,
     private readonly domain: MailDomain,
     private readonly account: Account,
     readonly description: string,
   ) {}
 
-  static async open(dataDir: string, address: string): Promise<DirectTarget> {
+  /** `storeUrl`: a PostgreSQL store (--store) instead of the data directory's; its NOTIFY bus wakes every node. */
+  static async open(dataDir: string, address: string, storeUrl?: string): Promise<DirectTarget> {
     let store: MailStore;
+    let bus: NotifyBus;
     try {
-      store = await openDataDir(dataDir);
+      store = storeUrl ? await openPostgresStore(storeUrl) : await openDataDir(dataDir);
     } catch (err) {
-      throw new ToolError(`cannot open the store in ${dataDir}: ${(err as Error).message}`, 'local');
+      throw new ToolError(`cannot open the store${storeUrl ? '' : ` in ${dataDir}`}: ${(err as Error).message}`, 'local');
     }
-    const bus = new ForwardingBus(dataDir);
+    try {
+      bus = storeUrl ? await PgNotifyBus.open({ url: storeUrl, publishOnly: true }) : new ForwardingBus(dataDir);
+    } catch (err) {
+      await store.close();
+      throw new ToolError(`cannot reach the store: ${(err as Error).message}`, 'local');
+    }
     const domain = new MailDomain(store, bus);
     try {
       const account = await domain.requireAccount(address);
-      return new DirectTarget(store, bus, domain, account, `${account.address} in ${dataDir}`);
+      return new DirectTarget(store, bus, domain, account, `${account.address} in ${storeUrl ? 'the PostgreSQL store' : dataDir}`);
     } catch (err) {
       await bus.close();
       await store.close();
