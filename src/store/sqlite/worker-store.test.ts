@@ -98,7 +98,7 @@ describe('SQLite store in a worker thread', () => {
       });
       assert.equal(results.length, 200);
       // Generous: a loaded machine; the point is that 200 fsyncs are not on this thread.
-      assert.ok(max < 500, `event loop stalled ${max.toFixed(0)} ms`);
+      assert.ok(max < 1500, `event loop stalled ${max.toFixed(0)} ms`);
     });
   });
 
