@@ -43,6 +43,7 @@ import { applyFlagOperation, canonicalFlags, parseFlags, serializeFlags } from '
 import { generateUidl, newEmailId, newMailboxObjectId } from '../sqlite/messages.js';
 import type { AccountRow, MailboxListRow, MailboxRow, MessageRow } from '../sqlite/rows.js';
 import { toAccount, toMailbox, toMessageMeta } from '../sqlite/rows.js';
+import { tally, type Tally } from '../counters.js';
 import type { PgDb, Queryable } from './db.js';
 import { dropUnused, PgBlobStore } from './pg-blob-store.js';
 
@@ -854,30 +855,6 @@ async function recordPop3SessionIn(
   if (session.deleted.length > 0) await c.query(upsert, [accountId, device, [...new Set(session.deleted)], null, time]);
 }
 
-interface Tally {
-  messages: number;
-  unseen: number;
-  bytes: number;
-  deleted: number;
-  deletedBytes: number;
-}
-
-/** What messages add to (sign 1) or take from (sign -1) their mailbox's counters. */
-function tally(rows: Array<{ flags: string; size: number }>, sign = 1): Tally {
-  const t = { messages: 0, unseen: 0, bytes: 0, deleted: 0, deletedBytes: 0 };
-  for (const row of rows) {
-    // Stored flags are canonical: exactly "\Seen" and "\Deleted" when present.
-    const flags = parseFlags(row.flags);
-    t.messages += sign;
-    t.bytes += sign * row.size;
-    if (!flags.includes('\\Seen')) t.unseen += sign;
-    if (flags.includes('\\Deleted')) {
-      t.deleted += sign;
-      t.deletedBytes += sign * row.size;
-    }
-  }
-  return t;
-}
 
 /** Moves the mailbox's counters by the sum of the tallies (one UPDATE, skipped when nothing moves). */
 async function count(c: Queryable, mailboxId: MailboxId, ...tallies: Tally[]): Promise<void> {

@@ -20,6 +20,7 @@ import { StoreError } from '../types.js';
 import { crashPoint } from '../../observability/fault.js';
 import type { LocalBlobStore } from '../blob-store.js';
 import type { SqliteDb } from './db.js';
+import { tally, type Tally } from '../counters.js';
 import { applyFlagOperation, canonicalFlags, parseFlags, serializeFlags } from './flags.js';
 import type { AccountRow, MailboxRow, MessageRow } from './rows.js';
 import { MAILBOX_COLUMNS, MESSAGE_COLUMNS, messageRowOf, toMessageMeta } from './rows.js';
@@ -494,30 +495,6 @@ export class MessageRepo {
   }
 }
 
-/** What messages add to (sign 1) or take from (sign -1) their mailbox's counters. */
-interface Tally {
-  messages: number;
-  unseen: number;
-  bytes: number;
-  deleted: number;
-  deletedBytes: number;
-}
-
-function tally(rows: Array<{ flags: string; size: number }>, sign = 1): Tally {
-  const t = { messages: 0, unseen: 0, bytes: 0, deleted: 0, deletedBytes: 0 };
-  for (const row of rows) {
-    // Stored flags are canonical: exactly "\Seen" and "\Deleted" when present.
-    const flags = parseFlags(row.flags);
-    t.messages += sign;
-    t.bytes += sign * row.size;
-    if (!flags.includes('\\Seen')) t.unseen += sign;
-    if (flags.includes('\\Deleted')) {
-      t.deleted += sign;
-      t.deletedBytes += sign * row.size;
-    }
-  }
-  return t;
-}
 
 function sum(values: number[]): number {
   return values.reduce((a, b) => a + b, 0);
