@@ -39,6 +39,7 @@ import type {
   StagedMessage,
 } from '../types.js';
 import { StoreError } from '../types.js';
+import { BufferedAppends } from '../buffered-appends.js';
 import { applyFlagOperation, canonicalFlags, parseFlags, serializeFlags } from '../sqlite/flags.js';
 import { generateUidl, newEmailId, newMailboxObjectId } from '../sqlite/messages.js';
 import type { AccountRow, MailboxListRow, MailboxRow, MessageRow } from '../sqlite/rows.js';
@@ -72,7 +73,11 @@ export class PgMailStore implements MailStore {
   private readonly blobs: PgBlobStore;
   private readonly heartbeat: NodeJS.Timeout;
   /** Settles when the latest appendMessages has committed (or failed): calls made one after another get ascending UIDs. */
-  private bufferedAppends: Promise<void> = Promise.resolve();
+  private readonly bufferedAppends = new BufferedAppends(
+    { put: (content) => this.blobs.put(content) },
+    (staged) => this.releaseStaged(staged),
+    false,
+  );
 
   constructor(
     readonly db: PgDb,
@@ -234,23 +239,9 @@ export class PgMailStore implements MailStore {
     return (await this.appendMessages(mailboxId, [message]))[0];
   }
 
-  /** Buffers go through the blob store first (outside any lock), then as staged appends. */
+  /** Bodies to the blob store first, then the metadata as a staged append, in call order (buffered-appends.ts). */
   async appendMessages(mailboxId: MailboxId, messages: NewMessage[]): Promise<AppendResult[]> {
-    const previous = this.bufferedAppends;
-    let done!: () => void;
-    this.bufferedAppends = new Promise((resolve) => (done = resolve));
-    const staged: StagedMessage[] = [];
-    try {
-      for (const { content, ...rest } of messages) {
-        if (!Buffer.isBuffer(content)) throw new TypeError('NewMessage.content must be a Buffer');
-        staged.push({ ...rest, staged: await this.blobs.put(content) });
-      }
-      await previous;
-      return await this.appendStaged(mailboxId, staged);
-    } finally {
-      done();
-      await this.releaseStaged(staged.map((m) => m.staged));
-    }
+    return this.bufferedAppends.run(messages, (staged) => this.appendStaged(mailboxId, staged));
   }
 
   createBlobWriter(): BlobWriter {

@@ -24,6 +24,7 @@ import type {
   StagedMessage,
 } from '../types.js';
 import { StoreError } from '../types.js';
+import { BufferedAppends } from '../buffered-appends.js';
 import { crashPoint } from '../../observability/fault.js';
 import type { Readable } from 'node:stream';
 import type { BlobWriter, LocalBlobStore, StagedBlob } from '../blob-store.js';
@@ -39,7 +40,11 @@ export class SqliteMailStore implements MailStore {
   private readonly messages: MessageRepo;
   private readonly pop3: Pop3StateRepo;
   /** Settles when the latest appendMessages has committed (or failed). */
-  private bufferedAppends: Promise<void> = Promise.resolve();
+  private readonly bufferedAppends = new BufferedAppends(
+    { put: (content) => this.blobs.put(content) },
+    (staged) => this.releaseStaged(staged),
+    true,
+  );
 
   constructor(
     private readonly sql: SqliteDb,
@@ -241,25 +246,9 @@ export class SqliteMailStore implements MailStore {
     return (await this.appendMessages(mailboxId, [message]))[0];
   }
 
-  /** Buffers go through the blob store first (hashed and synced outside the write lock), then as staged appends. */
+  /** Bodies to the blob store first, then the metadata as a staged append, in call order (buffered-appends.ts). */
   async appendMessages(mailboxId: MailboxId, messages: NewMessage[]): Promise<AppendResult[]> {
-    // Bodies are written concurrently, but the metadata commits in call order, as when the whole append was
-    // synchronous: appends started one after another get ascending UIDs.
-    const previous = this.bufferedAppends;
-    let done!: () => void;
-    this.bufferedAppends = new Promise((resolve) => (done = resolve));
-    const staged: StagedMessage[] = [];
-    try {
-      for (const { content, ...rest } of messages) {
-        if (!Buffer.isBuffer(content)) throw new TypeError('NewMessage.content must be a Buffer');
-        staged.push({ ...rest, staged: await this.blobs.put(content) });
-      }
-      await previous;
-      return await this.appendStaged(mailboxId, staged);
-    } finally {
-      done();
-      await this.releaseStaged(staged.map((m) => m.staged));
-    }
+    return this.bufferedAppends.run(messages, (staged) => this.appendStaged(mailboxId, staged));
   }
 
   createBlobWriter(): BlobWriter {

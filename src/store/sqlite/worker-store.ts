@@ -66,6 +66,7 @@ import type {
   StoreErrorCode,
 } from '../types.js';
 import { StoreError } from '../types.js';
+import { BufferedAppends } from '../buffered-appends.js';
 import type { SqliteOptions } from './db.js';
 import type { SerializedError, WorkerInit, WorkerReply, WorkerRequest } from './worker-protocol.js';
 import { READS } from './worker-protocol.js';
@@ -87,7 +88,11 @@ export class WorkerSqliteStore implements MailStore {
   private failure: StoreError | null = null;
   private closing = false;
   /** Settles once the latest appendMessages has posted its metadata (UID order = call order). */
-  private bufferedAppends: Promise<void> = Promise.resolve();
+  private readonly bufferedAppends = new BufferedAppends(
+    { put: (content) => this.blobs.put(content) },
+    (staged) => this.releaseStaged(staged),
+    true,
+  );
 
   private constructor(
     private readonly writer: Worker,
@@ -205,27 +210,9 @@ export class WorkerSqliteStore implements MailStore {
     return (await this.appendMessages(mailboxId, [message]))[0];
   }
 
-  /** Bodies are written here (asynchronous file I/O), then the metadata is posted, in call order. */
+  /** Bodies to the blob store first, then the metadata as a staged append, in call order (buffered-appends.ts). */
   async appendMessages(mailboxId: MailboxId, messages: NewMessage[]): Promise<AppendResult[]> {
-    const previous = this.bufferedAppends;
-    let posted!: () => void;
-    this.bufferedAppends = new Promise((resolve) => (posted = resolve));
-    const staged: StagedMessage[] = [];
-    try {
-      for (const { content, ...rest } of messages) {
-        if (!Buffer.isBuffer(content)) throw new TypeError('NewMessage.content must be a Buffer');
-        staged.push({ ...rest, staged: await this.blobs.put(content) });
-      }
-      await previous;
-      // Posted now, before the next append may post: the worker commits in posting order, so
-      // appends started one after another get ascending UIDs, and concurrent ones share a commit.
-      const result = this.appendStaged(mailboxId, staged);
-      posted();
-      return await result;
-    } finally {
-      posted();
-      await this.releaseStaged(staged.map((m) => m.staged));
-    }
+    return this.bufferedAppends.run(messages, (staged) => this.appendStaged(mailboxId, staged));
   }
 
   createBlobWriter(): BlobWriter {
