@@ -40,7 +40,7 @@ import type {
 } from '../types.js';
 import { StoreError } from '../types.js';
 import { BufferedAppends } from '../buffered-appends.js';
-import { applyFlagOperation, canonicalFlags, parseFlags, serializeFlags } from '../sqlite/flags.js';
+import { canonicalFlags, planFlagChanges, serializeFlags } from '../sqlite/flags.js';
 import { generateUidl, newEmailId, newMailboxObjectId } from '../sqlite/messages.js';
 import type { AccountRow, MailboxListRow, MailboxRow, MessageRow } from '../sqlite/rows.js';
 import { toAccount, toMailbox, toMessageMeta } from '../sqlite/rows.js';
@@ -704,20 +704,7 @@ async function updateFlagsIn(
   unchangedSince: number | null,
 ): Promise<{ changed: MessageMeta[]; modified: number[] }> {
   const [mailbox] = await lockMailboxes(c, [mailboxId]);
-  const updates: MessageRow[] = [];
-  const before: MessageRow[] = [];
-  const modified: number[] = [];
-  for (const row of await rowsByUid(c, mailboxId, uids)) {
-    // RFC 7162 §3.1.3: a message changed after UNCHANGEDSINCE is left alone and reported.
-    if (unchangedSince !== null && row.modseq > unchangedSince) {
-      modified.push(row.uid);
-      continue;
-    }
-    const next = serializeFlags(applyFlagOperation(parseFlags(row.flags), op, flags));
-    if (next === row.flags) continue;
-    updates.push({ ...row, flags: next });
-    before.push(row);
-  }
+  const { updates, before, modified } = planFlagChanges(await rowsByUid(c, mailboxId, uids), op, flags, unchangedSince);
   if (updates.length === 0) return { changed: [], modified };
   // RFC 7162 §3.1: one MODSEQ for the whole STORE; unchanged messages keep theirs.
   const modSeq = await bumpModSeq(c, mailbox);

@@ -68,3 +68,31 @@ export function hasFlag(flags: string[], flag: string): boolean {
   const lower = flag.toLowerCase();
   return flags.some((f) => f.toLowerCase() === lower);
 }
+
+/**
+ * Which of `rows` a STORE changes, shared by every backend: a row whose MODSEQ
+ * is above `unchangedSince` is left alone and listed in `modified`
+ * (RFC 7162 §3.1.3); a row whose flags would not change is not touched.
+ * `before` holds the changed rows as they were (for the counters).
+ */
+export function planFlagChanges<Row extends { uid: number; modseq: number; flags: string }>(
+  rows: Iterable<Row>,
+  op: FlagOperation,
+  flags: string[],
+  unchangedSince: number | null,
+): { updates: Row[]; before: Row[]; modified: number[] } {
+  const updates: Row[] = [];
+  const before: Row[] = [];
+  const modified: number[] = [];
+  for (const row of rows) {
+    if (unchangedSince !== null && row.modseq > unchangedSince) {
+      modified.push(row.uid);
+      continue;
+    }
+    const next = serializeFlags(applyFlagOperation(parseFlags(row.flags), op, flags));
+    if (next === row.flags) continue;
+    updates.push({ ...row, flags: next });
+    before.push(row);
+  }
+  return { updates, before, modified };
+}

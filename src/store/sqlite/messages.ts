@@ -21,7 +21,7 @@ import { crashPoint } from '../../observability/fault.js';
 import type { LocalBlobStore } from '../blob-store.js';
 import type { SqliteDb } from './db.js';
 import { tally, type Tally } from '../counters.js';
-import { applyFlagOperation, canonicalFlags, parseFlags, serializeFlags } from './flags.js';
+import { canonicalFlags, planFlagChanges, serializeFlags } from './flags.js';
 import type { AccountRow, MailboxRow, MessageRow } from './rows.js';
 import { MAILBOX_COLUMNS, MESSAGE_COLUMNS, messageRowOf, toMessageMeta } from './rows.js';
 
@@ -179,19 +179,7 @@ export class MessageRepo {
     canonicalFlags(flags); // refuse unstorable names before touching anything
     const result = this.sql.write(() => {
       const mailbox = this.requireMailbox(mailboxId);
-      const updates: MessageRow[] = [];
-      const modified: number[] = [];
-      const before: MessageRow[] = [];
-      for (const row of this.rowsByUid(mailboxId, uids)) {
-        if (unchangedSince !== null && row.modseq > unchangedSince) {
-          modified.push(row.uid);
-          continue;
-        }
-        const next = serializeFlags(applyFlagOperation(parseFlags(row.flags), op, flags));
-        if (next === row.flags) continue;
-        updates.push({ ...row, flags: next });
-        before.push(row);
-      }
+      const { updates, before, modified } = planFlagChanges(this.rowsByUid(mailboxId, uids), op, flags, unchangedSince);
       if (updates.length === 0) return { changed: [], modified };
       // RFC 7162 §3.1: one MODSEQ for the whole STORE; unchanged messages keep theirs.
       const modSeq = this.bumpModSeq(mailbox);
