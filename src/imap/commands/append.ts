@@ -12,6 +12,9 @@ import type { CommandContext, CommandOf, Completion, StreamedLiteral } from '../
 import { accountOf, bad, no, ok } from '../state.js';
 import { compactSet } from '../view.js';
 
+/** Bodies of one MULTIAPPEND written to the blob store at once. */
+const STAGING_CONCURRENCY = 8;
+
 export async function appendCommand(cmd: CommandOf<'APPEND'>, ctx: CommandContext): Promise<Completion> {
   const account = accountOf(ctx);
   const domain = ctx.imap.domain;
@@ -39,17 +42,35 @@ export async function appendCommand(cmd: CommandOf<'APPEND'>, ctx: CommandContex
   try {
     const mailbox = await domain.getMailbox(account.id, ctx.mailboxName(cmd.mailbox));
     if (!mailbox) return no('Mailbox does not exist', { name: 'TRYCREATE' });
-    const messages: Array<{ body: StagedBody; flags: string[]; internalDate?: Date }> = [];
-    for (const { content, streamed, flags, internalDate } of prepared) {
-      let body: StagedBody;
-      if (streamed) {
-        body = await streamed.body;
-      } else {
-        body = await domain.stageBody([content], { crlf: false });
-        stagedHere.push(body);
+    // Bodies are staged a few at a time: each waits on its own fsyncs, and a MULTIAPPEND of
+    // thousands staged one after another would spend most of its time waiting on the disk.
+    const bodies: StagedBody[] = new Array(prepared.length);
+    let next = 0;
+    let failure: unknown;
+    const stageNext = async (): Promise<void> => {
+      while (next < prepared.length && failure === undefined) {
+        const at = next++;
+        const { content, streamed } = prepared[at]!;
+        try {
+          if (streamed) {
+            bodies[at] = await streamed.body;
+          } else {
+            const body = await domain.stageBody([content], { crlf: false });
+            stagedHere.push(body);
+            bodies[at] = body;
+          }
+        } catch (err) {
+          failure ??= err;
+        }
       }
-      messages.push({ body, flags, ...(internalDate ? { internalDate } : {}) });
-    }
+    };
+    await Promise.all(Array.from({ length: Math.min(STAGING_CONCURRENCY, prepared.length) }, stageNext));
+    if (failure !== undefined) throw failure;
+    const messages = prepared.map(({ flags, internalDate }, at) => ({
+      body: bodies[at]!,
+      flags,
+      ...(internalDate ? { internalDate } : {}),
+    }));
     const stored = await domain.ingestStaged(mailbox, messages);
     const uidValidity = stored[stored.length - 1]?.uidValidity ?? mailbox.uidValidity;
     const uids = stored.map((r) => r.uid);
