@@ -342,6 +342,12 @@ export class SqliteMailStore implements MailStore {
     return removed;
   }
 
+  async expungeFlagged(mailboxId: MailboxId, flag: string, uids: number[] | null): Promise<number[]> {
+    const { removed, unreferenced } = this.messages.expunge(mailboxId, uids, flag);
+    this.messages.removeBodies(unreferenced);
+    return removed;
+  }
+
   // ------------------------------------------------ POP3 policy and device state (pop3-state.ts)
 
   async getPop3Policy(accountId: AccountId): Promise<Pop3Policy | null> {
