@@ -66,6 +66,9 @@ const SELECT_UID_RANGE = `SELECT ${MESSAGE_COLUMNS} FROM messages
   WHERE mailbox_id = ? AND uid BETWEEN ? AND ? ORDER BY uid`;
 
 export class MessageRepo {
+  /** A body removal failed after its commit: the store must not be taken for cleanly closed (open-marks.ts). */
+  leftOrphans = false;
+
   constructor(
     private readonly sql: SqliteDb,
     private readonly blobs: LocalBlobStore,
@@ -320,7 +323,8 @@ export class MessageRepo {
         for (const id of blobIds) if (!exists.get(id)) this.blobs.removeUnreferencedSync(id);
       });
     } catch {
-      // The metadata is committed; an orphan body is harmless until the sweep.
+      // The metadata is committed; an orphan body is harmless until the sweep, which the next start then runs.
+      this.leftOrphans = true;
     }
   }
 
