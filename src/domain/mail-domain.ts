@@ -30,7 +30,7 @@ import { inlineSummary, inlineSummaryOfBody, type SummaryOf, type SummaryOfBody 
 import { BodyWriter, stageBody, type StagedBody } from './staged-body.js';
 import { DEFAULT_PASSWORD_SETTINGS, hashPassword, type PasswordSettings, withoutScram } from './passwords.js';
 import { CredentialChecker } from './credential-cache.js';
-import { canonicalFlags, isDeleted } from './flags.js';
+import { canonicalFlags, DELETED_FLAG, isDeleted } from './flags.js';
 import { InMemoryMaildropLocks, type MaildropLocks } from './maildrop-locks.js';
 import { loadMessage, messageSummaries, type BodyRef, type LoadedMessage } from './message-content.js';
 import type { MessageStructure, MessageSummary } from '../mail/index.js';
@@ -429,8 +429,11 @@ export class MailDomain {
    * in `only`. Returns the UIDs removed, ascending.
    */
   async expungeDeleted(mailbox: Mailbox, only: ReadonlySet<number> | null = null): Promise<number[]> {
-    const uids = (await this.deletedMessages(mailbox)).filter((m) => !only || only.has(m.uid)).map((m) => m.uid);
-    return uids.length > 0 ? this.expungeMessages(mailbox, uids) : [];
+    if (only && only.size === 0) return [];
+    // One store step: a message whose \Deleted another session removes meanwhile is kept (RFC 9051 §6.4.3).
+    const removed = await this.store.expungeFlagged(mailbox.id, DELETED_FLAG, only ? [...only] : null);
+    if (removed.length > 0) this.bus.publish({ accountId: mailbox.accountId, mailboxId: mailbox.id });
+    return removed;
   }
 
   // ------------------------------------------------------ reads for sessions

@@ -310,6 +310,13 @@ export interface MailStore {
   moveAllToNewMailbox(fromMailboxId: MailboxId, names: string[]): Promise<{ created: Mailbox[]; moved: CopyResult }>;
   /** Expunges the given UIDs (those that exist); returns the UIDs removed, ascending. */
   expungeMessages(mailboxId: MailboxId, uids: number[]): Promise<number[]>;
+  /**
+   * Expunges, in one transaction, the messages that carry `flag` (any case)
+   * at that moment: all of them, or only those among `uids` when given.
+   * Returns the UIDs removed, ascending. Deciding and removing are one step,
+   * so a flag another session removes meanwhile keeps its message.
+   */
+  expungeFlagged(mailboxId: MailboxId, flag: string, uids: number[] | null): Promise<number[]>;
 
   // ---- POP3 policy and device state ----
   /** The account's POP3 policy, or null when none was set (the caller applies its defaults). */

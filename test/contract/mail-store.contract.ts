@@ -18,6 +18,7 @@ import { runMailStoreProperties } from './mail-store.property.js';
 import { runMessageSummaryContract } from './message-summary.contract.js';
 import { runPop3StateContract } from './pop3-state.contract.js';
 import { runConcurrencyContract } from './concurrency.contract.js';
+import { runExpungeDeletedContract } from './expunge-deleted.contract.js';
 
 export function runMailStoreContract(name: string, newStore: () => Promise<MailStore>): void {
   /** Runs `fn` on a fresh store and always closes it. */
@@ -511,5 +512,6 @@ export function runMailStoreContract(name: string, newStore: () => Promise<MailS
     runPop3UpdateContract(newStore);
     runInboxRenameContract(newStore);
     runConcurrencyContract(newStore);
+    runExpungeDeletedContract(newStore);
   });
 }

@@ -159,8 +159,83 @@ describe('commands on a PostgreSQL store', () => {
   });
 });
 
+/** A QRESYNC client's state (RFC 7162 §3.2.5): what it must keep to resynchronise without fetching. */
+interface QresyncState {
+  uidValidity: bigint;
+  highestModseq: bigint;
+  uidNext: number;
+  /** UID -> flags, as the client last saw them. */
+  messages: Map<number, string[]>;
+}
+
+/** What SELECT (QRESYNC ...) told an imapflow client: VANISHED (EARLIER) UIDs and FETCHed UIDs with their flags. */
+async function resync(server: TestServer, mailbox: string, state: QresyncState) {
+  const c = new ImapFlow({
+    host: '127.0.0.1',
+    port: server.ports.imaps,
+    secure: true,
+    tls: { ca: [server.certPem], servername: 'localhost' },
+    auth: { user: 'alice@example.com', pass: 'pw' },
+    logger: false,
+    qresync: true,
+  });
+  const vanished: number[] = [];
+  const fetched = new Map<number, string[]>();
+  c.on('expunge', (e: { uid?: number; vanished: boolean; earlier?: boolean }) => {
+    assert.ok(e.vanished && e.earlier && e.uid, `expected VANISHED (EARLIER), got ${JSON.stringify(e)}`);
+    vanished.push(e.uid);
+  });
+  c.on('flags', (f: { uid?: number; flags: Set<string> }) => {
+    assert.ok(f.uid, 'FETCH during SELECT carries the UID');
+    fetched.set(f.uid, [...f.flags].sort());
+  });
+  await c.connect();
+  assert.ok(c.enabled.has('QRESYNC'), 'QRESYNC enabled');
+  const opened = await c.mailboxOpen(mailbox, { uidValidity: state.uidValidity, changedSince: state.highestModseq });
+  await c.logout();
+  return { opened, vanished: vanished.sort((a, b) => a - b), fetched };
+}
+
+/**
+ * SELECT (QRESYNC (uidvalidity modseq known-uids)) over a raw socket, since
+ * imapflow does not send known UIDs: the untagged VANISHED and FETCH lines.
+ */
+async function resyncKnownUids(server: TestServer, mailbox: string, state: QresyncState): Promise<string[]> {
+  const socket = connect({ host: '127.0.0.1', port: server.ports.imaps, ca: [server.certPem], servername: 'localhost' });
+  let text = '';
+  socket.setEncoding('utf8');
+  let closed = false;
+  let grew: (() => void) | null = null;
+  socket.on('data', (t: string) => {
+    text += t;
+    grew?.();
+  });
+  socket.on('close', () => {
+    closed = true;
+    grew?.();
+  });
+  socket.on('error', () => {});
+  const wait = async (re: RegExp) => {
+    while (!re.test(text)) {
+      if (closed) throw new Error(`connection closed: ${text}`);
+      await new Promise<void>((resolve) => (grew = resolve));
+    }
+  };
+  await wait(/^\* OK/);
+  socket.write('a LOGIN alice@example.com pw\r\nb ENABLE QRESYNC\r\n');
+  await wait(/\r\nb OK/);
+  const known = [...state.messages.keys()].join(',');
+  const from = text.length;
+  socket.write(`c SELECT ${mailbox} (QRESYNC (${state.uidValidity} ${state.highestModseq} ${known}))\r\n`);
+  await wait(/\r\nc (OK|NO|BAD)[^\r]*\r\n/);
+  const reply = text.slice(from);
+  socket.end('d LOGOUT\r\n');
+  assert.match(reply, /\r\nc OK/);
+  return reply.split('\r\n').filter((l) => /^\* (VANISHED|\d+ FETCH)/.test(l));
+}
+
 describe('store copy', () => {
-  test('a SQLite store copied into PostgreSQL: an IMAP client with CONDSTORE state from before finds nothing to fetch', async () => {
+  test('a SQLite store copied into PostgreSQL: a QRESYNC client with state from before the copy has nothing to fetch, and sees a change made after it', async () => {
     const sqlite = await startServer();
     const url = await pg.newDatabase();
     let pgNode: TestServer | null = null;
@@ -169,31 +244,76 @@ describe('store copy', () => {
       assert.equal(r.status, 0, r.stderr);
       const c = imap(sqlite);
       await c.connect();
-      for (let i = 0; i < 5; i++) await c.append('INBOX', makeMessage({ subject: `before the copy ${i}` }), i % 2 ? ['\\Seen'] : []);
-      await c.mailboxOpen('INBOX');
-      await c.messageFlagsAdd('2', ['\\Flagged'], { uid: true });
+      await c.mailboxCreate('Work');
+      for (let i = 0; i < 6; i++) await c.append('INBOX', makeMessage({ subject: `before the copy ${i}` }), i % 2 ? ['\\Seen'] : []);
+      await c.append('Work', makeMessage({ subject: 'work' }), ['$Later']);
+      const early = await c.mailboxOpen('INBOX');
+      const earlyState: QresyncState = { uidValidity: early.uidValidity, highestModseq: early.highestModseq!, uidNext: early.uidNext, messages: new Map() };
+      await c.messageFlagsAdd('2', ['\\Flagged', '$Important'], { uid: true });
       await c.messageDelete('3', { uid: true });
-      const before = await c.mailboxOpen('INBOX');
+      await c.messageMove('4', 'Work', { uid: true });
+      await c.messageFlagsRemove('2', ['$Important'], { uid: true });
+      // The client's state before the copy: UIDVALIDITY, HIGHESTMODSEQ, UIDNEXT, the UIDs and their flags.
+      const states = new Map<string, QresyncState>();
+      for (const name of ['INBOX', 'Work']) {
+        const mb = await c.mailboxOpen(name);
+        const messages = new Map<number, string[]>();
+        for await (const m of c.fetch('1:*', { uid: true, flags: true })) messages.set(m.uid, [...m.flags!].sort());
+        states.set(name, { uidValidity: mb.uidValidity, highestModseq: mb.highestModseq!, uidNext: mb.uidNext, messages });
+      }
+      assert.deepEqual([...states.get('INBOX')!.messages.keys()], [1, 2, 5, 6]);
       await c.logout();
+      // A client offline since before the flag changes and expunges is told them from the change log.
+      const earlyOnSqlite = await resync(sqlite, 'INBOX', earlyState);
+      assert.deepEqual(earlyOnSqlite.vanished, [3, 4]);
+      assert.deepEqual([...earlyOnSqlite.fetched.keys()], [2]);
       assert.equal(await sqlite.stop(), 0);
 
       const copied = cli(['store', 'copy', '--from', sqlite.dataDir, '--to', url]);
       assert.equal(copied.status, 0, copied.stderr);
-      assert.match(copied.stdout, /^copied 2 accounts and 4 messages/m);
+      assert.match(copied.stdout, /^copied 2 accounts and 6 messages/m);
       const again = cli(['store', 'copy', '--from', sqlite.dataDir, '--to', url]);
       assert.notEqual(again.status, 0, 'a finished copy is not repeated');
 
       pgNode = await node(url);
-      const after = imap(pgNode);
-      await after.connect();
-      const mb = await after.mailboxOpen('INBOX');
-      assert.equal(mb.uidValidity, before.uidValidity);
-      assert.equal(mb.uidNext, before.uidNext);
-      assert.equal(mb.highestModseq, before.highestModseq);
-      const changed = [];
-      for await (const m of after.fetch('1:*', { uid: true, flags: true }, { uid: true, changedSince: before.highestModseq })) changed.push(m);
-      assert.deepEqual(changed, [], 'nothing changed since the state the client had');
-      await after.logout();
+      // RFC 7162 §3.2.5.1: same UIDVALIDITY and HIGHESTMODSEQ, so nothing is sent: no VANISHED, no FETCH.
+      for (const [name, state] of states) {
+        const { opened, vanished, fetched } = await resync(pgNode, name, state);
+        assert.equal(opened.uidValidity, state.uidValidity, name);
+        assert.equal(opened.highestModseq, state.highestModseq, name);
+        assert.equal(opened.uidNext, state.uidNext, name);
+        assert.equal(opened.exists, state.messages.size, name);
+        assert.deepEqual(vanished, [], `${name}: nothing vanished`);
+        assert.deepEqual([...fetched.keys()], [], `${name}: nothing to fetch`);
+        assert.deepEqual(await resyncKnownUids(pgNode, name, state), [], `${name}: nothing with known UIDs either`);
+      }
+
+      // The same change log after the copy: the same VANISHED and FETCH as the SQLite node gave.
+      const earlyOnPg = await resync(pgNode, 'INBOX', earlyState);
+      assert.deepEqual(earlyOnPg.vanished, earlyOnSqlite.vanished);
+      assert.deepEqual([...earlyOnPg.fetched], [...earlyOnSqlite.fetched]);
+
+      // Changes made after the copy reach the same client state.
+      const later = imap(pgNode);
+      await later.connect();
+      await later.mailboxOpen('INBOX');
+      await later.messageFlagsAdd('5', ['\\Answered'], { uid: true });
+      await later.messageDelete('6', { uid: true });
+      const appended = await later.append('INBOX', makeMessage({ subject: 'after the copy' }));
+      assert.ok(appended);
+      await later.logout();
+      const inbox = states.get('INBOX')!;
+      assert.equal(appended.uid, inbox.uidNext, 'the first UID after the copy is the UIDNEXT the client saw');
+      const { opened, vanished, fetched } = await resync(pgNode, 'INBOX', inbox);
+      assert.ok(opened.highestModseq! > inbox.highestModseq);
+      assert.deepEqual(vanished, [6]);
+      assert.deepEqual([...fetched.keys()].sort((a, b) => a - b), [5, appended.uid]);
+      assert.deepEqual(fetched.get(5), ['\\Answered']);
+      // With known UIDs the reply is limited to them (RFC 7162 §3.2.5): the new message is left to UIDNEXT.
+      const known = await resyncKnownUids(pgNode, 'INBOX', inbox);
+      assert.equal(known.length, 2, known.join('\n'));
+      assert.equal(known[0], '* VANISHED (EARLIER) 6');
+      assert.match(known[1], /^\* 3 FETCH \(UID 5 FLAGS \(\\Answered\) MODSEQ \(\d+\)\)$/);
     } finally {
       await pgNode?.stop();
       pgNode?.cleanup();

@@ -40,7 +40,7 @@ import type {
 } from '../types.js';
 import { StoreError } from '../types.js';
 import { BufferedAppends } from '../buffered-appends.js';
-import { canonicalFlags, planFlagChanges, serializeFlags } from '../sqlite/flags.js';
+import { canonicalFlags, hasFlagIn, planFlagChanges, serializeFlags } from '../sqlite/flags.js';
 import { generateUidl, newEmailId, newMailboxObjectId } from '../sqlite/messages.js';
 import type { AccountRow, MailboxListRow, MailboxRow, MessageRow } from '../sqlite/rows.js';
 import { toAccount, toMailbox, toMessageMeta } from '../sqlite/rows.js';
@@ -393,6 +393,11 @@ export class PgMailStore implements MailStore {
     return this.db.write((c) => expungeIn(c, mailboxId, uids));
   }
 
+  async expungeFlagged(mailboxId: MailboxId, flag: string, uids: number[] | null): Promise<number[]> {
+    const wanted = canonicalFlags([flag])[0].toLowerCase();
+    return this.db.write((c) => expungeIn(c, mailboxId, uids, wanted));
+  }
+
   // ------------------------------------------------ POP3 policy and device state
 
   async getPop3Policy(accountId: AccountId): Promise<Pop3Policy | null> {
@@ -717,9 +722,24 @@ async function updateFlagsIn(
   return { changed: updates.map((row) => toMessageMeta({ ...row, modseq: modSeq })), modified };
 }
 
-async function expungeIn(c: Queryable, mailboxId: MailboxId, uids: number[]): Promise<number[]> {
+/**
+ * With `lowerFlag`, only messages carrying that flag go, chosen after the
+ * mailbox row is locked: every flag change takes that lock first, so none
+ * lands between choosing and removing. `uids` null then means every one.
+ */
+async function expungeIn(c: Queryable, mailboxId: MailboxId, uids: number[] | null, lowerFlag?: string): Promise<number[]> {
   const [mailbox] = await lockMailboxes(c, [mailboxId]);
-  const rows = await rowsByUid(c, mailboxId, uids);
+  let rows: MessageRow[];
+  if (uids !== null) rows = await rowsByUid(c, mailboxId, uids);
+  else {
+    // Flags are stored space-separated; ' ' alone matches every row.
+    const r = await c.query<MessageRow>(
+      `SELECT ${MESSAGE_COLUMNS} FROM messages WHERE mailbox_id = $1 AND strpos(' ' || lower(flags) || ' ', $2) > 0 ORDER BY uid`,
+      [mailboxId, lowerFlag === undefined ? ' ' : ` ${lowerFlag} `],
+    );
+    rows = r.rows;
+  }
+  if (lowerFlag !== undefined) rows = rows.filter((r) => hasFlagIn(r.flags, lowerFlag));
   if (rows.length === 0) return [];
   await removeRows(c, mailbox, rows);
   await dropBlobReferences(c, rows.map((r) => r.blob_id));

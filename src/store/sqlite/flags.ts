@@ -64,6 +64,12 @@ export function parseFlags(stored: string): string[] {
   return stored.length === 0 ? [] : stored.split(' ');
 }
 
+/** Whether stored (serialised) flags hold `lowerFlag`, given in lower case: names are case-insensitive. */
+export function hasFlagIn(stored: string, lowerFlag: string): boolean {
+  return ` ${stored.toLowerCase()} `.includes(` ${lowerFlag} `);
+}
+
+
 export function hasFlag(flags: string[], flag: string): boolean {
   const lower = flag.toLowerCase();
   return flags.some((f) => f.toLowerCase() === lower);

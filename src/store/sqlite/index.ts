@@ -5,6 +5,7 @@ import { defaultBlobStore, SqliteDb } from './db.js';
 import { SqliteMailStore } from './sqlite-store.js';
 import type { LocalBlobStore } from '../blob-store.js';
 import { WorkerSqliteStore } from './worker-store.js';
+import { OpenMarks } from './open-marks.js';
 
 export type { SqliteOptions } from './db.js';
 export { DEFAULT_BUSY_TIMEOUT_MS } from './db.js';
@@ -31,5 +32,5 @@ export async function openSqliteStore(path: string, options: SqliteOptions = {})
     return blobs;
   };
   const sql = SqliteDb.open(path, options, bodies);
-  return new SqliteMailStore(sql, bodies());
+  return new SqliteMailStore(sql, bodies(), inMemory ? null : OpenMarks.take(path));
 }

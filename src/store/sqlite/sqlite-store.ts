@@ -3,6 +3,7 @@
  * operations in messages.ts. Every write is one transaction committed with
  * synchronous=FULL before the returned promise resolves.
  */
+import { OpenMarks } from './open-marks.js';
 import type {
   Account,
   AccountId,
@@ -46,9 +47,11 @@ export class SqliteMailStore implements MailStore {
     true,
   );
 
+  /** `marks`: this writer's open mark (open-marks.ts); null for a database in memory or a reader. */
   constructor(
     private readonly sql: SqliteDb,
     private readonly blobs: LocalBlobStore,
+    private readonly marks: OpenMarks | null = null,
   ) {
     this.messages = new MessageRepo(sql, blobs);
     this.pop3 = new Pop3StateRepo(sql);
@@ -342,6 +345,12 @@ export class SqliteMailStore implements MailStore {
     return removed;
   }
 
+  async expungeFlagged(mailboxId: MailboxId, flag: string, uids: number[] | null): Promise<number[]> {
+    const { removed, unreferenced } = this.messages.expunge(mailboxId, uids, flag);
+    this.messages.removeBodies(unreferenced);
+    return removed;
+  }
+
   // ------------------------------------------------ POP3 policy and device state (pop3-state.ts)
 
   async getPop3Policy(accountId: AccountId): Promise<Pop3Policy | null> {
@@ -407,14 +416,20 @@ export class SqliteMailStore implements MailStore {
    * committed; or its last reference committed away before the removal).
    */
   async recover(): Promise<RecoveryReport> {
+    // When every writer before us closed in order, nothing is half-done: no walk over every body file.
+    const dead = this.marks?.dead() ?? null;
+    if (dead !== null && dead.length === 0) return { orphanBlobs: 0, repairedReferenceCounts: 0 };
     const { orphanBlobs, repairedReferenceCounts, unreferenced } = this.messages.sweepBlobs();
     this.messages.removeBodies(unreferenced);
     const orphanBodies = await this.blobs.sweep((ids, remove) => this.messages.removeUnreferencedBodies(ids, remove));
+    if (dead !== null) this.marks!.forget(dead);
     return { orphanBlobs: orphanBlobs + orphanBodies, repairedReferenceCounts };
   }
 
   async close(): Promise<void> {
     this.sql.close();
+    // Only an orderly close that left no orphan behind spares the next start its walk.
+    if (!this.messages.leftOrphans) this.marks?.release();
   }
 
   // ------------------------------------------------------------------- helpers

@@ -14,6 +14,7 @@ import type { LocalBlobStore } from '../blob-store.js';
 import { FileBlobStore } from '../blobs/file-blob-store.js';
 import { StoreError } from '../types.js';
 import { defaultBlobStore, SqliteDb } from './db.js';
+import { OpenMarks } from './open-marks.js';
 import { SqliteMailStore } from './sqlite-store.js';
 import type { CallReply, WorkerInit, WorkerReply, WorkerRequest } from './worker-protocol.js';
 import { ALONE, READS, serializeError, WRITES } from './worker-protocol.js';
@@ -31,7 +32,9 @@ let sql: SqliteDb;
 let store: SqliteMailStore;
 try {
   sql = init.role === 'reader' ? SqliteDb.openReader(init.path, init.options) : SqliteDb.open(init.path, init.options, bodies);
-  store = new SqliteMailStore(sql, bodies());
+  // Only the writer holds an open mark: a reader leaves nothing half-done.
+  const writes = init.role === 'writer' && init.path !== ':memory:' && init.path !== '';
+  store = new SqliteMailStore(sql, bodies(), writes ? OpenMarks.take(init.path) : null);
   port.postMessage({ id: 0, ready: true } satisfies WorkerReply);
 } catch (err) {
   port.postMessage({ id: 0, ready: false, error: serializeError(err) } satisfies WorkerReply);

@@ -72,6 +72,7 @@ export const WRITES: ReadonlySet<string> = new Set([
   'moveMessages',
   'moveAllToNewMailbox',
   'expungeMessages',
+  'expungeFlagged',
   'setPop3Policy',
   'recordPop3Session',
   'commitPop3Update',

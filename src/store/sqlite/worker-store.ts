@@ -297,6 +297,10 @@ export class WorkerSqliteStore implements MailStore {
     return this.call('expungeMessages', [mailboxId, uids]);
   }
 
+  expungeFlagged(mailboxId: MailboxId, flag: string, uids: number[] | null): Promise<number[]> {
+    return this.call('expungeFlagged', [mailboxId, flag, uids]);
+  }
+
   // ------------------------------------------------ POP3 policy and device state
 
   getPop3Policy(accountId: AccountId): Promise<Pop3Policy | null> {
