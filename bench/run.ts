@@ -121,6 +121,7 @@ async function main(): Promise<void> {
         ...servers.map((s) => `${s.name} RSS (MiB) after each phase: ${memoryTrail.map((m) => `${m.after} ${m[s.name]?.toFixed(0)}`).join(', ')}`),
         'Both servers use TLS (imaps/pop3s) with a self-signed P-256 certificate; clients verify it.',
         'Mailstead runs with its defaults (log level info, scrypt N=2^15 passwords); Dovecot as test/helpers/dovecot.ts configures it ({PLAIN} passwords unless a row says otherwise).',
+        ...(only.includes('imap') ? ['The imap suite restarts both servers (cold header sync): memory after it counts from that restart.'] : []),
         ...(flags.quick ? ['--quick: too few runs to mean anything; for checking the harness only.'] : []),
       ],
     };
