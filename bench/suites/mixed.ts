@@ -83,9 +83,10 @@ export async function mixedLoad(s: BenchServer, clients: number, seconds: number
           if (await op('store', `UID STORE ${uid} +FLAGS.SILENT (\\Deleted)`)) await op('expunge', `UID EXPUNGE ${uid}`);
         }
         await op('logout', 'LOGOUT');
-        c.close();
       } catch (err) {
         fail(`connection: ${(err as Error).message}`);
+      } finally {
+        // Also after a refused SELECT: the session starts over on a new connection.
         c?.close();
       }
     }
