@@ -4,26 +4,33 @@
  * Prints a table of medians, slow tails and Mailstead/Dovecot ratios; with
  * `--json FILE` also writes every run's values. See docs/benchmarks.md.
  *
- *   --json FILE     write the report as JSON
- *   --quick         fewer runs and 200 messages: checks the harness, measures nothing
- *   --messages N    messages in the benchmark mailbox (default 2000)
- *   --only LIST     comma-separated suites: connect,imap,pop3,delivery,idle,resync,speedtest,memory
- *   --no-dovecot    measure Mailstead alone
+ *   --json FILE       write the report as JSON
+ *   --report FILE     write the table and the ratio chart into FILE (docs/performance.md) between its markers
+ *   --from-json FILE  no run: take the report from a --json file (with --report)
+ *   --quick           fewer runs and 200 messages: checks the harness, measures nothing
+ *   --messages N      messages in the benchmark mailbox (default 10000)
+ *   --only LIST       comma-separated suites: connect,imap,pop3,delivery,idle,resync,mixed,imaptest,speedtest,memory
+ *   --no-dovecot      measure Mailstead alone
+ *
+ * IMAPTEST=/path/to/imaptest runs the imaptest stress rows (skipped otherwise).
  */
-import { writeFileSync } from 'node:fs';
+import { readFileSync, writeFileSync } from 'node:fs';
 import { cpus, loadavg } from 'node:os';
 import { parseArgs } from 'node:util';
 import { mailboxCorpus } from './lib/corpus.js';
 import { rssBytes } from './lib/memory.js';
 import { deliverAll } from './lib/lmtp-client.js';
 import { type BenchReport, formatReport, ratioOf } from './lib/report.js';
+import { writeMarkdownReport } from './lib/report-file.js';
 import { type BenchServer, startDovecotServer, startMailsteadServer } from './lib/servers.js';
 import type { BenchContext, Row } from './lib/suite.js';
 import { connectSuite } from './suites/connect.js';
 import { deliverySuite } from './suites/delivery.js';
 import { idleSuite } from './suites/idle.js';
 import { imapSuite } from './suites/imap.js';
+import { imaptestSuite } from './suites/imaptest.js';
 import { memorySuite } from './suites/memory.js';
+import { mixedSuite } from './suites/mixed.js';
 import { pop3Suite } from './suites/pop3.js';
 import { speedtestSuite } from './suites/speedtest.js';
 import { resyncSuite } from './resync.js';
@@ -35,6 +42,8 @@ const SUITES: Record<string, (ctx: BenchContext) => Promise<Row[]>> = {
   delivery: deliverySuite,
   idle: idleSuite,
   resync: resyncSuite,
+  mixed: mixedSuite,
+  imaptest: imaptestSuite,
   speedtest: speedtestSuite,
   // Last: it reads what the runs left behind.
   memory: memorySuite,
@@ -43,6 +52,8 @@ const SUITES: Record<string, (ctx: BenchContext) => Promise<Row[]>> = {
 const { values: flags } = parseArgs({
   options: {
     json: { type: 'string' },
+    report: { type: 'string' },
+    'from-json': { type: 'string' },
     quick: { type: 'boolean', default: false },
     messages: { type: 'string' },
     only: { type: 'string' },
@@ -54,10 +65,16 @@ const mib = (bytes: number) => Math.round((bytes / 2 ** 20) * 10) / 10;
 const progress = (text: string) => process.stderr.write(`[bench] ${text}\n`);
 
 async function main(): Promise<void> {
+  if (flags['from-json']) {
+    if (!flags.report) throw new Error('--from-json needs --report FILE');
+    const report = JSON.parse(readFileSync(flags['from-json'], 'utf8')) as BenchReport;
+    progress(`wrote ${(await writeMarkdownReport(report, flags.report)).join(', ')}`);
+    return;
+  }
   const started = new Date();
   const t0 = performance.now();
   const loadStart = loadavg();
-  const messages = Number(flags.messages ?? (flags.quick ? 200 : 2000));
+  const messages = Number(flags.messages ?? (flags.quick ? 200 : 10_000));
   if (!Number.isInteger(messages) || messages < 1) throw new Error('--messages must be a positive integer');
   const only = flags.only ? flags.only.split(',').map((s) => s.trim()) : Object.keys(SUITES);
   for (const name of only) if (!SUITES[name]) throw new Error(`unknown suite ${name}; known: ${Object.keys(SUITES).join(', ')}`);
@@ -79,7 +96,9 @@ async function main(): Promise<void> {
     const sampleMemory = (after: string) =>
       memoryTrail.push({ after, ...Object.fromEntries(servers.map((s) => [s.name, mib(s.pids().reduce((sum, pid) => sum + rssBytes(pid), 0))])) });
     sampleMemory('start');
-    await Promise.all(servers.map((s) => deliverAll(s.lmtp, s.user, corpus, 4)));
+    const delivered = performance.now();
+    await Promise.all(servers.map((s) => deliverAll(s.lmtp, s.user, corpus, 8)));
+    progress(`delivered in ${((performance.now() - delivered) / 1000).toFixed(0)} s`);
     sampleMemory('mailbox delivered');
 
     const ctx: BenchContext = { servers, messages, mailboxBytes: octets, quick: flags.quick, progress };
@@ -102,6 +121,7 @@ async function main(): Promise<void> {
         ...servers.map((s) => `${s.name} RSS (MiB) after each phase: ${memoryTrail.map((m) => `${m.after} ${m[s.name]?.toFixed(0)}`).join(', ')}`),
         'Both servers use TLS (imaps/pop3s) with a self-signed P-256 certificate; clients verify it.',
         'Mailstead runs with its defaults (log level info, scrypt N=2^15 passwords); Dovecot as test/helpers/dovecot.ts configures it ({PLAIN} passwords unless a row says otherwise).',
+        ...(only.includes('imap') ? ['The imap suite restarts both servers (cold header sync): memory after it counts from that restart.'] : []),
         ...(flags.quick ? ['--quick: too few runs to mean anything; for checking the harness only.'] : []),
       ],
     };
@@ -110,6 +130,7 @@ async function main(): Promise<void> {
       writeFileSync(flags.json, `${JSON.stringify(report, null, 2)}\n`);
       progress(`wrote ${flags.json}`);
     }
+    if (flags.report) progress(`wrote ${(await writeMarkdownReport(report, flags.report)).join(', ')}`);
   } finally {
     await Promise.all(servers.map((s) => s.stop()));
   }

@@ -6,6 +6,7 @@
  */
 import { spawn, spawnSync } from 'node:child_process';
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
+import { connect } from 'node:net';
 import { join } from 'node:path';
 import { DOVECOT_BIN, startDovecot } from '../../test/helpers/dovecot.js';
 import { CLI, startServer } from '../../test/helpers/server.js';
@@ -26,6 +27,13 @@ export interface BenchServer {
   /** Accounts for the parallel login rows: Mailstead locks a POP3 maildrop (RFC 1939 §8), so 8 logins at once are 8 users. */
   crowd: Account[];
   lmtp: LmtpEndpoint;
+  /** Plain-text IMAP port (imaptest speaks LOGIN without TLS; Mailstead allows it from loopback only when IMAPTEST is set). */
+  imap: number;
+  /** Empty accounts of their own for the imaptest stress and the mixed-load rows, which append and expunge. */
+  stressUser: Account;
+  mixedUser: Account;
+  /** Stops and starts the server on the same data (new ports for Mailstead): for the cold header-sync row. */
+  restart(): Promise<void>;
   /** Dovecot's temp directory (config, passwd-file); unset for Mailstead. */
   dataDir?: string;
   /** The server's processes now (Dovecot forks one per login). */
@@ -42,6 +50,9 @@ export interface Account {
 /** Eight empty accounts sharing one password. */
 const CROWD: Account[] = Array.from({ length: 8 }, (_, i) => ({ user: `crowd${i + 1}@example.com`, password: 'crowd-secret-1' }));
 
+const STRESS: Account = { user: 'stress@example.com', password: 'stress-secret-1' };
+const MIXED: Account = { user: 'mixed@example.com', password: 'mixed-secret-1' };
+
 const USER = 'alice@example.com';
 const PASSWORD = 'alice-secret-1';
 const USER2 = 'bob@example.com';
@@ -49,13 +60,18 @@ const PASSWORD2 = 'bob-secret-2';
 
 export async function startMailsteadServer(): Promise<BenchServer> {
   // The shipped defaults (log level info, scrypt passwords), except the failed-login delay no run here triggers.
-  const server = await startServer();
-  await Promise.all([{ user: USER, password: PASSWORD }, { user: USER2, password: PASSWORD2 }, ...CROWD].map((a) => addUserAsync(server.dataDir, a)));
+  // imaptest logs in on the plain port (docs/imaptest.md): allowed from loopback only when it will run.
+  const config = process.env.IMAPTEST ? { tls: { allowCleartextAuthFromLoopback: true } } : {};
+  let server = await startServer({ config });
+  await Promise.all([{ user: USER, password: PASSWORD }, { user: USER2, password: PASSWORD2 }, ...CROWD, STRESS, MIXED].map((a) => addUserAsync(server.dataDir, a)));
   const pkg = JSON.parse(readFileSync(join(import.meta.dirname, '../../package.json'), 'utf8')) as { version: string };
-  return {
+  const bench: BenchServer = {
     name: 'mailstead',
     imaps: server.ports.imaps,
     pop3s: server.ports.pop3s,
+    imap: server.ports.imap,
+    stressUser: STRESS,
+    mixedUser: MIXED,
     certPem: server.certPem,
     user: USER,
     password: PASSWORD,
@@ -65,11 +81,17 @@ export async function startMailsteadServer(): Promise<BenchServer> {
     lmtp: { port: server.ports.lmtp },
     pids: () => (server.process.pid ? [server.process.pid] : []),
     version: `Mailstead ${pkg.version} (Node.js ${process.versions.node})`,
+    async restart() {
+      await server.stop();
+      server = await startServer({ dataDir: server.dataDir, config });
+      Object.assign(bench, { imaps: server.ports.imaps, pop3s: server.ports.pop3s, imap: server.ports.imap, lmtp: { port: server.ports.lmtp } });
+    },
     async stop() {
       await server.stop();
       server.cleanup();
     },
   };
+  return bench;
 }
 
 /** Dovecot, or the reason it cannot run here. */
@@ -84,13 +106,19 @@ export async function startDovecotServer(): Promise<BenchServer | string> {
   }
   // The harness's passwd-file has two users; the crowd gets lines of the same shape (Dovecot re-reads the file).
   const passwd = join(dv.dataDir, 'passwd');
-  const crowdLines = CROWD.map((a) => `${a.user}:{PLAIN}${a.password}:65534:65534::${join(dv.dataDir, 'mail', a.user)}::\n`);
+  const crowdLines = [...CROWD, STRESS, MIXED].map((a) => `${a.user}:{PLAIN}${a.password}:65534:65534::${join(dv.dataDir, 'mail', a.user)}::\n`);
   writeFileSync(passwd, readFileSync(passwd, 'utf8') + crowdLines.join(''));
   const version = spawnSync(DOVECOT_BIN, ['--version'], { encoding: 'utf8' }).stdout.trim();
+  // After a restart the master is a daemon of our own start, not the helper's child: stop() must end it too.
+  let restartedMaster: number | null = null;
+  const masterPid = () => Number(readFileSync(join(dv.dataDir, 'run', 'master.pid'), 'utf8').trim());
   return {
     name: 'dovecot',
     imaps: dv.imapsPort,
     pop3s: dv.pop3sPort,
+    imap: dv.imapPort,
+    stressUser: STRESS,
+    mixedUser: MIXED,
     certPem: dv.certPem,
     user: dv.user,
     password: dv.password,
@@ -105,8 +133,59 @@ export async function startDovecotServer(): Promise<BenchServer | string> {
       return master ? [master, ...descendants(master)] : [];
     },
     version: `Dovecot ${version}`,
-    stop: () => dv.stop(),
+    async restart() {
+      const old = masterPid();
+      process.kill(old, 'SIGTERM');
+      await waitUntil(() => !alive(old), 'Dovecot to stop');
+      // Without -F the master daemonises once it listens; its children are new processes with empty memory.
+      const r = spawnSync(DOVECOT_BIN, ['-c', dv.configFile], { encoding: 'utf8', timeout: 60_000 });
+      if (r.status !== 0) throw new Error(`Dovecot did not restart: ${r.stderr}`);
+      await waitUntil(() => existsSync(join(dv.dataDir, 'run', 'master.pid')) && alive(masterPid()), 'Dovecot to start');
+      restartedMaster = masterPid();
+      await waitForPort(dv.imapsPort);
+    },
+    async stop() {
+      if (restartedMaster !== null && alive(restartedMaster)) {
+        const pid = restartedMaster;
+        process.kill(pid, 'SIGTERM');
+        await waitUntil(() => !alive(pid), 'Dovecot to stop');
+      }
+      await dv.stop();
+    },
   };
+}
+
+function alive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+async function waitUntil(check: () => boolean, what: string): Promise<void> {
+  // Generous: this only catches a server that never gets there.
+  const deadline = Date.now() + 60_000;
+  while (!check()) {
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 50));
+  }
+}
+
+/** Resolves once the port accepts a TCP connection. */
+async function waitForPort(port: number): Promise<void> {
+  const open = () =>
+    new Promise<boolean>((resolve) => {
+      const s = connect(port, '127.0.0.1');
+      s.once('connect', () => (s.destroy(), resolve(true)));
+      s.once('error', () => resolve(false));
+    });
+  const deadline = Date.now() + 60_000;
+  while (!(await open())) {
+    if (Date.now() > deadline) throw new Error(`port ${port} did not open`);
+    await new Promise((r) => setTimeout(r, 50));
+  }
 }
 
 /** `mailstead user add` without blocking the event loop, so the accounts are made in parallel. */

@@ -28,6 +28,32 @@ export interface Row {
   note?: string;
   /** Anything else worth keeping in the JSON (octets moved, per-server detail). */
   detail?: Record<string, unknown>;
+  /** The benchmark client's own CPU while measuring each server: if near 100 % of a core, the client was the bottleneck. */
+  clientCpu?: Partial<Record<ServerName, ClientCpu>>;
+}
+
+export interface ClientCpu {
+  /** process.cpuUsage() (user + system, all threads of the client) over the kept runs. */
+  cpuMs: number;
+  wallMs: number;
+  /** cpuMs / wallMs × 100: percent of one core. */
+  percent: number;
+}
+
+/** Client CPU spent in `alternate`'s kept runs, by the Map it returned (picked up by row()). */
+const cpuByValues = new WeakMap<Map<ServerName, number[]>, Map<ServerName, { cpuUs: number; wallMs: number }>>();
+
+export function clientCpu(cpuMs: number, wallMs: number): ClientCpu {
+  return { cpuMs, wallMs, percent: wallMs > 0 ? (cpuMs / wallMs) * 100 : 0 };
+}
+
+/** Measures the client's CPU around `work`. */
+export async function withClientCpu<T>(work: () => Promise<T>): Promise<{ result: T; cpu: ClientCpu }> {
+  const c0 = process.cpuUsage();
+  const t0 = performance.now();
+  const result = await work();
+  const used = process.cpuUsage(c0);
+  return { result, cpu: clientCpu((used.user + used.system) / 1000, performance.now() - t0) };
 }
 
 export interface RunPlan {
@@ -51,13 +77,26 @@ export async function alternate(
   measure: (server: BenchServer, run: number) => Promise<number>,
 ): Promise<Map<ServerName, number[]>> {
   const values = new Map<ServerName, number[]>(ctx.servers.map((s) => [s.name, []]));
+  const cpu = new Map(ctx.servers.map((s) => [s.name, { cpuUs: 0, wallMs: 0 }]));
+  cpuByValues.set(values, cpu);
   for (const server of ctx.servers) {
     for (let i = 0; i < warmup; i++) await measure(server, -1 - i);
   }
   for (let run = 0; run < runs; run++) {
     ctx.progress(`${label}: run ${run + 1}/${runs}`);
     const order = run % 2 ? [...ctx.servers].reverse() : ctx.servers;
-    for (const server of order) values.get(server.name)?.push(await measure(server, run));
+    for (const server of order) {
+      const c0 = process.cpuUsage();
+      const t0 = performance.now();
+      const value = await measure(server, run);
+      const used = process.cpuUsage(c0);
+      const spent = cpu.get(server.name);
+      if (spent) {
+        spent.cpuUs += used.user + used.system;
+        spent.wallMs += performance.now() - t0;
+      }
+      values.get(server.name)?.push(value);
+    }
   }
   return values;
 }
@@ -65,5 +104,7 @@ export async function alternate(
 export function row(id: string, title: string, unit: string, better: Better, values: Map<ServerName, number[]>, extra: Partial<Row> = {}): Row {
   const results: Row['results'] = {};
   for (const [name, list] of values) results[name] = summarise(list, better);
-  return { id, title, unit, better, results, ...extra };
+  const spent = cpuByValues.get(values);
+  const cpu = spent ? Object.fromEntries([...spent].map(([name, c]) => [name, clientCpu(c.cpuUs / 1000, c.wallMs)])) : undefined;
+  return { id, title, unit, better, results, ...(cpu ? { clientCpu: cpu } : {}), ...extra };
 }
