@@ -148,7 +148,8 @@ test('APPEND: single, with flags and date, MULTIAPPEND, literal8', () => {
   assert.ok(m.name === 'APPEND');
   assert.deepEqual(m.messages, [
     { flags: [], internalDate: new Date(Date.UTC(1996, 6, 17, 9, 44, 25)), content: Buffer.from('ab') },
-    { flags: [], internalDate: new Date(Date.UTC(2020, 0, 1)), content: Buffer.from('c\x00d') },
+    // RFC 3516 §4.4: the literal8 is marked, so APPEND knows the client sent binary content.
+    { flags: [], internalDate: new Date(Date.UTC(2020, 0, 1)), content: Buffer.from('c\x00d'), binary: true },
     { flags: ['\\Draft', '$Fwd'], content: Buffer.from('e') },
   ]);
   bad('a APPEND INBOX hello', /Expected message as a literal/);

@@ -153,7 +153,9 @@ function parseAppend(c: Cursor): ImapCommandBody {
       message.internalDate = date;
       c.sp('message literal');
     }
-    message.content = c.literal('message', true);
+    const { bytes, literal8 } = c.literalOf('message', true);
+    message.content = bytes;
+    if (literal8) message.binary = true;
     messages.push(message);
   } while (!c.atEnd());
   return { name: 'APPEND', mailbox, messages };

@@ -115,6 +115,8 @@ export interface AppendMessage {
   /** Parsed date-time argument, if given. */
   internalDate?: Date;
   content: Buffer;
+  /** Sent as a literal8 ~{n} (RFC 3516 §4.4): binary content the server must make readable or refuse. */
+  binary?: boolean;
 }
 
 /** A mailbox name exactly as the client sent it (astring decoded as UTF-8); the session decodes modified UTF-7. */
