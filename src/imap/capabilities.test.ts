@@ -145,6 +145,12 @@ const AFTER_LOGIN: Record<string, Check> = {
     ok(await c.cmd('ENABLE QRESYNC'), /\* ENABLED QRESYNC/);
     ok(await c.cmd(`SELECT INBOX (QRESYNC (${uidValidity} 1))`), /\* 1 FETCH \(UID 1 FLAGS \([^)]*\) MODSEQ \(\d+\)\)/);
   },
+  REPLACE: async (c) => {
+    const uid = /\[APPENDUID \d+ (\d+)\]/.exec(await c.cmd(`APPEND INBOX ${lit}`))![1];
+    await c.cmd('SELECT INBOX');
+    const r = await c.cmd(`UID REPLACE ${uid} Drafts ${lit}`);
+    ok(r, /\* OK \[APPENDUID \d+ \d+\] [^\r]*\r\n\* 2 EXPUNGE\r\n/);
+  },
   WITHIN: async (c) => {
     await c.cmd('SELECT INBOX');
     ok(await c.cmd('SEARCH YOUNGER 3600'), /\* (E?SEARCH)/);

@@ -51,6 +51,8 @@ export const SESSION_CAPABILITIES = [
   'NOTIFY',
   // RFC 8474: EMAILID, THREADID, and MAILBOXID in SELECT, CREATE and STATUS.
   'OBJECTID',
+  // RFC 8508: REPLACE / UID REPLACE (append, then expunge the old message).
+  'REPLACE',
 ];
 
 /** After authentication, with the values that depend on configuration (RFC 7889 APPENDLIMIT). */

@@ -10,6 +10,8 @@ import { encodeBinaryParts } from '../../mail/binary-append.js';
 import { errorCompletion } from '../errors.js';
 import { checkClientFlags } from '../../domain/flags.js';
 import type { StagedBody } from '../../domain/staged-body.js';
+import type { AppendMessage, ResponseCode } from '../../protocol/imap/types.js';
+import type { Mailbox } from '../../store/types.js';
 import type { CommandContext, CommandOf, Completion, StreamedLiteral } from '../state.js';
 import { accountOf, bad, no, ok } from '../state.js';
 import { compactSet } from '../view.js';
@@ -18,10 +20,29 @@ import { compactSet } from '../view.js';
 const STAGING_CONCURRENCY = 8;
 
 export async function appendCommand(cmd: CommandOf<'APPEND'>, ctx: CommandContext): Promise<Completion> {
+  const result = await appendMessages(cmd.mailbox, cmd.messages, ctx);
+  if ('status' in result) return result;
+  return ok('APPEND completed', appendUid(result));
+}
+
+/** What APPEND (and REPLACE, RFC 8508) stored: the target mailbox and the new UIDs. */
+export interface Appended {
+  mailbox: Mailbox;
+  uidValidity: number;
+  uids: number[];
+}
+
+/** RFC 4315 §3: [APPENDUID uidvalidity uid-set]. */
+export function appendUid(appended: Appended): ResponseCode {
+  return { name: 'APPENDUID', value: { atom: `${appended.uidValidity} ${compactSet(appended.uids)}` } };
+}
+
+/** Checks, stages and stores the messages in one transaction (all or none); a Completion when refused. */
+export async function appendMessages(mailboxArg: string, toAppend: AppendMessage[], ctx: CommandContext): Promise<Appended | Completion> {
   const account = accountOf(ctx);
   const domain = ctx.imap.domain;
   const prepared: Array<{ content: Buffer; streamed: StreamedLiteral | undefined; binary: boolean; flags: string[]; internalDate?: Date }> = [];
-  for (const message of cmd.messages) {
+  for (const message of toAppend) {
     // A large literal was written to the store as it arrived (the session releases it after the command).
     const streamed = ctx.streamedLiteral?.(message.content);
     if (!streamed && message.content.length > ctx.imap.maxMessageBytes) {
@@ -42,7 +63,7 @@ export async function appendCommand(cmd: CommandOf<'APPEND'>, ctx: CommandContex
   // Small literals are staged here (and released here); streamed ones are already in the store.
   const stagedHere: StagedBody[] = [];
   try {
-    const mailbox = await domain.getMailbox(account.id, ctx.mailboxName(cmd.mailbox));
+    const mailbox = await domain.getMailbox(account.id, ctx.mailboxName(mailboxArg));
     if (!mailbox) return no('Mailbox does not exist', { name: 'TRYCREATE' });
     // Bodies are staged a few at a time: each waits on its own fsyncs, and a MULTIAPPEND of
     // thousands staged one after another would spend most of its time waiting on the disk.
@@ -83,8 +104,7 @@ export async function appendCommand(cmd: CommandOf<'APPEND'>, ctx: CommandContex
     }));
     const stored = await domain.ingestStaged(mailbox, messages);
     const uidValidity = stored[stored.length - 1]?.uidValidity ?? mailbox.uidValidity;
-    const uids = stored.map((r) => r.uid);
-    return ok('APPEND completed', { name: 'APPENDUID', value: { atom: `${uidValidity} ${compactSet(uids)}` } });
+    return { mailbox, uidValidity, uids: stored.map((r) => r.uid) };
   } catch (err) {
     if (err instanceof BinaryRefused) return unknownCte();
     return errorCompletion(err, ctx.log, { target: true });

@@ -178,6 +178,8 @@ export type ImapCommandBody =
       unchangedSince: number | null;
     }
   | { name: 'COPY' | 'MOVE'; uid: boolean; set: SequenceSet; mailbox: MailboxArg }
+  /** RFC 8508: REPLACE / UID REPLACE: append `message` to `mailbox`, then expunge message `target` of the selected mailbox. */
+  | { name: 'REPLACE'; uid: boolean; target: number; mailbox: MailboxArg; message: AppendMessage }
   | { name: 'IDLE' }
   /** RFC 4978: the only algorithm is DEFLATE; `algorithm` upper case as sent. */
   | { name: 'COMPRESS'; algorithm: string }
