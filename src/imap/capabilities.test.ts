@@ -145,6 +145,10 @@ const AFTER_LOGIN: Record<string, Check> = {
     ok(await c.cmd('ENABLE QRESYNC'), /\* ENABLED QRESYNC/);
     ok(await c.cmd(`SELECT INBOX (QRESYNC (${uidValidity} 1))`), /\* 1 FETCH \(UID 1 FLAGS \([^)]*\) MODSEQ \(\d+\)\)/);
   },
+  PARTIAL: async (c) => {
+    await c.cmd('SELECT INBOX');
+    ok(await c.cmd('UID SEARCH RETURN (PARTIAL -1:-10) ALL'), /\* ESEARCH \(TAG "t\d+"\) UID PARTIAL \(-1:-10 1\)\r\n/);
+  },
   REPLACE: async (c) => {
     const uid = /\[APPENDUID \d+ (\d+)\]/.exec(await c.cmd(`APPEND INBOX ${lit}`))![1];
     await c.cmd('SELECT INBOX');

@@ -53,6 +53,8 @@ export const SESSION_CAPABILITIES = [
   'OBJECTID',
   // RFC 8508: REPLACE / UID REPLACE (append, then expunge the old message).
   'REPLACE',
+  // RFC 9394: SEARCH RETURN (PARTIAL first:last), paged results.
+  'PARTIAL',
 ];
 
 /** After authentication, with the values that depend on configuration (RFC 7889 APPENDLIMIT). */

@@ -119,6 +119,12 @@ export interface AppendMessage {
   binary?: boolean;
 }
 
+/** RFC 9394 PARTIAL return option: results first..last counted from 1 (positive) or from the end, -1 the last (negative). */
+export interface PartialRange {
+  first: number;
+  last: number;
+}
+
 /** A mailbox name exactly as the client sent it (astring decoded as UTF-8); the session decodes modified UTF-7. */
 export type MailboxArg = string;
 
@@ -161,7 +167,7 @@ export type ImapCommandBody =
   | { name: 'EXPUNGE' }
   | { name: 'UID EXPUNGE'; set: SequenceSet }
   /** SEARCH / UID SEARCH; `returnOptions` is null for plain SEARCH, the ESEARCH RETURN list (uppercased) otherwise. */
-  | { name: 'SEARCH'; uid: boolean; charset: string | null; returnOptions: string[] | null; key: SearchKey }
+  | { name: 'SEARCH'; uid: boolean; charset: string | null; returnOptions: string[] | null; partial?: PartialRange; key: SearchKey }
   /** `vanished` only when the VANISHED modifier was given (RFC 7162 §3.2.6, UID FETCH with CHANGEDSINCE). */
   | { name: 'FETCH'; uid: boolean; set: SequenceSet; attributes: FetchAttribute[]; changedSince: number | null; vanished?: boolean }
   /** SORT / UID SORT (RFC 5256 §3, RFC 5957 DISPLAYFROM/DISPLAYTO); keys upper case, each with its REVERSE flag. */
