@@ -8,6 +8,7 @@ import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { encodePlain } from '../protocol/sasl/plain.js';
 import { ScramClient } from '../../test/helpers/scram-client.js';
+import { progressTiming } from './progress.js';
 import { ALICE, type Client, createHarness, type Harness, message, PASSWORD } from './harness.test.js';
 
 type Check = (c: Client) => Promise<void>;
@@ -144,6 +145,29 @@ const AFTER_LOGIN: Record<string, Check> = {
     const uidValidity = /UIDVALIDITY (\d+)/.exec(await c.cmd('STATUS INBOX (UIDVALIDITY)'))![1];
     ok(await c.cmd('ENABLE QRESYNC'), /\* ENABLED QRESYNC/);
     ok(await c.cmd(`SELECT INBOX (QRESYNC (${uidValidity} 1))`), /\* 1 FETCH \(UID 1 FLAGS \([^)]*\) MODSEQ \(\d+\)\)/);
+  },
+  INPROGRESS: async (c) => {
+    await c.cmd('SELECT INBOX');
+    const domain = current.domain;
+    const original = domain.messagesByUid;
+    let release!: () => void;
+    const gate = new Promise<void>((r) => (release = r));
+    domain.messagesByUid = async (...args) => {
+      domain.messagesByUid = original;
+      await gate;
+      return original.apply(domain, args);
+    };
+    const saved = { ...progressTiming };
+    Object.assign(progressTiming, { firstMs: 0, everyMs: 1000 });
+    try {
+      c.conn.take();
+      c.conn.send('p1 SEARCH ALL\r\n');
+      await c.conn.waitFor('* OK [INPROGRESS ("p1" NIL NIL)] ');
+      release();
+      assert.match(await c.waitTagged('p1'), /\* SEARCH 1\r\np1 OK /);
+    } finally {
+      Object.assign(progressTiming, saved);
+    }
   },
   PARTIAL: async (c) => {
     await c.cmd('SELECT INBOX');

@@ -55,6 +55,8 @@ export const SESSION_CAPABILITIES = [
   'REPLACE',
   // RFC 9394: SEARCH RETURN (PARTIAL first:last), paged results.
   'PARTIAL',
+  // RFC 9585: untagged OK [INPROGRESS] while a long SEARCH/SORT/THREAD/COPY/MOVE runs (src/imap/progress.ts).
+  'INPROGRESS',
 ];
 
 /** After authentication, with the values that depend on configuration (RFC 7889 APPENDLIMIT). */

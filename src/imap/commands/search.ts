@@ -6,6 +6,7 @@
  */
 import type { ImapValue, PartialRange } from '../../protocol/imap/types.js';
 import { enableCondstore, usesModSeq } from '../condstore.js';
+import { withProgress } from '../progress.js';
 import { runSearch } from '../search-run.js';
 import type { CommandContext, CommandOf, Completion } from '../state.js';
 import { bad, no, ok, selectedState } from '../state.js';
@@ -35,7 +36,7 @@ export async function searchCommand(cmd: CommandOf<'SEARCH'>, ctx: CommandContex
   // RFC 7162 §3.1.5: MODSEQ in the program enables CONDSTORE and adds the highest MODSEQ of the result.
   const withModSeq = usesModSeq(cmd.key);
   if (withModSeq) await enableCondstore(ctx);
-  const found = await runSearch(ctx, cmd.key);
+  const found = await withProgress(ctx, cmd.tag, runSearch(ctx, cmd.key), 'Still searching');
   const hits = found.map((h) => (cmd.uid ? h.meta.uid : h.seq));
   const highest = (list: Array<{ meta: { modSeq: number } } | undefined>) =>
     Math.max(0, ...list.map((h) => h?.meta.modSeq ?? 0));

@@ -10,6 +10,7 @@ import { chunks, META_BATCH } from '../message-loader.js';
 import { sortItems, type SortItem } from '../sort-order.js';
 import type { CommandContext, CommandOf, Completion } from '../state.js';
 import { ok } from '../state.js';
+import { withProgress } from '../progress.js';
 import { badCharset, SEARCH_CHARSETS } from './search.js';
 
 /** The matching messages with their summaries; messages whose blob vanished meanwhile are left out. */
@@ -40,7 +41,7 @@ export function sortItemOf(hit: SearchHit & { summary: MessageSummary }, uid: bo
 
 export async function sortCommand(cmd: CommandOf<'SORT'>, ctx: CommandContext): Promise<Completion> {
   if (!SEARCH_CHARSETS.includes(cmd.charset.toUpperCase())) return badCharset();
-  const hits = await hitsWithSummaries(ctx, await runSearch(ctx, cmd.key));
+  const hits = await withProgress(ctx, cmd.tag, (async () => hitsWithSummaries(ctx, await runSearch(ctx, cmd.key)))(), 'Still sorting');
   const sorted = sortItems(hits.map((h) => sortItemOf(h, cmd.uid)), cmd.criteria);
   await ctx.send({ type: 'untagged', values: [{ atom: 'SORT' }, ...sorted.map((i) => i.id)] });
   return ok(`${cmd.uid ? 'UID ' : ''}SORT completed`);
