@@ -169,6 +169,10 @@ const AFTER_LOGIN: Record<string, Check> = {
       Object.assign(progressTiming, saved);
     }
   },
+  ESORT: async (c) => {
+    await c.cmd('SELECT INBOX');
+    ok(await c.cmd('UID SORT RETURN (COUNT ALL) (SUBJECT) UTF-8 ALL'), /\* ESEARCH \(TAG "t\d+"\) UID ALL 1 COUNT 1\r\n/);
+  },
   PARTIAL: async (c) => {
     await c.cmd('SELECT INBOX');
     ok(await c.cmd('UID SEARCH RETURN (PARTIAL -1:-10) ALL'), /\* ESEARCH \(TAG "t\d+"\) UID PARTIAL \(-1:-10 1\)\r\n/);

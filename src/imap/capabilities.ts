@@ -57,6 +57,8 @@ export const SESSION_CAPABILITIES = [
   'PARTIAL',
   // RFC 9585: untagged OK [INPROGRESS] while a long SEARCH/SORT/THREAD/COPY/MOVE runs (src/imap/progress.ts).
   'INPROGRESS',
+  // RFC 5267 §3.2: SORT RETURN (MIN MAX COUNT ALL PARTIAL SAVE) answered with ESEARCH.
+  'ESORT',
 ];
 
 /** After authentication, with the values that depend on configuration (RFC 7889 APPENDLIMIT). */

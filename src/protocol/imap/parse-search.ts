@@ -144,19 +144,7 @@ export function parseSearch(c: Cursor, uid: boolean): ImapCommandBody {
   let mark = c.mark();
   if (c.peek() !== 0x28 && !c.atSeqSet() && c.keyword('search key') === 'RETURN') {
     c.sp('RETURN options');
-    returnOptions = c.list(
-      'RETURN options',
-      () => {
-        const option = c.keyword('RETURN option');
-        if (option === 'PARTIAL') {
-          if (partial) throw new ParseError('PARTIAL given twice');
-          c.sp('partial range');
-          partial = partialRange(c);
-        }
-        return option;
-      },
-      true,
-    );
+    ({ returnOptions, partial } = parseReturnOptions(c));
     c.sp('search criteria');
     mark = c.mark();
   }
@@ -169,6 +157,25 @@ export function parseSearch(c: Cursor, uid: boolean): ImapCommandBody {
     c.restore(mark);
   }
   return { name: 'SEARCH', uid, charset, returnOptions, ...(partial ? { partial } : {}), key: searchProgramKeys(c) };
+}
+
+/** "(" [return-opt *(SP return-opt)] ")" after RETURN (RFC 4731, RFC 5267 ESORT, RFC 9394 PARTIAL range). */
+export function parseReturnOptions(c: Cursor): { returnOptions: string[]; partial?: PartialRange } {
+  let partial: PartialRange | undefined;
+  const returnOptions = c.list(
+    'RETURN options',
+    () => {
+      const option = c.keyword('RETURN option');
+      if (option === 'PARTIAL') {
+        if (partial) throw new ParseError('PARTIAL given twice');
+        c.sp('partial range');
+        partial = partialRange(c);
+      }
+      return option;
+    },
+    true,
+  );
+  return partial ? { returnOptions, partial } : { returnOptions };
 }
 
 const PARTIAL_RANGE = /^(-?)([1-9][0-9]{0,9}):(-?)([1-9][0-9]{0,9})$/;

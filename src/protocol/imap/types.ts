@@ -171,7 +171,8 @@ export type ImapCommandBody =
   /** `vanished` only when the VANISHED modifier was given (RFC 7162 §3.2.6, UID FETCH with CHANGEDSINCE). */
   | { name: 'FETCH'; uid: boolean; set: SequenceSet; attributes: FetchAttribute[]; changedSince: number | null; vanished?: boolean }
   /** SORT / UID SORT (RFC 5256 §3, RFC 5957 DISPLAYFROM/DISPLAYTO); keys upper case, each with its REVERSE flag. */
-  | { name: 'SORT'; uid: boolean; criteria: SortCriterion[]; charset: string; key: SearchKey }
+  /** `returnOptions` only with RETURN (RFC 5267 ESORT): the answer is then an ESEARCH response. */
+  | { name: 'SORT'; uid: boolean; criteria: SortCriterion[]; charset: string; key: SearchKey; returnOptions?: string[]; partial?: PartialRange }
   /** THREAD / UID THREAD (RFC 5256 §3); algorithm upper case. */
   | { name: 'THREAD'; uid: boolean; algorithm: string; charset: string; key: SearchKey }
   | {
