@@ -14,7 +14,7 @@ import { after, before, test } from 'node:test';
 import { Differ } from './lib/differ.js';
 import { ok } from './lib/mailbox-snapshot.js';
 import { type ServerPair, startPair } from './lib/pair.js';
-import { BINARY_COMMANDS, BINARY_MULTIPART_COMMANDS, SORT_THREAD_COMMANDS } from './lib/thread-corpus.js';
+import { BINARY_COMMANDS, BINARY_MULTIPART_COMMANDS, ESORT_COMMANDS, SORT_THREAD_COMMANDS } from './lib/thread-corpus.js';
 import { ESEARCH_COMMANDS, LIST_EXTENDED_COMMANDS, WITHIN_COMMANDS } from './lib/transcripts.js';
 
 let pair: ServerPair;
@@ -51,6 +51,11 @@ test('WITHIN (OLDER, YOUNGER) answers as Dovecot does', async (t) => {
 test('SORT and THREAD answer as Dovecot does', async (t) => {
   await selectBoth('Threads');
   await run(t, SORT_THREAD_COMMANDS);
+});
+
+test('ESORT (SORT RETURN) answers as Dovecot does', async (t) => {
+  await selectBoth('Threads');
+  await run(t, ESORT_COMMANDS);
 });
 
 test('BINARY and BINARY.SIZE of encoded parts answer as Dovecot does', async (t) => {
