@@ -8,6 +8,7 @@ import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { encodePlain } from '../protocol/sasl/plain.js';
 import { ScramClient } from '../../test/helpers/scram-client.js';
+import { progressTiming } from './progress.js';
 import { ALICE, type Client, createHarness, type Harness, message, PASSWORD } from './harness.test.js';
 
 type Check = (c: Client) => Promise<void>;
@@ -144,6 +145,43 @@ const AFTER_LOGIN: Record<string, Check> = {
     const uidValidity = /UIDVALIDITY (\d+)/.exec(await c.cmd('STATUS INBOX (UIDVALIDITY)'))![1];
     ok(await c.cmd('ENABLE QRESYNC'), /\* ENABLED QRESYNC/);
     ok(await c.cmd(`SELECT INBOX (QRESYNC (${uidValidity} 1))`), /\* 1 FETCH \(UID 1 FLAGS \([^)]*\) MODSEQ \(\d+\)\)/);
+  },
+  INPROGRESS: async (c) => {
+    await c.cmd('SELECT INBOX');
+    const domain = current.domain;
+    const original = domain.messagesByUid;
+    let release!: () => void;
+    const gate = new Promise<void>((r) => (release = r));
+    domain.messagesByUid = async (...args) => {
+      domain.messagesByUid = original;
+      await gate;
+      return original.apply(domain, args);
+    };
+    const saved = { ...progressTiming };
+    Object.assign(progressTiming, { firstMs: 0, everyMs: 1000 });
+    try {
+      c.conn.take();
+      c.conn.send('p1 SEARCH ALL\r\n');
+      await c.conn.waitFor('* OK [INPROGRESS ("p1" NIL NIL)] ');
+      release();
+      assert.match(await c.waitTagged('p1'), /\* SEARCH 1\r\np1 OK /);
+    } finally {
+      Object.assign(progressTiming, saved);
+    }
+  },
+  ESORT: async (c) => {
+    await c.cmd('SELECT INBOX');
+    ok(await c.cmd('UID SORT RETURN (COUNT ALL) (SUBJECT) UTF-8 ALL'), /\* ESEARCH \(TAG "t\d+"\) UID ALL 1 COUNT 1\r\n/);
+  },
+  PARTIAL: async (c) => {
+    await c.cmd('SELECT INBOX');
+    ok(await c.cmd('UID SEARCH RETURN (PARTIAL -1:-10) ALL'), /\* ESEARCH \(TAG "t\d+"\) UID PARTIAL \(-1:-10 1\)\r\n/);
+  },
+  REPLACE: async (c) => {
+    const uid = /\[APPENDUID \d+ (\d+)\]/.exec(await c.cmd(`APPEND INBOX ${lit}`))![1];
+    await c.cmd('SELECT INBOX');
+    const r = await c.cmd(`UID REPLACE ${uid} Drafts ${lit}`);
+    ok(r, /\* OK \[APPENDUID \d+ \d+\] [^\r]*\r\n\* 2 EXPUNGE\r\n/);
   },
   WITHIN: async (c) => {
     await c.cmd('SELECT INBOX');

@@ -51,6 +51,14 @@ export const SESSION_CAPABILITIES = [
   'NOTIFY',
   // RFC 8474: EMAILID, THREADID, and MAILBOXID in SELECT, CREATE and STATUS.
   'OBJECTID',
+  // RFC 8508: REPLACE / UID REPLACE (append, then expunge the old message).
+  'REPLACE',
+  // RFC 9394: SEARCH RETURN (PARTIAL first:last), paged results.
+  'PARTIAL',
+  // RFC 9585: untagged OK [INPROGRESS] while a long SEARCH/SORT/THREAD/COPY/MOVE runs (src/imap/progress.ts).
+  'INPROGRESS',
+  // RFC 5267 §3.2: SORT RETURN (MIN MAX COUNT ALL PARTIAL SAVE) answered with ESEARCH.
+  'ESORT',
 ];
 
 /** After authentication, with the values that depend on configuration (RFC 7889 APPENDLIMIT). */

@@ -14,7 +14,7 @@ import { after, before, test } from 'node:test';
 import { Differ } from './lib/differ.js';
 import { ok } from './lib/mailbox-snapshot.js';
 import { type ServerPair, startPair } from './lib/pair.js';
-import { BINARY_COMMANDS, BINARY_MULTIPART_COMMANDS, SORT_THREAD_COMMANDS } from './lib/thread-corpus.js';
+import { BINARY_COMMANDS, BINARY_MULTIPART_COMMANDS, ESORT_COMMANDS, SORT_THREAD_COMMANDS } from './lib/thread-corpus.js';
 import { ESEARCH_COMMANDS, LIST_EXTENDED_COMMANDS, WITHIN_COMMANDS } from './lib/transcripts.js';
 
 let pair: ServerPair;
@@ -51,6 +51,39 @@ test('WITHIN (OLDER, YOUNGER) answers as Dovecot does', async (t) => {
 test('SORT and THREAD answer as Dovecot does', async (t) => {
   await selectBoth('Threads');
   await run(t, SORT_THREAD_COMMANDS);
+});
+
+test('ESORT (SORT RETURN) answers as Dovecot does', async (t) => {
+  await selectBoth('Threads');
+  await run(t, ESORT_COMMANDS);
+});
+
+test('a binary APPEND (literal8, RFC 3516 §4.4) is stored and served as Dovecot does', async (t) => {
+  // A text part, a part sent "Content-Transfer-Encoding: binary" holding NUL and 8-bit octets, and a
+  // binary part long enough for several base64 lines: Dovecot re-encodes such parts as base64 on APPEND.
+  const blob = Buffer.alloc(200);
+  for (let i = 0; i < blob.length; i++) blob[i] = (i * 37) & 0xff;
+  const message = Buffer.concat([
+    Buffer.from('From: a@example.org\r\nSubject: bin\r\nMIME-Version: 1.0\r\nContent-Type: multipart/mixed; boundary="b"\r\n\r\n', 'latin1'),
+    Buffer.from('--b\r\nContent-Type: text/plain\r\n\r\nhello\r\n', 'latin1'),
+    Buffer.from('--b\r\nContent-Type: application/octet-stream\r\nContent-Transfer-Encoding: binary\r\n\r\n', 'latin1'),
+    Buffer.from([0x00, 0x2d, 0xe4, 0x0a, 0x0d, 0x0a, 0x0a]),
+    Buffer.from('\r\n--b\r\nContent-Transfer-Encoding: binary\r\nContent-Type: application/x-data\r\n\r\n', 'latin1'),
+    blob,
+    Buffer.from('\r\n--b--\r\n', 'latin1'),
+  ]);
+  for (const c of [pair.msc, pair.dvc]) {
+    await ok(c, 'CREATE Binary');
+    await ok(c, `APPEND Binary ~{${message.length}+}\r\n${message.toString('latin1')}`);
+  }
+  await selectBoth('Binary');
+  await run(t, [
+    'FETCH 1 (RFC822.SIZE BODYSTRUCTURE)',
+    'FETCH 1 (BODY.PEEK[])',
+    'FETCH 1 (BODY.PEEK[2] BODY.PEEK[2.MIME] BODY.PEEK[3])',
+    'FETCH 1 (BINARY.SIZE[2] BINARY.PEEK[2])',
+    'FETCH 1 (BINARY.SIZE[3] BINARY.PEEK[3])',
+  ]);
 });
 
 test('BINARY and BINARY.SIZE of encoded parts answer as Dovecot does', async (t) => {

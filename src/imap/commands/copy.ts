@@ -4,6 +4,7 @@
  * the EXPUNGEs themselves go out with the session's sync after the command.
  */
 import { errorCompletion } from '../errors.js';
+import { withProgress } from '../progress.js';
 import type { CommandContext, CommandOf, Completion } from '../state.js';
 import { bad, no, ok, selectedState } from '../state.js';
 import { compactSet } from '../view.js';
@@ -25,9 +26,8 @@ export async function copyCommand(cmd: CommandOf<'COPY' | 'MOVE'>, ctx: CommandC
   if (uids.length === 0) return ok(`${cmd.name} completed; no messages`);
   let result;
   try {
-    result = isMove
-      ? await ctx.imap.domain.moveMessages(view.mailbox, uids, target)
-      : await ctx.imap.domain.copyMessages(view.mailbox, uids, target);
+    const work = isMove ? ctx.imap.domain.moveMessages(view.mailbox, uids, target) : ctx.imap.domain.copyMessages(view.mailbox, uids, target);
+    result = await withProgress(ctx, cmd.tag, work, isMove ? 'Still moving' : 'Still copying');
   } catch (err) {
     return errorCompletion(err, ctx.log, { target: true });
   }

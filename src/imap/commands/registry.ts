@@ -27,6 +27,7 @@ import { createCommand, deleteCommand, renameCommand, subscribeCommand } from '.
 import { capabilityCommand, enableCommand, idCommand, logoutCommand, namespaceCommand, noopCommand } from './misc.js';
 import { notifyCommand } from './notify.js';
 import { getQuotaCommand, getQuotaRootCommand, setQuotaCommand } from './quota.js';
+import { replaceCommand } from './replace.js';
 import { searchCommand } from './search.js';
 import { sortCommand } from './sort.js';
 import { threadCommand } from './thread.js';
@@ -117,6 +118,8 @@ define<'COPY'>('COPY', SELECTED, copyCommand, { usesSeqs: true });
 define<'COPY'>('UID COPY', SELECTED, copyCommand);
 define<'MOVE'>('MOVE', SELECTED, copyCommand, { usesSeqs: true, breaksSeqs: true });
 define<'MOVE'>('UID MOVE', SELECTED, copyCommand, { breaksSeqs: true });
+define<'REPLACE'>('REPLACE', SELECTED, replaceCommand, { usesSeqs: true, breaksSeqs: true });
+define<'REPLACE'>('UID REPLACE', SELECTED, replaceCommand, { breaksSeqs: true });
 
 export function commandKey(command: ImapCommand): string {
   return 'uid' in command && command.uid ? `UID ${command.name}` : command.name;

@@ -4,8 +4,9 @@
  * IMAP4rev2) always gets ESEARCH; an IMAP4rev1 client gets "* SEARCH" unless
  * it asked for RETURN options.
  */
-import type { ImapValue } from '../../protocol/imap/types.js';
+import type { ImapValue, PartialRange } from '../../protocol/imap/types.js';
 import { enableCondstore, usesModSeq } from '../condstore.js';
+import { withProgress } from '../progress.js';
 import { runSearch } from '../search-run.js';
 import type { CommandContext, CommandOf, Completion } from '../state.js';
 import { bad, no, ok, selectedState } from '../state.js';
@@ -13,7 +14,7 @@ import { compactSet } from '../view.js';
 
 /** What SEARCH CHARSET (and SORT/THREAD) accept: search strings arrive as UTF-8, of which US-ASCII is a subset. */
 export const SEARCH_CHARSETS = ['UTF-8', 'US-ASCII'];
-const RETURN_OPTIONS = ['MIN', 'MAX', 'COUNT', 'ALL', 'SAVE'];
+const RETURN_OPTIONS = ['MIN', 'MAX', 'COUNT', 'ALL', 'SAVE', 'PARTIAL'];
 
 /** RFC 9051 §7.1 BADCHARSET with the list of supported charsets. */
 export function badCharset(): Completion {
@@ -29,16 +30,23 @@ export async function searchCommand(cmd: CommandOf<'SEARCH'>, ctx: CommandContex
   if (cmd.charset && !SEARCH_CHARSETS.includes(cmd.charset.toUpperCase())) return badCharset();
   const unknown = options.find((o) => !RETURN_OPTIONS.includes(o));
   if (unknown) return bad(`Unsupported RETURN option ${unknown}`);
+  // RFC 9394 §3.1: either one PARTIAL, one ALL, or neither.
+  if (cmd.partial && options.includes('ALL')) return bad('RETURN ALL and PARTIAL cannot be combined');
 
   // RFC 7162 §3.1.5: MODSEQ in the program enables CONDSTORE and adds the highest MODSEQ of the result.
   const withModSeq = usesModSeq(cmd.key);
   if (withModSeq) await enableCondstore(ctx);
-  const found = await runSearch(ctx, cmd.key);
+  const found = await withProgress(ctx, cmd.tag, runSearch(ctx, cmd.key), 'Still searching');
   const hits = found.map((h) => (cmd.uid ? h.meta.uid : h.seq));
   const highest = (list: Array<{ meta: { modSeq: number } } | undefined>) =>
     Math.max(0, ...list.map((h) => h?.meta.modSeq ?? 0));
 
-  if (saving) {
+  // RFC 9394 §3.1: the page of the results (in mailbox order) that PARTIAL asks for.
+  const page = cmd.partial ? partialSlice(found, cmd.partial) : null;
+  if (saving && page) {
+    // RFC 9394 §3.3: SAVE with PARTIAL saves the page returned.
+    view.savedUids = page.map((h) => h.meta.uid);
+  } else if (saving) {
     // RFC 5182 §2.4: with only MIN and/or MAX beside SAVE, only those messages are saved.
     const onlyExtremes = options.some((o) => o === 'MIN' || o === 'MAX') && !options.some((o) => o === 'ALL' || o === 'COUNT');
     const saved = onlyExtremes
@@ -62,14 +70,29 @@ export async function searchCommand(cmd: CommandOf<'SEARCH'>, ctx: CommandContex
   if (wanted.includes('MAX') && hits.length) data.push(['MAX', hits[hits.length - 1]!]);
   if (wanted.includes('ALL') && hits.length) data.push(['ALL', { atom: compactSet(hits) }]);
   if (wanted.includes('COUNT')) data.push(['COUNT', hits.length]);
+  if (page && cmd.partial) {
+    const ids = page.map((h) => (cmd.uid ? h.meta.uid : h.seq));
+    data.push(['PARTIAL', [{ atom: `${cmd.partial.first}:${cmd.partial.last}` }, ids.length ? { atom: compactSet(ids) } : null]]);
+  }
   if (withModSeq && hits.length) {
-    // Of the messages returned: with only MIN and/or MAX, just those (RFC 7162 §3.1.5).
+    // Of the messages returned: with only MIN and/or MAX, just those (RFC 7162 §3.1.5); with PARTIAL, its page.
     const extremesOnly = !wanted.includes('ALL') && !wanted.includes('COUNT');
-    const returned = extremesOnly
+    const returned = page && extremesOnly
+      ? page
+      : extremesOnly
       ? [wanted.includes('MIN') ? found[0] : undefined, wanted.includes('MAX') ? found[found.length - 1] : undefined]
       : found;
     data.push(['MODSEQ', highest(returned)]);
   }
   await ctx.send({ type: 'esearch', tag: cmd.tag, uid: cmd.uid, data });
   return ok('SEARCH completed');
+}
+
+/** Results first..last of the list, counted from 1, or from the end when negative (-1 the last). */
+export function partialSlice<T>(found: readonly T[], range: PartialRange): T[] {
+  if (range.first > 0) return found.slice(range.first - 1, range.last);
+  // -1:-100 is the last 100: from index length-100 up to and including index length-1.
+  const end = found.length + range.first + 1;
+  if (end <= 0) return [];
+  return found.slice(Math.max(0, found.length + range.last), end);
 }

@@ -9,8 +9,11 @@ import { runSearch } from '../search-run.js';
 import { chunks, META_BATCH } from '../message-loader.js';
 import { sortItems, type SortItem } from '../sort-order.js';
 import type { CommandContext, CommandOf, Completion } from '../state.js';
-import { ok } from '../state.js';
-import { badCharset, SEARCH_CHARSETS } from './search.js';
+import { bad, ok, selectedState } from '../state.js';
+import type { ImapValue } from '../../protocol/imap/types.js';
+import { compactSet } from '../view.js';
+import { withProgress } from '../progress.js';
+import { badCharset, partialSlice, SEARCH_CHARSETS } from './search.js';
 
 /** The matching messages with their summaries; messages whose blob vanished meanwhile are left out. */
 export async function hitsWithSummaries(ctx: CommandContext, hits: SearchHit[]): Promise<Array<SearchHit & { summary: MessageSummary }>> {
@@ -40,8 +43,43 @@ export function sortItemOf(hit: SearchHit & { summary: MessageSummary }, uid: bo
 
 export async function sortCommand(cmd: CommandOf<'SORT'>, ctx: CommandContext): Promise<Completion> {
   if (!SEARCH_CHARSETS.includes(cmd.charset.toUpperCase())) return badCharset();
-  const hits = await hitsWithSummaries(ctx, await runSearch(ctx, cmd.key));
+  const hits = await withProgress(ctx, cmd.tag, (async () => hitsWithSummaries(ctx, await runSearch(ctx, cmd.key)))(), 'Still sorting');
   const sorted = sortItems(hits.map((h) => sortItemOf(h, cmd.uid)), cmd.criteria);
+  if (cmd.returnOptions) return esort(cmd, ctx, sorted, new Map(hits.map((h) => [h.seq, h.meta.uid])));
   await ctx.send({ type: 'untagged', values: [{ atom: 'SORT' }, ...sorted.map((i) => i.id)] });
+  return ok(`${cmd.uid ? 'UID ' : ''}SORT completed`);
+}
+
+const ESORT_OPTIONS = ['MIN', 'MAX', 'COUNT', 'ALL', 'SAVE', 'PARTIAL'];
+
+/**
+ * ESORT (RFC 5267 §3.2): the sorted result as an ESEARCH response. MIN and MAX are the first and last
+ * message in sort order, ALL lists every message in sort order (ascending runs as ranges, so the order
+ * is never ambiguous), PARTIAL a page of it (RFC 9394 §3.1). SAVE keeps what was returned (RFC 5182 §2.4).
+ */
+async function esort(cmd: CommandOf<'SORT'>, ctx: CommandContext, sorted: SortItem[], uidOfSeq: Map<number, number>): Promise<Completion> {
+  const options = cmd.returnOptions ?? [];
+  const unknown = options.find((o) => !ESORT_OPTIONS.includes(o));
+  if (unknown) return bad(`Unsupported RETURN option ${unknown}`);
+  if (cmd.partial && options.includes('ALL')) return bad('RETURN ALL and PARTIAL cannot be combined');
+  const ids = sorted.map((i) => i.id);
+  const page = cmd.partial ? partialSlice(sorted, cmd.partial) : null;
+  const wanted = options.some((o) => o !== 'SAVE') ? options : options.length ? [] : ['ALL'];
+  if (options.includes('SAVE')) {
+    const { view } = selectedState(ctx);
+    const onlyExtremes = !page && options.some((o) => o === 'MIN' || o === 'MAX') && !options.some((o) => o === 'ALL' || o === 'COUNT');
+    const kept = page ?? (onlyExtremes ? [options.includes('MIN') ? sorted[0] : undefined, options.includes('MAX') ? sorted[sorted.length - 1] : undefined] : sorted);
+    view.savedUids = [...new Set(kept.filter((i) => i !== undefined).map((i) => uidOfSeq.get(i.seq)!))];
+    if (wanted.length === 0) return ok(`${cmd.uid ? 'UID ' : ''}SORT completed, result saved`);
+  }
+  const data: Array<[string, ImapValue]> = [];
+  if (wanted.includes('MIN') && ids.length) data.push(['MIN', ids[0]!]);
+  if (wanted.includes('MAX') && ids.length) data.push(['MAX', ids[ids.length - 1]!]);
+  if (wanted.includes('ALL') && ids.length) data.push(['ALL', { atom: compactSet(ids) }]);
+  if (wanted.includes('COUNT')) data.push(['COUNT', ids.length]);
+  if (page && cmd.partial) {
+    data.push(['PARTIAL', [{ atom: `${cmd.partial.first}:${cmd.partial.last}` }, page.length ? { atom: compactSet(page.map((i) => i.id)) } : null]]);
+  }
+  await ctx.send({ type: 'esearch', tag: cmd.tag, uid: cmd.uid, data });
   return ok(`${cmd.uid ? 'UID ' : ''}SORT completed`);
 }

@@ -6,6 +6,7 @@ import { runSearch } from '../search-run.js';
 import { formatThreads, orderedSubject, references, type ThreadItem } from '../threading.js';
 import type { CommandContext, CommandOf, Completion } from '../state.js';
 import { bad, ok } from '../state.js';
+import { withProgress } from '../progress.js';
 import { badCharset, SEARCH_CHARSETS } from './search.js';
 import { hitsWithSummaries, sortItemOf } from './sort.js';
 
@@ -14,7 +15,7 @@ export const THREAD_ALGORITHMS = ['ORDEREDSUBJECT', 'REFERENCES'];
 export async function threadCommand(cmd: CommandOf<'THREAD'>, ctx: CommandContext): Promise<Completion> {
   if (!THREAD_ALGORITHMS.includes(cmd.algorithm)) return bad(`Unsupported threading algorithm ${cmd.algorithm}`);
   if (!SEARCH_CHARSETS.includes(cmd.charset.toUpperCase())) return badCharset();
-  const hits = await hitsWithSummaries(ctx, await runSearch(ctx, cmd.key));
+  const hits = await withProgress(ctx, cmd.tag, (async () => hitsWithSummaries(ctx, await runSearch(ctx, cmd.key)))(), 'Still threading');
   const items: ThreadItem[] = hits.map((h) => ({
     ...sortItemOf(h, cmd.uid),
     messageId: h.summary.messageId,

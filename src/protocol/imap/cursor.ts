@@ -205,9 +205,15 @@ export class Cursor {
 
   /** A literal only (APPEND message data); literal8 allowed when asked (RFC 3516). */
   literal(what: string, allowLiteral8: boolean): Buffer {
+    return this.literalOf(what, allowLiteral8).bytes;
+  }
+
+  /** Like `literal`, telling whether it was a literal8 ~{n} (RFC 3516 §4.4: binary APPEND data). */
+  literalOf(what: string, allowLiteral8: boolean): { bytes: Buffer; literal8: boolean } {
+    const literal8 = this.peek() === 0x7e;
     const lit = this.tryLiteral(allowLiteral8);
     if (!lit) throw new ParseError(`Expected ${what} as a literal`);
-    return lit;
+    return { bytes: lit, literal8 };
   }
 
   private digits(what: string): string {

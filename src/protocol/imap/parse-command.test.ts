@@ -137,6 +137,21 @@ test('LSUB and STATUS', () => {
   bad('a STATUS x (MESSAGES', /"\)" to end status items/);
 });
 
+test('REPLACE and UID REPLACE (RFC 8508): a number, a mailbox and one append message', () => {
+  assert.deepEqual(cmd('a REPLACE 4 Drafts (\\Seen) {1+}\r\nx'), {
+    tag: 'a',
+    name: 'REPLACE',
+    uid: false,
+    target: 4,
+    mailbox: 'Drafts',
+    message: { flags: ['\\Seen'], content: Buffer.from('x') },
+  });
+  const u = cmd('b UID REPLACE 2000 Drafts ~{1+}\r\ny');
+  assert.ok(u.name === 'REPLACE' && u.uid && u.target === 2000 && u.message.binary === true);
+  bad('c REPLACE 0 Drafts {1+}\r\nx', /sequence number/);
+  bad('c REPLACE 1 Drafts {1+}\r\nx {1+}\r\ny', /./);
+});
+
 test('APPEND: single, with flags and date, MULTIAPPEND, literal8', () => {
   const msg = 'Date: Mon, 7 Feb 1994 21:52:25 -0800\r\nSubject: x\r\n\r\nHello Joe\r\n';
   const a = cmd(`A003 APPEND saved-messages (\\Seen) {${Buffer.byteLength(msg)}+}\r\n${msg}`);
@@ -148,7 +163,8 @@ test('APPEND: single, with flags and date, MULTIAPPEND, literal8', () => {
   assert.ok(m.name === 'APPEND');
   assert.deepEqual(m.messages, [
     { flags: [], internalDate: new Date(Date.UTC(1996, 6, 17, 9, 44, 25)), content: Buffer.from('ab') },
-    { flags: [], internalDate: new Date(Date.UTC(2020, 0, 1)), content: Buffer.from('c\x00d') },
+    // RFC 3516 §4.4: the literal8 is marked, so APPEND knows the client sent binary content.
+    { flags: [], internalDate: new Date(Date.UTC(2020, 0, 1)), content: Buffer.from('c\x00d'), binary: true },
     { flags: ['\\Draft', '$Fwd'], content: Buffer.from('e') },
   ]);
   bad('a APPEND INBOX hello', /Expected message as a literal/);

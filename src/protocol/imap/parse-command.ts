@@ -140,23 +140,39 @@ function parseAppend(c: Cursor): ImapCommandBody {
   const mailbox = mailboxArg(c);
   const messages: AppendMessage[] = [];
   do {
-    c.sp('message literal');
-    const message: AppendMessage = { flags: [], content: Buffer.alloc(0) };
-    if (c.peek() === 0x28) {
-      message.flags = parseFlagList(c);
-      c.sp('message literal');
-    }
-    if (c.peek() === 0x22) {
-      const text = c.string('date-time');
-      const date = parseDateTime(text);
-      if (!date) throw new ParseError(`Invalid date-time "${text}" (expected e.g. "17-Jul-1996 02:44:25 -0700")`);
-      message.internalDate = date;
-      c.sp('message literal');
-    }
-    message.content = c.literal('message', true);
-    messages.push(message);
+    messages.push(appendMessage(c));
   } while (!c.atEnd());
   return { name: 'APPEND', mailbox, messages };
+}
+
+/** SP [flag-list SP] [date-time SP] literal: one message of APPEND or REPLACE. */
+function appendMessage(c: Cursor): AppendMessage {
+  c.sp('message literal');
+  const message: AppendMessage = { flags: [], content: Buffer.alloc(0) };
+  if (c.peek() === 0x28) {
+    message.flags = parseFlagList(c);
+    c.sp('message literal');
+  }
+  if (c.peek() === 0x22) {
+    const text = c.string('date-time');
+    const date = parseDateTime(text);
+    if (!date) throw new ParseError(`Invalid date-time "${text}" (expected e.g. "17-Jul-1996 02:44:25 -0700")`);
+    message.internalDate = date;
+    c.sp('message literal');
+  }
+  const { bytes, literal8 } = c.literalOf('message', true);
+  message.content = bytes;
+  if (literal8) message.binary = true;
+  return message;
+}
+
+/** replace = "REPLACE" SP seq-number SP mailbox append-message; UID REPLACE takes a UID (RFC 8508 §6: one message only). */
+function parseReplace(c: Cursor, uid: boolean): ImapCommandBody {
+  c.sp(uid ? 'UID' : 'message sequence number');
+  const target = c.nzNumber(uid ? 'UID' : 'message sequence number');
+  const mailbox = mailboxArg(c);
+  const message = appendMessage(c);
+  return { name: 'REPLACE', uid, target, mailbox, message };
 }
 
 /** ID SP ("(" *(string SP nstring) ")" / NIL) (RFC 2971 §3.1; "()" tolerated). */
@@ -242,6 +258,7 @@ const UID_COMMANDS: Record<string, (c: Cursor) => ImapCommandBody> = {
   COPY: (c) => withSet(c, true, 'COPY'),
   MOVE: (c) => withSet(c, true, 'MOVE'),
   EXPUNGE: (c) => withSet(c, true, 'UID EXPUNGE'),
+  REPLACE: (c) => parseReplace(c, true),
 };
 
 const COMMANDS: Record<string, BodyParser> = {
@@ -306,6 +323,7 @@ const COMMANDS: Record<string, BodyParser> = {
     return { name: 'STATUS', mailbox, items: parseStatusItems(c) };
   },
   APPEND: parseAppend,
+  REPLACE: (c) => parseReplace(c, false),
   SEARCH: (c) => parseSearch(c, false),
   SORT: (c) => parseSort(c, false),
   THREAD: (c) => parseThread(c, false),

@@ -137,3 +137,20 @@ test('malformed searches are BAD with a reason', () => {
   bad('a SEARCH MODSEQ "/flags/x" bogus 5', /entry type/);
   bad('a SEARCH SUBJECT "unterminated', /Unterminated/);
 });
+
+test('RETURN (PARTIAL range) (RFC 9394 §3.1): from the first or from the last result, smaller magnitude first', () => {
+  const p = search('E01 UID SEARCH RETURN (PARTIAL 1:500) UNDELETED');
+  assert.deepEqual(p.returnOptions, ['PARTIAL']);
+  assert.deepEqual(p.partial, { first: 1, last: 500 });
+  assert.deepEqual(search('a SEARCH RETURN (COUNT PARTIAL -1:-100) ALL').partial, { first: -1, last: -100 });
+  assert.deepEqual(search('a SEARCH RETURN (PARTIAL 4:2) ALL').partial, { first: 2, last: 4 });
+  assert.deepEqual(search('a SEARCH RETURN (PARTIAL -100:-1) ALL').partial, { first: -1, last: -100 });
+  assert.equal(search('a SEARCH RETURN (MIN) ALL').partial, undefined);
+  bad('a SEARCH RETURN (PARTIAL 1) ALL', /Invalid partial range/);
+  bad('a SEARCH RETURN (PARTIAL 1:*) ALL', /Invalid partial range/);
+  bad('a SEARCH RETURN (PARTIAL *:1) ALL', /Invalid partial range/);
+  bad('a SEARCH RETURN (PARTIAL 0:5) ALL', /Invalid partial range/);
+  bad('a SEARCH RETURN (PARTIAL 1:-5) ALL', /Invalid partial range/);
+  bad('a SEARCH RETURN (PARTIAL 1:99999999999) ALL', /Invalid partial range/);
+  bad('a SEARCH RETURN (PARTIAL 1:2 PARTIAL 3:4) ALL', /twice/);
+});

@@ -1,7 +1,7 @@
 /** SEARCH / UID SEARCH arguments (RFC 9051 §6.4.4, RFC 3501 §6.4.4, RFC 4731 RETURN, RFC 7162 MODSEQ). */
 import { Cursor, ParseError } from './cursor.js';
 import { parseDate } from './datetime.js';
-import type { ImapCommandBody, SearchKey } from './types.js';
+import type { ImapCommandBody, PartialRange, SearchKey } from './types.js';
 
 const FLAG_KEYS: Record<string, [string, boolean]> = {
   ANSWERED: ['\\Answered', true],
@@ -139,11 +139,12 @@ function searchKey(c: Cursor): SearchKey {
 export function parseSearch(c: Cursor, uid: boolean): ImapCommandBody {
   c.sp('search criteria');
   let returnOptions: string[] | null = null;
+  let partial: PartialRange | undefined;
   let charset: string | null = null;
   let mark = c.mark();
   if (c.peek() !== 0x28 && !c.atSeqSet() && c.keyword('search key') === 'RETURN') {
     c.sp('RETURN options');
-    returnOptions = c.list('RETURN options', () => c.keyword('RETURN option'), true);
+    ({ returnOptions, partial } = parseReturnOptions(c));
     c.sp('search criteria');
     mark = c.mark();
   }
@@ -155,7 +156,43 @@ export function parseSearch(c: Cursor, uid: boolean): ImapCommandBody {
   } else {
     c.restore(mark);
   }
-  return { name: 'SEARCH', uid, charset, returnOptions, key: searchProgramKeys(c) };
+  return { name: 'SEARCH', uid, charset, returnOptions, ...(partial ? { partial } : {}), key: searchProgramKeys(c) };
+}
+
+/** "(" [return-opt *(SP return-opt)] ")" after RETURN (RFC 4731, RFC 5267 ESORT, RFC 9394 PARTIAL range). */
+export function parseReturnOptions(c: Cursor): { returnOptions: string[]; partial?: PartialRange } {
+  let partial: PartialRange | undefined;
+  const returnOptions = c.list(
+    'RETURN options',
+    () => {
+      const option = c.keyword('RETURN option');
+      if (option === 'PARTIAL') {
+        if (partial) throw new ParseError('PARTIAL given twice');
+        c.sp('partial range');
+        partial = partialRange(c);
+      }
+      return option;
+    },
+    true,
+  );
+  return partial ? { returnOptions, partial } : { returnOptions };
+}
+
+const PARTIAL_RANGE = /^(-?)([1-9][0-9]{0,9}):(-?)([1-9][0-9]{0,9})$/;
+
+/**
+ * partial-range = partial-range-first / partial-range-last (RFC 9394 §3.1): "n:m" counts results from the
+ * first, "-n:-m" from the last (-1 is the last). Returned with the smaller magnitude first ("4:2" is "2:4").
+ */
+function partialRange(c: Cursor): PartialRange {
+  const text = c.takeWhile((b) => b === 0x2d || b === 0x3a || (b >= 0x30 && b <= 0x39));
+  const m = PARTIAL_RANGE.exec(text);
+  if (!m || m[1] !== m[3]) throw new ParseError(`Invalid partial range "${text.slice(0, 30)}" (expected e.g. 1:100 or -1:-100)`);
+  const a = Number(m[2]);
+  const b = Number(m[4]);
+  if (a > 0xffffffff || b > 0xffffffff) throw new ParseError('Partial range number out of range');
+  const sign = m[1] === '-' ? -1 : 1;
+  return { first: sign * Math.min(a, b), last: sign * Math.max(a, b) };
 }
 
 /** search-key *(SP search-key) to the end of the command, as one `and` key (also used by SORT and THREAD). */

@@ -27,6 +27,18 @@ test('SORT and UID SORT (RFC 5256 §3 example, RFC 5957 keys)', () => {
   assert.match(String(parse('A2 SORT (SUBJECT) ALL')), /^BAD /); // the charset is mandatory
 });
 
+test('ESORT (RFC 5267 §3.2): SORT RETURN (options) with a PARTIAL range (RFC 9394)', () => {
+  const r = parse('A283 SORT RETURN (COUNT PARTIAL 4:2) (SUBJECT) UTF-8 ALL');
+  assert.ok(typeof r !== 'string' && r.name === 'SORT');
+  assert.deepEqual(r.returnOptions, ['COUNT', 'PARTIAL']);
+  assert.deepEqual(r.partial, { first: 2, last: 4 });
+  assert.deepEqual(r.criteria, [{ key: 'SUBJECT', reverse: false }]);
+  const plain = parse('A284 SORT (SUBJECT) UTF-8 ALL');
+  assert.ok(typeof plain !== 'string' && plain.name === 'SORT' && plain.returnOptions === undefined);
+  assert.match(String(parse('A2 SORT RETURN (MIN) UTF-8 ALL')), /^BAD /);
+  assert.match(String(parse('A2 SORT RETURNS (MIN) (SUBJECT) UTF-8 ALL')), /^BAD /);
+});
+
 test('THREAD (RFC 5256 §4 example), new SEARCH keys', () => {
   const t = parse('A283 THREAD ORDEREDSUBJECT UTF-8 SINCE 5-MAR-2000');
   assert.ok(typeof t !== 'string' && t.name === 'THREAD');

@@ -6,7 +6,7 @@
  * Unlike SEARCH, the charset is mandatory.
  */
 import { Cursor, ParseError } from './cursor.js';
-import { searchProgramKeys } from './parse-search.js';
+import { parseReturnOptions, searchProgramKeys } from './parse-search.js';
 import type { ImapCommandBody, SortCriterion, SortKey } from './types.js';
 
 const SORT_KEYS: readonly SortKey[] = ['ARRIVAL', 'CC', 'DATE', 'FROM', 'SIZE', 'SUBJECT', 'TO', 'DISPLAYFROM', 'DISPLAYTO'];
@@ -37,10 +37,18 @@ function charsetThenKeys(c: Cursor): { charset: string; key: ReturnType<typeof s
   return { charset, key: searchProgramKeys(c) };
 }
 
+/** sort = ["UID" SP] "SORT" [SP "RETURN" SP "(" return-opts ")"] SP sort-criteria SP search-criteria (RFC 5267 §3.2 ESORT). */
 export function parseSort(c: Cursor, uid: boolean): ImapCommandBody {
   c.sp('sort criteria');
+  let esort: ReturnType<typeof parseReturnOptions> | null = null;
+  if (c.peek() !== 0x28) {
+    if (c.keyword('sort criteria') !== 'RETURN') throw new ParseError('Expected "(" to start sort criteria');
+    c.sp('RETURN options');
+    esort = parseReturnOptions(c);
+    c.sp('sort criteria');
+  }
   const criteria = sortCriteria(c);
-  return { name: 'SORT', uid, criteria, ...charsetThenKeys(c) };
+  return { name: 'SORT', uid, criteria, ...charsetThenKeys(c), ...(esort ?? {}) };
 }
 
 export function parseThread(c: Cursor, uid: boolean): ImapCommandBody {

@@ -311,8 +311,10 @@ function tagOf(line: Buffer): string {
   return line.toString('latin1', 0, end);
 }
 
-/** APPEND literals get the message-size limit; everything else the small one. */
+/** APPEND and REPLACE (RFC 8508) literals get the message-size limit; everything else the small one. */
 function isAppend(firstLine: Buffer): boolean {
-  const m = /^[^ ]+ ([^ ]+)/.exec(firstLine.toString('latin1', 0, 64));
-  return m !== null && m[1].toUpperCase() === 'APPEND';
+  const m = /^[^ ]+ ([^ ]+)(?: ([^ ]+))?/.exec(firstLine.toString('latin1', 0, 64));
+  if (m === null) return false;
+  const name = m[1].toUpperCase();
+  return name === 'APPEND' || name === 'REPLACE' || (name === 'UID' && m[2]?.toUpperCase() === 'REPLACE');
 }

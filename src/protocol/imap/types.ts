@@ -115,6 +115,14 @@ export interface AppendMessage {
   /** Parsed date-time argument, if given. */
   internalDate?: Date;
   content: Buffer;
+  /** Sent as a literal8 ~{n} (RFC 3516 §4.4): binary content the server must make readable or refuse. */
+  binary?: boolean;
+}
+
+/** RFC 9394 PARTIAL return option: results first..last counted from 1 (positive) or from the end, -1 the last (negative). */
+export interface PartialRange {
+  first: number;
+  last: number;
 }
 
 /** A mailbox name exactly as the client sent it (astring decoded as UTF-8); the session decodes modified UTF-7. */
@@ -159,11 +167,12 @@ export type ImapCommandBody =
   | { name: 'EXPUNGE' }
   | { name: 'UID EXPUNGE'; set: SequenceSet }
   /** SEARCH / UID SEARCH; `returnOptions` is null for plain SEARCH, the ESEARCH RETURN list (uppercased) otherwise. */
-  | { name: 'SEARCH'; uid: boolean; charset: string | null; returnOptions: string[] | null; key: SearchKey }
+  | { name: 'SEARCH'; uid: boolean; charset: string | null; returnOptions: string[] | null; partial?: PartialRange; key: SearchKey }
   /** `vanished` only when the VANISHED modifier was given (RFC 7162 §3.2.6, UID FETCH with CHANGEDSINCE). */
   | { name: 'FETCH'; uid: boolean; set: SequenceSet; attributes: FetchAttribute[]; changedSince: number | null; vanished?: boolean }
   /** SORT / UID SORT (RFC 5256 §3, RFC 5957 DISPLAYFROM/DISPLAYTO); keys upper case, each with its REVERSE flag. */
-  | { name: 'SORT'; uid: boolean; criteria: SortCriterion[]; charset: string; key: SearchKey }
+  /** `returnOptions` only with RETURN (RFC 5267 ESORT): the answer is then an ESEARCH response. */
+  | { name: 'SORT'; uid: boolean; criteria: SortCriterion[]; charset: string; key: SearchKey; returnOptions?: string[]; partial?: PartialRange }
   /** THREAD / UID THREAD (RFC 5256 §3); algorithm upper case. */
   | { name: 'THREAD'; uid: boolean; algorithm: string; charset: string; key: SearchKey }
   | {
@@ -176,6 +185,8 @@ export type ImapCommandBody =
       unchangedSince: number | null;
     }
   | { name: 'COPY' | 'MOVE'; uid: boolean; set: SequenceSet; mailbox: MailboxArg }
+  /** RFC 8508: REPLACE / UID REPLACE: append `message` to `mailbox`, then expunge message `target` of the selected mailbox. */
+  | { name: 'REPLACE'; uid: boolean; target: number; mailbox: MailboxArg; message: AppendMessage }
   | { name: 'IDLE' }
   /** RFC 4978: the only algorithm is DEFLATE; `algorithm` upper case as sent. */
   | { name: 'COMPRESS'; algorithm: string }

@@ -187,6 +187,19 @@ export const SORT_THREAD_COMMANDS = [
   'THREAD NOSUCHALGORITHM UTF-8 ALL',
 ];
 
+/** ESORT (RFC 5267 §3.2), run with `Threads` selected: the sorted result in an ESEARCH response. */
+export const ESORT_COMMANDS = [
+  'SORT RETURN (ALL) (SUBJECT) UTF-8 ALL',
+  'SORT RETURN () (REVERSE DATE) UTF-8 ALL',
+  'SORT RETURN (COUNT) (ARRIVAL) UTF-8 ALL',
+  'SORT RETURN (MIN) (SUBJECT) UTF-8 ALL',
+  'SORT RETURN (MAX) (SUBJECT) UTF-8 ALL',
+  'SORT RETURN (MIN MAX COUNT) (REVERSE SIZE) UTF-8 ALL',
+  'UID SORT RETURN (ALL COUNT) (FROM REVERSE SIZE) UTF-8 ALL',
+  'SORT RETURN (COUNT) (SUBJECT) UTF-8 NOT ALL',
+  'SORT RETURN (ALL) (SUBJECT) UTF-8 NOT ALL',
+];
+
 /** BINARY (RFC 3516) of the base64 and quoted-printable parts above, by sequence number in `Threads`. */
 export const BINARY_COMMANDS = [
   'FETCH 4 (BINARY.SIZE[1] BINARY.SIZE[2] BINARY.SIZE[3])',
