@@ -6,9 +6,7 @@
  */
 import { openDataDir } from '../net/data-dir.js';
 import type { NotifyBus } from '../notify/bus.js';
-import { PgNotifyBus } from '../notify/pg-bus.js';
 import { ForwardingBus } from '../notify/process-bridge.js';
-import { isPostgresUrl, openPostgresStore } from '../store/postgres/index.js';
 import type { MailStore } from '../store/types.js';
 import { UsageError } from './util.js';
 
@@ -19,6 +17,11 @@ export const storeOption = [
 
 export async function openCommandStore(dataDir: string, storeUrl: string | undefined): Promise<{ store: MailStore; bus: NotifyBus }> {
   if (!storeUrl) return { store: await openDataDir(dataDir), bus: new ForwardingBus(dataDir) };
+  // Loaded only when asked for: the pg driver is ~15 MB, and `mailstead serve` loads this module too.
+  const [{ isPostgresUrl, openPostgresStore }, { PgNotifyBus }] = await Promise.all([
+    import('../store/postgres/index.js'),
+    import('../notify/pg-bus.js'),
+  ]);
   if (!isPostgresUrl(storeUrl)) throw new UsageError('--store expects a PostgreSQL URL: postgres://USER@HOST:PORT/DB');
   const store = await openPostgresStore(storeUrl);
   try {

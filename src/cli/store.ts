@@ -3,11 +3,12 @@
  * `mailstead store copy --from DATA_DIR --to URL`: moves a SQLite store into PostgreSQL (docs/cluster.md).
  */
 import type { Command } from 'commander';
-import { isPostgresUrl, migratePostgresStore } from '../store/postgres/index.js';
 import { StoreError } from '../store/types.js';
 import { ToolError, TOOL_EXIT_CODES } from '../tools/errors.js';
-import { copyStore } from '../tools/store-copy.js';
 import { EX, UsageError } from './util.js';
+
+/** Loaded when a store command runs: every command (`serve` too) registers these, and the pg driver is ~15 MB. */
+const postgresModule = () => import('../store/postgres/index.js');
 
 export function registerStoreCommands(program: Command): void {
   const store = program.command('store').description('Manage a PostgreSQL store (migrate, copy).');
@@ -16,6 +17,7 @@ export function registerStoreCommands(program: Command): void {
     .description('Apply pending schema migrations to a PostgreSQL store (once, whatever the number of nodes running it).')
     .requiredOption('--store <url>', 'postgres://USER@HOST:PORT/DB (password from PGPASSWORD or the URL)')
     .action(async (flags: { store: string }) => {
+      const { isPostgresUrl, migratePostgresStore } = await postgresModule();
       if (!isPostgresUrl(flags.store)) throw new UsageError('--store expects a PostgreSQL URL: postgres://USER@HOST:PORT/DB');
       try {
         const { from, to } = await migratePostgresStore(flags.store);
@@ -33,6 +35,8 @@ export function registerStoreCommands(program: Command): void {
     .option('--force', 'copy into a target that already holds data; accounts already there are left as they are')
     .addHelpText('after', '\nA rerun after an interruption resumes: accounts already copied are skipped.')
     .action(async (flags: { from: string; to: string; force?: boolean }) => {
+      const { isPostgresUrl } = await postgresModule();
+      const { copyStore } = await import('../tools/store-copy.js');
       if (!isPostgresUrl(flags.to)) throw new UsageError('--to expects a PostgreSQL URL: postgres://USER@HOST:PORT/DB');
       try {
         const report = await copyStore({

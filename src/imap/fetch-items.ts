@@ -27,6 +27,17 @@ export const NEEDS_BYTES = new Set<FetchAttribute['kind']>(['RFC822', 'RFC822.HE
 /** Items answered from the stored summary. */
 export const NEEDS_SUMMARY = new Set<FetchAttribute['kind']>(['ENVELOPE', 'BODYSTRUCTURE', 'BODY', 'PREVIEW', ...NEEDS_BYTES]);
 
+/**
+ * Whether the item needs the parsed summary. The whole message (BODY[],
+ * BODY.PEEK[], RFC822) is octets 0 to the message size, known from the
+ * metadata: a full download parses no summary.
+ */
+export function needsParsedSummary(attr: FetchAttribute): boolean {
+  if (attr.kind === 'RFC822') return false;
+  if (attr.kind === 'BODY[]') return attr.section.part.length > 0 || attr.section.text !== undefined;
+  return NEEDS_SUMMARY.has(attr.kind);
+}
+
 /** Summary items also kept encoded (summary-items.ts): a FETCH asking only these and metadata needs no parsed summary. */
 export const ENCODED_SUMMARY_ITEMS = new Set<FetchAttribute['kind']>(['ENVELOPE', 'BODYSTRUCTURE', 'BODY']);
 
@@ -59,9 +70,20 @@ export const GONE = Symbol('gone');
 export async function fetchBytesItem(
   attr: FetchAttribute,
   meta: MessageMeta,
-  structure: MessageStructure,
+  structure: MessageStructure | null,
   domain: MailDomain,
 ): Promise<[string, ImapValue] | typeof GONE> {
+  // Null only for the items needsParsedSummary() exempts: whole-message reads.
+  if (!structure) {
+    if (attr.kind === 'RFC822') return streamed('RFC822', meta, domain, { start: 0, end: meta.size });
+    if (attr.kind === 'BODY[]' && !needsParsedSummary(attr)) {
+      const range = { start: 0, end: meta.size };
+      if (!attr.partial) return streamed('BODY[]', meta, domain, range);
+      const start = Math.min(attr.partial.offset, range.end);
+      return streamed(`BODY[]<${attr.partial.offset}>`, meta, domain, { start, end: Math.min(start + attr.partial.length, range.end) });
+    }
+    throw new TypeError(`${attr.kind} needs the message structure`);
+  }
   switch (attr.kind) {
     case 'RFC822':
       return streamed('RFC822', meta, domain, { start: 0, end: structure.size });
@@ -104,10 +126,22 @@ export async function fetchBytesItem(
   }
 }
 
-/** A literal of the range's octets, streamed from the store when the response is written. */
+/**
+ * Octets of a message up to this size are read at once and sent as a plain
+ * literal, which the FETCH batch joins with its neighbours into one large
+ * write; those of a larger one are streamed.
+ */
+const WHOLE_READ_MAX_OCTETS = 128 * 1024;
+
+/** A literal of the range's octets: read now from a small message, else streamed from the store when the response is written. */
 async function streamed(name: string, meta: MessageMeta, domain: MailDomain, range: ByteRange): Promise<[string, ImapValue] | typeof GONE> {
   const length = Math.max(0, range.end - range.start);
   if (length === 0) return [name, Buffer.alloc(0)];
+  if (meta.size <= WHOLE_READ_MAX_OCTETS) {
+    // The whole message in one file read; a part of it as a range (its bytes only).
+    const bytes = range.start === 0 && range.end >= meta.size ? await domain.readBody(meta) : await domain.readBodyRange(meta, range.start, range.end);
+    return bytes ? [name, bytes] : GONE;
+  }
   const stream: Readable | null = await domain.openBody(meta, range.start, range.end);
   return stream ? [name, { deferred: { length, source: stream } }] : GONE;
 }

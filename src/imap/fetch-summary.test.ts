@@ -70,4 +70,29 @@ describe('FETCH answers ENVELOPE/BODYSTRUCTURE from the summary stored at ingest
     assert.equal(envelopeOf(await utf8.cmd('FETCH 3 ENVELOPE')), envelopeOf(await utf8.cmd('FETCH 3 (ENVELOPE PREVIEW)')));
     assert.equal(envelopeOf(await plain.cmd('FETCH 3 ENVELOPE')), envelopeOf(cached));
   });
+
+  it('a full download (BODY.PEEK[]) reads no summary; the bytes and partials are exact', async () => {
+    const store = h.domain.store;
+    const readSummaries = store.readSummaries.bind(store);
+    let summaryReads = 0;
+    store.readSummaries = async (ids: string[]) => {
+      summaryReads++;
+      return readSummaries(ids);
+    };
+    try {
+      const c = await h.open({ login: true });
+      await c.cmd('SELECT INBOX');
+      const [meta] = await store.getMessages((await h.domain.getMailbox(1, 'INBOX'))!.id, [1]);
+      const raw = (await store.readBlob(meta!.blobId))!.toString('latin1');
+      const whole = await c.cmd('FETCH 1:* (BODY.PEEK[] RFC822.SIZE)');
+      assert.equal(summaryReads, 0);
+      assert.ok(whole.includes(`* 1 FETCH (BODY[] {${raw.length}}\r\n${raw} RFC822.SIZE ${raw.length})\r\n`));
+      assert.equal((whole.match(/^\* \d+ FETCH /gm) ?? []).length, 3);
+      const partial = await c.cmd('FETCH 1 BODY.PEEK[]<5.10>');
+      assert.ok(partial.startsWith(`* 1 FETCH (BODY[]<5> {10}\r\n${raw.slice(5, 15)})\r\n`));
+      assert.equal(summaryReads, 0);
+    } finally {
+      store.readSummaries = readSummaries;
+    }
+  });
 });

@@ -19,9 +19,6 @@ import type { Logger } from '../observability/log.js';
 import { createPop3Session } from '../pop3/session.js';
 import { openDataDir } from './data-dir.js';
 import type { NotifyBus } from '../notify/bus.js';
-import { PgNotifyBus } from '../notify/pg-bus.js';
-import { openPostgresStore } from '../store/postgres/index.js';
-import { PgMaildropLocks } from '../store/postgres/maildrop-locks.js';
 import { StoreError } from '../store/types.js';
 import { type DataDirLock, lockDataDir } from './data-dir-lock.js';
 import { closeServer, ConnectionTracker, type RunningListener, startSessionListener } from './listeners.js';
@@ -39,6 +36,15 @@ export interface NodeOutput {
   print(line: string): void;
 }
 
+
+async function loadPostgres() {
+  const [{ PgNotifyBus }, { openPostgresStore }, { PgMaildropLocks }] = await Promise.all([
+    import('../notify/pg-bus.js'),
+    import('../store/postgres/index.js'),
+    import('../store/postgres/maildrop-locks.js'),
+  ]);
+  return { PgNotifyBus, openPostgresStore, PgMaildropLocks };
+}
 
 /**
  * Starts a node on its data directory, which it locks first: a second server on the same
@@ -58,19 +64,21 @@ export async function startNode(config: MailsteadConfig, log: Logger, out: NodeO
 
 async function startLockedNode(config: MailsteadConfig, log: Logger, out: NodeOutput, lock: DataDirLock): Promise<RunningNode> {
   const hostname = config.hostname ?? osHostname();
-  const store = config.store ? await openPostgresStore(config.store) : await openDataDir(config.dataDir);
+  // The PostgreSQL modules (and the pg driver, ~15 MB) are loaded only by a node that uses them.
+  const postgres = config.store ? await loadPostgres() : null;
+  const store = config.store ? await postgres!.openPostgresStore(config.store) : await openDataDir(config.dataDir);
   // Startup recovery: whatever a crash left half-done goes before the first client comes in.
   const recovered = await store.recover();
   if (recovered.orphanBlobs > 0 || recovered.repairedReferenceCounts > 0) log.warn(recovered, 'startup recovery repaired the store');
   // Several nodes: signals and the POP3 maildrop lock go through PostgreSQL (LISTEN/NOTIFY, advisory locks).
   let bus: NotifyBus;
   try {
-    bus = config.store ? await PgNotifyBus.open({ url: config.store, log: log.child({ component: 'bus' }) }) : new LocalBus();
+    bus = config.store ? await postgres!.PgNotifyBus.open({ url: config.store, log: log.child({ component: 'bus' }) }) : new LocalBus();
   } catch (err) {
     await store.close();
     throw err;
   }
-  const maildropLocks = config.store ? new PgMaildropLocks(config.store, undefined) : undefined;
+  const maildropLocks = config.store ? new postgres!.PgMaildropLocks(config.store, undefined) : undefined;
   // Summaries of large messages are computed on worker threads, so no session waits for a hostile one (issue 9).
   const summarizer = new Summarizer({
     onFailure: (reason, octets) => log.warn({ reason, octets }, 'message summary failed: stored with a minimal summary'),

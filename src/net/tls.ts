@@ -6,7 +6,6 @@
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { createSecureContext, type SecureContext, type TlsOptions } from 'node:tls';
-import { generate } from 'selfsigned';
 import type { Logger } from '../observability/log.js';
 
 export interface TlsMaterial {
@@ -38,6 +37,8 @@ export async function loadOrCreateTls(opts: {
   if (!existsSync(certFile) || !existsSync(keyFile)) {
     mkdirSync(dir, { recursive: true, mode: 0o700 });
     const names = [...new Set([opts.hostname, 'localhost'])];
+    // Loaded only here: the generator's X.509 stack costs ~15 MB and ~1 s of CPU at every start otherwise.
+    const { generate } = await import('selfsigned');
     const pems = await generate([{ name: 'commonName', value: opts.hostname }], {
       keyType: 'ec',
       curve: 'P-256',

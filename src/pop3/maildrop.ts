@@ -4,17 +4,24 @@
  * fixed for the whole session), with per-session deletion and retrieval
  * marks. Messages another session (IMAP) expunges meanwhile keep their
  * number; they are detected when their bytes are needed.
+ *
+ * That check asks the store only after the bus said one of the maildrop's
+ * mailboxes changed (the domain signals every change after its commit), and
+ * then once for all the messages of that mailbox: a RETR or TOP of an
+ * unchanged maildrop costs no store round trip.
  */
 import type { Readable } from 'node:stream';
 import type { MailDomain } from '../domain/mail-domain.js';
 import { pop3MaildropContents, type Pop3Policy, type Pop3Touched } from '../domain/pop3-policy.js';
-import type { AccountId, Mailbox } from '../store/types.js';
+import type { AccountId, Mailbox, MailboxId } from '../store/types.js';
 
 export interface MaildropMessage {
   readonly mailbox: Mailbox;
   readonly uid: number;
   readonly uidl: string;
   readonly blobId: string;
+  /** Stored octets (the blob's size). */
+  readonly size: number;
   /** Exact octets as RETR sends them (CRLF line ends), as the store keeps them: STAT and LIST read no body. */
   readonly wireSize: number;
   deleted: boolean;
@@ -22,28 +29,51 @@ export interface MaildropMessage {
   retrieved: boolean;
 }
 
+/** UIDs per store read when a changed mailbox is checked again. */
+const CHECK_BATCH = 1000;
+
 export type MessageLookup = { message: MaildropMessage } | { error: string; deleted: boolean };
 
 export class Maildrop {
-  private constructor(
-    private readonly domain: MailDomain,
-    private readonly messages: MaildropMessage[],
-  ) {}
+  /** Mailboxes the bus said changed since their messages were last checked against the store. */
+  private readonly changed = new Set<MailboxId>();
+  /** Messages found expunged (or moved) by another session. */
+  private readonly gone = new Set<MaildropMessage>();
+  private messages: MaildropMessage[] = [];
+  private unsubscribe: (() => void) | null;
 
-  /** Takes the snapshot of what the policy offers (domain/pop3-policy.ts). Call with the maildrop lock held. */
+  private constructor(private readonly domain: MailDomain, accountId: AccountId) {
+    this.unsubscribe = domain.bus.subscribe(accountId, (signal) => this.changed.add(signal.mailboxId));
+  }
+
+  /** Takes the snapshot of what the policy offers (domain/pop3-policy.ts). Call with the maildrop lock held; close() when done. */
   static async open(domain: MailDomain, accountId: AccountId, device: string, policy: Pop3Policy): Promise<Maildrop> {
-    const messages = (await pop3MaildropContents(domain, accountId, device, policy)).map(
-      ({ mailbox, message }): MaildropMessage => ({
-        mailbox,
-        uid: message.uid,
-        uidl: message.uidl,
-        blobId: message.blobId,
-        wireSize: message.pop3Size,
-        deleted: false,
-        retrieved: false,
-      }),
-    );
-    return new Maildrop(domain, messages);
+    // Listening starts before the snapshot, so a change made while it is taken is not missed.
+    const maildrop = new Maildrop(domain, accountId);
+    try {
+      maildrop.messages = (await pop3MaildropContents(domain, accountId, device, policy)).map(
+        ({ mailbox, message }): MaildropMessage => ({
+          mailbox,
+          uid: message.uid,
+          uidl: message.uidl,
+          blobId: message.blobId,
+          size: message.size,
+          wireSize: message.pop3Size,
+          deleted: false,
+          retrieved: false,
+        }),
+      );
+    } catch (err) {
+      maildrop.close();
+      throw err;
+    }
+    return maildrop;
+  }
+
+  /** Stops listening for changes (the session ended). Idempotent. */
+  close(): void {
+    this.unsubscribe?.();
+    this.unsubscribe = null;
   }
 
   /** Message number -> message; deleted ones are refused (RFC 1939 §5: "may not be referred to"). */
@@ -81,9 +111,30 @@ export class Maildrop {
 
   /** The message bytes as a stream, or null when another session expunged (or moved) it since the snapshot. */
   async open(message: MaildropMessage): Promise<Readable | null> {
-    const [still] = await this.domain.messagesByUid(message.mailbox, [message.uid]);
-    if (!still) return null;
-    return this.domain.openBody(still);
+    if (!(await this.present(message))) return null;
+    return this.domain.openBody(message);
+  }
+
+  /** The message bytes whole (for a small message: one read, one write), or null as for open(). */
+  async read(message: MaildropMessage): Promise<Buffer | null> {
+    if (!(await this.present(message))) return null;
+    return this.domain.readBody(message);
+  }
+
+  /** False when another session expunged (or moved) the message since the snapshot. */
+  private async present(message: MaildropMessage): Promise<boolean> {
+    const mailbox = message.mailbox;
+    if (this.changed.has(mailbox.id)) {
+      // Cleared before the read: a change signalled while it runs marks the mailbox again.
+      this.changed.delete(mailbox.id);
+      const mine = this.messages.filter((m) => m.mailbox.id === mailbox.id && !this.gone.has(m));
+      for (let i = 0; i < mine.length; i += CHECK_BATCH) {
+        const batch = mine.slice(i, i + CHECK_BATCH);
+        const still = new Set((await this.domain.messagesByUid(mailbox, batch.map((m) => m.uid))).map((m) => m.uid));
+        for (const m of batch) if (!still.has(m.uid)) this.gone.add(m);
+      }
+    }
+    return !this.gone.has(message);
   }
 
   /** Messages marked by DELE, for the UPDATE state. */

@@ -374,6 +374,22 @@ test('a large pipelined burst pauses the connection and resumes once drained', a
   assert.equal(conn.paused, false);
 });
 
+test('RETR of a message expunged by another session after earlier RETRs found the maildrop unchanged', async () => {
+  const user = await account();
+  const inbox = await domain.requireMailbox(user.id, 'INBOX');
+  const conn = await loggedIn(user);
+  assert.match(await cmd(conn, 'RETR 2', true), /^\+OK/);
+  assert.match(await cmd(conn, 'TOP 1 0', true), /^\+OK/);
+  const [first] = await store.listMessages(inbox.id);
+  // A copy elsewhere keeps the bytes in the store: only the maildrop's own check can tell.
+  await domain.copyMessages(inbox, [first.uid], await domain.requireMailbox(user.id, 'Archive'));
+  await domain.expungeMessages(inbox, [first.uid]);
+  assert.equal(await cmd(conn, 'RETR 1'), '-ERR Message 1 was removed by another session\r\n');
+  assert.equal(await cmd(conn, 'TOP 1 0'), '-ERR Message 1 was removed by another session\r\n');
+  assert.match(await cmd(conn, 'RETR 2', true), /^\+OK/);
+  assert.match(await cmd(conn, 'QUIT'), /^\+OK Bye/);
+});
+
 test('RETR of a message expunged by another session since login', async () => {
   const user = await account();
   const inbox = await domain.requireMailbox(user.id, 'INBOX');

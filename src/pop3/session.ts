@@ -299,7 +299,10 @@ class Pop3Session implements Session, Pop3Output {
       this.sayAndClose(mapped.response);
       return false;
     }
-    if (this.ended) return false; // the peer left while the snapshot was taken; finish() unlocked
+    if (this.ended) {
+      maildrop.close();
+      return false; // the peer left while the snapshot was taken; finish() unlocked
+    }
     this.state = { kind: 'TRANSACTION', account, device, policy, maildrop };
     this.connection.setIdleTimeout(this.ctx.idleTimeoutMs, () => this.onIdleTimeout());
     this.log.info({ user: account.address, device, messages: maildrop.live().length }, 'POP3 login');
@@ -315,6 +318,7 @@ class Pop3Session implements Session, Pop3Output {
       return;
     }
     this.state = { kind: 'UPDATE', account: state.account };
+    state.maildrop.close();
     this.connection.setIdleTimeout(0, () => {});
     const deleted = state.maildrop.deleted();
     const retrieved = state.maildrop.retrieved();
@@ -367,6 +371,7 @@ class Pop3Session implements Session, Pop3Output {
   /** Idempotent end: stop timers, release the lock unless UPDATE still needs it. */
   private finish(): void {
     clearTimeout(this.loginDeadline);
+    if (this.state.kind === 'TRANSACTION') this.state.maildrop.close();
     if (!this.ended) {
       this.ended = true;
       this.reader.reset();

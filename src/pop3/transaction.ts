@@ -6,7 +6,17 @@
  * (for $POP3Downloaded) and DELE only marks; the UPDATE state at QUIT applies
  * both through the account's POP3 policy (domain/pop3-policy.ts).
  */
-import { DotStuffer, err, ok, TopCutter, type Pop3Command, type Pop3Response } from '../protocol/pop3/index.js';
+import {
+  DotStuffer,
+  dotStuff,
+  dotStuffCrlf,
+  encodePop3Response,
+  err,
+  ok,
+  TopCutter,
+  type Pop3Command,
+  type Pop3Response,
+} from '../protocol/pop3/index.js';
 import type { Maildrop, MaildropMessage } from './maildrop.js';
 
 export interface Pop3Output {
@@ -77,9 +87,17 @@ async function listing(
 }
 
 /**
- * RETR (topLines null) or TOP: status line, then the body streamed from the
- * store through the dot-stuffer (and for TOP the cutter, which stops the read
- * after n body lines), each write awaiting the socket, then ".".
+ * Messages up to this size are read whole and go out as one write (status
+ * line, stuffed body and terminator together: a few TLS records, one await);
+ * larger ones are streamed.
+ */
+const WHOLE_READ_MAX_OCTETS = 256 * 1024;
+
+/**
+ * RETR (topLines null) or TOP: status line, then the body through the
+ * dot-stuffer (and for TOP the cutter), then ".". A small message is read
+ * whole and written at once; a larger one is streamed from the store, each
+ * write awaiting the socket, and TOP stops the read after n body lines.
  */
 async function retrieve(msg: number, topLines: number | null, maildrop: Maildrop, out: Pop3Output): Promise<boolean> {
   const found = maildrop.lookup(msg);
@@ -87,27 +105,42 @@ async function retrieve(msg: number, topLines: number | null, maildrop: Maildrop
     await out.reply(err(found.error));
     return false;
   }
-  const body = await maildrop.open(found.message);
-  if (body === null) {
-    await out.reply(err(`Message ${msg} was removed by another session`));
-    return false;
-  }
-  try {
-    await out.reply(ok(topLines === null ? `${await maildrop.sizeOf(found.message)} octets` : 'top of message follows'));
-    const stuffer = new DotStuffer();
-    const cutter = topLines === null ? null : new TopCutter(topLines);
-    for await (const chunk of body) {
+  const message = found.message;
+  const status = ok(topLines === null ? `${await maildrop.sizeOf(message)} octets` : 'top of message follows');
+  if (message.size <= WHOLE_READ_MAX_OCTETS) {
+    const raw = await maildrop.read(message);
+    if (raw === null) return removed(msg, out);
+    let body: Buffer;
+    if (topLines !== null) body = dotStuff(new TopCutter(topLines).push(raw));
+    // Stored in wire form (CRLF only, ending in one): only leading dots need work.
+    else if (raw.length === message.wireSize) body = dotStuffCrlf(raw);
+    else body = dotStuff(raw);
+    await out.write(Buffer.concat([Buffer.from(encodePop3Response(status), 'utf8'), body]));
+  } else {
+    const stream = await maildrop.open(message);
+    if (stream === null) return removed(msg, out);
+    try {
+      await out.reply(status);
+      const stuffer = new DotStuffer();
+      const cutter = topLines === null ? null : new TopCutter(topLines);
+      for await (const chunk of stream) {
+        if (out.ended) return true;
+        const encoded = stuffer.push(cutter ? cutter.push(chunk as Buffer) : (chunk as Buffer));
+        if (encoded.length > 0) await out.write(encoded);
+        if (cutter?.done) break;
+      }
       if (out.ended) return true;
-      const encoded = stuffer.push(cutter ? cutter.push(chunk as Buffer) : (chunk as Buffer));
-      if (encoded.length > 0) await out.write(encoded);
-      if (cutter?.done) break;
+      await out.write(stuffer.end());
+    } finally {
+      stream.destroy();
     }
-    if (out.ended) return true;
-    await out.write(stuffer.end());
-  } finally {
-    body.destroy();
   }
   // Only a RETR that went out to the end counts as a download; TOP never does.
-  if (topLines === null && !out.ended) found.message.retrieved = true;
+  if (topLines === null && !out.ended) message.retrieved = true;
   return true;
+}
+
+async function removed(msg: number, out: Pop3Output): Promise<boolean> {
+  await out.reply(err(`Message ${msg} was removed by another session`));
+  return false;
 }

@@ -4,9 +4,12 @@
  * and RFC822.TEXT set \Seen (not in a read-only mailbox); the FETCH response
  * then carries the new FLAGS even when they were not asked for.
  */
-import type { ImapResponse, ImapValue, SequenceSet } from '../../protocol/imap/types.js';
+import type { FetchAttribute, ImapResponse, ImapValue, SequenceSet } from '../../protocol/imap/types.js';
+import type { MailDomain } from '../../domain/mail-domain.js';
+import type { MessageStructure, MessageSummary } from '../../mail/index.js';
+import type { MessageMeta } from '../../store/types.js';
 import { condstoreEnabled, enableCondstore } from '../condstore.js';
-import { ENCODED_SUMMARY_ITEMS, fetchBytesItem, fetchItem, GONE, NEEDS_BYTES, NEEDS_SUMMARY, UnknownCteError } from '../fetch-items.js';
+import { ENCODED_SUMMARY_ITEMS, fetchBytesItem, fetchItem, GONE, NEEDS_BYTES, needsParsedSummary, UnknownCteError } from '../fetch-items.js';
 import { hasFlag, SEEN_FLAG } from '../../domain/flags.js';
 import { flagAtoms } from '../flags.js';
 import { chunks, META_BATCH, metasByUid } from '../message-loader.js';
@@ -36,12 +39,13 @@ export async function fetchCommand(cmd: CommandOf<'FETCH'>, ctx: CommandContext)
       (a) => a.kind === 'RFC822' || a.kind === 'RFC822.TEXT' || ((a.kind === 'BODY[]' || a.kind === 'BINARY[]') && !a.peek),
     );
   const needsBytes = cmd.attributes.some((a) => NEEDS_BYTES.has(a.kind));
-  const needsSummary = cmd.attributes.some((a) => NEEDS_SUMMARY.has(a.kind));
+  const needsSummary = cmd.attributes.some(needsParsedSummary);
   // A header sync (ENVELOPE, BODYSTRUCTURE ...) is answered from the encoded-items cache, not the parsed summary.
-  const encodedOnly = needsSummary && cmd.attributes.every((a) => !NEEDS_SUMMARY.has(a.kind) || ENCODED_SUMMARY_ITEMS.has(a.kind));
+  const encodedOnly = needsSummary && cmd.attributes.every((a) => !needsParsedSummary(a) || ENCODED_SUMMARY_ITEMS.has(a.kind));
   const utf8 = ctx.enabled.has('UTF8=ACCEPT');
   const wantsFlags = cmd.attributes.some((a) => a.kind === 'FLAGS');
   const wantsUid = cmd.attributes.some((a) => a.kind === 'UID');
+  const byteAttrs = cmd.attributes.filter((a) => NEEDS_BYTES.has(a.kind));
   let vanished = 0;
   const out = new ResponseBatch(ctx);
 
@@ -64,6 +68,8 @@ export async function fetchCommand(cmd: CommandOf<'FETCH'>, ctx: CommandContext)
     // A keyword new to the mailbox is announced in FLAGS before a FETCH carries it (RFC 9051 §7.3.5).
     const flagsUpdate = wantsFlags ? view.flagsUpdateFor([...metas.values()].map((m) => m.flags)) : null;
     if (flagsUpdate) await out.add(flagsUpdate);
+    // Which messages are answered is decided first, so that their bytes can be read ahead.
+    const answered: Array<{ seq: number; meta: MessageMeta; summary: MessageSummary | null; encodedItems: SummaryItems | null }> = [];
     for (const seq of batch) {
       const meta = metas.get(view.uidAt(seq));
       const summary = meta ? summaries.get(meta.blobId) ?? null : null;
@@ -73,40 +79,45 @@ export async function fetchCommand(cmd: CommandOf<'FETCH'>, ctx: CommandContext)
         continue;
       }
       if (cmd.changedSince !== null && meta.modSeq <= cmd.changedSince) continue;
-      const toldFlags = wantsFlags || seenNow.has(meta.uid);
-      // Only what the client is told is recorded: a FETCH of BODY[] must not hide another session's flag change.
-      if (toldFlags) view.setFlags(meta.uid, meta.flags, asksModSeq || addModSeq || condstore ? meta.modSeq : undefined);
-      const items: Array<[string, ImapValue]> = [];
-      // RFC 9051 §6.4.9: UID FETCH responses always include UID.
-      if (cmd.uid && !wantsUid) items.push(['UID', meta.uid]);
-      let gone = false;
-      try {
-        for (const attr of cmd.attributes) {
-          if (!needsBytes || !NEEDS_BYTES.has(attr.kind)) {
-            items.push(fetchItem(attr, { meta, summary, items: encodedItems }));
-            continue;
+      answered.push({ seq, meta, summary, encodedItems });
+    }
+    const reads = new ReadAhead(answered.length, (i) =>
+      bytesItems(byteAttrs, answered[i]!.meta, answered[i]!.summary?.structure ?? null, domain),
+    );
+    try {
+      for (let i = 0; i < answered.length; i++) {
+        const { seq, meta, summary, encodedItems } = answered[i]!;
+        const toldFlags = wantsFlags || seenNow.has(meta.uid);
+        // Only what the client is told is recorded: a FETCH of BODY[] must not hide another session's flag change.
+        if (toldFlags) view.setFlags(meta.uid, meta.flags, asksModSeq || addModSeq || condstore ? meta.modSeq : undefined);
+        let bytes: Array<[string, ImapValue]> | typeof GONE = [];
+        if (needsBytes) {
+          try {
+            bytes = await reads.take(i);
+          } catch (err) {
+            await out.flush();
+            if (err instanceof UnknownCteError) return no(`${err.message} in message ${seq}`, { name: 'UNKNOWN-CTE' });
+            throw err;
           }
-          const item = await fetchBytesItem(attr, meta, summary!.structure, domain);
-          if (item === GONE) {
-            gone = true;
-            break;
-          }
-          items.push(item);
         }
-      } catch (err) {
-        discardStreams(items);
-        await out.flush();
-        if (err instanceof UnknownCteError) return no(`${err.message} in message ${seq}`, { name: 'UNKNOWN-CTE' });
-        throw err;
+        if (bytes === GONE) {
+          vanished++;
+          continue;
+        }
+        const items: Array<[string, ImapValue]> = [];
+        // RFC 9051 §6.4.9: UID FETCH responses always include UID.
+        if (cmd.uid && !wantsUid) items.push(['UID', meta.uid]);
+        let next = 0;
+        for (const attr of cmd.attributes) {
+          items.push(needsBytes && NEEDS_BYTES.has(attr.kind) ? bytes[next++]! : fetchItem(attr, { meta, summary, items: encodedItems }));
+        }
+        if (seenNow.has(meta.uid) && !wantsFlags) items.push(['FLAGS', flagAtoms(meta.flags)]);
+        if (addModSeq || (seenNow.has(meta.uid) && condstore && !asksModSeq)) items.push(['MODSEQ', [meta.modSeq]]);
+        await out.add({ type: 'fetch', seq, items });
       }
-      if (gone) {
-        discardStreams(items);
-        vanished++;
-        continue;
-      }
-      if (seenNow.has(meta.uid) && !wantsFlags) items.push(['FLAGS', flagAtoms(meta.flags)]);
-      if (addModSeq || (seenNow.has(meta.uid) && condstore && !asksModSeq)) items.push(['MODSEQ', [meta.modSeq]]);
-      await out.add({ type: 'fetch', seq, items });
+    } finally {
+      // Stopped early (an error, a closed connection): close what was read ahead and not sent.
+      reads.discardRest();
     }
     await out.flush();
   }
@@ -155,6 +166,73 @@ class ResponseBatch {
     this.bytes = 0;
     this.streams = 0;
     await this.ctx.sendAll(responses);
+  }
+}
+
+/** The NEEDS_BYTES items of one message, in order, or GONE when its bytes were removed meanwhile. */
+async function bytesItems(
+  attrs: readonly FetchAttribute[],
+  meta: MessageMeta,
+  structure: MessageStructure | null,
+  domain: MailDomain,
+): Promise<Array<[string, ImapValue]> | typeof GONE> {
+  const items: Array<[string, ImapValue]> = [];
+  try {
+    for (const attr of attrs) {
+      const item = await fetchBytesItem(attr, meta, structure, domain);
+      if (item === GONE) {
+        discardStreams(items);
+        return GONE;
+      }
+      items.push(item);
+    }
+  } catch (err) {
+    discardStreams(items);
+    throw err;
+  }
+  return items;
+}
+
+/** Messages whose bytes are read ahead of the one being written: file reads overlap instead of queueing one by one. */
+const READ_AHEAD = 8;
+
+/**
+ * Reads for messages 0..count-1, taken in order; at most READ_AHEAD are in
+ * flight beyond the one taken. Small bodies are held as Buffers (at most
+ * 128 KB each, fetch-items.ts), larger ones as open streams, so what is read
+ * ahead stays bounded.
+ */
+class ReadAhead<T extends Array<[string, ImapValue]> | typeof GONE> {
+  private readonly started: Array<Promise<T>> = [];
+  private taken = 0;
+
+  constructor(
+    private readonly count: number,
+    private readonly read: (i: number) => Promise<T>,
+  ) {}
+
+  take(i: number): Promise<T> {
+    while (this.started.length < Math.min(this.count, i + 1 + READ_AHEAD)) {
+      const p = this.read(this.started.length);
+      // A read ahead that fails is reported when taken; never as an unhandled rejection meanwhile.
+      p.catch(() => {});
+      this.started.push(p);
+    }
+    const p = this.started[i]!;
+    this.taken = i + 1;
+    return p;
+  }
+
+  /** The command stopped early: the streams of reads not taken are closed once they settle. */
+  discardRest(): void {
+    for (const p of this.started.slice(this.taken)) {
+      p.then(
+        (items) => {
+          if (items !== GONE) discardStreams(items as Array<[string, ImapValue]>);
+        },
+        () => {},
+      );
+    }
   }
 }
 

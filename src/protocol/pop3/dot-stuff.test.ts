@@ -1,7 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import fc from 'fast-check';
-import { DotStuffer, dotStuff, wireSize } from './dot-stuff.js';
+import { DotStuffer, dotStuff, dotStuffCrlf, wireSize } from './dot-stuff.js';
 import { extractTop } from './top.js';
 import { encodePop3Response, err, ok } from './response.js';
 
@@ -105,4 +105,17 @@ test('responses: status lines, codes, multi-line with stuffing, continuation; no
   assert.equal(encodePop3Response(ok('none', [])), '+OK none\r\n.\r\n');
   assert.equal(encodePop3Response({ kind: 'continue', challenge: '' }), '+ \r\n');
   assert.equal(encodePop3Response(err('Unknown command: X\r\n+OK fake')), '-ERR Unknown command: X  +OK fake\r\n');
+});
+
+test('dotStuffCrlf: the same bytes as dotStuff for every message already in wire form (wireSize = length)', () => {
+  assert.equal(s(dotStuffCrlf(b(''))), '.\r\n');
+  assert.equal(s(dotStuffCrlf(b('.a\r\n.\r\nb.\r\n..\r\n'))), '..a\r\n..\r\nb.\r\n...\r\n.\r\n');
+  const line = fc.stringMatching(/^[.a\r]{0,6}$/).filter((l) => !l.endsWith('\r'));
+  fc.assert(
+    fc.property(fc.array(line, { maxLength: 12 }), (lines) => {
+      const message = b(lines.map((l) => `${l}\r\n`).join(''));
+      assert.equal(wireSize(message), message.length);
+      assert.equal(s(dotStuffCrlf(message)), s(dotStuff(message)));
+    }),
+  );
 });

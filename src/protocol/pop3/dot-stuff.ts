@@ -75,6 +75,26 @@ export function dotStuff(message: Buffer): Buffer {
   return Buffer.concat([stuffer.push(message), stuffer.end()]);
 }
 
+const LF_DOT = Buffer.from('\n.');
+
+/**
+ * dotStuff of a message already in wire form: CRLF line ends only, ending
+ * with one (or empty), which is when wireSize(message) === message.length.
+ * Only the rare lines that begin with "." are touched, found by a native
+ * search, so a message costs a few copies, not a step per line.
+ */
+export function dotStuffCrlf(message: Buffer): Buffer {
+  const out: Buffer[] = [];
+  let start = 0;
+  if (message[0] === DOT) out.push(DOT_BUF);
+  for (let at = message.indexOf(LF_DOT); at !== -1; at = message.indexOf(LF_DOT, at + 1)) {
+    out.push(message.subarray(start, at + 1), DOT_BUF);
+    start = at + 1;
+  }
+  out.push(start === 0 ? message : message.subarray(start), TERMINATOR);
+  return Buffer.concat(out);
+}
+
 /**
  * Octets of the message as a client receives it after un-stuffing: CRLF line
  * ends, plus the final line end RETR adds. Counted without building a copy.
