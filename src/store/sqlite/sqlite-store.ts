@@ -284,6 +284,31 @@ export class SqliteMailStore implements MailStore {
     return this.messages.changes(mailboxId, sinceModSeq);
   }
 
+  async claimRecent(mailboxId: MailboxId, upToUid: number): Promise<number> {
+    const read = () => this.sql.stmt<{ uid: number }>('SELECT first_recent_uid AS uid FROM mailboxes WHERE id = ?').get(mailboxId);
+    const claim = () => {
+      const row = read();
+      if (!row) throw new StoreError('STORE_NO_SUCH_MAILBOX', `No such mailbox: ${mailboxId}`);
+      if (upToUid > row.uid) this.sql.stmt('UPDATE mailboxes SET first_recent_uid = ? WHERE id = ?').run(upToUid, mailboxId);
+      return row.uid;
+    };
+    // A plain read needs no write transaction; the write one is atomic (one writer at a time).
+    if (upToUid <= 0) return this.sql.read(claim);
+    return this.sql.write(claim);
+  }
+
+  async countRecent(mailboxId: MailboxId): Promise<number> {
+    return this.sql.read(() => {
+      const mailbox = this.messages.requireMailbox(mailboxId);
+      const row = this.sql
+        .stmt<{ n: number }>(
+          'SELECT count(*) AS n FROM messages WHERE mailbox_id = ? AND uid >= (SELECT first_recent_uid FROM mailboxes WHERE id = ?)',
+        )
+        .get(mailbox.id, mailbox.id);
+      return row?.n ?? 0;
+    });
+  }
+
   async readBlob(blobId: string): Promise<Buffer | null> {
     return this.blobs.read(blobId);
   }
