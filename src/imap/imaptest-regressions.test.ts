@@ -121,7 +121,7 @@ describe('imaptest regressions', () => {
     await b.cmd('SELECT Keywords');
     assert.equal(
       await a.cmd('STORE 1 +FLAGS ($Hello)'),
-      '* FLAGS (\\Answered \\Flagged \\Deleted \\Seen \\Draft $Hello)\r\n* 1 FETCH (FLAGS ($Hello))\r\nt2 OK STORE completed\r\n',
+      '* FLAGS (\\Answered \\Flagged \\Deleted \\Seen \\Draft $Hello)\r\n* 1 FETCH (FLAGS (\\Recent $Hello))\r\nt2 OK STORE completed\r\n',
     );
     // b has not synced yet: its FETCH FLAGS reads the store, so it must announce $Hello first.
     const r = await b.cmd('FETCH 1 (FLAGS)');

@@ -188,7 +188,7 @@ describe('NOTIFY (RFC 5465)', () => {
     await c.cmd('SELECT INBOX');
     await h.domain.deliver(ALICE, message({ subject: 'newer' }));
     await settle();
-    assert.equal(await c.cmd('NOOP'), '* 3 EXISTS\r\nt5 OK NOOP completed\r\n');
+    assert.equal(await c.cmd('NOOP'), '* 3 EXISTS\r\n* 3 RECENT\r\nt5 OK NOOP completed\r\n');
     // IDLE in the authenticated state works too.
     await c.cmd('UNSELECT');
     await idle(c);
@@ -229,12 +229,12 @@ describe('NOTIFY (RFC 5465)', () => {
     const subject = 'Subject: pushed\r\n\r\n';
     assert.equal(
       await c.conn.waitFor('FETCH'),
-      `* 2 EXISTS\r\n* 2 FETCH (UID 2 FLAGS () BODY[HEADER.FIELDS (Subject)] {${subject.length}}\r\n${subject})\r\n`,
+      `* 2 EXISTS\r\n* 2 RECENT\r\n* 2 FETCH (UID 2 FLAGS (\\Recent) BODY[HEADER.FIELDS (Subject)] {${subject.length}}\r\n${subject})\r\n`,
     );
     c.conn.send('DONE\r\n');
     await c.waitTagged('i');
     // PEEK left it unseen.
-    assert.match(await c.cmd('FETCH 2 FLAGS'), /\* 2 FETCH \(FLAGS \(\)\)/);
+    assert.match(await c.cmd('FETCH 2 FLAGS'), /\* 2 FETCH \(FLAGS \(\\Recent\)\)/);
   });
 });
 
