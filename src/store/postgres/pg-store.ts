@@ -311,6 +311,10 @@ export class PgMailStore implements MailStore {
   }
 
   async claimRecent(mailboxId: MailboxId, upToUid: number): Promise<number> {
+    // Nothing to claim (a read, or all seen already): no row lock, no write.
+    const seen = await this.db.query<{ uid: string }>('SELECT first_recent_uid AS uid FROM mailboxes WHERE id = $1', [mailboxId]);
+    if (seen.rows.length === 0) throw new StoreError('STORE_NO_SUCH_MAILBOX', `No such mailbox: ${mailboxId}`);
+    if (Number(seen.rows[0]!.uid) >= upToUid) return Number(seen.rows[0]!.uid);
     // One statement: the row lock of the UPDATE orders sessions on every node, and the
     // sub-select reads the value as it was before this session's update.
     const r = await this.db.query<{ before: string }>(

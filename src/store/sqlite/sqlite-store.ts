@@ -286,15 +286,16 @@ export class SqliteMailStore implements MailStore {
 
   async claimRecent(mailboxId: MailboxId, upToUid: number): Promise<number> {
     const read = () => this.sql.stmt<{ uid: number }>('SELECT first_recent_uid AS uid FROM mailboxes WHERE id = ?').get(mailboxId);
-    const claim = () => {
+    const claim = (upTo: number) => {
       const row = read();
       if (!row) throw new StoreError('STORE_NO_SUCH_MAILBOX', `No such mailbox: ${mailboxId}`);
-      if (upToUid > row.uid) this.sql.stmt('UPDATE mailboxes SET first_recent_uid = ? WHERE id = ?').run(upToUid, mailboxId);
+      if (upTo > row.uid) this.sql.stmt('UPDATE mailboxes SET first_recent_uid = ? WHERE id = ?').run(upTo, mailboxId);
       return row.uid;
     };
-    // A plain read needs no write transaction; the write one is atomic (one writer at a time).
-    if (upToUid <= 0) return this.sql.read(claim);
-    return this.sql.write(claim);
+    // Nothing to claim (a read, or a mailbox whose mail was all seen) needs no write transaction;
+    // the write one reads again and is atomic (one writer at a time).
+    const first = this.sql.read(() => claim(0));
+    return first >= upToUid ? first : this.sql.write(() => claim(upToUid));
   }
 
   async countRecent(mailboxId: MailboxId): Promise<number> {
