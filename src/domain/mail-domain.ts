@@ -482,6 +482,20 @@ export class MailDomain {
     return this.store.getChanges(mailbox.id, sinceModSeq);
   }
 
+  /**
+   * IMAP4rev1 \Recent (RFC 3501 §2.3.2): claims the messages below `upToUid`
+   * no session has been told of (0 claims nothing) and returns the first UID
+   * that was unclaimed; the caller's recent messages are those from it up.
+   */
+  claimRecent(mailbox: Mailbox, upToUid: number): Promise<number> {
+    return this.store.claimRecent(mailbox.id, upToUid);
+  }
+
+  /** Messages no session has been told of yet (STATUS RECENT). */
+  countRecent(mailbox: Mailbox): Promise<number> {
+    return this.store.countRecent(mailbox.id);
+  }
+
   /** The messages marked \Deleted, ascending by UID: what EXPUNGE would remove, what STATUS DELETED counts. */
   async deletedMessages(mailbox: Mailbox): Promise<MessageMeta[]> {
     return (await this.store.listMessages(mailbox.id)).filter(isDeleted);

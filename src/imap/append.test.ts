@@ -21,12 +21,13 @@ it('MULTIAPPEND stores all messages in one step, or none (quota for the sum), an
     assert.match(await c.cmd('STATUS INBOX (MESSAGES UIDNEXT)'), /\* STATUS "INBOX" \(MESSAGES 1 UIDNEXT 2\)/);
     assert.match(await c.cmd(`APPEND INBOX (\\Seen) ${lit} ${lit}`), /^t3 OK \[APPENDUID \d+ 2:3\] APPEND completed\r\n$/);
     // One transaction, one signal: the idle session learns of both messages in one EXISTS.
-    assert.equal(await watcher.conn.waitFor('EXISTS'), '* 3 EXISTS\r\n');
+    // The idle session is the first told of them: they are \Recent there (RFC 3501 §2.3.2).
+    assert.equal(await watcher.conn.waitFor('RECENT'), '* 3 EXISTS\r\n* 3 RECENT\r\n');
     watcher.conn.send('DONE\r\n');
     await watcher.waitTagged('i');
     assert.equal(
       await watcher.cmd('FETCH 2:3 (UID FLAGS)'),
-      '* 2 FETCH (UID 2 FLAGS (\\Seen))\r\n* 3 FETCH (UID 3 FLAGS ())\r\nt2 OK FETCH completed\r\n',
+      '* 2 FETCH (UID 2 FLAGS (\\Recent \\Seen))\r\n* 3 FETCH (UID 3 FLAGS (\\Recent))\r\nt2 OK FETCH completed\r\n',
     );
     // A bad message later in the batch (here: too big) refuses the whole APPEND before anything is stored.
     const big = Buffer.alloc(1024 * 1024 + 1, 'a');

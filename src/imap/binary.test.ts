@@ -56,7 +56,7 @@ describe('FETCH BINARY (RFC 3516), PREVIEW, EMAILID, SAVEDATE', () => {
     assert.match(await c.cmd('FETCH 1 BINARY.PEEK[3]'), /^t7 NO \[UNKNOWN-CTE\] /);
     assert.equal(await c.cmd('FETCH 1 BINARY.PEEK[9]'), '* 1 FETCH (BINARY[9] NIL)\r\nt8 OK FETCH completed\r\n');
     // BINARY without PEEK sets \Seen.
-    assert.match(await c.cmd('FETCH 1 BINARY[1]'), /^\* 1 FETCH \(BINARY\[1\] \{8\}\r\ncafÃ© ok FLAGS \(\\Seen\)\)\r\n/);
+    assert.match(await c.cmd('FETCH 1 BINARY[1]'), /^\* 1 FETCH \(BINARY\[1\] \{8\}\r\ncafÃ© ok FLAGS \(\\Recent \\Seen\)\)\r\n/);
   });
 
   it('PREVIEW, EMAILID, THREADID and SAVEDATE', async () => {

@@ -14,6 +14,8 @@ describe('RFC 7162 CONDSTORE', () => {
     h = await createHarness();
     // Messages 1..4 at MODSEQ 2..5.
     for (let i = 1; i <= 4; i++) await h.domain.deliver(ALICE, message({ subject: `m${i}` }));
+    // A first session takes \Recent (RFC 3501 §2.3.2), so the FLAGS below are only the stored ones.
+    await (await h.open({ login: true })).cmd('SELECT INBOX');
   });
   after(() => h.close());
 

@@ -19,7 +19,7 @@ describe('IMAP SELECT and FETCH', () => {
       r,
       '* FLAGS (\\Answered \\Flagged \\Deleted \\Seen \\Draft)\r\n' +
         '* 2 EXISTS\r\n' +
-        '* 0 RECENT\r\n' +
+        '* 2 RECENT\r\n' +
         `* OK [UIDVALIDITY ${inbox.uidValidity}] UIDs valid\r\n` +
         '* OK [UIDNEXT 3] Predicted next UID\r\n' +
         '* OK [HIGHESTMODSEQ 3] Highest mailbox mod-sequence\r\n' +

@@ -94,6 +94,26 @@ describe('imaptest regressions', () => {
     assert.equal(await c.cmd('LSUB "" top/*'), '* LSUB () "/" "top/deep/leaf"\r\n* LSUB () "/" "top/plain"\r\nt7 OK LSUB completed\r\n');
   });
 
+  it('RECURSIVEMATCH gives CHILDINFO only for a descendant no pattern of the command returns (listext 32)', async () => {
+    const c = await h.open({ login: true });
+    for (const name of ['lx/test2/test1', 'lx/test8/test8', 'lx/test8/test9']) await c.cmd(`CREATE ${name}`);
+    for (const name of ['lx/test2/test1', 'lx/test8/test8', 'lx/test8/test9']) await c.cmd(`SUBSCRIBE ${name}`);
+    // RFC 5258 §3.5: lx/test2/test1 is returned by the second pattern, so lx/test2 has no CHILDINFO to give.
+    assert.equal(
+      await c.cmd('LIST (SUBSCRIBED RECURSIVEMATCH) "" (lx/test2 lx/test2/test1)'),
+      '* LIST (\\HasNoChildren \\Subscribed) "/" "lx/test2/test1"\r\nt7 OK LIST completed\r\n',
+    );
+    assert.equal(
+      await c.cmd('LIST (SUBSCRIBED RECURSIVEMATCH) "" (lx/test2)'),
+      '* LIST (\\HasChildren) "/" "lx/test2" (CHILDINFO ("SUBSCRIBED"))\r\nt8 OK LIST completed\r\n',
+    );
+    // lx/test8/test9 is not matched by the pattern: CHILDINFO, though lx/test8/test8 is returned.
+    assert.equal(
+      await c.cmd('LIST (SUBSCRIBED RECURSIVEMATCH) "" lx*test8'),
+      '* LIST (\\HasChildren) "/" "lx/test8" (CHILDINFO ("SUBSCRIBED"))\r\n* LIST (\\HasNoChildren \\Subscribed) "/" "lx/test8/test8"\r\nt9 OK LIST completed\r\n',
+    );
+  });
+
   it('a new keyword is announced in FLAGS before the FETCH that carries it (store, copy, nil)', async () => {
     const a = await h.open({ login: true });
     const b = await h.open({ login: true });
@@ -101,7 +121,7 @@ describe('imaptest regressions', () => {
     await b.cmd('SELECT Keywords');
     assert.equal(
       await a.cmd('STORE 1 +FLAGS ($Hello)'),
-      '* FLAGS (\\Answered \\Flagged \\Deleted \\Seen \\Draft $Hello)\r\n* 1 FETCH (FLAGS ($Hello))\r\nt2 OK STORE completed\r\n',
+      '* FLAGS (\\Answered \\Flagged \\Deleted \\Seen \\Draft $Hello)\r\n* 1 FETCH (FLAGS (\\Recent $Hello))\r\nt2 OK STORE completed\r\n',
     );
     // b has not synced yet: its FETCH FLAGS reads the store, so it must announce $Hello first.
     const r = await b.cmd('FETCH 1 (FLAGS)');

@@ -125,7 +125,7 @@ describe('IMAP mailbox commands', () => {
 
     assert.equal(
       await c.cmd('STATUS Drafts (MESSAGES UIDNEXT UIDVALIDITY UNSEEN DELETED SIZE RECENT)'),
-      `* STATUS "Drafts" (MESSAGES 3 UIDNEXT 4 UIDVALIDITY ${drafts.uidValidity} UNSEEN 2 DELETED 0 SIZE ${3 * m.length} RECENT 0)\r\nt5 OK STATUS completed\r\n`,
+      `* STATUS "Drafts" (MESSAGES 3 UIDNEXT 4 UIDVALIDITY ${drafts.uidValidity} UNSEEN 2 DELETED 0 SIZE ${3 * m.length} RECENT 3)\r\nt5 OK STATUS completed\r\n`,
     );
     assert.match(await c.cmd('STATUS Nope (MESSAGES)'), /^t6 NO \[NONEXISTENT\] /);
 

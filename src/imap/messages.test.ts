@@ -9,6 +9,8 @@ describe('IMAP STORE, SEARCH, COPY, MOVE, EXPUNGE', () => {
     await h.domain.deliver(ALICE, message({ subject: 'Lunch plans', from: 'Bob <bob@example.org>', body: 'Pizza at noon?' }));
     await h.domain.deliver(ALICE, message({ subject: '=?utf-8?q?Gr=C3=BC=C3=9Fe?=', from: 'Carol <carol@example.net>', body: 'Viele Grüße' }));
     await h.domain.deliver(ALICE, message({ subject: 'Report', from: 'Dave <dave@example.com>', body: 'Quarterly numbers', date: 'Tue, 1 Mar 2022 10:00:00 +0000' }));
+    // A first session takes \Recent (RFC 3501 §2.3.2), so the FLAGS below are only the stored ones.
+    await (await h.open({ login: true })).cmd('SELECT INBOX');
   });
   after(() => h.close());
 

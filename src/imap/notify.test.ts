@@ -34,8 +34,8 @@ describe('NOTIFY (RFC 5465)', () => {
     assert.match(await c.cmd('NOTIFY SET (PERSONAL (MailboxMetadataChange))'), new RegExp(`^t1 ${escape(badevent)} `));
     assert.match(await c.cmd('NOTIFY SET (SELECTED (AnnotationChange))'), new RegExp(`^t2 ${escape(badevent)} `));
     assert.match(await c.cmd('NOTIFY SET (PERSONAL (SomethingNew))'), /^t3 NO \[BADEVENT /);
-    assert.match(await c.cmd('NOTIFY SET (PERSONAL (MessageNew))'), /^t4 BAD MessageNew and MessageExpunge go together/);
-    assert.match(await c.cmd('NOTIFY SET (PERSONAL (FlagChange))'), /^t5 BAD FlagChange needs/);
+    assert.match(await c.cmd('NOTIFY SET (SELECTED (MessageNew))'), /^t4 BAD MessageNew and MessageExpunge go together/);
+    assert.match(await c.cmd('NOTIFY SET (SELECTED-DELAYED (FlagChange))'), /^t5 BAD FlagChange needs/);
     assert.match(await c.cmd('NOTIFY SET (SELECTED (MailboxName))'), /^t6 BAD MailboxName is not a message event/);
     assert.match(await c.cmd('NOTIFY SET (SELECTED NONE) (SELECTED-DELAYED NONE)'), /^t7 BAD At most one SELECTED/);
     assert.match(await c.cmd('NOTIFY SET (PERSONAL (MessageNew (UID) MessageExpunge))'), /^t8 BAD Fetch attributes are only for the selected mailbox/);
@@ -62,6 +62,36 @@ describe('NOTIFY (RFC 5465)', () => {
     await c.cmd('ENABLE CONDSTORE');
     assert.match(await c.cmd('NOTIFY SET STATUS (MAILBOXES Archive (MessageNew MessageExpunge))'), /^\* STATUS "Archive" \(MESSAGES 1 UIDNEXT 2 UIDVALIDITY \d+ UNSEEN 1 HIGHESTMODSEQ \d+\)\r\nt4 OK/);
     assert.equal(await c.cmd('NOTIFY SET (MAILBOXES Archive (MessageNew MessageExpunge))'), 't5 OK NOTIFY completed\r\n');
+  });
+
+  it('other mailboxes: one message event alone is accepted, as Dovecot does, and STATUS follows (imaptest notify)', async () => {
+    const c = await h.open({ login: true });
+    await h.domain.deliver(ALICE, message({ subject: 'archived' }), 'Archive');
+    const v = await uidValidity('Archive');
+    assert.equal(
+      await c.cmd('NOTIFY SET STATUS (MAILBOXES Archive (MessageExpunge))'),
+      `* STATUS "Archive" (MESSAGES 1 UIDNEXT 2 UIDVALIDITY ${v} UNSEEN 1)\r\nt1 OK NOTIFY completed\r\n`,
+    );
+    assert.equal(
+      await c.cmd('NOTIFY SET STATUS (MAILBOXES Archive (MessageNew))'),
+      `* STATUS "Archive" (MESSAGES 1 UIDNEXT 2 UIDVALIDITY ${v} UNSEEN 1)\r\nt2 OK NOTIFY completed\r\n`,
+    );
+    // FlagChange makes HIGHESTMODSEQ part of the STATUS (RFC 5465 §5.1), CONDSTORE or not.
+    assert.equal(
+      await c.cmd('NOTIFY SET STATUS (MAILBOXES Archive (FlagChange))'),
+      `* STATUS "Archive" (MESSAGES 1 UIDNEXT 2 UIDVALIDITY ${v} UNSEEN 1 HIGHESTMODSEQ ${await modSeq('Archive')})\r\nt3 OK NOTIFY completed\r\n`,
+    );
+    // Only expunges were asked for: new mail is not reported, an expunge is.
+    await c.cmd('NOTIFY SET (MAILBOXES Archive (MessageExpunge))');
+    await h.domain.deliver(ALICE, message({ subject: 'more' }), 'Archive');
+    await settle();
+    assert.equal(await c.cmd('NOOP'), 't5 OK NOOP completed\r\n');
+    const other = await h.open({ login: true });
+    await other.cmd('SELECT Archive');
+    await other.cmd('STORE 1 +FLAGS.SILENT (\\Deleted)');
+    await other.cmd('EXPUNGE');
+    await settle();
+    assert.equal(await c.cmd('NOOP'), '* STATUS "Archive" (MESSAGES 1 UIDNEXT 3 UNSEEN 1)\r\nt6 OK NOOP completed\r\n');
   });
 
   it('a session idling on INBOX is told at once of new mail, flag changes and expunges in other folders', async () => {
@@ -158,7 +188,7 @@ describe('NOTIFY (RFC 5465)', () => {
     await c.cmd('SELECT INBOX');
     await h.domain.deliver(ALICE, message({ subject: 'newer' }));
     await settle();
-    assert.equal(await c.cmd('NOOP'), '* 3 EXISTS\r\nt5 OK NOOP completed\r\n');
+    assert.equal(await c.cmd('NOOP'), '* 3 EXISTS\r\n* 3 RECENT\r\nt5 OK NOOP completed\r\n');
     // IDLE in the authenticated state works too.
     await c.cmd('UNSELECT');
     await idle(c);
@@ -199,12 +229,12 @@ describe('NOTIFY (RFC 5465)', () => {
     const subject = 'Subject: pushed\r\n\r\n';
     assert.equal(
       await c.conn.waitFor('FETCH'),
-      `* 2 EXISTS\r\n* 2 FETCH (UID 2 FLAGS () BODY[HEADER.FIELDS (Subject)] {${subject.length}}\r\n${subject})\r\n`,
+      `* 2 EXISTS\r\n* 2 RECENT\r\n* 2 FETCH (UID 2 FLAGS (\\Recent) BODY[HEADER.FIELDS (Subject)] {${subject.length}}\r\n${subject})\r\n`,
     );
     c.conn.send('DONE\r\n');
     await c.waitTagged('i');
     // PEEK left it unseen.
-    assert.match(await c.cmd('FETCH 2 FLAGS'), /\* 2 FETCH \(FLAGS \(\)\)/);
+    assert.match(await c.cmd('FETCH 2 FLAGS'), /\* 2 FETCH \(FLAGS \(\\Recent\)\)/);
   });
 });
 

@@ -104,21 +104,23 @@ export class SessionNotify {
    * Remembers the current state of every mailbox (so the first change is told
    * apart correctly) and returns the STATUS responses NOTIFY SET STATUS sends
    * (RFC 5465 §3.1: MESSAGES, UIDNEXT, UIDVALIDITY; UNSEEN and, with
-   * CONDSTORE, HIGHESTMODSEQ too) for the mailboxes with message events.
+   * CONDSTORE or FlagChange, HIGHESTMODSEQ too) for the mailboxes with message events.
    */
   async start(domain: MailboxLists, accountId: AccountId, selectedId: MailboxId | null, condstore: boolean): Promise<ImapResponse[]> {
     const out: ImapResponse[] = [];
     const subscriptions = await this.subscriptions(domain, accountId);
     for (const m of await domain.listMailboxes(accountId)) {
       this.told.set(m.id, snapshot(m));
-      if (m.id === selectedId || !this.wants('MessageNew', m.name, subscriptions)) continue;
+      if (m.id === selectedId || !MESSAGE_EVENTS.some((e) => this.wants(e, m.name, subscriptions))) continue;
       const items: Array<[string, number]> = [
         ['MESSAGES', m.messageCount],
         ['UIDNEXT', m.uidNext],
         ['UIDVALIDITY', m.uidValidity],
         ['UNSEEN', m.unseenCount],
       ];
-      if (condstore) items.push(['HIGHESTMODSEQ', m.highestModSeq]);
+      // RFC 5465 §5.1: a flag change elsewhere is told by HIGHESTMODSEQ, so a client asking for
+      // FlagChange gets it from the start (as Dovecot does), CONDSTORE or not.
+      if (condstore || this.groups.some((g) => g.events.has('FlagChange'))) items.push(['HIGHESTMODSEQ', m.highestModSeq]);
       out.push({ type: 'status-data', mailbox: m.name, items });
     }
     return out;

@@ -22,6 +22,8 @@ export interface SearchCandidate {
   maxUid: number;
   /** UIDs of the saved search result, for "$" (RFC 5182). */
   savedUids: ReadonlySet<number>;
+  /** UIDs \Recent in this session (IMAP4rev1; recent.ts). */
+  recentUids: ReadonlySet<number>;
   /** "Now" for OLDER / YOUNGER (RFC 5032), fixed for the whole search. */
   now: Date;
   /** Loads the message bytes once, when a key needs them. */
@@ -58,9 +60,13 @@ export async function matches(key: SearchKey, c: SearchCandidate): Promise<boole
       const has = c.meta.flags.some((f) => f.toLowerCase() === key.flag.toLowerCase());
       return has === key.set;
     }
-    case 'recent':
-      // \Recent is not kept: no message is recent, so NEW matches nothing and OLD everything.
-      return key.value === 'old';
+    case 'recent': {
+      // RFC 3501 §6.4.4: NEW is RECENT UNSEEN, OLD is NOT RECENT.
+      const recent = c.recentUids.has(c.meta.uid);
+      if (key.value === 'old') return !recent;
+      if (key.value === 'recent') return recent;
+      return recent && !c.meta.flags.some((f) => f.toLowerCase() === '\\seen');
+    }
     case 'seq':
       return key.set === '$' ? c.savedUids.has(c.meta.uid) : inSet(c.seq, key.set, c.maxSeq);
     case 'uid':

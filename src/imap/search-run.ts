@@ -9,6 +9,7 @@ import { chunks, META_BATCH, metasByUid, type LoadedMessage } from './message-lo
 import { matches, needsContent } from './search-eval.js';
 import type { CommandContext } from './state.js';
 import { selectedState } from './state.js';
+import { recentUids } from './recent.js';
 
 export interface SearchHit {
   seq: number;
@@ -23,6 +24,7 @@ export async function runSearch(ctx: CommandContext, key: SearchKey): Promise<Se
   const maxUid = maxSeq ? view.uidAt(maxSeq) : 0;
   const withContent = needsContent(key);
   const savedUids = new Set(view.savedUids);
+  const recent = recentUids(ctx);
   const now = new Date();
   const hits: SearchHit[] = [];
   const live: number[] = [];
@@ -39,6 +41,7 @@ export async function runSearch(ctx: CommandContext, key: SearchKey): Promise<Se
         maxSeq,
         maxUid,
         savedUids,
+        recentUids: recent,
         now,
         content: () => (loaded ??= withContent ? domain.loadMessage(meta) : Promise.resolve(null)),
       };

@@ -23,6 +23,7 @@ import { preAuthCapabilities, sessionCapabilities } from './capabilities.js';
 import { findCommand, wrongStateText } from './commands/registry.js';
 import { errorCompletion, isMailboxGone } from './errors.js';
 import { sendNewMessageFetches, type SessionNotify } from './notify.js';
+import { recentAfterSync, withRecentFlags } from './recent.js';
 import type { CommandContext, Completion, ImapContext, SessionState, StreamedLiteral } from './state.js';
 import type { BodyWriter, StagedBody } from '../domain/staged-body.js';
 
@@ -150,6 +151,7 @@ class ImapSession implements Session, CommandContext {
    */
   async sendAll(responses: readonly ImapResponse[]): Promise<void> {
     if (responses.length === 0) return;
+    responses = withRecentFlags(this, responses);
     const parts = encodeResponseParts(responses, { utf8: this.enabled.has('UTF8=ACCEPT') });
     for (let i = 0; i < parts.length; i++) {
       const part = parts[i]!;
@@ -242,6 +244,7 @@ class ImapSession implements Session, CommandContext {
       this.close();
       return;
     }
+    responses = await recentAfterSync(this, s.view, responses);
     for (const r of responses) await this.send(r);
     if (this.notify) {
       await sendNewMessageFetches(this, lastUid);

@@ -2,6 +2,9 @@
  * ENVELOPE (RFC 9051 §7.5.2): (date subject from sender reply-to to cc bcc
  * in-reply-to message-id), taken from the first occurrence of each field,
  * unfolded but otherwise raw (encoded words are the client's to decode).
+ * The strings meant for people, the subject and display names, have each run
+ * of white space (a fold's TAB included) sent as one space, trimmed, as
+ * Dovecot sends them; the others (date, message ids) keep their TABs, as there.
  */
 import { parseAddressList } from './address.js';
 import { fieldLatin1, findField, type HeaderBudget, headerFields, imapString } from './headers.js';
@@ -13,11 +16,16 @@ function nstring(value: string | null): string | Buffer | null {
   return value === null ? null : imapString(value);
 }
 
+/** A string for people: runs of SP, TAB, CR, LF as one space, none at either end (one linear pass). */
+function forHumans(value: string | null): string | Buffer | null {
+  return value === null ? null : nstring(value.replace(/[ \t\r\n]+/g, ' ').trim());
+}
+
 function addressList(value: string | null): ImapLikeValue[] | null {
   if (value === null) return null;
   const list = parseAddressList(value);
   if (list.length === 0) return null;
-  return list.map((a) => [nstring(a.name), nstring(a.adl), nstring(a.mailbox), nstring(a.host)]);
+  return list.map((a) => [forHumans(a.name), nstring(a.adl), nstring(a.mailbox), nstring(a.host)]);
 }
 
 /**
@@ -41,7 +49,7 @@ export function envelopeOf(raw: Buffer, message: MimePart, budget?: HeaderBudget
   const replyTo = addressList(get('Reply-To')) ?? from;
   return [
     nstring(get('Date')),
-    nstring(get('Subject')),
+    forHumans(get('Subject')),
     from,
     sender,
     replyTo,

@@ -16,7 +16,7 @@ import { previewOf } from './preview.js';
 import { baseSubject } from './subject.js';
 
 /** Bumped whenever what is computed changes: older stored summaries are recomputed on first use. */
-export const SUMMARY_VERSION = 2;
+export const SUMMARY_VERSION = 3;
 
 export interface SortFields {
   /** Date header as ms since the epoch, or null when absent or unreadable (SORT DATE then uses INTERNALDATE). */

@@ -317,6 +317,14 @@ export interface MailStore {
    * so a flag another session removes meanwhile keeps its message.
    */
   expungeFlagged(mailboxId: MailboxId, flag: string, uids: number[] | null): Promise<number[]>;
+   * IMAP4rev1 \Recent (RFC 3501 §2.3.2): each mailbox keeps the first UID no
+   * session has been told of. In one atomic step this moves it up to `upToUid`
+   * (never down; 0 only reads it) and returns it as it was before, so of two
+   * sessions claiming the same UIDs only one gets them. Throws STORE_NO_SUCH_MAILBOX.
+   */
+  claimRecent(mailboxId: MailboxId, upToUid: number): Promise<number>;
+  /** Messages no session has been told of yet (STATUS RECENT). Throws STORE_NO_SUCH_MAILBOX. */
+  countRecent(mailboxId: MailboxId): Promise<number>;
 
   // ---- POP3 policy and device state ----
   /** The account's POP3 policy, or null when none was set (the caller applies its defaults). */

@@ -117,6 +117,7 @@ interface MailboxRow {
   size_bytes: number;
   deleted_count: number;
   deleted_bytes: number;
+  first_recent_uid: number;
 }
 
 interface MessageRow {
@@ -136,7 +137,7 @@ async function copyAccount(raw: Database.Database, source: MailStore, target: Pg
   const mailboxes = raw
     .prepare(
       `SELECT id, name, special_use, uidvalidity, uidnext, highest_modseq, object_id,
-         message_count, unseen_count, size_bytes, deleted_count, deleted_bytes FROM mailboxes WHERE account_id = ? ORDER BY id`,
+         message_count, unseen_count, size_bytes, deleted_count, deleted_bytes, first_recent_uid FROM mailboxes WHERE account_id = ? ORDER BY id`,
     )
     .all(account.id) as MailboxRow[];
   // Bodies first, one at a time (streamed), each held until the rows naming it are committed.
@@ -170,10 +171,10 @@ async function copyAccount(raw: Database.Database, source: MailStore, target: Pg
       for (const m of mailboxes) {
         const r = await c.query<{ id: number }>(
           `INSERT INTO mailboxes (account_id, name, special_use, uidvalidity, uidnext, highest_modseq, object_id,
-             message_count, unseen_count, size_bytes, deleted_count, deleted_bytes)
-           VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12) RETURNING id`,
+             message_count, unseen_count, size_bytes, deleted_count, deleted_bytes, first_recent_uid)
+           VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13) RETURNING id`,
           [accountId, m.name, m.special_use, m.uidvalidity, m.uidnext, m.highest_modseq, m.object_id,
-            m.message_count, m.unseen_count, m.size_bytes, m.deleted_count, m.deleted_bytes],
+            m.message_count, m.unseen_count, m.size_bytes, m.deleted_count, m.deleted_bytes, m.first_recent_uid],
         );
         messages += await copyMessages(raw, c, m.id, r.rows[0].id);
         await copyExpunged(raw, c, m.id, r.rows[0].id);

@@ -14,6 +14,7 @@ import { runBlobStreamContract } from './blob-stream.contract.js';
 import { runAccountCreationContract } from './account-creation.contract.js';
 import { runPop3UpdateContract } from './pop3-update.contract.js';
 import { runInboxRenameContract } from './inbox-rename.contract.js';
+import { runRecentContract } from './recent.contract.js';
 import { runMailStoreProperties } from './mail-store.property.js';
 import { runMessageSummaryContract } from './message-summary.contract.js';
 import { runPop3StateContract } from './pop3-state.contract.js';
@@ -511,6 +512,7 @@ export function runMailStoreContract(name: string, newStore: () => Promise<MailS
     runAccountCreationContract(newStore);
     runPop3UpdateContract(newStore);
     runInboxRenameContract(newStore);
+    runRecentContract(newStore);
     runConcurrencyContract(newStore);
     runExpungeDeletedContract(newStore);
   });

@@ -44,6 +44,7 @@ async function populate(): Promise<string> {
       await store.updateFlags(inbox.id, [1, 2], 'add', ['$Important', '\\Flagged']);
       await store.expungeMessages(inbox.id, [3]);
       await store.moveMessages(inbox.id, [4], archive.id);
+      await store.claimRecent(inbox.id, 3); // an IMAP4rev1 session saw UIDs 1 and 2: \Recent no more
       await store.setPop3Policy(account.id, { scope: 'inbox', since: null, dele: 'hide', expireDays: 30 });
       await store.recordPop3Session(account.id, 'phone', { retrieved: ['imported-uidl'], deleted: [] }, new Date(1_700_000_000_000));
     }
@@ -65,7 +66,8 @@ async function snapshot(store: MailStore): Promise<unknown> {
       const bodies = [];
       for (const message of messages) bodies.push((await store.readBlob(message.blobId))?.toString('base64'));
       const summaries = await store.readSummaries(messages.map((x) => x.blobId));
-      mailboxes.push({ m, messages, bodies, summaries: [...summaries.entries()].sort(), changes: await store.getChanges(mailboxId, 0) });
+      const recent = await store.countRecent(mailboxId);
+      mailboxes.push({ m, messages, bodies, summaries: [...summaries.entries()].sort(), changes: await store.getChanges(mailboxId, 0), recent });
     }
     out.push({
       a,

@@ -44,6 +44,21 @@ describe('postgres: several nodes on one database', () => {
     }
   }));
 
+  it('gives each new message \\Recent in exactly one session when sessions on every node claim it at once', withNodes(3, async (nodes) => {
+    const account = await nodes[0].createAccount('alice@example.com', 'h', null);
+    const inbox = await nodes[0].createMailbox(account.id, 'INBOX');
+    for (let i = 0; i < 5; i++) await nodes[i % 3].appendMessage(inbox.id, { content: mail(i) });
+    // Sessions claim up to the last UID they have seen; each gets the UIDs from what it is returned.
+    const seen = [3, 6, 4, 6, 2, 5];
+    const before = await Promise.all(seen.map((upTo, i) => nodes[i % 3].claimRecent(inbox.id, upTo)));
+    const claimed = new Map<number, number>();
+    // Replay in the store's order (the values returned ascend with it): each UID has one owner.
+    const order = seen.map((upTo, i) => ({ upTo, from: before[i]! })).sort((a, b) => a.from - b.from || a.upTo - b.upTo);
+    for (const { upTo, from } of order) for (let uid = from; uid < upTo; uid++) claimed.set(uid, (claimed.get(uid) ?? 0) + 1);
+    assert.deepEqual([...claimed.entries()].sort((a, b) => a[0] - b[0]), [[1, 1], [2, 1], [3, 1], [4, 1], [5, 1]]);
+    assert.equal(await nodes[1].countRecent(inbox.id), 0);
+  }));
+
   it('keeps the quota exact when nodes deliver into different mailboxes at once', withNodes(3, async (nodes) => {
     const size = mail(0).length;
     const account = await nodes[0].createAccount('alice@example.com', 'h', size * 4);

@@ -154,3 +154,38 @@ it('brings a schema 4 database forward: mailbox counters and POP3 sizes computed
     versions.close();
   }
 });
+
+/**
+ * A database as the release before schema 7 leaves it (migrations 1–6): the
+ * mail already there has been seen, so none of it becomes \Recent; mail that
+ * arrives afterwards is recent until a session claims it.
+ */
+it('brings a schema 6 database forward: stored mail is not \\Recent, new mail is', async () => {
+  const path = join(dir, 'v6.db');
+  const db = new Database(path);
+  db.exec(`CREATE TABLE schema_version (version INTEGER PRIMARY KEY, applied_at INTEGER NOT NULL, description TEXT NOT NULL)`);
+  for (const migration of MIGRATIONS.filter((m) => m.version <= 6)) {
+    db.exec(migration.sql);
+    db.prepare('INSERT INTO schema_version VALUES (?, 0, ?)').run(migration.version, migration.description);
+  }
+  db.prepare("INSERT INTO accounts (address, password_hash, quota_bytes, used_bytes, created_at) VALUES ('a@example.com', 'h', NULL, 0, 0)").run();
+  db.prepare("INSERT INTO mailboxes (account_id, name, uidvalidity, uidnext, highest_modseq, object_id) VALUES (1, 'INBOX', 7, 3, 3, 'Finbox000000000000000000')").run();
+  db.prepare("INSERT INTO mailboxes (account_id, name, uidvalidity, uidnext, highest_modseq, object_id) VALUES (1, 'Empty', 8, 1, 1, 'Fempty000000000000000000')").run();
+  db.prepare("INSERT INTO blobs (id, size, refcount) VALUES ('b1', 6, 2)").run();
+  const insert = db.prepare("INSERT INTO messages (mailbox_id, uid, blob_id, size, internal_date, flags, modseq, uidl, email_id) VALUES (1, ?, 'b1', 6, 0, '', ?, ?, ?)");
+  insert.run(1, 2, 'u1', 'M1');
+  insert.run(2, 3, 'u2', 'M2');
+  db.close();
+
+  const store = await openSqliteStore(path);
+  try {
+    assert.equal(await store.countRecent(1), 0);
+    assert.equal(await store.claimRecent(1, 0), 3);
+    assert.deepEqual((await store.listMessages(1)).map((m) => m.uid), [1, 2], 'the messages are all there');
+    await store.appendMessage(1, { content: Buffer.from('Subject: new\r\n\r\nx\r\n'), flags: [] });
+    assert.equal(await store.countRecent(1), 1);
+    assert.equal(await store.claimRecent(2, 0), 1, 'an empty mailbox: whatever arrives is recent');
+  } finally {
+    await store.close();
+  }
+});

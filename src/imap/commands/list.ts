@@ -57,8 +57,11 @@ export async function listCommand(cmd: CommandOf<'LIST'>, ctx: CommandContext): 
   for (const name of sortNames([...names])) {
     if (!matchesPattern(name)) continue;
     const isSelected = selected(name);
-    // RFC 5258 §3.5: with RECURSIVEMATCH a non-matching parent of matching children is listed with CHILDINFO.
-    const childMatches = recursive && [...names].some((n) => n.startsWith(name + HIERARCHY_SEPARATOR) && selected(n));
+    // RFC 5258 §3.5: with RECURSIVEMATCH a parent is listed with CHILDINFO for a descendant that meets
+    // the selection criteria but that no pattern of this command returns (one that is returned says
+    // so itself); as Dovecot does (imaptest listext).
+    const childMatches =
+      recursive && [...names].some((n) => n.startsWith(name + HIERARCHY_SEPARATOR) && selected(n) && !matchesPattern(n));
     if (!isSelected && !childMatches) continue;
     const m = byName.get(name);
     const attributes = attributesOf(name, m, mailboxes, showSubscribed && subscribed.has(name));

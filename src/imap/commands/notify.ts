@@ -1,9 +1,9 @@
 /**
  * NOTIFY (RFC 5465 §3): NOTIFY NONE, NOTIFY SET [STATUS] event-groups.
  * The checks of §3.1 and §8: events this server cannot report are refused
- * with NO [BADEVENT (the ones it can)]; MessageNew and MessageExpunge come
- * together, FlagChange needs them; one SELECTED / SELECTED-DELAYED group at
- * most, with message events only; fetch attributes only for the selected
+ * with NO [BADEVENT (the ones it can)]; for the selected mailbox MessageNew
+ * and MessageExpunge come together and FlagChange needs them; one SELECTED /
+ * SELECTED-DELAYED group at most, with message events only; fetch attributes only for the selected
  * mailbox (other mailboxes are reported by STATUS, which has no FETCH).
  * A new NOTIFY SET replaces the previous one; NOTIFY NONE turns it off.
  */
@@ -61,11 +61,14 @@ function refusal(set: NotifySet): Completion | null {
       // RFC 5465 §3.1: NO with BADEVENT listing what the server does support.
       return no(`Event ${unsupported} is not supported`, { name: 'BADEVENT', value: SUPPORTED_EVENTS.map((e) => ({ atom: e })) });
     }
-    const hasNew = names.includes('MessageNew');
-    if (hasNew !== names.includes('MessageExpunge')) return bad('MessageNew and MessageExpunge go together');
-    if (names.includes('FlagChange') && !hasNew) return bad('FlagChange needs MessageNew and MessageExpunge');
     const isSelected = g.filter.kind === 'SELECTED' || g.filter.kind === 'SELECTED-DELAYED';
     if (isSelected) {
+      // RFC 5465 §5 asks for these pairs so that EXISTS and EXPUNGE keep the client's sequence
+      // numbers right. Other mailboxes are reported by STATUS, which has none: there any one
+      // message event is accepted, as Dovecot does (imaptest notify relies on it).
+      const hasNew = names.includes('MessageNew');
+      if (hasNew !== names.includes('MessageExpunge')) return bad('MessageNew and MessageExpunge go together');
+      if (names.includes('FlagChange') && !hasNew) return bad('FlagChange needs MessageNew and MessageExpunge');
       if (++selectedGroups > 1) return bad('At most one SELECTED or SELECTED-DELAYED event group');
       const other = names.find((n) => n === 'MailboxName' || n === 'SubscriptionChange');
       if (other) return bad(`${other} is not a message event; it cannot be asked for the selected mailbox`);

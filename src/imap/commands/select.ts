@@ -9,6 +9,7 @@ import type { CommandContext, CommandOf, Completion } from '../state.js';
 import { accountOf, bad, ok, selectedState } from '../state.js';
 import { inSet, MailboxView, vanishedResponse } from '../view.js';
 import { errorCompletion } from '../errors.js';
+import { startRecent } from '../recent.js';
 
 export async function selectCommand(cmd: CommandOf<'SELECT' | 'EXAMINE'>, ctx: CommandContext): Promise<Completion> {
   const account = accountOf(ctx);
@@ -33,8 +34,8 @@ export async function selectCommand(cmd: CommandOf<'SELECT' | 'EXAMINE'>, ctx: C
   const flags = view.flagList();
   await ctx.send({ type: 'flags', flags });
   await ctx.send({ type: 'exists', count: view.exists });
-  // RECENT and UNSEEN are IMAP4rev1 only (RFC 9051 Appendix E); \Recent is not kept.
-  if (rev1) await ctx.send({ type: 'recent', count: 0 });
+  // RECENT and UNSEEN are IMAP4rev1 only (RFC 9051 Appendix E); SELECT takes the recent messages, EXAMINE looks.
+  if (rev1) await ctx.send({ type: 'recent', count: await startRecent(ctx, view) });
   await ctx.send({ type: 'status', tag: '*', status: 'OK', code: { name: 'UIDVALIDITY', value: view.uidValidity }, text: 'UIDs valid' });
   await ctx.send({ type: 'status', tag: '*', status: 'OK', code: { name: 'UIDNEXT', value: view.uidNext }, text: 'Predicted next UID' });
   // RFC 7162 §3.1.2.1: every mailbox has MODSEQs, so HIGHESTMODSEQ always (never NOMODSEQ).

@@ -44,8 +44,8 @@ export async function sendStatus(ctx: CommandContext, mailbox: Mailbox, items: S
         values.push([item, mailbox.sizeBytes]);
         break;
       case 'RECENT':
-        // \Recent is not kept (RFC 9051 removed it); IMAP4rev1 clients get 0.
-        values.push([item, 0]);
+        // IMAP4rev1 (RFC 3501 §6.3.10): messages no session has been told of yet (recent.ts).
+        values.push([item, await ctx.imap.domain.countRecent(mailbox)]);
         break;
       case 'HIGHESTMODSEQ':
         values.push([item, mailbox.highestModSeq]);

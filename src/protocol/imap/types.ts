@@ -56,7 +56,7 @@ export type SearchKey =
   | { type: 'all' }
   /** SEEN/UNSEEN, ANSWERED/UNANSWERED, DELETED/UNDELETED, FLAGGED/UNFLAGGED, DRAFT/UNDRAFT, KEYWORD/UNKEYWORD. */
   | { type: 'flag'; flag: string; set: boolean }
-  /** RECENT / NEW / OLD (IMAP4rev1 only; \Recent is not kept, so RECENT matches nothing). */
+  /** RECENT / NEW / OLD (IMAP4rev1 only; \Recent is per session, see imap/recent.ts). */
   | { type: 'recent'; value: 'recent' | 'new' | 'old' }
   | { type: 'seq'; set: SequenceSet }
   | { type: 'uid'; set: SequenceSet }

@@ -310,6 +310,35 @@ export class PgMailStore implements MailStore {
     });
   }
 
+  async claimRecent(mailboxId: MailboxId, upToUid: number): Promise<number> {
+    // Nothing to claim (a read, or all seen already): no row lock, no write.
+    const seen = await this.db.query<{ uid: string }>('SELECT first_recent_uid AS uid FROM mailboxes WHERE id = $1', [mailboxId]);
+    if (seen.rows.length === 0) throw new StoreError('STORE_NO_SUCH_MAILBOX', `No such mailbox: ${mailboxId}`);
+    if (Number(seen.rows[0]!.uid) >= upToUid) return Number(seen.rows[0]!.uid);
+    // One statement: the row lock of the UPDATE orders sessions on every node, and the
+    // sub-select reads the value as it was before this session's update.
+    const r = await this.db.query<{ before: string }>(
+      `WITH old AS (SELECT first_recent_uid FROM mailboxes WHERE id = $1 FOR UPDATE)
+       UPDATE mailboxes SET first_recent_uid = GREATEST(mailboxes.first_recent_uid, $2)
+       FROM old WHERE mailboxes.id = $1 RETURNING old.first_recent_uid AS before`,
+      [mailboxId, upToUid],
+    );
+    if (r.rows.length === 0) throw new StoreError('STORE_NO_SUCH_MAILBOX', `No such mailbox: ${mailboxId}`);
+    return Number(r.rows[0]!.before);
+  }
+
+  async countRecent(mailboxId: MailboxId): Promise<number> {
+    return this.db.read(async (c) => {
+      await requireMailbox(c, mailboxId);
+      const r = await c.query<{ n: string }>(
+        `SELECT count(*) AS n FROM messages
+         WHERE mailbox_id = $1 AND uid >= (SELECT first_recent_uid FROM mailboxes WHERE id = $1)`,
+        [mailboxId],
+      );
+      return Number(r.rows[0]?.n ?? 0);
+    });
+  }
+
   async getChanges(mailboxId: MailboxId, sinceModSeq: number): Promise<MailboxChanges> {
     return this.db.read(async (c) => {
       const mailbox = await requireMailbox(c, mailboxId);

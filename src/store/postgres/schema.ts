@@ -175,6 +175,17 @@ export const MIGRATIONS: Migration[] = [
       );
     `,
   },
+  {
+    version: 3,
+    description: 'IMAP4rev1 \\Recent: the first UID of each mailbox no session has been told of yet',
+    sql: `
+      -- RFC 3501 §2.3.2: a message is \\Recent in the first session told of it; sessions on any
+      -- node claim UIDs by moving this up in one UPDATE (store/types.ts claimRecent).
+      -- Mail already stored when this runs has been seen: it does not become recent.
+      ALTER TABLE mailboxes ADD COLUMN first_recent_uid bigint NOT NULL DEFAULT 1;
+      UPDATE mailboxes SET first_recent_uid = uidnext;
+    `,
+  },
 ];
 
 export const PG_SCHEMA_VERSION = MIGRATIONS[MIGRATIONS.length - 1].version;

@@ -170,6 +170,17 @@ export const MIGRATIONS: Migration[] = [
     run: fillPop3Sizes,
   },
   bodiesOutOfDatabaseMigration(6),
+  {
+    version: 7,
+    description: 'IMAP4rev1 \\Recent: the first UID of each mailbox no session has been told of yet',
+    sql: `
+      -- RFC 3501 §2.3.2: a message is \\Recent in the first session told of it. Sessions claim
+      -- the UIDs below their mailbox's UIDNEXT by moving this up, atomically (store/types.ts).
+      -- Mail already stored when this runs has been seen: it does not become recent.
+      ALTER TABLE mailboxes ADD COLUMN first_recent_uid INTEGER NOT NULL DEFAULT 1;
+      UPDATE mailboxes SET first_recent_uid = uidnext;
+    `,
+  },
 ];
 
 /**

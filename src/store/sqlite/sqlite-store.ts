@@ -287,6 +287,32 @@ export class SqliteMailStore implements MailStore {
     return this.messages.changes(mailboxId, sinceModSeq);
   }
 
+  async claimRecent(mailboxId: MailboxId, upToUid: number): Promise<number> {
+    const read = () => this.sql.stmt<{ uid: number }>('SELECT first_recent_uid AS uid FROM mailboxes WHERE id = ?').get(mailboxId);
+    const claim = (upTo: number) => {
+      const row = read();
+      if (!row) throw new StoreError('STORE_NO_SUCH_MAILBOX', `No such mailbox: ${mailboxId}`);
+      if (upTo > row.uid) this.sql.stmt('UPDATE mailboxes SET first_recent_uid = ? WHERE id = ?').run(upTo, mailboxId);
+      return row.uid;
+    };
+    // Nothing to claim (a read, or a mailbox whose mail was all seen) needs no write transaction;
+    // the write one reads again and is atomic (one writer at a time).
+    const first = this.sql.read(() => claim(0));
+    return first >= upToUid ? first : this.sql.write(() => claim(upToUid));
+  }
+
+  async countRecent(mailboxId: MailboxId): Promise<number> {
+    return this.sql.read(() => {
+      const mailbox = this.messages.requireMailbox(mailboxId);
+      const row = this.sql
+        .stmt<{ n: number }>(
+          'SELECT count(*) AS n FROM messages WHERE mailbox_id = ? AND uid >= (SELECT first_recent_uid FROM mailboxes WHERE id = ?)',
+        )
+        .get(mailbox.id, mailbox.id);
+      return row?.n ?? 0;
+    });
+  }
+
   async readBlob(blobId: string): Promise<Buffer | null> {
     return this.blobs.read(blobId);
   }

@@ -255,6 +255,14 @@ export class WorkerSqliteStore implements MailStore {
     return this.call('getChanges', [mailboxId, sinceModSeq]);
   }
 
+  claimRecent(mailboxId: MailboxId, upToUid: number): Promise<number> {
+    return this.call('claimRecent', [mailboxId, upToUid]);
+  }
+
+  countRecent(mailboxId: MailboxId): Promise<number> {
+    return this.call('countRecent', [mailboxId]);
+  }
+
   readBlob(blobId: string): Promise<Buffer | null> {
     return this.blobs.read(blobId);
   }

@@ -70,7 +70,7 @@ export const KNOWN: KnownDifference[] = [
       equalAfter((l) => l.replace(/ ?\\Recent/g, '').replace(/\(\s/, '(').replace(/^\* \d+ RECENT$/, '* n RECENT'))(a, b) ||
       /SEARCH (NEW|OLD|RECENT)/.test(a.join()) ||
       a.some((l) => /^\* SEARCH/.test(l)),
-    reason: 'Mailstead has no \\Recent (removed in IMAP4rev2, RFC 9051 §2.3.2): RECENT is always 0, NEW/RECENT match nothing, OLD everything',
+    reason: '\\Recent goes to the first session told of a message (RFC 3501 §2.3.2): which one that is depends on timing, so RECENT counts and NEW/OLD/RECENT may differ',
   },
   {
     id: 'C2-nonexistent-part',
