@@ -317,6 +317,7 @@ export interface MailStore {
    * so a flag another session removes meanwhile keeps its message.
    */
   expungeFlagged(mailboxId: MailboxId, flag: string, uids: number[] | null): Promise<number[]>;
+  /**
    * IMAP4rev1 \Recent (RFC 3501 §2.3.2): each mailbox keeps the first UID no
    * session has been told of. In one atomic step this moves it up to `upToUid`
    * (never down; 0 only reads it) and returns it as it was before, so of two

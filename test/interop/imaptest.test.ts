@@ -34,7 +34,6 @@ const missing =
 
 /** Groups that fail for a reason owned elsewhere; each must say why. */
 const KNOWN_FAILING: Record<string, string> = {
-  'append-binary': 'binary APPEND (RFC 3516 literal8 with NUL) is refused with [UNKNOWN-CTE]: separate work in issue 13',
 };
 
 /** Each script's name and the capabilities its header asks for (upper case). */
