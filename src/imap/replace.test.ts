@@ -13,8 +13,8 @@ it('REPLACE appends to the same mailbox, then expunges the old message; APPENDUI
     for (const n of [1, 2, 3, 4]) await c.cmd(`APPEND Drafts ${lit(draft(n))}`);
     await c.cmd('SELECT Drafts');
     const r = await c.cmd(`REPLACE 4 Drafts (\\Seen \\Draft) ${lit(draft(5))}`);
-    assert.match(r, /^\* OK \[APPENDUID (\d+) 5\] Replacement message ready\r\n\* 5 EXISTS\r\n\* 4 EXPUNGE\r\nt\d+ OK REPLACE completed\r\n$/);
-    assert.match(await c.cmd('UID FETCH 1:* (FLAGS BODY.PEEK[HEADER.FIELDS (SUBJECT)])'), /\* 4 FETCH \(UID 5 FLAGS \(\\Seen \\Draft\) BODY\[HEADER\.FIELDS \(SUBJECT\)\] \{20\}\r\nSubject: draft 5\r\n\r\n\)\r\nt/);
+    assert.match(r, /^\* OK \[APPENDUID (\d+) 5\] Replacement message ready\r\n\* 5 EXISTS\r\n\* 5 RECENT\r\n\* 4 EXPUNGE\r\nt\d+ OK REPLACE completed\r\n$/);
+    assert.match(await c.cmd('UID FETCH 1:* (FLAGS BODY.PEEK[HEADER.FIELDS (SUBJECT)])'), /\* 4 FETCH \(UID 5 FLAGS \(\\Recent \\Seen \\Draft\) BODY\[HEADER\.FIELDS \(SUBJECT\)\] \{20\}\r\nSubject: draft 5\r\n\r\n\)\r\nt/);
     assert.match(await c.cmd('STATUS Drafts (MESSAGES)'), /\(MESSAGES 4\)/);
   } finally {
     await h.close();
