@@ -7,7 +7,7 @@
  *   --json FILE     write the report as JSON
  *   --quick         fewer runs and 200 messages: checks the harness, measures nothing
  *   --messages N    messages in the benchmark mailbox (default 2000)
- *   --only LIST     comma-separated suites: connect,imap,pop3,delivery,idle,resync,speedtest,memory
+ *   --only LIST     comma-separated suites: connect,imap,pop3,delivery,idle,resync,speedtest,storage,memory
  *   --no-dovecot    measure Mailstead alone
  */
 import { writeFileSync } from 'node:fs';
@@ -26,6 +26,7 @@ import { imapSuite } from './suites/imap.js';
 import { memorySuite } from './suites/memory.js';
 import { pop3Suite } from './suites/pop3.js';
 import { speedtestSuite } from './suites/speedtest.js';
+import { storageSuite } from './suites/storage.js';
 import { resyncSuite } from './resync.js';
 
 const SUITES: Record<string, (ctx: BenchContext) => Promise<Row[]>> = {
@@ -36,6 +37,8 @@ const SUITES: Record<string, (ctx: BenchContext) => Promise<Row[]>> = {
   idle: idleSuite,
   resync: resyncSuite,
   speedtest: speedtestSuite,
+  // Issue 11: both backends (starts its own Mailstead on SQLite and two nodes on PostgreSQL).
+  storage: storageSuite,
   // Last: it reads what the runs left behind.
   memory: memorySuite,
 };
