@@ -9,7 +9,7 @@
  *   --from-json FILE  no run: take the report from a --json file (with --report)
  *   --quick           fewer runs and 200 messages: checks the harness, measures nothing
  *   --messages N      messages in the benchmark mailbox (default 10000)
- *   --only LIST       comma-separated suites: connect,imap,pop3,delivery,idle,resync,mixed,imaptest,speedtest,memory
+ *   --only LIST       comma-separated suites: connect,imap,pop3,delivery,idle,resync,mixed,imaptest,speedtest,storage,memory
  *   --no-dovecot      measure Mailstead alone
  *
  * IMAPTEST=/path/to/imaptest runs the imaptest stress rows (skipped otherwise).
@@ -33,6 +33,7 @@ import { memorySuite } from './suites/memory.js';
 import { mixedSuite } from './suites/mixed.js';
 import { pop3Suite } from './suites/pop3.js';
 import { speedtestSuite } from './suites/speedtest.js';
+import { storageSuite } from './suites/storage.js';
 import { resyncSuite } from './resync.js';
 
 const SUITES: Record<string, (ctx: BenchContext) => Promise<Row[]>> = {
@@ -45,6 +46,8 @@ const SUITES: Record<string, (ctx: BenchContext) => Promise<Row[]>> = {
   mixed: mixedSuite,
   imaptest: imaptestSuite,
   speedtest: speedtestSuite,
+  // Issue 11: both backends (starts its own Mailstead on SQLite and two nodes on PostgreSQL).
+  storage: storageSuite,
   // Last: it reads what the runs left behind.
   memory: memorySuite,
 };

@@ -205,3 +205,23 @@ export function fixedSizeMessage(n: number, bytes: number, to: string): Buffer {
   body += 'x'.repeat(Math.max(0, bytes - head.length - body.length - 2)) + '\r\n';
   return Buffer.from(head + body, 'latin1');
 }
+
+/** A message of the storage suite's large mailbox: about 600 octets (CRLF line ends), unique by `i`. */
+export function largeMailboxMessage(i: number, to: string): Buffer {
+  return Buffer.from(
+    [
+      'From: Bench Sender <bench@example.org>',
+      `To: ${to}`,
+      `Subject: large mailbox message ${i}`,
+      'Date: Thu, 26 Nov 2026 10:00:00 +0000',
+      `Message-ID: <big-${i}@bench.invalid>`,
+      'MIME-Version: 1.0',
+      'Content-Type: text/plain; charset=us-ascii',
+      '',
+      `Message ${i} of the large mailbox. The quick brown fox jumps over the lazy dog.`,
+      'The quick brown fox jumps over the lazy dog, again and again and again.',
+      '',
+    ].join('\r\n'),
+    'latin1',
+  );
+}

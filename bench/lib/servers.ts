@@ -9,7 +9,8 @@ import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { connect } from 'node:net';
 import { join } from 'node:path';
 import { DOVECOT_BIN, startDovecot } from '../../test/helpers/dovecot.js';
-import { CLI, startServer } from '../../test/helpers/server.js';
+import { startPostgres } from '../../test/helpers/postgres.js';
+import { CLI, makeDataDir, startServer } from '../../test/helpers/server.js';
 import type { LmtpEndpoint } from './lmtp-client.js';
 import { descendants, findProcess } from './memory.js';
 
@@ -36,6 +37,10 @@ export interface BenchServer {
   restart(): Promise<void>;
   /** Dovecot's temp directory (config, passwd-file); unset for Mailstead. */
   dataDir?: string;
+  /** Mailstead: the CLI options naming its store (`--data-dir DIR` or `--store URL`), for `user add`, `import --direct`. */
+  storeArgs?: string[];
+  /** Mailstead started with `loopProbe`: the Unix socket of its event-loop delay probe (bench/lib/loop-probe.mjs). */
+  loopProbe?: string;
   /** The server's processes now (Dovecot forks one per login). */
   pids(): number[];
   version: string;
@@ -58,12 +63,34 @@ const PASSWORD = 'alice-secret-1';
 const USER2 = 'bob@example.com';
 const PASSWORD2 = 'bob-secret-2';
 
-export async function startMailsteadServer(): Promise<BenchServer> {
+export interface MailsteadOptions {
+  /** A PostgreSQL URL: the node serves that database (several nodes may share it; the first creates the accounts). */
+  store?: string;
+  /** Accounts already exist (a second node on the same database). */
+  noAccounts?: boolean;
+  /** Start with the event-loop delay probe (bench/lib/loop-probe.mjs) loaded into the server. */
+  loopProbe?: boolean;
+}
+
+export async function startMailsteadServer(opts: MailsteadOptions = {}): Promise<BenchServer> {
+  const dataDir = makeDataDir();
+  const probe = opts.loopProbe ? join(dataDir, 'loop-probe.sock') : undefined;
+  const env = probe
+    ? { NODE_OPTIONS: `${process.env.NODE_OPTIONS ?? ''} --import ${join(import.meta.dirname, 'loop-probe.mjs')}`.trim(), MAILSTEAD_BENCH_LOOP_PROBE: probe }
+    : undefined;
   // The shipped defaults (log level info, scrypt passwords), except the failed-login delay no run here triggers.
   // imaptest logs in on the plain port (docs/imaptest.md): allowed from loopback only when it will run.
-  const config = process.env.IMAPTEST ? { tls: { allowCleartextAuthFromLoopback: true } } : {};
-  let server = await startServer({ config });
-  await Promise.all([{ user: USER, password: PASSWORD }, { user: USER2, password: PASSWORD2 }, ...CROWD, STRESS, MIXED].map((a) => addUserAsync(server.dataDir, a)));
+  const config = {
+    ...(process.env.IMAPTEST ? { tls: { allowCleartextAuthFromLoopback: true } } : {}),
+    ...(opts.store ? { store: opts.store } : {}),
+  };
+  let server = await startServer({ dataDir, env, config });
+  const storeArgs = opts.store ? ['--store', opts.store] : ['--data-dir', server.dataDir];
+  if (!opts.noAccounts) {
+    await Promise.all(
+      [{ user: USER, password: PASSWORD }, { user: USER2, password: PASSWORD2 }, ...CROWD, STRESS, MIXED].map((a) => addUserAsync(storeArgs, a)),
+    );
+  }
   const pkg = JSON.parse(readFileSync(join(import.meta.dirname, '../../package.json'), 'utf8')) as { version: string };
   const bench: BenchServer = {
     name: 'mailstead',
@@ -79,11 +106,13 @@ export async function startMailsteadServer(): Promise<BenchServer> {
     password2: PASSWORD2,
     crowd: CROWD,
     lmtp: { port: server.ports.lmtp },
+    storeArgs,
+    loopProbe: probe,
     pids: () => (server.process.pid ? [server.process.pid] : []),
     version: `Mailstead ${pkg.version} (Node.js ${process.versions.node})`,
     async restart() {
       await server.stop();
-      server = await startServer({ dataDir: server.dataDir, config });
+      server = await startServer({ dataDir: server.dataDir, env, config });
       Object.assign(bench, { imaps: server.ports.imaps, pop3s: server.ports.pop3s, imap: server.ports.imap, lmtp: { port: server.ports.lmtp } });
     },
     async stop() {
@@ -188,10 +217,10 @@ async function waitForPort(port: number): Promise<void> {
   }
 }
 
-/** `mailstead user add` without blocking the event loop, so the accounts are made in parallel. */
-function addUserAsync(dataDir: string, account: Account): Promise<void> {
+/** `mailstead user add` without blocking the event loop, so the accounts are made in parallel; `storeArgs`: `--data-dir DIR` or `--store URL`. */
+export function addUserAsync(storeArgs: string[], account: Account): Promise<void> {
   return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [CLI, 'user', 'add', account.user, '--password-stdin', '--data-dir', dataDir], { stdio: ['pipe', 'ignore', 'pipe'] });
+    const child = spawn(process.execPath, [CLI, 'user', 'add', account.user, '--password-stdin', ...storeArgs], { stdio: ['pipe', 'ignore', 'pipe'] });
     let err = '';
     child.stderr.setEncoding('utf8').on('data', (t: string) => (err += t));
     child.on('error', reject);
@@ -234,4 +263,43 @@ export async function useArgon2Passwords(dataDir: string, accounts: Account[]): 
 /** Dovecot's auth process stats the passwd-file at most once per second (passwd_file_sync): let a change be seen. */
 function settle(): Promise<void> {
   return new Promise((resolve) => setTimeout(resolve, 1100));
+}
+
+export interface MailsteadCluster {
+  /** The database every node serves. */
+  url: string;
+  nodes: BenchServer[];
+  stop(): Promise<void>;
+}
+
+/**
+ * PostgreSQL for the benchmark, as the tests get it (test/helpers/postgres.ts:
+ * the server at MAILSTEAD_TEST_PG, or a throwaway cluster from the binaries
+ * under /usr/lib/postgresql; a fresh database either way), and `count`
+ * Mailstead nodes serving it; node 0 creates the accounts. Resolves with the
+ * reason instead when PostgreSQL cannot be had.
+ */
+export async function startMailsteadCluster(count: number, opts: { loopProbe?: boolean } = {}): Promise<MailsteadCluster | string> {
+  let pg: Awaited<ReturnType<typeof startPostgres>>;
+  try {
+    pg = await startPostgres();
+  } catch (err) {
+    return `PostgreSQL did not start: ${(err as Error).message.split('\n')[0]}`;
+  }
+  const nodes: BenchServer[] = [];
+  try {
+    for (let i = 0; i < count; i++) nodes.push(await startMailsteadServer({ store: pg.url, noAccounts: i > 0, loopProbe: opts.loopProbe }));
+  } catch (err) {
+    await Promise.all(nodes.map((n) => n.stop()));
+    await pg.stop();
+    throw err;
+  }
+  return {
+    url: pg.url,
+    nodes,
+    async stop() {
+      await Promise.all(nodes.map((n) => n.stop()));
+      await pg.stop();
+    },
+  };
 }

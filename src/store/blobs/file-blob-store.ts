@@ -24,7 +24,7 @@ import type { BlobWriter, LocalBlobStore, StagedBlob, SweepVisitor } from '../bl
 import { pop3SizeOf } from '../pop3-size.js';
 import { StoreError } from '../types.js';
 import { FileBlobWriter } from './file-blob-writer.js';
-import { fileError, fsyncDir, fsyncDirSync, isAlive, isMissing } from './fs-sync.js';
+import { DirSyncs, fileError, fsyncDirSync, isAlive, isMissing } from './fs-sync.js';
 
 export { fileError } from './fs-sync.js';
 
@@ -42,6 +42,8 @@ const PROCESS_STARTED_MS = Date.now() - process.uptime() * 1000;
 export class FileBlobStore implements LocalBlobStore {
   /** Holds of this process's committed writers, by blob id (a body written twice has two). */
   private readonly holds = new Map<string, string[]>();
+  /** Directory syncs of this store's writers, shared when they coincide. */
+  readonly dirSyncs = new DirSyncs();
   /** Directories given new names by importSync, synced together by flushImportsSync. */
   private readonly unsyncedDirs = new Set<string>();
 
@@ -66,7 +68,7 @@ export class FileBlobStore implements LocalBlobStore {
       await link(path, hold);
       this.addHold(blobId, hold);
       // The name may come from a writer that died before syncing its directory.
-      await fsyncDir(dirname(path));
+      await this.dirSyncs.sync(dirname(path));
       return { blobId, size: content.length, pop3Size: pop3SizeOf(content) };
     } catch (err) {
       if (!isMissing(err)) throw fileError(err);

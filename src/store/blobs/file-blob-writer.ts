@@ -12,7 +12,7 @@ import { crashPoint } from '../../observability/fault.js';
 import type { BlobWriter, StagedBlob } from '../blob-store.js';
 import { Pop3SizeCounter } from '../pop3-size.js';
 import type { FileBlobStore } from './file-blob-store.js';
-import { fileError, fsyncDir, isMissing } from './fs-sync.js';
+import { fileError, isMissing } from './fs-sync.js';
 
 export class FileBlobWriter implements BlobWriter {
   size = 0;
@@ -108,11 +108,10 @@ export class FileBlobWriter implements BlobWriter {
     for (let attempt = 0; ; attempt++) {
       try {
         await link(this.tmp, path);
-        await fsyncDir(dir);
-        if (created !== undefined) {
-          await fsyncDir(dirname(dir));
-          await fsyncDir(this.store.root);
-        }
+        // All synced before the commit returns; in which order does not matter, so at once (shared with
+        // concurrent writers: see DirSyncs).
+        const syncs = this.store.dirSyncs;
+        await Promise.all(created === undefined ? [syncs.sync(dir)] : [syncs.sync(dir), syncs.sync(dirname(dir)), syncs.sync(this.store.root)]);
         return this.tmp;
       } catch (err) {
         if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw err;
@@ -127,7 +126,7 @@ export class FileBlobWriter implements BlobWriter {
       }
       await unlink(this.tmp);
       // The existing name may come from a writer that died before syncing the directory.
-      await fsyncDir(dir);
+      await this.store.dirSyncs.sync(dir);
       return hold;
     }
   }

@@ -12,6 +12,45 @@ export async function fsyncDir(dir: string): Promise<void> {
   }
 }
 
+/**
+ * Directory syncs shared by concurrent writers: each new name must be synced
+ * in its directory before its metadata commits, and deliveries arriving at
+ * once often wait on the same directory (the blob root and shard directories
+ * when a store is young, the same body's directory for copies). A caller
+ * joins a sync that has not started yet; while one runs, later callers share
+ * a single sync started after it (the running one may have begun before their
+ * link), so no one waits on a sync older than their change.
+ */
+export class DirSyncs {
+  private readonly running = new Map<string, Promise<void>>();
+  private readonly queued = new Map<string, Promise<void>>();
+
+  constructor(private readonly syncDir: (dir: string) => Promise<void> = fsyncDir) {}
+
+  sync(dir: string): Promise<void> {
+    const queued = this.queued.get(dir);
+    if (queued) return queued;
+    const running = this.running.get(dir);
+    if (!running) return this.start(dir);
+    const next = running
+      .catch(() => {})
+      .then(() => {
+        this.queued.delete(dir);
+        return this.start(dir);
+      });
+    this.queued.set(dir, next);
+    return next;
+  }
+
+  private start(dir: string): Promise<void> {
+    const run = this.syncDir(dir).finally(() => {
+      if (this.running.get(dir) === run) this.running.delete(dir);
+    });
+    this.running.set(dir, run);
+    return run;
+  }
+}
+
 export function fsyncDirSync(dir: string): void {
   const fd = openSync(dir, 'r');
   try {
