@@ -9,6 +9,8 @@
  *   --messages N    messages in the benchmark mailbox (default 2000)
  *   --only LIST     comma-separated suites: connect,imap,pop3,delivery,idle,resync,speedtest,memory
  *   --no-dovecot    measure Mailstead alone
+ *   --sessions N    idlescale: sessions per mailbox (default 2000; above 2000 Mailstead only)
+ *   --idle-mailboxes LIST  idlescale: mailbox sizes (default 0,10000,100000)
  */
 import { writeFileSync } from 'node:fs';
 import { cpus, loadavg } from 'node:os';
@@ -27,6 +29,7 @@ import { memorySuite } from './suites/memory.js';
 import { pop3Suite } from './suites/pop3.js';
 import { speedtestSuite } from './suites/speedtest.js';
 import { resyncSuite } from './resync.js';
+import { idleScaleSuite } from './suites/idle-scale.js';
 
 const SUITES: Record<string, (ctx: BenchContext) => Promise<Row[]>> = {
   connect: connectSuite,
@@ -36,6 +39,7 @@ const SUITES: Record<string, (ctx: BenchContext) => Promise<Row[]>> = {
   idle: idleSuite,
   resync: resyncSuite,
   speedtest: speedtestSuite,
+  idlescale: idleScaleSuite,
   // Last: it reads what the runs left behind.
   memory: memorySuite,
 };
@@ -47,6 +51,8 @@ const { values: flags } = parseArgs({
     messages: { type: 'string' },
     only: { type: 'string' },
     'no-dovecot': { type: 'boolean', default: false },
+    sessions: { type: 'string' },
+    'idle-mailboxes': { type: 'string' },
   },
 });
 
@@ -64,7 +70,8 @@ async function main(): Promise<void> {
 
   progress('starting Mailstead and Dovecot');
   const [mailstead, dovecot] = await Promise.all([
-    startMailsteadServer(),
+    // idlescale holds thousands of sessions from a few loopback addresses: the connection limits must not close them.
+    startMailsteadServer(only.includes('idlescale') ? { limits: { maxConnections: 200_000, maxConnectionsPerIp: 200_000 } } : undefined),
     flags['no-dovecot'] ? Promise.resolve('not requested (--no-dovecot)') : startDovecotServer(),
   ]);
   const servers: BenchServer[] = typeof dovecot === 'string' ? [mailstead] : [mailstead, dovecot];
@@ -82,7 +89,9 @@ async function main(): Promise<void> {
     await Promise.all(servers.map((s) => deliverAll(s.lmtp, s.user, corpus, 4)));
     sampleMemory('mailbox delivered');
 
-    const ctx: BenchContext = { servers, messages, mailboxBytes: octets, quick: flags.quick, progress };
+    const ctx: BenchContext = { servers, messages, mailboxBytes: octets, quick: flags.quick, progress,
+      sessions: flags.sessions ? Number(flags.sessions) : undefined,
+      idleMailboxes: flags['idle-mailboxes']?.split(',').map(Number) };
     const rows: Row[] = [];
     for (const name of only) {
       progress(`suite ${name}`);

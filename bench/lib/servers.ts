@@ -47,9 +47,10 @@ const PASSWORD = 'alice-secret-1';
 const USER2 = 'bob@example.com';
 const PASSWORD2 = 'bob-secret-2';
 
-export async function startMailsteadServer(): Promise<BenchServer> {
-  // The shipped defaults (log level info, scrypt passwords), except the failed-login delay no run here triggers.
-  const server = await startServer();
+export async function startMailsteadServer(config?: Record<string, unknown>): Promise<BenchServer> {
+  // The shipped defaults (log level info, scrypt passwords), except the failed-login delay no run here triggers
+  // (and what `config` changes: idlescale lifts the connection limits).
+  const server = await startServer(config ? { config } : {});
   await Promise.all([{ user: USER, password: PASSWORD }, { user: USER2, password: PASSWORD2 }, ...CROWD].map((a) => addUserAsync(server.dataDir, a)));
   const pkg = JSON.parse(readFileSync(join(import.meta.dirname, '../../package.json'), 'utf8')) as { version: string };
   return {
