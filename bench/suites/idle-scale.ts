@@ -18,8 +18,9 @@
  * loopback address's ephemeral ports the client binds 127.0.0.x source
  * addresses in turn.
  */
-import { spawnSync } from 'node:child_process';
-import { appendFileSync } from 'node:fs';
+import { spawn, spawnSync } from 'node:child_process';
+import { appendFileSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { connect as netConnect } from 'node:net';
 import { join } from 'node:path';
 import { connect as tlsConnect, type TLSSocket } from 'node:tls';
@@ -217,6 +218,49 @@ async function measure(ctx: BenchContext, server: BenchServer, user: string, pas
   }
 }
 
+/**
+ * The reference: what a bare idle TLS socket costs in a Node.js server with
+ * default settings (same Node, P-256 certificate), measured like a session.
+ */
+async function bareTlsPerSocket(ctx: BenchContext, sockets: number): Promise<number> {
+  const dir = mkdtempSync(join(tmpdir(), 'idlescale-tls-'));
+  const key = join(dir, 'key.pem');
+  const cert = join(dir, 'cert.pem');
+  const made = spawnSync('openssl', ['req', '-x509', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:P-256', '-nodes', '-subj', '/CN=localhost', '-keyout', key, '-out', cert, '-days', '1']);
+  if (made.status !== 0) throw new Error('openssl could not make a certificate');
+  const script = `const tls=require('node:tls'),fs=require('node:fs');const held=[];
+tls.createServer({key:fs.readFileSync(${JSON.stringify(key)}),cert:fs.readFileSync(${JSON.stringify(cert)})},(s)=>{held.push(s);s.on('error',()=>{});s.write('* OK\\r\\n');})
+.listen(0,'127.0.0.1',function(){process.stdout.write(this.address().port+'\\n');});`;
+  const child = spawn(process.execPath, ['-e', script], { stdio: ['ignore', 'pipe', 'inherit'] });
+  try {
+    const port = await new Promise<number>((resolve, reject) => {
+      child.stdout.once('data', (d: Buffer) => resolve(Number(d.toString().trim())));
+      child.once('exit', () => reject(new Error('bare TLS server exited')));
+    });
+    raiseFdLimit(child.pid!, sockets + 2048);
+    const certPem = readFileSync(cert, 'utf8');
+    await sleep(1000);
+    const before = pssBytes(child.pid!);
+    const open: IdleSession[] = [];
+    let next = 0;
+    const opener = async () => {
+      for (let i = next++; i < sockets; i = next++) open.push(await IdleSession.open(port, certPem, `127.0.0.${1 + Math.floor(i / SESSIONS_PER_ADDRESS)}`));
+    };
+    try {
+      await Promise.all(Array.from({ length: OPENING_CONCURRENCY }, opener));
+      await sleep(3000);
+      const perSocket = (pssBytes(child.pid!) - before) / sockets;
+      ctx.progress(`idlescale: a bare idle Node TLS socket costs ${(perSocket / 1024).toFixed(1)} KB`);
+      return perSocket;
+    } finally {
+      for (const s of open) s.close();
+    }
+  } finally {
+    child.kill();
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
+
 export async function idleScaleSuite(ctx: BenchContext): Promise<Row[]> {
   const sessions = ctx.sessions ?? (ctx.quick ? 100 : DEFAULT_SESSIONS);
   const sizes = ctx.idleMailboxes ?? (ctx.quick ? [0, 1000] : [0, 10_000, 100_000]);
@@ -225,6 +269,12 @@ export async function idleScaleSuite(ctx: BenchContext): Promise<Row[]> {
   const fds = sessions + 2048;
   raiseFdLimit(process.pid, fds);
   const rows: Row[] = [];
+  const bare = await bareTlsPerSocket(ctx, sessions);
+  rows.push(
+    row('idlescale-bare-tls', `memory per bare idle Node.js TLS socket (reference, ${sessions.toLocaleString('en')} sockets)`, 'KB', 'lower', new Map([['mailstead', [bare / 1024]]]), {
+      note: 'a Node.js TLS server that only holds the sockets: the floor under a Node.js session',
+    }),
+  );
   for (const [i, size] of sizes.entries()) {
     const results = new Map<BenchServer, Measured>();
     for (const server of servers) {
@@ -236,7 +286,12 @@ export async function idleScaleSuite(ctx: BenchContext): Promise<Row[]> {
       ctx.progress(`idlescale ${server.name}: seeding ${size} messages`);
       await seed(server, account.user, account.password, size);
       ctx.progress(`idlescale ${server.name}: ${sessions} sessions on ${size} messages`);
-      results.set(server, await measure(ctx, server, account.user, account.password, sessions));
+      const m = await measure(ctx, server, account.user, account.password, sessions);
+      results.set(server, m);
+      ctx.progress(
+        `idlescale ${server.name} ${size} messages: ${(m.perSessionBytes / 1024).toFixed(1)} KB/session, before ${(m.beforeBytes / 2 ** 20).toFixed(0)} MiB, ` +
+          `after close ${(m.afterCloseBytes / 2 ** 20).toFixed(0)} MiB, open ${m.openSeconds.toFixed(1)} s, push p99 ${percentile(m.pushMs, 99).toFixed(1)} ms`,
+      );
     }
     const values = (f: (m: Measured) => number) => new Map([...results].map(([s, m]) => [s.name, [f(m)]]));
     const at = `${sessions.toLocaleString('en')} IMAPS sessions in IDLE, ${size.toLocaleString('en')} messages`;

@@ -173,6 +173,8 @@ export class MailboxSnapshot {
  */
 export class SnapshotRegistry {
   private readonly latest = new Map<string, WeakRef<MailboxSnapshot>>();
+  /** Change-log reads started in this turn of the event loop, by mailbox and MODSEQ. */
+  private readonly reading = new Map<string, Promise<MailboxChanges>>();
   private readonly cleanup = new FinalizationRegistry<string>((key) => {
     if (this.latest.get(key)?.deref() === undefined) this.latest.delete(key);
   });
@@ -182,6 +184,26 @@ export class SnapshotRegistry {
     const s = this.latest.get(String(mailboxId))?.deref();
     if (!s || s.uidValidity !== uidValidity || s.modSeq !== modSeq || (exactOnly && !s.exact)) return undefined;
     return s;
+  }
+
+  /**
+   * The change log since `sinceModSeq`, read once for every session that asks
+   * in the same turn of the event loop: one delivery wakes every session idling
+   * on the mailbox (the bus calls them all from one turn), and 2,000 sessions
+   * make one query instead of 2,000. Only the same turn: a read started
+   * earlier might predate a change whose signal woke a later caller, while
+   * nothing can commit and signal within one turn, so a read started in it
+   * sees all that any caller of the turn was told of.
+   */
+  changesSince(read: (sinceModSeq: number) => Promise<MailboxChanges>, mailboxId: MailboxId, sinceModSeq: number): Promise<MailboxChanges> {
+    const key = `${mailboxId}:${sinceModSeq}`;
+    let p = this.reading.get(key);
+    if (!p) {
+      p = read(sinceModSeq);
+      this.reading.set(key, p);
+      setImmediate(() => this.reading.delete(key));
+    }
+    return p;
   }
 
   /** Offer a snapshot as the mailbox's latest; kept when not older than the one held. */

@@ -15,12 +15,26 @@ async function setup(n: number) {
   const domain = new MailDomain(store, new LocalBus());
   let lists = 0;
   const listMessages = domain.listMessages.bind(domain);
+  const changesSince = domain.changesSince.bind(domain);
+  let reads = 0;
+  /** While set, change-log reads wait for it (a read still in flight when later changes happen). */
+  let gate: Promise<void> | null = null;
   const reader = {
     listMessages: (...args: Parameters<typeof listMessages>) => (lists++, listMessages(...args)),
-    changesSince: domain.changesSince.bind(domain),
+    changesSince: async (...args: Parameters<typeof changesSince>) => {
+      reads++;
+      const result = changesSince(...args);
+      if (gate) await gate;
+      return result;
+    },
   };
   const mailbox = async () => (await (store as MailStore).getMailboxById(box.id))!;
-  return { store, box, reader, mailbox, lists: () => lists };
+  const hold = () => {
+    let open!: () => void;
+    gate = new Promise<void>((resolve) => (open = resolve));
+    return () => ((gate = null), open());
+  };
+  return { store, box, reader, mailbox, lists: () => lists, reads: () => reads, hold };
 }
 
 describe('MailboxView over a shared snapshot', () => {
@@ -103,6 +117,32 @@ describe('MailboxView over a shared snapshot', () => {
       { type: 'untagged', values: [{ atom: 'VANISHED' }, { atom: '1,5' }] },
     ]);
     assert.equal(view.snapshot, other.snapshot);
+    await store.close();
+  });
+
+  it('sessions woken together read the change log once', async () => {
+    const { store, box, reader, mailbox, reads } = await setup(3);
+    const views = await Promise.all([1, 2, 3].map(async () => MailboxView.open(reader, await mailbox(), false)));
+    await store.appendMessage(box.id, { content: Buffer.from('Subject: new\r\n\r\nx\r\n') });
+    const before = reads();
+    const answers = await Promise.all(views.map((v) => v.sync(reader, true)));
+    assert.equal(reads() - before, 1);
+    for (const a of answers) assert.deepEqual(a, [{ type: 'exists', count: 4 }]);
+    await store.close();
+  });
+
+  it('a session woken later does not share a read started before the change', async () => {
+    const { store, box, reader, mailbox, hold } = await setup(3);
+    const early = await MailboxView.open(reader, await mailbox(), false);
+    const late = await MailboxView.open(reader, await mailbox(), false);
+    const release = hold();
+    const earlySync = early.sync(reader, true);
+    await new Promise((resolve) => setImmediate(resolve));
+    await store.appendMessage(box.id, { content: Buffer.from('Subject: new\r\n\r\nx\r\n') });
+    const lateSync = late.sync(reader, true);
+    release();
+    assert.deepEqual(await earlySync, []);
+    assert.deepEqual(await lateSync, [{ type: 'exists', count: 4 }]);
     await store.close();
   });
 });

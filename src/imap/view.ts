@@ -258,7 +258,8 @@ export class MailboxView {
    */
   async sync(reader: MailboxReader, opts: boolean | SyncOptions): Promise<ImapResponse[]> {
     const { allowExpunge, condstore = false, qresync = false } = typeof opts === 'boolean' ? { allowExpunge: opts } : opts;
-    const changes = await reader.changesSince(this.mailbox, this.snap.modSeq);
+    const mailbox = this.mailbox;
+    const changes = await registryFor(reader).changesSince((since) => reader.changesSince(mailbox, since), mailbox.id, this.snap.modSeq);
     const out: ImapResponse[] = [];
     const expunged = new Set(changes.expunged);
     for (const uid of changes.expunged) if (this.seqOf(uid) !== undefined) this.makeGhost(uid);
