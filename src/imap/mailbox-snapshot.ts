@@ -173,37 +173,47 @@ export class MailboxSnapshot {
  */
 export class SnapshotRegistry {
   private readonly latest = new Map<string, WeakRef<MailboxSnapshot>>();
-  /** Change-log reads started in this turn of the event loop, by mailbox and MODSEQ. */
-  private readonly reading = new Map<string, Promise<MailboxChanges>>();
   private readonly cleanup = new FinalizationRegistry<string>((key) => {
     if (this.latest.get(key)?.deref() === undefined) this.latest.delete(key);
   });
+  /** Change-log reads in flight, by mailbox and MODSEQ, started after the mailbox's last change signal. */
+  private readonly reading = new Map<string, Map<number, Promise<MailboxChanges>>>();
+
+  /** The store's change log since `sinceModSeq`, read once for every session on the node that asks while it is in flight. */
+  changesSince(read: (sinceModSeq: number) => Promise<MailboxChanges>, mailboxId: MailboxId, sinceModSeq: number): Promise<MailboxChanges> {
+    const key = String(mailboxId);
+    let byModSeq = this.reading.get(key);
+    const shared = byModSeq?.get(sinceModSeq);
+    if (shared) return shared;
+    const p = read(sinceModSeq);
+    if (!byModSeq) this.reading.set(key, (byModSeq = new Map()));
+    byModSeq.set(sinceModSeq, p);
+    const done = () => {
+      const m = this.reading.get(key);
+      if (m?.get(sinceModSeq) !== p) return;
+      m.delete(sinceModSeq);
+      if (m.size === 0) this.reading.delete(key);
+    };
+    p.then(done, done);
+    return p;
+  }
+
+  /**
+   * A change signal for the mailbox: reads already in flight may predate the
+   * change, so no later caller joins them. Every session's bus listener calls
+   * this before its session syncs, so a read a session joins always started
+   * after every change it was told of (and one delivery that wakes 2,000 idle
+   * sessions costs one read, not 2,000).
+   */
+  noteChange(mailboxId: MailboxId): void {
+    this.reading.delete(String(mailboxId));
+  }
 
   /** The latest snapshot of the mailbox if it is of `modSeq` (and the same UIDVALIDITY), else undefined. */
   find(mailboxId: MailboxId, uidValidity: number, modSeq: number, exactOnly: boolean): MailboxSnapshot | undefined {
     const s = this.latest.get(String(mailboxId))?.deref();
     if (!s || s.uidValidity !== uidValidity || s.modSeq !== modSeq || (exactOnly && !s.exact)) return undefined;
     return s;
-  }
-
-  /**
-   * The change log since `sinceModSeq`, read once for every session that asks
-   * in the same turn of the event loop: one delivery wakes every session idling
-   * on the mailbox (the bus calls them all from one turn), and 2,000 sessions
-   * make one query instead of 2,000. Only the same turn: a read started
-   * earlier might predate a change whose signal woke a later caller, while
-   * nothing can commit and signal within one turn, so a read started in it
-   * sees all that any caller of the turn was told of.
-   */
-  changesSince(read: (sinceModSeq: number) => Promise<MailboxChanges>, mailboxId: MailboxId, sinceModSeq: number): Promise<MailboxChanges> {
-    const key = `${mailboxId}:${sinceModSeq}`;
-    let p = this.reading.get(key);
-    if (!p) {
-      p = read(sinceModSeq);
-      this.reading.set(key, p);
-      setImmediate(() => this.reading.delete(key));
-    }
-    return p;
   }
 
   /** Offer a snapshot as the mailbox's latest; kept when not older than the one held. */

@@ -4,7 +4,7 @@ import { MailDomain } from '../domain/mail-domain.js';
 import { LocalBus } from '../notify/bus.js';
 import { openSqliteStore } from '../store/sqlite/index.js';
 import type { MailStore } from '../store/types.js';
-import { MailboxView } from './view.js';
+import { MailboxView, noteMailboxChanged } from './view.js';
 
 /** A store with one mailbox of `n` messages, and a domain that counts full message-list reads. */
 async function setup(n: number) {
@@ -131,14 +131,15 @@ describe('MailboxView over a shared snapshot', () => {
     await store.close();
   });
 
-  it('a session woken later does not share a read started before the change', async () => {
+  it('a session woken by a change does not join a read started before it', async () => {
     const { store, box, reader, mailbox, hold } = await setup(3);
     const early = await MailboxView.open(reader, await mailbox(), false);
     const late = await MailboxView.open(reader, await mailbox(), false);
     const release = hold();
     const earlySync = early.sync(reader, true);
-    await new Promise((resolve) => setImmediate(resolve));
     await store.appendMessage(box.id, { content: Buffer.from('Subject: new\r\n\r\nx\r\n') });
+    // What every session's bus listener does on the change signal.
+    noteMailboxChanged(reader, box.id);
     const lateSync = late.sync(reader, true);
     release();
     assert.deepEqual(await earlySync, []);

@@ -30,6 +30,11 @@ interface Known {
   modSeq: number;
 }
 
+/** A bus signal that the mailbox changed: the session's listener calls this before the session syncs. */
+export function noteMailboxChanged(reader: MailboxReader, mailboxId: Mailbox['id']): void {
+  registryFor(reader).noteChange(mailboxId);
+}
+
 export class MailboxView {
   /** The shared picture of the mailbox at `highestModSeq`; the client knows it, give or take what follows. */
   private snap: MailboxSnapshot;
