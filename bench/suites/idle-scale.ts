@@ -129,7 +129,9 @@ function widenDovecotLimits(server: BenchServer, sessions: number): void {
   const configFile = join(server.dataDir, 'dovecot.conf');
   appendFileSync(
     configFile,
-    `\n# bench idlescale\nmail_max_userip_connections = ${sessions + 100}\ndefault_process_limit = ${sessions + 100}\ndefault_client_limit = ${2 * sessions + 1000}\ndefault_vsz_limit = 0\n`,
+    `\n# bench idlescale\nmail_max_userip_connections = ${sessions + 100}\ndefault_process_limit = ${sessions + 100}\ndefault_client_limit = ${2 * sessions + 1000}\ndefault_vsz_limit = 0\n` +
+      // anvil and stats keep a connection per process: their default 1,000 stops the 1,001st session.
+      `service anvil {\n  client_limit = ${2 * sessions + 1000}\n}\nservice stats {\n  client_limit = ${2 * sessions + 1000}\n}\n`,
   );
   const r = spawnSync('doveadm', ['-c', configFile, 'reload'], { encoding: 'utf8' });
   if (r.status !== 0) throw new Error(`doveadm reload: ${r.stderr.trim()}`);
