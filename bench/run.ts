@@ -9,8 +9,10 @@
  *   --from-json FILE  no run: take the report from a --json file (with --report)
  *   --quick           fewer runs and 200 messages: checks the harness, measures nothing
  *   --messages N      messages in the benchmark mailbox (default 10000)
- *   --only LIST       comma-separated suites: connect,imap,pop3,delivery,idle,resync,mixed,imaptest,speedtest,storage,memory
+ *   --only LIST       comma-separated suites: connect,imap,pop3,delivery,idle,resync,mixed,imaptest,speedtest,storage,idlescale,memory
  *   --no-dovecot      measure Mailstead alone
+ *   --sessions N      idlescale: sessions per mailbox (default 2000; above 2000 Mailstead only)
+ *   --idle-mailboxes LIST  idlescale: mailbox sizes (default 0,10000,100000)
  *
  * IMAPTEST=/path/to/imaptest runs the imaptest stress rows (skipped otherwise).
  */
@@ -35,6 +37,7 @@ import { pop3Suite } from './suites/pop3.js';
 import { speedtestSuite } from './suites/speedtest.js';
 import { storageSuite } from './suites/storage.js';
 import { resyncSuite } from './resync.js';
+import { idleScaleSuite } from './suites/idle-scale.js';
 
 const SUITES: Record<string, (ctx: BenchContext) => Promise<Row[]>> = {
   connect: connectSuite,
@@ -48,6 +51,7 @@ const SUITES: Record<string, (ctx: BenchContext) => Promise<Row[]>> = {
   speedtest: speedtestSuite,
   // Issue 11: both backends (starts its own Mailstead on SQLite and two nodes on PostgreSQL).
   storage: storageSuite,
+  idlescale: idleScaleSuite,
   // Last: it reads what the runs left behind.
   memory: memorySuite,
 };
@@ -61,6 +65,8 @@ const { values: flags } = parseArgs({
     messages: { type: 'string' },
     only: { type: 'string' },
     'no-dovecot': { type: 'boolean', default: false },
+    sessions: { type: 'string' },
+    'idle-mailboxes': { type: 'string' },
   },
 });
 
@@ -84,7 +90,8 @@ async function main(): Promise<void> {
 
   progress('starting Mailstead and Dovecot');
   const [mailstead, dovecot] = await Promise.all([
-    startMailsteadServer(),
+    // idlescale holds thousands of sessions from a few loopback addresses: the connection limits must not close them.
+    startMailsteadServer(only.includes('idlescale') ? { config: { limits: { maxConnections: 200_000, maxConnectionsPerIp: 200_000 } } } : {}),
     flags['no-dovecot'] ? Promise.resolve('not requested (--no-dovecot)') : startDovecotServer(),
   ]);
   const servers: BenchServer[] = typeof dovecot === 'string' ? [mailstead] : [mailstead, dovecot];
@@ -104,7 +111,9 @@ async function main(): Promise<void> {
     progress(`delivered in ${((performance.now() - delivered) / 1000).toFixed(0)} s`);
     sampleMemory('mailbox delivered');
 
-    const ctx: BenchContext = { servers, messages, mailboxBytes: octets, quick: flags.quick, progress };
+    const ctx: BenchContext = { servers, messages, mailboxBytes: octets, quick: flags.quick, progress,
+      sessions: flags.sessions ? Number(flags.sessions) : undefined,
+      idleMailboxes: flags['idle-mailboxes']?.split(',').map(Number) };
     const rows: Row[] = [];
     for (const name of only) {
       progress(`suite ${name}`);

@@ -70,6 +70,8 @@ export interface MailsteadOptions {
   noAccounts?: boolean;
   /** Start with the event-loop delay probe (bench/lib/loop-probe.mjs) loaded into the server. */
   loopProbe?: boolean;
+  /** Config overrides (idlescale lifts the connection limits). */
+  config?: Record<string, unknown>;
 }
 
 export async function startMailsteadServer(opts: MailsteadOptions = {}): Promise<BenchServer> {
@@ -83,6 +85,7 @@ export async function startMailsteadServer(opts: MailsteadOptions = {}): Promise
   const config = {
     ...(process.env.IMAPTEST ? { tls: { allowCleartextAuthFromLoopback: true } } : {}),
     ...(opts.store ? { store: opts.store } : {}),
+    ...opts.config,
   };
   let server = await startServer({ dataDir, env, config });
   const storeArgs = opts.store ? ['--store', opts.store] : ['--data-dir', server.dataDir];

@@ -16,6 +16,10 @@ export interface BenchContext {
   /** Fewer runs: a smoke test of the harness, not a measurement. */
   quick: boolean;
   progress(text: string): void;
+  /** idlescale: sessions per mailbox size (--sessions). */
+  sessions?: number;
+  /** idlescale: mailbox sizes (--idle-mailboxes). */
+  idleMailboxes?: number[];
 }
 
 export interface Row {

@@ -25,6 +25,7 @@ import { errorCompletion, isMailboxGone } from './errors.js';
 import { sendNewMessageFetches, type SessionNotify } from './notify.js';
 import { recentAfterSync, withRecentFlags } from './recent.js';
 import type { CommandContext, Completion, ImapContext, SessionState, StreamedLiteral } from './state.js';
+import { noteMailboxChanged } from './view.js';
 import type { BodyWriter, StagedBody } from '../domain/staged-body.js';
 
 export type { ImapContext } from './state.js';
@@ -48,7 +49,10 @@ export function isLoopback(address: string): boolean {
 class ImapSession implements Session, CommandContext {
   state: SessionState = { kind: 'not-authenticated', failures: 0 };
   readonly enabled = new Set<string>();
-  log: Logger;
+  /** After login: the account, named by the session's logger. */
+  private accountAddress: string | null = null;
+  /** The child logger naming the account, made on first use: most idle sessions never log. */
+  private accountLog: Logger | null = null;
   private readonly reader: CommandReader;
   private readonly ready: Promise<void>;
   private running = false;
@@ -72,7 +76,6 @@ class ImapSession implements Session, CommandContext {
     readonly connection: Connection,
     readonly imap: ImapContext,
   ) {
-    this.log = imap.log;
     this.reader = new CommandReader({
       maxLineBytes: limits.imapMaxLineBytes,
       maxLiteralBytes: limits.imapMaxSmallLiteralBytes,
@@ -99,6 +102,11 @@ class ImapSession implements Session, CommandContext {
       code: { name: 'CAPABILITY', value: { atom: this.capabilities().join(' ') } },
       text: 'Mailstead ready',
     });
+  }
+
+  get log(): Logger {
+    if (this.accountAddress !== null && this.accountLog === null) this.accountLog = this.imap.log.child({ account: this.accountAddress });
+    return this.accountLog ?? this.imap.log;
   }
 
   // ------------------------------------------------------------ Session port
@@ -265,7 +273,8 @@ class ImapSession implements Session, CommandContext {
   loggedIn(account: Account): void {
     clearTimeout(this.loginDeadline);
     this.state = { kind: 'authenticated', account };
-    this.log = this.log.child({ account: account.address });
+    this.accountAddress = account.address;
+    this.accountLog = null;
     this.reader.setMaxNonSyncLiteralBytes(Number.POSITIVE_INFINITY);
     this.reader.setMaxAppendLiteralBytes(this.imap.maxMessageBytes);
     this.armTimeout();
@@ -275,7 +284,10 @@ class ImapSession implements Session, CommandContext {
       if (this.waiter?.wantSignal) this.wake({ type: 'signal' });
       else this.signalPending = true;
     };
+    const domain = this.imap.domain;
     const offMailbox = bus.subscribe(account.id, (signal) => {
+      // Before any session syncs on this signal: no one joins a change-log read that may predate it.
+      noteMailboxChanged(domain, signal.mailboxId);
       const s = this.state;
       if (s.kind !== 'selected' || s.view.mailbox.id !== signal.mailboxId) {
         if (this.notify?.noteMailbox(signal.mailboxId)) wakeForSignal();
@@ -474,7 +486,7 @@ class ImapSession implements Session, CommandContext {
       await this.finish(command.tag, { status: 'BAD', text: wrongStateText(spec, this.state.kind) });
       return;
     }
-    this.log.debug({ command: spec.key }, 'imap command');
+    if (this.imap.log.isLevelEnabled('debug')) this.log.debug({ command: spec.key }, 'imap command');
     let done: Completion;
     try {
       done = await spec.run(command, this);

@@ -3,6 +3,12 @@
  * number <-> UID map, the flags last reported, and the MODSEQ up to which the
  * store's change log has been applied.
  *
+ * The messages themselves live in a MailboxSnapshot shared by every session
+ * on the node that has the mailbox selected (typed arrays, immutable,
+ * versioned); a view keeps only what differs for its client: ghosts, UIDs
+ * already reported expunged, and flags told since the snapshot. So an idle
+ * session costs the same on an empty mailbox as on one of 100,000 messages.
+ *
  * Expunges seen in the change log are not applied at once: the message stays
  * in the map as a "ghost" until the session may send EXPUNGE (RFC 9051 §7.5.1:
  * never while a FETCH, STORE or SEARCH runs, so that sequence numbers the
@@ -12,26 +18,38 @@ import type { MailDomain } from '../domain/mail-domain.js';
 import { SYSTEM_FLAGS } from '../domain/flags.js';
 import type { Mailbox, MessageMeta } from '../store/types.js';
 import type { ImapResponse, ImapValue, SeqRange, SequenceSet } from '../protocol/imap/types.js';
+import { lowerBound, MailboxSnapshot, registryFor } from './mailbox-snapshot.js';
 
 /** What a view reads: the domain (or, in tests, anything that answers the same). */
 export type MailboxReader = Pick<MailDomain, 'listMessages' | 'changesSince'>;
 
-interface ViewEntry {
-  uid: number;
+/** A message's flags and MODSEQ as this client knows them. */
+interface Known {
   flags: string[];
   /** The MODSEQ the client was last told of (or that the flags above belong to). */
   modSeq: number;
-  /** Expunged in the store, EXPUNGE not yet sent. */
-  expunged: boolean;
+}
+
+/** A bus signal that the mailbox changed: the session's listener calls this before the session syncs. */
+export function noteMailboxChanged(reader: MailboxReader, mailboxId: Mailbox['id']): void {
+  registryFor(reader).noteChange(mailboxId);
 }
 
 export class MailboxView {
-  private entries: ViewEntry[] = [];
-  private bySeqDirty = true;
-  private uidIndex = new Map<number, number>();
-  /** Keywords seen in this mailbox, for the FLAGS response. */
-  private readonly keywords = new Set<string>();
-  private knownModSeq = 0;
+  /** The shared picture of the mailbox at `highestModSeq`; the client knows it, give or take what follows. */
+  private snap: MailboxSnapshot;
+  /** The client's UID list (ascending) when it differs from the snapshot's: ghosts gone from it, or hidden UIDs. */
+  private ownUids: Uint32Array | null = null;
+  /** Expunged in the store, EXPUNGE not yet sent: still numbered for the client. */
+  private ghosts: Map<number, Known> | null = null;
+  /** EXPUNGE sent (this session expunged them) but still in the snapshot until the next sync moves past it. */
+  private hidden: Set<number> | null = null;
+  /** Flags (and MODSEQ) told to the client since the snapshot; dropped at each sync, which moves the snapshot on. */
+  private told: Map<number, Known> | null = null;
+  /** Keywords seen, for the FLAGS response: the snapshot's set until this client is told of one it lacks. */
+  private keywords: ReadonlySet<string>;
+  /** `keywords` is this view's own copy (written to), not a snapshot's. */
+  private ownKeywords = false;
   /** A keyword appeared since the last FLAGS response (RFC 9051 §7.3.5: the client is told the new list). */
   private keywordsGrew = false;
   /**
@@ -44,24 +62,43 @@ export class MailboxView {
   private constructor(
     public mailbox: Mailbox,
     readonly readOnly: boolean,
-  ) {}
+    snap: MailboxSnapshot,
+  ) {
+    this.snap = snap;
+    this.keywords = snap.keywords;
+  }
 
-  /** Loads the mailbox. The MODSEQ is read before the message list so nothing falls between the two. */
+  /**
+   * Loads the mailbox: the node's snapshot of it when that is of the current
+   * MODSEQ, else the message list. The MODSEQ is read before the list so
+   * nothing falls between the two.
+   */
   static async open(reader: MailboxReader, mailbox: Mailbox, readOnly: boolean): Promise<MailboxView> {
-    const view = new MailboxView(mailbox, readOnly);
-    view.knownModSeq = mailbox.highestModSeq;
-    for (const m of await reader.listMessages(mailbox)) view.add(m);
-    view.keywordsGrew = false;
-    return view;
+    const registry = registryFor(reader);
+    let snap = registry.find(mailbox.id, mailbox.uidValidity, mailbox.highestModSeq, false);
+    if (!snap) {
+      snap = MailboxSnapshot.fromMessages(mailbox.id, mailbox.uidValidity, mailbox.highestModSeq, await reader.listMessages(mailbox));
+      registry.offer(snap);
+    }
+    return new MailboxView(mailbox, readOnly, snap);
+  }
+
+  /** The shared snapshot this view reads (tests check that sessions share one). */
+  get snapshot(): MailboxSnapshot {
+    return this.snap;
+  }
+
+  private get uids(): Uint32Array {
+    return this.ownUids ?? this.snap.uids;
   }
 
   get exists(): number {
-    return this.entries.length;
+    return this.uids.length;
   }
 
   /** The MODSEQ up to which the change log has been applied (RFC 7162 HIGHESTMODSEQ as this session knows it). */
   get highestModSeq(): number {
-    return this.knownModSeq;
+    return this.snap.modSeq;
   }
 
   get uidValidity(): number {
@@ -70,7 +107,8 @@ export class MailboxView {
 
   /** The UIDNEXT to announce: never below what the client has seen. */
   get uidNext(): number {
-    const last = this.entries.length ? this.entries[this.entries.length - 1].uid : 0;
+    const uids = this.uids;
+    const last = uids.length ? uids[uids.length - 1] : 0;
     return Math.max(this.mailbox.uidNext, last + 1);
   }
 
@@ -80,25 +118,33 @@ export class MailboxView {
   }
 
   uidAt(seq: number): number {
-    return this.entries[seq - 1].uid;
+    return this.uids[seq - 1];
   }
 
   flagsAt(seq: number): string[] {
-    return this.entries[seq - 1].flags;
+    return this.known(this.uidAt(seq)).flags;
   }
 
   modSeqAt(seq: number): number {
-    return this.entries[seq - 1].modSeq;
+    return this.known(this.uidAt(seq)).modSeq;
   }
 
   isExpunged(seq: number): boolean {
-    return this.entries[seq - 1].expunged;
+    return this.ghosts?.has(this.uidAt(seq)) ?? false;
   }
 
   seqOf(uid: number): number | undefined {
-    this.reindex();
-    const i = this.uidIndex.get(uid);
-    return i === undefined ? undefined : i + 1;
+    const uids = this.uids;
+    const i = lowerBound(uids, uid);
+    return i < uids.length && uids[i] === uid ? i + 1 : undefined;
+  }
+
+  /** What the client knows of a message in its list. */
+  private known(uid: number): Known {
+    const k = this.ghosts?.get(uid) ?? this.told?.get(uid);
+    if (k) return k;
+    const i = this.snap.indexOf(uid);
+    return { flags: this.snap.flagsAtIndex(i), modSeq: this.snap.modSeqs[i] };
   }
 
   /**
@@ -107,12 +153,19 @@ export class MailboxView {
    * one and a CONDSTORE client still gets the MODSEQ at the next sync.
    */
   setFlags(uid: number, flags: string[], modSeq?: number): void {
-    const seq = this.seqOf(uid);
-    if (seq === undefined) return;
-    const entry = this.entries[seq - 1];
-    entry.flags = flags;
-    if (modSeq !== undefined && modSeq > entry.modSeq) entry.modSeq = modSeq;
+    if (this.seqOf(uid) === undefined) return;
     this.noteKeywords(flags);
+    const prior = this.known(uid);
+    const next = modSeq !== undefined && modSeq > prior.modSeq ? modSeq : prior.modSeq;
+    const ghost = this.ghosts?.get(uid);
+    if (ghost) {
+      ghost.flags = flags;
+      ghost.modSeq = next;
+      return;
+    }
+    // Telling the client what the snapshot already says needs no entry (a FETCH 1:* FLAGS adds none).
+    if (next === prior.modSeq && equalLists(prior.flags, flags)) return;
+    (this.told ??= new Map()).set(uid, { flags, modSeq: next });
   }
 
   /**
@@ -130,23 +183,36 @@ export class MailboxView {
   private noteKeywords(flags: string[]): void {
     for (const f of flags) {
       if (f.startsWith('\\') || this.keywords.has(f)) continue;
-      this.keywords.add(f);
+      // Copy on write: the set is the snapshot's until this client learns of a keyword it lacks.
+      if (!this.ownKeywords) {
+        this.keywords = new Set(this.keywords);
+        this.ownKeywords = true;
+      }
+      (this.keywords as Set<string>).add(f);
       this.keywordsGrew = true;
     }
   }
 
   /** Mark UIDs this session expunged itself (EXPUNGE, MOVE); they go out with the next allowed sync. */
   markExpunged(uids: number[]): void {
-    for (const uid of uids) {
-      const seq = this.seqOf(uid);
-      if (seq !== undefined) this.entries[seq - 1].expunged = true;
-    }
+    for (const uid of uids) if (this.seqOf(uid) !== undefined) this.makeGhost(uid);
+  }
+
+  private makeGhost(uid: number): void {
+    if (this.ghosts?.has(uid)) return;
+    const k = this.known(uid);
+    (this.ghosts ??= new Map()).set(uid, { flags: k.flags, modSeq: k.modSeq });
   }
 
   /** First unseen sequence number (IMAP4rev1 SELECT's UNSEEN code), or 0. */
   firstUnseen(): number {
-    const i = this.entries.findIndex((e) => !e.expunged && !e.flags.includes('\\Seen'));
-    return i + 1;
+    if (!this.ownUids && !this.ghosts && !this.told) return this.snap.firstUnseen() + 1;
+    const uids = this.uids;
+    for (let i = 0; i < uids.length; i++) {
+      if (this.ghosts?.has(uids[i])) continue;
+      if (!this.known(uids[i]).flags.includes('\\Seen')) return i + 1;
+    }
+    return 0;
   }
 
   /**
@@ -156,14 +222,15 @@ export class MailboxView {
    */
   resolve(set: SequenceSet, uid: boolean): number[] | null {
     if (set === '$') return this.savedSeqs();
-    const n = this.entries.length;
+    const uids = this.uids;
+    const n = uids.length;
     const seqs = new Set<number>();
     if (uid) {
-      const maxUid = n ? this.entries[n - 1].uid : 0;
+      const maxUid = n ? uids[n - 1] : 0;
       for (const r of set) {
         const [lo, hi] = bounds(r, maxUid);
-        // Entries are in ascending UID order: start at the first UID >= lo.
-        for (let i = this.lowerBound(lo); i < n && this.entries[i].uid <= hi; i++) seqs.add(i + 1);
+        // UIDs are ascending: start at the first UID >= lo.
+        for (let i = lowerBound(uids, lo); i < n && uids[i] <= hi; i++) seqs.add(i + 1);
       }
     } else {
       for (const r of set) {
@@ -196,44 +263,94 @@ export class MailboxView {
    */
   async sync(reader: MailboxReader, opts: boolean | SyncOptions): Promise<ImapResponse[]> {
     const { allowExpunge, condstore = false, qresync = false } = typeof opts === 'boolean' ? { allowExpunge: opts } : opts;
-    const changes = await reader.changesSince(this.mailbox, this.knownModSeq);
+    const mailbox = this.mailbox;
+    const changes = await registryFor(reader).changesSince((since) => reader.changesSince(mailbox, since), mailbox.id, this.snap.modSeq);
     const out: ImapResponse[] = [];
     const expunged = new Set(changes.expunged);
-    for (const uid of changes.expunged) {
-      const seq = this.seqOf(uid);
-      if (seq !== undefined) this.entries[seq - 1].expunged = true;
-    }
+    for (const uid of changes.expunged) if (this.seqOf(uid) !== undefined) this.makeGhost(uid);
     if (allowExpunge) out.push(...this.flushExpunged(qresync));
-    const before = this.entries.length;
+    const before = this.exists;
+    const uids = this.uids;
+    const lastUid = uids.length ? uids[uids.length - 1] : 0;
     const flagChanges: MessageMeta[] = [];
-    const lastUid = before ? this.entries[before - 1].uid : 0;
+    const added: MessageMeta[] = [];
     for (const m of changes.changed) {
-      const seq = this.seqOf(m.uid);
-      if (seq === undefined) {
+      if (this.seqOf(m.uid) === undefined) {
         // A UID below the last one known is a message expunged meanwhile that the log still lists: skip.
-        if (m.uid > lastUid && !expunged.has(m.uid)) this.add(m);
-      } else {
-        const entry = this.entries[seq - 1];
-        if (entry.expunged) continue;
-        if (!sameFlags(entry.flags, m.flags) || (condstore && m.modSeq > entry.modSeq)) flagChanges.push(m);
-        else if (m.modSeq > entry.modSeq) entry.modSeq = m.modSeq;
+        if (m.uid > lastUid && !expunged.has(m.uid)) added.push(m);
+      } else if (!this.ghosts?.has(m.uid)) {
+        const k = this.known(m.uid);
+        if (!sameFlags(k.flags, m.flags) || (condstore && m.modSeq > k.modSeq)) flagChanges.push(m);
       }
     }
+    this.moveTo(this.nextSnapshot(reader, changes));
+    // The new snapshot holds every change up to its MODSEQ: what the client was told since is in it.
+    this.told = null;
+    for (const m of added) this.noteKeywords(m.flags);
     for (const m of flagChanges) this.noteKeywords(m.flags);
+    this.shareKeywords();
     if (this.keywordsGrew) {
       this.keywordsGrew = false;
       out.push({ type: 'flags', flags: this.flagList() });
     }
-    if (this.entries.length !== before) out.push({ type: 'exists', count: this.entries.length });
+    if (this.exists !== before) out.push({ type: 'exists', count: this.exists });
     for (const m of flagChanges) {
-      this.setFlags(m.uid, m.flags, m.modSeq);
-      const seq = this.seqOf(m.uid)!;
+      const seq = this.seqOf(m.uid);
+      if (seq === undefined) continue;
       const items: Array<[string, ImapValue]> = [['UID', m.uid], ['FLAGS', m.flags.map((f) => ({ atom: f }))]];
       if (condstore) items.push(['MODSEQ', [m.modSeq]]);
       out.push({ type: 'fetch', seq, items });
     }
-    if (changes.highestModSeq > this.knownModSeq) this.knownModSeq = changes.highestModSeq;
     return out;
+  }
+
+  /** The snapshot after `changes`: the node's, when some session already reached the same MODSEQ. */
+  private nextSnapshot(reader: MailboxReader, changes: Awaited<ReturnType<MailboxReader['changesSince']>>): MailboxSnapshot {
+    if (changes.highestModSeq <= this.snap.modSeq && !changes.changed.length && !changes.expunged.length) return this.snap;
+    const registry = registryFor(reader);
+    const shared = registry.find(this.mailbox.id, this.mailbox.uidValidity, changes.highestModSeq, true);
+    if (shared) return shared;
+    const next = this.snap.advance(changes);
+    registry.offer(next);
+    return next;
+  }
+
+  /** Point at `snap` and rebuild the client's own UID list if it still differs from the snapshot's. */
+  private moveTo(snap: MailboxSnapshot): void {
+    this.snap = snap;
+    this.rebuildOwnUids();
+  }
+
+  private rebuildOwnUids(): void {
+    const snap = this.snap;
+    if (this.hidden) for (const uid of this.hidden) if (snap.indexOf(uid) < 0) this.hidden.delete(uid);
+    if (this.hidden?.size === 0) this.hidden = null;
+    const extra = this.ghosts ? [...this.ghosts.keys()].filter((uid) => snap.indexOf(uid) < 0).sort((a, b) => a - b) : [];
+    if (!extra.length && !this.hidden) {
+      this.ownUids = null;
+      return;
+    }
+    const hidden = this.hidden;
+    const own = new Uint32Array(snap.length - (hidden?.size ?? 0) + extra.length);
+    let j = 0;
+    let e = 0;
+    for (let i = 0; i < snap.length; i++) {
+      const uid = snap.uids[i];
+      if (hidden?.has(uid)) continue;
+      while (e < extra.length && extra[e] < uid) own[j++] = extra[e++];
+      own[j++] = uid;
+    }
+    while (e < extra.length) own[j++] = extra[e++];
+    this.ownUids = own;
+  }
+
+  /** Back to the snapshot's keyword set when this client's holds the same keywords. */
+  private shareKeywords(): void {
+    const shared = this.snap.keywords;
+    if (this.keywords === shared || this.keywords.size !== shared.size) return;
+    for (const k of this.keywords) if (!shared.has(k)) return;
+    this.keywords = shared;
+    this.ownKeywords = false;
   }
 
   /**
@@ -241,18 +358,14 @@ export class MailboxView {
    * first, or with QRESYNC one "* VANISHED uid-set" (RFC 7162 §3.2.10).
    */
   flushExpunged(qresync = false): ImapResponse[] {
+    if (!this.ghosts) return [];
+    const gone = [...this.ghosts.keys()].sort((a, b) => a - b);
     const out: ImapResponse[] = [];
-    const gone: number[] = [];
-    for (let seq = this.entries.length; seq >= 1; seq--) {
-      if (!this.entries[seq - 1].expunged) continue;
-      out.push({ type: 'expunge', seq });
-      gone.push(this.entries[seq - 1].uid);
-    }
-    if (out.length) {
-      this.entries = this.entries.filter((e) => !e.expunged);
-      this.bySeqDirty = true;
-    }
-    if (qresync && gone.length) return [vanishedResponse(gone.reverse(), false)];
+    for (let i = gone.length - 1; i >= 0; i--) out.push({ type: 'expunge', seq: this.seqOf(gone[i])! });
+    for (const uid of gone) if (this.snap.indexOf(uid) >= 0) (this.hidden ??= new Set()).add(uid);
+    this.ghosts = null;
+    this.rebuildOwnUids();
+    if (qresync && gone.length) return [vanishedResponse(gone, false)];
     return out;
   }
 
@@ -263,35 +376,14 @@ export class MailboxView {
   changedSince(modSeq: number, knownUids: SequenceSet | null): number[] {
     const known = knownUids && knownUids !== '$' ? knownUids : null;
     const seqs: number[] = [];
-    const star = this.entries.length ? this.entries[this.entries.length - 1].uid : 0;
-    this.entries.forEach((e, i) => {
-      if (!e.expunged && e.modSeq > modSeq && (!known || inSet(known, e.uid, star))) seqs.push(i + 1);
-    });
-    return seqs;
-  }
-
-  /** Index of the first entry with a UID >= uid. */
-  private lowerBound(uid: number): number {
-    let lo = 0;
-    let hi = this.entries.length;
-    while (lo < hi) {
-      const mid = (lo + hi) >>> 1;
-      if (this.entries[mid].uid < uid) lo = mid + 1;
-      else hi = mid;
+    const uids = this.uids;
+    const star = uids.length ? uids[uids.length - 1] : 0;
+    for (let i = 0; i < uids.length; i++) {
+      const uid = uids[i];
+      if (this.ghosts?.has(uid)) continue;
+      if (this.known(uid).modSeq > modSeq && (!known || inSet(known, uid, star))) seqs.push(i + 1);
     }
-    return lo;
-  }
-
-  private add(m: MessageMeta): void {
-    this.entries.push({ uid: m.uid, flags: m.flags, modSeq: m.modSeq, expunged: false });
-    this.uidIndex.set(m.uid, this.entries.length - 1);
-    this.noteKeywords(m.flags);
-  }
-
-  private reindex(): void {
-    if (!this.bySeqDirty) return;
-    this.uidIndex = new Map(this.entries.map((e, i) => [e.uid, i]));
-    this.bySeqDirty = false;
+    return seqs;
   }
 }
 
@@ -323,6 +415,14 @@ function bounds(r: SeqRange, star: number): [number, number] {
   const a = r.from === '*' ? star : r.from;
   const b = r.to === '*' ? star : r.to;
   return a <= b ? [a, b] : [b, a];
+}
+
+/** Same flags in the same order (the store keeps a stable order): the cheap test before sameFlags. */
+function equalLists(a: string[], b: string[]): boolean {
+  if (a === b) return true;
+  if (a.length !== b.length) return false;
+  for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) return false;
+  return true;
 }
 
 export function sameFlags(a: string[], b: string[]): boolean {
