@@ -13,7 +13,7 @@ import { after, it } from 'node:test';
 import type { Readable } from 'node:stream';
 import Database from 'better-sqlite3';
 import { openDataDir, storePath } from '../../src/net/data-dir.js';
-import { MIGRATIONS } from '../../src/store/sqlite/schema.js';
+import { MIGRATIONS, SCHEMA_VERSION } from '../../src/store/sqlite/schema.js';
 
 const base = mkdtempSync(join(tmpdir(), 'mailstead-blob-migration-'));
 after(() => rmSync(base, { recursive: true, force: true }));
@@ -109,7 +109,7 @@ it('moves every body of a schema 4 data directory into blob files, byte-exact, a
     const columns = after.prepare("SELECT name FROM pragma_table_info('blobs')").pluck().all();
     assert.deepEqual(columns, ['id', 'size', 'refcount']);
     assert.equal(after.prepare('SELECT count(*) FROM blobs').pluck().get(), bodies.length);
-    assert.equal(after.prepare('SELECT max(version) FROM schema_version').pluck().get(), 6);
+    assert.equal(after.prepare('SELECT max(version) FROM schema_version').pluck().get(), SCHEMA_VERSION);
   } finally {
     after.close();
   }
