@@ -16,7 +16,7 @@
  * (BEFORE_MARKS), which only a full walk removes.
  */
 import { randomBytes } from 'node:crypto';
-import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fsyncDirSync, isAlive } from '../blobs/fs-sync.js';
 
@@ -33,12 +33,18 @@ const PROCESS_STARTED_MS = Date.now() - process.uptime() * 1000;
 const SAME_PROCESS_MS = 50;
 const MARK_NAME = /^(\d{1,10})-([0-9a-f]{12})$/;
 
+function isDiskFull(err: unknown): boolean {
+  const code = (err as NodeJS.ErrnoException | null)?.code;
+  return code === 'ENOSPC' || code === 'EDQUOT';
+}
+
 export class OpenMarks {
   private released = false;
 
   private constructor(
     readonly dir: string,
-    private readonly mine: string,
+    /** Null when the mark could not be written (a full disk). */
+    private readonly mine: string | null,
   ) {}
 
   /** The directory of the store at `dbPath`. */
@@ -50,14 +56,40 @@ export class OpenMarks {
   static take(dbPath: string): OpenMarks {
     const dir = OpenMarks.dirOf(dbPath);
     if (!existsSync(dir)) {
-      mkdirSync(dir, { recursive: true, mode: 0o750 });
-      writeFileSync(join(dir, BEFORE_MARKS), '');
-      fsyncDirSync(dir);
-      fsyncDirSync(dirname(dir));
+      try {
+        // Made whole under another name, then renamed: a directory without its BEFORE_MARKS would say "no crash".
+        const making = `${dir}.${process.pid}-${INSTANCE}`;
+        rmSync(making, { recursive: true, force: true });
+        mkdirSync(making, { recursive: true, mode: 0o750 });
+        writeFileSync(join(making, BEFORE_MARKS), '');
+        fsyncDirSync(making);
+        try {
+          renameSync(making, dir);
+        } catch (err) {
+          // Another writer starting at the same moment made it first: theirs serves.
+          const code = (err as NodeJS.ErrnoException).code;
+          if (code !== 'EEXIST' && code !== 'ENOTEMPTY') throw err;
+          rmSync(making, { recursive: true, force: true });
+        }
+        fsyncDirSync(dirname(dir));
+      } catch (err) {
+        if (!isDiskFull(err)) throw err;
+        // Without the directory, dead() reports the time before marks: the next start walks, as it must.
+        return new OpenMarks(dir, null);
+      }
     }
     const mine = `${process.pid}-${INSTANCE}`;
-    writeFileSync(join(dir, mine), `${Math.round(PROCESS_STARTED_MS)}\n`, { mode: 0o640 });
-    fsyncDirSync(dir);
+    try {
+      writeFileSync(join(dir, mine), `${Math.round(PROCESS_STARTED_MS)}\n`, { mode: 0o640 });
+      fsyncDirSync(dir);
+    } catch (err) {
+      // A full disk must not keep the server from starting (users read and delete mail to free space)
+      // nor turn a refused delivery into another error: this writer goes on with whatever part of its
+      // mark was written (an empty one still reads as dead once we are gone; release() removes it). With
+      // no mark at all, what a later crash leaves half-done is only unreferenced body files, swept at the
+      // next start that finds any dead mark.
+      if (!isDiskFull(err)) throw err;
+    }
     return new OpenMarks(dir, mine);
   }
 
@@ -67,6 +99,7 @@ export class OpenMarks {
    * recovery has nothing to walk. Marks of live writers are left alone.
    */
   dead(): string[] {
+    if (!existsSync(this.dir)) return [BEFORE_MARKS];
     const dead: string[] = [];
     for (const name of readdirSync(this.dir)) {
       if (name !== this.mine && !this.isLive(name)) dead.push(name);
@@ -81,7 +114,7 @@ export class OpenMarks {
 
   /** An orderly close: this writer left nothing half-done. */
   release(): void {
-    if (this.released) return;
+    if (this.released || this.mine === null) return;
     this.released = true;
     // Not synced: if the removal is lost to a power cut, the next start only walks once more.
     rmSync(join(this.dir, this.mine), { force: true });
