@@ -18,6 +18,8 @@ import Database from 'better-sqlite3';
 import { openDataDir, storePath } from '../net/data-dir.js';
 import type { Queryable } from '../store/postgres/db.js';
 import { openPostgresStore, type PgMailStore } from '../store/postgres/index.js';
+// The source's message rows, read as the SQLite store reads them.
+import { MESSAGE_COLUMNS, type MessageRow } from '../store/sqlite/rows.js';
 import type { MailStore, StagedBlob } from '../store/types.js';
 import { ToolError } from './errors.js';
 
@@ -120,19 +122,6 @@ interface MailboxRow {
   first_recent_uid: number;
 }
 
-interface MessageRow {
-  uid: number;
-  blob_id: string;
-  size: number;
-  internal_date: number;
-  flags: string;
-  modseq: number;
-  uidl: string;
-  email_id: string;
-  save_date: number | null;
-  pop3_size: number;
-}
-
 async function copyAccount(raw: Database.Database, source: MailStore, target: PgMailStore, account: AccountRow): Promise<number> {
   const mailboxes = raw
     .prepare(
@@ -233,8 +222,7 @@ async function copyAccount(raw: Database.Database, source: MailStore, target: Pg
 
 async function copyMessages(raw: Database.Database, c: Queryable, fromId: number, toId: number): Promise<number> {
   const page = raw.prepare(
-    `SELECT uid, blob_id, size, internal_date, flags, modseq, uidl, email_id, save_date, pop3_size
-       FROM messages WHERE mailbox_id = ? AND uid > ? ORDER BY uid LIMIT ${BATCH}`,
+    `SELECT ${MESSAGE_COLUMNS} FROM messages WHERE mailbox_id = ? AND uid > ? ORDER BY uid LIMIT ${BATCH}`,
   );
   let after = 0;
   let copied = 0;
