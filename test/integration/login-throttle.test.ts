@@ -6,79 +6,18 @@
  */
 import assert from 'node:assert/strict';
 import { rmSync, writeFileSync } from 'node:fs';
-import { connect, type Socket } from 'node:net';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import Database from 'better-sqlite3';
 import { ScramClient } from '../helpers/scram-client.js';
 import { addUser, cli, makeDataDir, startServer, type TestServer } from '../helpers/server.js';
+import { LineClient } from '../helpers/line-client.js';
 
 const ALICE = 'alice@example.com';
 const ALICE_PASSWORD = 'alice-correct-horse';
 const BOB = 'bob@example.com';
 const BOB_PASSWORD = 'bob-battery-staple';
 const CAROL = 'carol@example.com';
-
-/** A line-oriented client on a raw socket, bound to a chosen local (source) address. */
-class LineClient {
-  private buffer = '';
-  private waiters: Array<() => void> = [];
-  closed = false;
-
-  private constructor(private readonly socket: Socket) {
-    socket.setEncoding('utf8');
-    socket.on('data', (text: string) => {
-      this.buffer += text;
-      this.notify();
-    });
-    socket.on('close', () => {
-      this.closed = true;
-      this.notify();
-    });
-    socket.on('error', () => {});
-  }
-
-  static open(port: number, localAddress: string): Promise<LineClient> {
-    return new Promise((resolve, reject) => {
-      const socket = connect({ host: '127.0.0.1', port, localAddress }, () => resolve(new LineClient(socket)));
-      socket.once('error', reject);
-    });
-  }
-
-  private notify(): void {
-    for (const w of this.waiters.splice(0)) w();
-  }
-
-  /** Waits until the buffer matches, then takes everything up to the end of the match. */
-  async read(pattern: RegExp): Promise<string> {
-    for (;;) {
-      const m = pattern.exec(this.buffer);
-      if (m) {
-        const end = m.index + m[0].length;
-        const text = this.buffer.slice(0, end);
-        this.buffer = this.buffer.slice(end);
-        return text;
-      }
-      if (this.closed) throw new Error(`connection closed while waiting for ${pattern}; buffer: ${JSON.stringify(this.buffer)}`);
-      await new Promise<void>((resolve) => this.waiters.push(resolve));
-    }
-  }
-
-  send(line: string): void {
-    this.socket.write(`${line}\r\n`);
-  }
-
-  async untilClosed(): Promise<string> {
-    while (!this.closed) await new Promise<void>((resolve) => this.waiters.push(resolve));
-    const rest = this.buffer;
-    this.buffer = '';
-    return rest;
-  }
-
-  end(): void {
-    this.socket.destroy();
-  }
-}
 
 async function imap(server: TestServer, source: string): Promise<LineClient> {
   const c = await LineClient.open(server.ports.imap, source);
