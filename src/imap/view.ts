@@ -431,8 +431,8 @@ export function sameFlags(a: string[], b: string[]): boolean {
   return b.every((f) => set.has(f.toLowerCase()));
 }
 
-/** "1:3,5" from ascending numbers (COPYUID, APPENDUID, ESEARCH ALL). */
-export function compactSet(nums: number[]): string {
+/** "1:3,5" from numbers: ascending runs become ranges (COPYUID, APPENDUID, ESEARCH ALL; ESORT keeps sort order). */
+export function compactSet(nums: readonly number[]): string {
   const parts: string[] = [];
   let i = 0;
   while (i < nums.length) {

@@ -18,8 +18,8 @@ import Database from 'better-sqlite3';
 import { openDataDir, storePath } from '../net/data-dir.js';
 import type { Queryable } from '../store/postgres/db.js';
 import { openPostgresStore, type PgMailStore } from '../store/postgres/index.js';
-// The source's message rows, read as the SQLite store reads them.
-import { MESSAGE_COLUMNS, type MessageRow } from '../store/sqlite/rows.js';
+// The source's rows, read as the SQLite store reads them.
+import { MESSAGE_COLUMNS, type AccountRow, type MessageRow } from '../store/sqlite/rows.js';
 import type { MailStore, StagedBlob } from '../store/types.js';
 import { ToolError } from './errors.js';
 
@@ -95,15 +95,6 @@ async function begin(target: PgMailStore, sourceName: string, force: boolean): P
     );
     return false;
   });
-}
-
-interface AccountRow {
-  id: number;
-  address: string;
-  password_hash: string;
-  quota_bytes: number | null;
-  used_bytes: number;
-  created_at: number;
 }
 
 interface MailboxRow {

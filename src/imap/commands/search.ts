@@ -65,15 +65,7 @@ export async function searchCommand(cmd: CommandOf<'SEARCH'>, ctx: CommandContex
   if (saving && options.length === 1) return ok('SEARCH completed, result saved');
   // RFC 4731 §3.1: RETURN () means RETURN (ALL).
   const wanted = options.filter((o) => o !== 'SAVE').length ? options : ['ALL'];
-  const data: Array<[string, ImapValue]> = [];
-  if (wanted.includes('MIN') && hits.length) data.push(['MIN', hits[0]!]);
-  if (wanted.includes('MAX') && hits.length) data.push(['MAX', hits[hits.length - 1]!]);
-  if (wanted.includes('ALL') && hits.length) data.push(['ALL', { atom: compactSet(hits) }]);
-  if (wanted.includes('COUNT')) data.push(['COUNT', hits.length]);
-  if (page && cmd.partial) {
-    const ids = page.map((h) => (cmd.uid ? h.meta.uid : h.seq));
-    data.push(['PARTIAL', [{ atom: `${cmd.partial.first}:${cmd.partial.last}` }, ids.length ? { atom: compactSet(ids) } : null]]);
-  }
+  const data = esearchData(wanted, hits, cmd.partial && page ? { range: cmd.partial, ids: page.map((h) => (cmd.uid ? h.meta.uid : h.seq)) } : null);
   if (withModSeq && hits.length) {
     // Of the messages returned: with only MIN and/or MAX, just those (RFC 7162 §3.1.5); with PARTIAL, its page.
     const extremesOnly = !wanted.includes('ALL') && !wanted.includes('COUNT');
@@ -89,6 +81,28 @@ export async function searchCommand(cmd: CommandOf<'SEARCH'>, ctx: CommandContex
 }
 
 /** Results first..last of the list, counted from 1, or from the end when negative (-1 the last). */
+/**
+ * The ESEARCH return data (RFC 4731 §3.1, RFC 5267 ESORT, RFC 9394 PARTIAL) for
+ * `ids` in the order they are reported (mailbox order for SEARCH, sort order
+ * for SORT); `partial`: the page asked for and the ids on it.
+ */
+export function esearchData(
+  wanted: readonly string[],
+  ids: readonly number[],
+  partial: { range: PartialRange; ids: readonly number[] } | null,
+): Array<[string, ImapValue]> {
+  const data: Array<[string, ImapValue]> = [];
+  if (wanted.includes('MIN') && ids.length) data.push(['MIN', ids[0]!]);
+  if (wanted.includes('MAX') && ids.length) data.push(['MAX', ids[ids.length - 1]!]);
+  if (wanted.includes('ALL') && ids.length) data.push(['ALL', { atom: compactSet(ids) }]);
+  if (wanted.includes('COUNT')) data.push(['COUNT', ids.length]);
+  if (partial) {
+    const page = partial.ids.length ? { atom: compactSet(partial.ids) } : null;
+    data.push(['PARTIAL', [{ atom: `${partial.range.first}:${partial.range.last}` }, page]]);
+  }
+  return data;
+}
+
 export function partialSlice<T>(found: readonly T[], range: PartialRange): T[] {
   if (range.first > 0) return found.slice(range.first - 1, range.last);
   // -1:-100 is the last 100: from index length-100 up to and including index length-1.

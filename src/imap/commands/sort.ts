@@ -10,10 +10,8 @@ import { chunks, META_BATCH } from '../message-loader.js';
 import { sortItems, type SortItem } from '../sort-order.js';
 import type { CommandContext, CommandOf, Completion } from '../state.js';
 import { bad, ok, selectedState } from '../state.js';
-import type { ImapValue } from '../../protocol/imap/types.js';
-import { compactSet } from '../view.js';
 import { withProgress } from '../progress.js';
-import { badCharset, partialSlice, SEARCH_CHARSETS } from './search.js';
+import { badCharset, esearchData, partialSlice, SEARCH_CHARSETS } from './search.js';
 
 /** The matching messages with their summaries; messages whose blob vanished meanwhile are left out. */
 export async function hitsWithSummaries(ctx: CommandContext, hits: SearchHit[]): Promise<Array<SearchHit & { summary: MessageSummary }>> {
@@ -72,14 +70,7 @@ async function esort(cmd: CommandOf<'SORT'>, ctx: CommandContext, sorted: SortIt
     view.savedUids = [...new Set(kept.filter((i) => i !== undefined).map((i) => uidOfSeq.get(i.seq)!))];
     if (wanted.length === 0) return ok(`${cmd.uid ? 'UID ' : ''}SORT completed, result saved`);
   }
-  const data: Array<[string, ImapValue]> = [];
-  if (wanted.includes('MIN') && ids.length) data.push(['MIN', ids[0]!]);
-  if (wanted.includes('MAX') && ids.length) data.push(['MAX', ids[ids.length - 1]!]);
-  if (wanted.includes('ALL') && ids.length) data.push(['ALL', { atom: compactSet(ids) }]);
-  if (wanted.includes('COUNT')) data.push(['COUNT', ids.length]);
-  if (page && cmd.partial) {
-    data.push(['PARTIAL', [{ atom: `${cmd.partial.first}:${cmd.partial.last}` }, page.length ? { atom: compactSet(page.map((i) => i.id)) } : null]]);
-  }
+  const data = esearchData(wanted, ids, page && cmd.partial ? { range: cmd.partial, ids: page.map((i) => i.id) } : null);
   await ctx.send({ type: 'esearch', tag: cmd.tag, uid: cmd.uid, data });
   return ok(`${cmd.uid ? 'UID ' : ''}SORT completed`);
 }
