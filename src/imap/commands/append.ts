@@ -79,7 +79,7 @@ export async function appendMessages(mailboxArg: string, toAppend: AppendMessage
             // A large literal8 was written to the store as it arrived; its binary parts are re-encoded
             // from there into a second body (the session releases the first after the command).
             const original = await streamed.body;
-            const body = await stageConverted(domain, original);
+            const body = await oneAtATime(() => stageConverted(domain, original));
             if (body === null) throw new BinaryRefused();
             if (body !== original) stagedHere.push(body);
             bodies[at] = body;
@@ -124,6 +124,18 @@ function unknownCte(): Completion {
 }
 
 class BinaryRefused extends Error {}
+
+/**
+ * Conversions of streamed literal8 bodies run one at a time in this process: each reads its body whole
+ * (up to the APPEND limit), so however many sessions send large binary APPENDs at once, at most one
+ * such body (and its re-encoded copy) is in memory. A streaming re-encoder would remove the read.
+ */
+let converting: Promise<unknown> = Promise.resolve();
+function oneAtATime<T>(work: () => Promise<T>): Promise<T> {
+  const run = converting.then(work);
+  converting = run.catch(() => {});
+  return run;
+}
 
 /**
  * A streamed literal8 re-encoded (encodeBinaryParts) into a new staged body, or the same body when nothing
