@@ -115,9 +115,16 @@ async function main(): Promise<void> {
       sessions: flags.sessions ? Number(flags.sessions) : undefined,
       idleMailboxes: flags['idle-mailboxes']?.split(',').map(Number) };
     const rows: Row[] = [];
+    // A suite that fails costs its own rows only: a long run keeps what the other suites measured.
+    const failedSuites: string[] = [];
     for (const name of only) {
       progress(`suite ${name}`);
-      rows.push(...(await SUITES[name](ctx)));
+      try {
+        rows.push(...(await SUITES[name](ctx)));
+      } catch (err) {
+        progress(`suite ${name} failed: ${(err as Error).stack ?? err}`);
+        failedSuites.push(`suite ${name} failed, its rows are missing: ${(err as Error).message ?? err}`);
+      }
       if (name !== 'memory') sampleMemory(name);
     }
     const report: BenchReport = {
@@ -135,6 +142,7 @@ async function main(): Promise<void> {
         'Mailstead runs with its defaults (log level info, scrypt N=2^15 passwords); Dovecot as test/helpers/dovecot.ts configures it ({PLAIN} passwords unless a row says otherwise).',
         ...(only.includes('imap') ? ['The imap suite restarts both servers (cold header sync): memory after it counts from that restart.'] : []),
         ...(flags.quick ? ['--quick: too few runs to mean anything; for checking the harness only.'] : []),
+        ...failedSuites,
       ],
     };
     console.log(formatReport(report));
@@ -143,6 +151,7 @@ async function main(): Promise<void> {
       progress(`wrote ${flags.json}`);
     }
     if (flags.report) progress(`wrote ${(await writeMarkdownReport(report, flags.report)).join(', ')}`);
+    if (failedSuites.length > 0) process.exitCode = 1;
   } finally {
     await Promise.all(servers.map((s) => s.stop()));
   }

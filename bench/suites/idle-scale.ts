@@ -37,6 +37,12 @@ const OPENING_CONCURRENCY = 64;
 /** Sessions per 127.0.0.x source address: well inside one address's ephemeral port range. */
 const SESSIONS_PER_ADDRESS = 20_000;
 const DEFAULT_SESSIONS = 2_000;
+/**
+ * Dovecot 2.3 from Debian closes connections past about 1,000 sessions of one
+ * user here, whatever limits widenDovecotLimits raises: it is measured with at
+ * most this many (its figures are per session, so still comparable).
+ */
+const DOVECOT_MAX_SESSIONS = 900;
 const PUSH_SAMPLES = 20;
 const TIMEOUT_MS = 120_000;
 
@@ -287,8 +293,16 @@ export async function idleScaleSuite(ctx: BenchContext): Promise<Row[]> {
       if (!account) throw new Error(`idlescale: no account for a ${i + 1}th mailbox size`);
       ctx.progress(`idlescale ${server.name}: seeding ${size} messages`);
       await seed(server, account.user, account.password, size);
-      ctx.progress(`idlescale ${server.name}: ${sessions} sessions on ${size} messages`);
-      const m = await measure(ctx, server, account.user, account.password, sessions);
+      const n = server.name === 'dovecot' ? Math.min(sessions, DOVECOT_MAX_SESSIONS) : sessions;
+      ctx.progress(`idlescale ${server.name}: ${n} sessions on ${size} messages`);
+      let m: Measured;
+      try {
+        m = await measure(ctx, server, account.user, account.password, n);
+      } catch (err) {
+        // One server failing (e.g. closing sessions past its limits) costs its figures, not the run.
+        ctx.progress(`idlescale ${server.name} ${size} messages: not measured: ${(err as Error).message}`);
+        continue;
+      }
       results.set(server, m);
       ctx.progress(
         `idlescale ${server.name} ${size} messages: ${(m.perSessionBytes / 1024).toFixed(1)} KB/session, before ${(m.beforeBytes / 2 ** 20).toFixed(0)} MiB, ` +
@@ -299,7 +313,7 @@ export async function idleScaleSuite(ctx: BenchContext): Promise<Row[]> {
     const at = `${sessions.toLocaleString('en')} IMAPS sessions in IDLE, ${size.toLocaleString('en')} messages`;
     rows.push(
       row(`idlescale-kb-${size}`, `memory per session (${at})`, 'KB', 'lower', values((m) => m.perSessionBytes / 1024), {
-        note: 'PSS summed over the server processes, (with sessions − before) / sessions',
+        note: `PSS summed over the server processes, (with sessions − before) / sessions${sessions > DOVECOT_MAX_SESSIONS ? `; Dovecot with ${DOVECOT_MAX_SESSIONS} sessions (it closes connections past ~1,000 here)` : ''}`,
       }),
       row(`idlescale-after-${size}`, `memory after the sessions closed / before (${at})`, '×', 'lower', values((m) => m.afterCloseBytes / m.beforeBytes), {
         detail: Object.fromEntries([...results].map(([s, m]) => [s.name, { beforeMiB: m.beforeBytes / 2 ** 20, afterCloseMiB: m.afterCloseBytes / 2 ** 20 }])),
