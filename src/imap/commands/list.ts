@@ -37,7 +37,7 @@ export async function listCommand(cmd: CommandOf<'LIST'>, ctx: CommandContext): 
     return ok('LIST completed');
   }
 
-  const mailboxes = await ctx.imap.domain.listMailboxes(account.id);
+  const mailboxes = await ctx.imap.domain.listVisibleMailboxes(account);
   const byName = new Map(mailboxes.map((m) => [m.name, m]));
   const subscribed = new Set(await ctx.imap.domain.listSubscriptions(account.id));
   const regexes = patterns.map((p) => patternRegex(reference + p));

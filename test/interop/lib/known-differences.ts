@@ -191,4 +191,12 @@ export const KNOWN: KnownDifference[] = [
     reason:
       'BINARY of a multipart part: Mailstead returns it as stored (a multipart has no transfer encoding to undo, RFC 2045 §6.4), Dovecot decodes the leaf parts inside and rewrites their headers to "Content-Transfer-Encoding: binary"; RFC 3516 does not define BINARY of a multipart',
   },
+  {
+    id: 'C18-namespace-shared',
+    kind: 'acceptable',
+    command: /^NAMESPACE$/,
+    when: equalAfter((l) => l.replace(/ \(\("Shared\/" "\/"\)\) NIL$/, ' NIL NIL')),
+    reason:
+      'Mailstead has an other users\' namespace, "Shared/" (RFC 2342 §5: the mailboxes other accounts shared with ACL, RFC 4314); the reference Dovecot is configured without one',
+  },
 ];
