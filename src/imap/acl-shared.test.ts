@@ -22,11 +22,8 @@ after(() => h.close());
 
 const okLine = /(^|\r\n)t\d+ OK [^\r]*\r\n$/;
 
-async function loginBob(): Promise<Awaited<ReturnType<Harness['open']>>> {
-  const c = await h.open({ secure: true });
-  assert.match(await c.cmd(`LOGIN ${BOB} "bob password"`), okLine);
-  return c;
-}
+/** Bob, over TLS. */
+const loginBob = () => h.open({ login: true, user: BOB, password: 'bob password' });
 
 async function grant(rights: string): Promise<void> {
   const alice = await h.open({ login: true });

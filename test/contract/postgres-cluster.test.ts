@@ -11,8 +11,8 @@ import { openPostgresStore } from '../../src/store/postgres/index.js';
 import { PgMaildropLocks } from '../../src/store/postgres/maildrop-locks.js';
 import { startPostgres } from '../helpers/postgres.js';
 import { MailDomain } from '../../src/domain/mail-domain.js';
-import { createImapSession, type ImapContext } from '../../src/imap/session.js';
-import { silentLogger } from '../../src/observability/log.js';
+import { createImapSession } from '../../src/imap/session.js';
+import { testImapContext } from '../../src/imap/harness.test.js';
 import { FakeConnection } from '../helpers/fake-connection.js';
 
 const server = await startPostgres();
@@ -147,19 +147,7 @@ async function node(schema: string): Promise<{ domain: MailDomain; close(): Prom
 /** A logged-in IMAP session on `domain`; `cmd` sends a command and returns everything up to its tagged reply. */
 async function session(domain: MailDomain, user: string, password: string) {
   const conn = new FakeConnection({ secure: true, remoteAddress: '192.0.2.1' });
-  const ctx: ImapContext = {
-    domain,
-    log: silentLogger(),
-    hostname: 'mail.example.com',
-    tlsAvailable: true,
-    allowCleartextAuthFromLoopback: false,
-    authFailureDelayMs: 10,
-    idleKeepaliveMs: 120000,
-    unauthenticatedTimeoutMs: 60000,
-    authenticatedTimeoutMs: 1800000,
-    maxMessageBytes: 1024 * 1024,
-  };
-  const s = createImapSession(conn, ctx);
+  const s = createImapSession(conn, testImapContext(domain));
   conn.session = s;
   await conn.waitFor('Mailstead ready\r\n');
   let n = 0;

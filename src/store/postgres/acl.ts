@@ -3,16 +3,8 @@ import type { AccountId, AclEntry, Mailbox, MailboxId } from '../types.js';
 import { StoreError } from '../types.js';
 import type { MailboxListRow } from '../sqlite/rows.js';
 import { toMailbox } from '../sqlite/rows.js';
+import { type AclRow, toEntry } from '../sqlite/acl.js';
 import type { PgDb } from './db.js';
-
-interface AclRow {
-  mailbox_id: number;
-  identifier: string;
-  account_id: number | null;
-  rights: string;
-}
-
-const toEntry = (r: AclRow): AclEntry => ({ identifier: r.identifier, accountId: r.account_id, rights: r.rights });
 
 export async function getAclIn(db: PgDb, mailboxId: MailboxId): Promise<AclEntry[]> {
   const r = await db.query<AclRow>(

@@ -9,14 +9,15 @@ import type { SqliteDb } from './db.js';
 import type { MailboxListRow } from './rows.js';
 import { MAILBOX_WITH_COUNTS, toMailbox } from './rows.js';
 
-interface AclRow {
+/** A `mailbox_acl` row; the PostgreSQL store reads the same columns (postgres/acl.ts). */
+export interface AclRow {
   mailbox_id: number;
   identifier: string;
   account_id: number | null;
   rights: string;
 }
 
-const toEntry = (r: AclRow): AclEntry => ({ identifier: r.identifier, accountId: r.account_id, rights: r.rights });
+export const toEntry = (r: AclRow): AclEntry => ({ identifier: r.identifier, accountId: r.account_id, rights: r.rights });
 
 export class AclRepo {
   constructor(private readonly sql: SqliteDb) {}
