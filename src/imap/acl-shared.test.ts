@@ -37,6 +37,13 @@ it('the shared mailbox is listed under the other users\' namespace; what is not 
   const list = await bob.cmd('LIST "" "*"');
   assert.match(list, /\* LIST \([^)]*\) "\/" "Shared\/alice@example\.com\/Team"\r\n/);
   assert.doesNotMatch(list, /Private/);
+  // LIST-STATUS (RFC 5819) of a shared mailbox needs "r" like STATUS; with "l" alone it is only listed.
+  await grant('l');
+  const listStatus = await bob.cmd('LIST "" "Shared/*" RETURN (STATUS (MESSAGES))');
+  assert.match(listStatus, /\* LIST \([^)]*\) "\/" "Shared\/alice@example\.com\/Team"\r\n/);
+  assert.doesNotMatch(listStatus, /\* STATUS/);
+  await grant('lr');
+  assert.match(await bob.cmd('LIST "" "Shared/*" RETURN (STATUS (MESSAGES))'), /\* STATUS "Shared\/alice@example\.com\/Team" \(MESSAGES 1\)/);
   assert.match(await bob.cmd('SELECT Shared/alice@example.com/Private'), /t\d+ NO \[NONEXISTENT\] /);
   // A personal folder called "Shared" is still the user's own.
   assert.match(await bob.cmd('CREATE Shared/Projects'), okLine);
