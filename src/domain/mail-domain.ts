@@ -34,6 +34,9 @@ import { canonicalFlags, DELETED_FLAG, isDeleted } from './flags.js';
 import { InMemoryMaildropLocks, type MaildropLocks } from './maildrop-locks.js';
 import { loadMessage, messageSummaries, type BodyRef, type LoadedMessage } from './message-content.js';
 import type { MessageStructure, MessageSummary } from '../mail/index.js';
+import { readMetadata, writeMetadata, type MetadataAnswer, type MetadataQuery } from './metadata.js';
+import { changeAcl, listRights, readAcl, requireRights, rightsOf } from './acl.js';
+import { findMailbox, isSharedName, resolveMailbox, sharedMailboxes } from './shared-namespace.js';
 
 export interface MailDomainOptions {
   /** What is stored when a password is set (`[auth] scram`, `scramIterations`). */
@@ -184,9 +187,13 @@ export class MailDomain {
 
   // --------------------------------------------------------------- mailboxes
 
-  /** Finds a mailbox by any spelling of its name (INBOX is case-insensitive). */
+  /**
+   * Finds a mailbox by any spelling of its name (INBOX is case-insensitive),
+   * or one another account shared with this one ("Shared/<owner>/<name>",
+   * shared-namespace.ts), which it may see only with the "l" right (AclDenied).
+   */
   getMailbox(accountId: AccountId, name: string): Promise<Mailbox | null> {
-    return this.store.getMailbox(accountId, canonicalMailboxName(name));
+    return findMailbox(this.store, accountId, name);
   }
 
   async requireMailbox(accountId: AccountId, name: string): Promise<Mailbox> {
@@ -238,16 +245,19 @@ export class MailDomain {
   async deleteMailbox(accountId: AccountId, name: string, origin?: string): Promise<void> {
     const canonical = canonicalMailboxName(name);
     if (canonical === 'INBOX') throw new StoreError('STORE_MAILBOX_PROTECTED', 'INBOX cannot be deleted');
-    const mailbox = await this.requireMailbox(accountId, canonical);
-    const all = await this.store.listMailboxes(accountId);
+    const found = await this.requireMailbox(accountId, canonical);
+    // A shared mailbox (the session checked the "x" right) is its owner's: their name, hierarchy and sessions.
+    const mailbox = found.accountId === accountId ? found : ((await this.store.getMailboxById(found.id)) ?? found);
+    if (mailbox.name === 'INBOX') throw new StoreError('STORE_MAILBOX_PROTECTED', 'INBOX cannot be deleted');
+    const all = await this.store.listMailboxes(mailbox.accountId);
     // RFC 9051 §6.3.5: a mailbox with inferior names may be deleted only when it has no \Noselect
     // semantics to fall back on; we refuse, as Dovecot does, and say why.
-    if (all.some((m) => m.name.startsWith(canonical + HIERARCHY_SEPARATOR))) {
+    if (all.some((m) => m.name.startsWith(mailbox.name + HIERARCHY_SEPARATOR))) {
       throw new StoreError('STORE_MAILBOX_HAS_CHILDREN', `Mailbox has children; delete them first: ${name}`);
     }
     await this.store.deleteMailbox(mailbox.id);
-    this.bus.publish({ accountId, mailboxId: mailbox.id });
-    this.publishList({ accountId, change: 'deleted', name: mailbox.name }, origin);
+    this.bus.publish({ accountId: mailbox.accountId, mailboxId: mailbox.id });
+    this.publishList({ accountId: mailbox.accountId, change: 'deleted', name: mailbox.name }, origin);
   }
 
   async renameMailbox(accountId: AccountId, from: string, to: string, origin?: string): Promise<void> {
@@ -324,8 +334,9 @@ export class MailDomain {
    */
   async deliver(address: string, message: Buffer | PreparedDelivery, mailboxName = 'INBOX'): Promise<AppendResult> {
     const account = await this.requireAccount(address);
+    // The account's own folders only: delivery never lands in a folder shared with it.
     const mailbox =
-      (await this.getMailbox(account.id, mailboxName)) ?? (await this.requireMailbox(account.id, 'INBOX'));
+      (await this.store.getMailbox(account.id, canonicalMailboxName(mailboxName))) ?? (await this.requireMailbox(account.id, 'INBOX'));
     if (Buffer.isBuffer(message)) return this.ingest(mailbox, { content: toCrlf(message) });
     return this.ingest(mailbox, { content: message.content, summary: message.summary });
   }
@@ -350,8 +361,9 @@ export class MailDomain {
   /** deliver() of a staged body: into `mailboxName` when it exists, else INBOX. */
   async deliverStaged(address: string, body: StagedBody, mailboxName = 'INBOX'): Promise<AppendResult> {
     const account = await this.requireAccount(address);
+    // The account's own folders only: delivery never lands in a folder shared with it.
     const mailbox =
-      (await this.getMailbox(account.id, mailboxName)) ?? (await this.requireMailbox(account.id, 'INBOX'));
+      (await this.store.getMailbox(account.id, canonicalMailboxName(mailboxName))) ?? (await this.requireMailbox(account.id, 'INBOX'));
     const [result] = await this.store.appendStaged(mailbox.id, [{ staged: body.staged, summary: body.summary }]);
     this.bus.publish({ accountId: mailbox.accountId, mailboxId: mailbox.id });
     return result!;
@@ -539,6 +551,64 @@ export class MailDomain {
   /** The bytes and MIME structure of a message (the given structure, else the stored one), or null when the bytes are gone. */
   loadMessage(message: MessageMeta, structure?: MessageStructure): Promise<LoadedMessage | null> {
     return loadMessage(this.store, this.summaryOf, (m) => this.readBody(m), message, structure);
+  }
+
+  // ------------------------------------------------------ METADATA (metadata.ts)
+
+  /** RFC 5464 GETMETADATA: entries of `mailbox` (null: the server) as `user` sees them. Throws InvalidMetadataEntry. */
+  readMetadata(user: Account, mailbox: Mailbox | null, names: string[], query: MetadataQuery): Promise<MetadataAnswer> {
+    return readMetadata(this.store, user, mailbox, names, query);
+  }
+
+  /** RFC 5464 SETMETADATA: all or none; a null value removes. Throws InvalidMetadataEntry, MetadataValueTooLarge, STORE_METADATA_TOO_MANY. */
+  writeMetadata(user: Account, mailbox: Mailbox | null, items: Array<{ name: string; value: Buffer | null }>): Promise<void> {
+    return writeMetadata(this.store, user, mailbox, items);
+  }
+
+  // ------------------------------------------------ access control (acl.ts)
+
+  /**
+   * The mailbox a name given by `user` stands for: theirs, or one shared with
+   * them ("Shared/<owner>/<name>", shared-namespace.ts) on which they hold "l".
+   * Throws STORE_NO_SUCH_MAILBOX, AclDenied.
+   */
+  resolveMailbox(user: Account, name: string): Promise<Mailbox> {
+    return resolveMailbox(this.store, user, name);
+  }
+
+  /** True when `name` is in the shared namespace for `user` ("Shared/<another account>/…"). */
+  isSharedName(user: Account, name: string): Promise<boolean> {
+    return isSharedName(this.store, user.id, name);
+  }
+
+  /** The user's mailboxes, then those shared with it (with "l"), named as the user knows them: what LIST shows. */
+  async listVisibleMailboxes(user: Account): Promise<Mailbox[]> {
+    return [...(await this.store.listMailboxes(user.id)), ...(await sharedMailboxes(this.store, user.id))];
+  }
+
+  /** RFC 4314 MYRIGHTS: what `user` may do on `mailbox` (the owner: everything). */
+  myRights(user: Account, mailbox: Mailbox): Promise<string> {
+    return rightsOf(this.store, user.id, mailbox);
+  }
+
+  /** Resolves with the rights held; throws AclDenied unless `user` holds every right in `needed`. */
+  requireRights(user: Account, mailbox: Mailbox, needed: string): Promise<string> {
+    return requireRights(this.store, user.id, mailbox, needed);
+  }
+
+  /** RFC 4314 GETACL (needs "a"): the owner with every right, then each identifier's. */
+  readAcl(user: Account, mailbox: Mailbox): Promise<Array<{ identifier: string; rights: string }>> {
+    return readAcl(this.store, user, mailbox);
+  }
+
+  /** RFC 4314 SETACL / DELETEACL (needs "a"): `modRights` replaces, "+…" adds, "-…" removes; "" deletes the entry. */
+  changeAcl(user: Account, mailbox: Mailbox, identifier: string, modRights: string): Promise<void> {
+    return changeAcl(this.store, user, mailbox, identifier, modRights);
+  }
+
+  /** RFC 4314 LISTRIGHTS (needs "a"). */
+  listRights(user: Account, mailbox: Mailbox, identifier: string): Promise<{ required: string; optional: string[] }> {
+    return listRights(this.store, user, mailbox, identifier);
   }
 
   // -------------------------------------------------------------- POP3 lock

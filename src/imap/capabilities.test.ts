@@ -173,6 +173,22 @@ const AFTER_LOGIN: Record<string, Check> = {
     await c.cmd('SELECT INBOX');
     ok(await c.cmd('UID SORT RETURN (COUNT ALL) (SUBJECT) UTF-8 ALL'), /\* ESEARCH \(TAG "t\d+"\) UID ALL 1 COUNT 1\r\n/);
   },
+  METADATA: async (c) => {
+    ok(await c.cmd('SETMETADATA INBOX (/private/comment "caps")'));
+    ok(await c.cmd('GETMETADATA INBOX /private/comment'), /\* METADATA INBOX \(\/private\/comment \{4\}\r\ncaps\)\r\n/);
+    ok(await c.cmd('SETMETADATA INBOX (/private/comment NIL)'));
+  },
+  ACL: async (c) => ok(await c.cmd('MYRIGHTS INBOX'), /\* MYRIGHTS INBOX lrswipkxtea\r\n/),
+  'RIGHTS=texk': async (c) => {
+    ok(await c.cmd('SETACL INBOX anyone d'));
+    ok(await c.cmd('GETACL INBOX'), /\* ACL INBOX alice@example\.com lrswipkxtea anyone xte\r\n/);
+    ok(await c.cmd('DELETEACL INBOX anyone'));
+  },
+  'METADATA-SERVER': async (c) => {
+    ok(await c.cmd('SETMETADATA "" (/private/vendor/test "caps")'));
+    ok(await c.cmd('GETMETADATA "" /private/vendor/test'), /\* METADATA "" \(\/private\/vendor\/test \{4\}\r\ncaps\)\r\n/);
+    ok(await c.cmd('SETMETADATA "" (/private/vendor/test NIL)'));
+  },
   PARTIAL: async (c) => {
     await c.cmd('SELECT INBOX');
     ok(await c.cmd('UID SEARCH RETURN (PARTIAL -1:-10) ALL'), /\* ESEARCH \(TAG "t\d+"\) UID PARTIAL \(-1:-10 1\)\r\n/);

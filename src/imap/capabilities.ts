@@ -59,6 +59,12 @@ export const SESSION_CAPABILITIES = [
   'INPROGRESS',
   // RFC 5267 §3.2: SORT RETURN (MIN MAX COUNT ALL PARTIAL SAVE) answered with ESEARCH.
   'ESORT',
+  // RFC 5464: GETMETADATA/SETMETADATA on mailboxes (METADATA) and on the server (METADATA-SERVER).
+  'METADATA',
+  'METADATA-SERVER',
+  // RFC 4314: SETACL, DELETEACL, GETACL, LISTRIGHTS, MYRIGHTS; RIGHTS=texk: the rights t, e, x and k exist.
+  'ACL',
+  'RIGHTS=texk',
 ];
 
 /** After authentication, with the values that depend on configuration (RFC 7889 APPENDLIMIT). */

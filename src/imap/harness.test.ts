@@ -15,7 +15,8 @@ export const PASSWORD = 'correct horse';
 export interface Harness {
   domain: MailDomain;
   /** A session on a connection; `login` logs in as alice over TLS first. */
-  open(opts?: { secure?: boolean; remoteAddress?: string; login?: boolean; ctx?: Partial<ImapContext> }): Promise<Client>;
+  /** `user`/`password`: log in as another account than alice (one the test created). */
+  open(opts?: { secure?: boolean; remoteAddress?: string; login?: boolean; user?: string; password?: string; ctx?: Partial<ImapContext> }): Promise<Client>;
   close(): Promise<void>;
 }
 
@@ -50,19 +51,7 @@ export async function createHarness(opts: { quotaBytes?: number | null } = {}): 
     domain,
     async open(o = {}) {
       const conn = new FakeConnection({ secure: o.secure ?? o.login ?? false, remoteAddress: o.remoteAddress ?? '192.0.2.1' });
-      const ctx: ImapContext = {
-        domain,
-        log: silentLogger(),
-        hostname: 'mail.example.com',
-        tlsAvailable: true,
-        allowCleartextAuthFromLoopback: false,
-        authFailureDelayMs: 10,
-        idleKeepaliveMs: 120000,
-        unauthenticatedTimeoutMs: 60000,
-        authenticatedTimeoutMs: 1800000,
-        maxMessageBytes: 1024 * 1024,
-        ...o.ctx,
-      };
+      const ctx: ImapContext = { ...testImapContext(domain), ...o.ctx };
       const session = createImapSession(conn, ctx);
       conn.session = session;
       sessions.push(session);
@@ -70,7 +59,7 @@ export async function createHarness(opts: { quotaBytes?: number | null } = {}): 
       const client = new Client(conn);
       if (o.login) {
         conn.take();
-        const r = await client.cmd(`LOGIN ${ALICE} "${PASSWORD}"`, "login");
+        const r = await client.cmd(`LOGIN ${o.user ?? ALICE} "${o.password ?? PASSWORD}"`, "login");
         if (!/ OK /.test(r)) throw new Error(`login failed: ${r}`);
       }
       return client;
@@ -80,6 +69,22 @@ export async function createHarness(opts: { quotaBytes?: number | null } = {}): 
       await bus.close();
       await store.close();
     },
+  };
+}
+
+/** The session settings of the tests: short failure delay, the defaults otherwise. */
+export function testImapContext(domain: MailDomain): ImapContext {
+  return {
+    domain,
+    log: silentLogger(),
+    hostname: 'mail.example.com',
+    tlsAvailable: true,
+    allowCleartextAuthFromLoopback: false,
+    authFailureDelayMs: 10,
+    idleKeepaliveMs: 120000,
+    unauthenticatedTimeoutMs: 60000,
+    authenticatedTimeoutMs: 1800000,
+    maxMessageBytes: 1024 * 1024,
   };
 }
 

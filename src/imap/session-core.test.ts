@@ -150,7 +150,7 @@ describe('IMAP session: greeting, TLS and authentication', () => {
       await c.cmd('ID ("name" "test")'),
       '* ID ("name" "Mailstead" "version" "0.1.0" "vendor" "Mailstead" "support-url" "mailto:postmaster@mail.example.com")\r\nt1 OK ID completed\r\n',
     );
-    assert.equal(await c.cmd('NAMESPACE'), '* NAMESPACE (("" "/")) NIL NIL\r\nt2 OK NAMESPACE completed\r\n');
+    assert.equal(await c.cmd('NAMESPACE'), '* NAMESPACE (("" "/")) (("Shared/" "/")) NIL\r\nt2 OK NAMESPACE completed\r\n');
     assert.equal(await c.cmd('ENABLE IMAP4rev2 X-NONE'), '* ENABLED IMAP4rev2\r\nt3 OK ENABLE completed\r\n');
     assert.equal(await c.cmd('ENABLE IMAP4rev2'), '* ENABLED\r\nt4 OK ENABLE completed\r\n');
   });

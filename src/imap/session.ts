@@ -21,6 +21,7 @@ import { randomUUID } from 'node:crypto';
 import type { Account } from '../store/types.js';
 import { preAuthCapabilities, sessionCapabilities } from './capabilities.js';
 import { findCommand, wrongStateText } from './commands/registry.js';
+import { checkRights } from './acl-check.js';
 import { errorCompletion, isMailboxGone } from './errors.js';
 import { sendNewMessageFetches, type SessionNotify } from './notify.js';
 import { recentAfterSync, withRecentFlags } from './recent.js';
@@ -60,6 +61,10 @@ class ImapSession implements Session, CommandContext {
   private busyBytes = 0;
   private badInARow = 0;
   private unsubscribe: (() => void) | null = null;
+  /** The bus listener of this session's own account, also given to accounts followed for shared mailboxes. */
+  private onMailboxSignal: ((signal: { accountId: number; mailboxId: number }) => void) | null = null;
+  /** Other accounts whose signals this session hears (followAccount), with their unsubscribe functions. */
+  private readonly followed = new Map<number, () => void>();
   private readonly loginDeadline: NodeJS.Timeout;
   readonly sessionId = randomUUID();
   /** RFC 5465 NOTIFY SET in force (set by commands/notify.ts). */
@@ -130,6 +135,8 @@ class ImapSession implements Session, CommandContext {
     clearTimeout(this.loginDeadline);
     this.unsubscribe?.();
     this.unsubscribe = null;
+    for (const off of this.followed.values()) off();
+    this.followed.clear();
     this.state = { kind: 'logout' };
     this.wake({ type: 'closed' });
     // A client gone mid-APPEND: what was written of its literals goes (no partial body is left behind).
@@ -285,7 +292,7 @@ class ImapSession implements Session, CommandContext {
       else this.signalPending = true;
     };
     const domain = this.imap.domain;
-    const offMailbox = bus.subscribe(account.id, (signal) => {
+    const offMailbox = bus.subscribe(account.id, (this.onMailboxSignal = (signal) => {
       // Before any session syncs on this signal: no one joins a change-log read that may predate it.
       noteMailboxChanged(domain, signal.mailboxId);
       const s = this.state;
@@ -294,7 +301,7 @@ class ImapSession implements Session, CommandContext {
         return;
       }
       wakeForSignal();
-    });
+    }));
     // RFC 5465 §5.4-5.5: mailbox list changes of other sessions, for NOTIFY.
     const offList = bus.subscribeMailboxList(account.id, (signal) => {
       if (signal.origin !== this.sessionId && this.notify?.noteList(signal)) wakeForSignal();
@@ -303,6 +310,15 @@ class ImapSession implements Session, CommandContext {
       offMailbox();
       offList();
     };
+  }
+
+  followAccount(accountId: number): void {
+    const listener = this.onMailboxSignal;
+    const s = this.state;
+    if (!listener || this.isClosed || this.followed.has(accountId) || (s.kind !== 'authenticated' && s.kind !== 'selected')) return;
+    if (s.account.id === accountId) return;
+    // Kept until logout: a session follows as many accounts as it selected shared mailboxes of.
+    this.followed.set(accountId, this.imap.domain.bus.subscribe(accountId, listener));
   }
 
   async startTls(): Promise<void> {
@@ -489,7 +505,8 @@ class ImapSession implements Session, CommandContext {
     if (this.imap.log.isLevelEnabled('debug')) this.log.debug({ command: spec.key }, 'imap command');
     let done: Completion;
     try {
-      done = await spec.run(command, this);
+      // RFC 4314 §4: the rights the command needs on another account's mailbox (acl-check.ts).
+      done = (await checkRights(command, this)) ?? (await spec.run(command, this));
     } catch (err) {
       done = errorCompletion(err, this.log);
     }

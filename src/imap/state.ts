@@ -112,6 +112,8 @@ export interface CommandContext {
   readonly sessionId: string;
   /** RFC 5465 NOTIFY SET in force, or null (base IMAP: only the selected mailbox is reported). */
   notify: SessionNotify | null;
+  /** Also hear the bus signals of another account, whose mailbox (shared with this user) is being selected (acl-check.ts). */
+  followAccount?(accountId: number): void;
 }
 
 export type CommandOf<N extends ImapCommand['name']> = ImapCommand extends infer C

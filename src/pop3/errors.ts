@@ -23,6 +23,7 @@ const STORE_REPLIES: Record<StoreErrorCode, Pop3Response> = {
   STORE_MAILBOX_HAS_CHILDREN: err('Mailbox has children', 'SYS/PERM'),
   STORE_MAILBOX_PROTECTED: err('Mailbox is protected', 'SYS/PERM'),
   STORE_INVALID_NAME: err('Invalid name in storage', 'SYS/PERM'),
+  STORE_METADATA_TOO_MANY: err('Too many METADATA entries', 'SYS/PERM'),
 };
 
 export function pop3ErrorFor(error: unknown): MappedError {

@@ -165,6 +165,42 @@ export interface Pop3DeviceRecord {
   deletedAt: Date | null;
 }
 
+/**
+ * RFC 5464 METADATA: where an entry lives and whose it is. `mailboxId` null
+ * is a server entry. `accountId` is the account the entry belongs to: the
+ * user for /private entries and server entries, the mailbox's owner for a
+ * mailbox's /shared entries (so every user who may see the mailbox sees them).
+ */
+export interface MetadataScope {
+  accountId: AccountId;
+  mailboxId: MailboxId | null;
+}
+
+/** One stored METADATA entry: `name` lower case with its /private or /shared prefix; the value is octets (RFC 5464 §3.2). */
+export interface MetadataEntry {
+  name: string;
+  value: Buffer;
+}
+
+/** A METADATA change (MailStore.setMetadata): a null value removes the entry. */
+export interface MetadataChange {
+  scope: MetadataScope;
+  name: string;
+  value: Buffer | null;
+}
+
+/**
+ * RFC 4314: rights granted on a mailbox to one identifier, an account's
+ * address (`accountId` that account) or "anyone" (`accountId` null). The
+ * owner's rights are implicit and never stored.
+ */
+export interface AclEntry {
+  identifier: string;
+  accountId: AccountId | null;
+  /** RFC 4314 §2.1 letters, in canonical order; never empty when stored. */
+  rights: string;
+}
+
 export type StoreErrorCode =
   | 'STORE_OVER_QUOTA'
   | 'STORE_NO_SUCH_ACCOUNT'
@@ -176,7 +212,9 @@ export type StoreErrorCode =
   | 'STORE_INVALID_NAME'
   | 'STORE_UNAVAILABLE'
   /** The disk (or the filesystem holding the store) is full: nothing was changed; retry once space is freed. */
-  | 'STORE_FULL';
+  | 'STORE_FULL'
+  /** RFC 5464: the change would give an account more METADATA entries than allowed (setMetadata): nothing was changed. */
+  | 'STORE_METADATA_TOO_MANY';
 
 /** A protocol-neutral storage failure; `imap/errors.ts`, `pop3/errors.ts` and `lmtp/` map it to replies. */
 export class StoreError extends Error {
@@ -356,6 +394,32 @@ export interface MailStore {
   listPop3DeviceState(accountId: AccountId): Promise<Pop3DeviceRecord[]>;
   /** Drops the records of every UIDL not in `keepUidls`; returns how many records went. */
   prunePop3State(accountId: AccountId, keepUidls: string[]): Promise<number>;
+
+  // ---- METADATA (RFC 5464) ----
+  /**
+   * The entries of `scope` named in `names` and, with `descendants`, every
+   * entry below one of them ("name/..."), ascending by name.
+   */
+  getMetadata(scope: MetadataScope, names: string[], descendants: boolean): Promise<MetadataEntry[]>;
+  /**
+   * Sets and removes entries in one transaction, all or none. Throws
+   * STORE_METADATA_TOO_MANY when an account named by a change would then
+   * hold more than `maxEntries` entries, STORE_NO_SUCH_MAILBOX. Entries of a
+   * mailbox go with it when it is deleted and stay with it across RENAME.
+   */
+  setMetadata(changes: MetadataChange[], maxEntries: number): Promise<void>;
+
+  // ---- access control lists (RFC 4314) ----
+  /** The rights granted on a mailbox, ascending by identifier. */
+  getAcl(mailboxId: MailboxId): Promise<AclEntry[]>;
+  /** Sets an identifier's rights on a mailbox; empty rights remove its entry. Throws STORE_NO_SUCH_MAILBOX. */
+  setAcl(mailboxId: MailboxId, entry: AclEntry): Promise<void>;
+  /**
+   * The mailboxes of other accounts with an entry for `accountId` or for
+   * "anyone", each with that entry, ascending by owner and name (a mailbox
+   * with both appears twice).
+   */
+  listSharedWith(accountId: AccountId): Promise<Array<{ mailbox: Mailbox; entry: AclEntry }>>;
 
   // ---- recovery ----
   /**

@@ -20,6 +20,8 @@ import { runMessageSummaryContract } from './message-summary.contract.js';
 import { runPop3StateContract } from './pop3-state.contract.js';
 import { runConcurrencyContract } from './concurrency.contract.js';
 import { runExpungeDeletedContract } from './expunge-deleted.contract.js';
+import { runMetadataContract } from './metadata.contract.js';
+import { runAclContract } from './acl.contract.js';
 
 export function runMailStoreContract(name: string, newStore: () => Promise<MailStore>): void {
   /** Runs `fn` on a fresh store and always closes it. */
@@ -515,5 +517,7 @@ export function runMailStoreContract(name: string, newStore: () => Promise<MailS
     runRecentContract(newStore);
     runConcurrencyContract(newStore);
     runExpungeDeletedContract(newStore);
+    runMetadataContract(newStore);
+    runAclContract(newStore);
   });
 }

@@ -10,6 +10,10 @@ import { PgNotifyBus } from '../../src/notify/pg-bus.js';
 import { openPostgresStore } from '../../src/store/postgres/index.js';
 import { PgMaildropLocks } from '../../src/store/postgres/maildrop-locks.js';
 import { startPostgres } from '../helpers/postgres.js';
+import { MailDomain } from '../../src/domain/mail-domain.js';
+import { createImapSession } from '../../src/imap/session.js';
+import { testImapContext } from '../../src/imap/harness.test.js';
+import { FakeConnection } from '../helpers/fake-connection.js';
 
 const server = await startPostgres();
 after(() => server.stop());
@@ -122,4 +126,71 @@ describe('postgres maildrop locks', () => {
       await b.close();
     }
   });
+});
+
+// ---- ACL (RFC 4314): a mailbox shared across nodes, rights enforced, push to the grantee's IDLE.
+
+const mail = (subject: string) => Buffer.from(`Subject: ${subject}\r\n\r\nbody\r\n`);
+
+async function node(schema: string): Promise<{ domain: MailDomain; close(): Promise<void> }> {
+  const store = await openPostgresStore(server.url, { schema });
+  const bus = await PgNotifyBus.open({ url: server.url, schema });
+  return {
+    domain: new MailDomain(store, bus),
+    async close() {
+      await bus.close();
+      await store.close();
+    },
+  };
+}
+
+/** A logged-in IMAP session on `domain`; `cmd` sends a command and returns everything up to its tagged reply. */
+async function session(domain: MailDomain, user: string, password: string) {
+  const conn = new FakeConnection({ secure: true, remoteAddress: '192.0.2.1' });
+  const s = createImapSession(conn, testImapContext(domain));
+  conn.session = s;
+  await conn.waitFor('Mailstead ready\r\n');
+  let n = 0;
+  const cmd = async (text: string) => {
+    const tag = `t${++n}`;
+    conn.take();
+    conn.send(`${tag} ${text}\r\n`);
+    await conn.waitFor(new RegExp(`(^|\\r\\n)${tag} (OK|NO|BAD)[^\\r]*\\r\\n`));
+    return conn.take();
+  };
+  assert.match(await cmd(`LOGIN ${user} "${password}"`), /t1 OK/);
+  return { conn, cmd, close: () => s.closed() };
+}
+
+it('a grantee on another node reads a shared mailbox with its rights enforced and hears the owner\'s changes in IDLE', async () => {
+  const schema = await server.newSchema();
+  const a = await node(schema);
+  const b = await node(schema);
+  try {
+    const alice = await a.domain.createAccount('alice@example.com', 'alice password');
+    await b.domain.createAccount('bob@example.com', 'bob password');
+    await a.domain.createMailbox(alice.id, 'Team');
+    await a.domain.deliver('alice@example.com', mail('first'), 'Team');
+
+    const owner = await session(a.domain, 'alice@example.com', 'alice password');
+    assert.match(await owner.cmd('SETACL Team bob@example.com l'), /OK/);
+    const bob = await session(b.domain, 'bob@example.com', 'bob password');
+    assert.match(await bob.cmd('SELECT Shared/alice@example.com/Team'), /NO \[NOPERM\] /);
+    assert.match(await owner.cmd('SETACL Team bob@example.com +rs'), /OK/);
+    assert.match(await bob.cmd('SELECT Shared/alice@example.com/Team'), /\* 1 EXISTS\r\n[\s\S]*OK \[READ-WRITE\]/);
+
+    bob.conn.send('i IDLE\r\n');
+    await bob.conn.waitFor('+ idling\r\n');
+    bob.conn.take();
+    await a.domain.deliver('alice@example.com', mail('second'), 'Team');
+    assert.equal(await bob.conn.waitFor('EXISTS'), '* 2 EXISTS\r\n');
+    bob.conn.send('DONE\r\n');
+    await bob.conn.waitFor(/i OK/);
+    assert.match(await bob.cmd('STORE 2 +FLAGS (\\Deleted)'), /NO \[NOPERM\] /);
+    owner.close();
+    bob.close();
+  } finally {
+    await a.close();
+    await b.close();
+  }
 });

@@ -124,4 +124,27 @@ describe('postgres: several nodes on one database', () => {
     const store = await openPostgresStore(server.url, { schema, migrate: false });
     await store.close();
   });
+
+  it('brings a schema 3 store forward: mail kept, METADATA and ACL tables added', async () => {
+    const schema = await server.newSchema();
+    let store = await openPostgresStore(server.url, { schema });
+    // The store as the release before migration 4 left it: its tables and version record undone.
+    await store.db.query('DROP TABLE metadata, mailbox_acl');
+    await store.db.query('DELETE FROM schema_version WHERE version >= 4');
+    const account = await store.createAccount('alice@example.com', 'h', null);
+    const inbox = await store.createMailbox(account.id, 'INBOX');
+    await store.appendMessage(inbox.id, { content: Buffer.from('Subject: kept\r\n\r\nkept\r\n'), flags: ['\\Seen'] });
+    await store.close();
+    // As an operator upgrades: `mailstead store migrate`, then the nodes start.
+    assert.deepEqual(await migratePostgresStore(server.url, { schema }), { from: 3, to: PG_SCHEMA_VERSION });
+    store = await openPostgresStore(server.url, { schema, migrate: false });
+    try {
+      assert.deepEqual((await store.listMessages(inbox.id)).map((m) => [m.uid, m.flags]), [[1, ['\\Seen']]]);
+      const scope = { accountId: account.id, mailboxId: inbox.id };
+      await store.setMetadata([{ scope, name: '/private/comment', value: Buffer.from('after the upgrade') }], 10);
+      assert.deepEqual(await store.getMetadata(scope, ['/private/comment'], false), [{ name: '/private/comment', value: Buffer.from('after the upgrade') }]);
+    } finally {
+      await store.close();
+    }
+  });
 });

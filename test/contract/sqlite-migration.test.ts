@@ -189,3 +189,43 @@ it('brings a schema 6 database forward: stored mail is not \\Recent, new mail is
     await store.close();
   }
 });
+
+/**
+ * A database exactly as the release before schema 8 leaves it (migrations
+ * 1–7): it opens with every account, mailbox and message kept, and METADATA
+ * entries and access control lists can be stored from then on.
+ */
+it('brings a schema 7 database forward: mail kept, METADATA and ACL tables added', async () => {
+  const path = join(dir, 'v7.db');
+  const db = new Database(path);
+  db.exec(`CREATE TABLE schema_version (version INTEGER PRIMARY KEY, applied_at INTEGER NOT NULL, description TEXT NOT NULL)`);
+  for (const migration of MIGRATIONS.filter((m) => m.version <= 7)) {
+    db.exec(migration.sql);
+    db.prepare('INSERT INTO schema_version VALUES (?, 0, ?)').run(migration.version, migration.description);
+  }
+  db.prepare("INSERT INTO accounts (address, password_hash, quota_bytes, used_bytes, created_at) VALUES ('a@example.com', 'h', NULL, 6, 0)").run();
+  db.prepare("INSERT INTO mailboxes (account_id, name, uidvalidity, uidnext, highest_modseq, object_id, message_count, size_bytes, first_recent_uid) VALUES (1, 'INBOX', 7, 2, 2, 'Finbox000000000000000000', 1, 6, 2)").run();
+  db.prepare("INSERT INTO blobs (id, size, refcount) VALUES ('b1', 6, 1)").run();
+  db.prepare("INSERT INTO messages (mailbox_id, uid, blob_id, size, internal_date, flags, modseq, uidl, email_id, pop3_size) VALUES (1, 1, 'b1', 6, 0, '\\Seen', 2, 'u1', 'M1', 6)").run();
+  db.close();
+
+  const store = await openSqliteStore(path);
+  try {
+    const [message] = await store.listMessages(1);
+    assert.deepEqual([message!.uid, message!.flags, message!.emailId], [1, ['\\Seen'], 'M1']);
+    const inbox = await store.getMailboxById(1);
+    assert.deepEqual([inbox!.name, inbox!.uidValidity, inbox!.messageCount], ['INBOX', 7, 1]);
+    const scope = { accountId: 1, mailboxId: 1 };
+    await store.setMetadata([{ scope, name: '/private/comment', value: Buffer.from('after the upgrade') }], 10);
+    assert.deepEqual(await store.getMetadata(scope, ['/private/comment'], false), [{ name: '/private/comment', value: Buffer.from('after the upgrade') }]);
+  } finally {
+    await store.close();
+  }
+  const tables = new Database(path, { readonly: true });
+  try {
+    const names = tables.prepare("SELECT name FROM sqlite_master WHERE type = 'table' AND name IN ('metadata', 'mailbox_acl') ORDER BY name").all();
+    assert.deepEqual(names, [{ name: 'mailbox_acl' }, { name: 'metadata' }]);
+  } finally {
+    tables.close();
+  }
+});

@@ -98,6 +98,9 @@ mailbox_list_index = no
 lda_mailbox_autocreate = yes
 lda_mailbox_autosubscribe = yes
 pop3_uidl_format = %08Xu%08Xv
+# RFC 5464 METADATA, for the differential rows (Debian's Dovecot 2.3 has it; entries in a file per user).
+imap_metadata = yes
+mail_attribute_dict = file:%h/dovecot-attributes
 # The shared box has two cores and parallel suites: never stall a test on anti-flood delays.
 auth_failure_delay = 0
 mail_max_userip_connections = 100

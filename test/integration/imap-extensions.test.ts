@@ -136,7 +136,7 @@ print(json.dumps({'caps': caps, 'auth': typ, 'verified': scram.verified, 'root':
     assert.equal(r.verified, true, 'the server proved it knows the SCRAM keys');
     assert.ok(r.root.some((line: string) => /^"INBOX" ""$/.test(line)), out);
     assert.ok(r.root.some((line: string) => /^"" \(STORAGE \d+ 1024\)$/.test(line)), out);
-    assert.equal(r.ns, '(("" "/")) NIL NIL');
+    assert.equal(r.ns, '(("" "/")) (("Shared/" "/")) NIL');
     assert.equal(r.refused, true);
   });
 

@@ -53,6 +53,30 @@ test('SORT and THREAD answer as Dovecot does', async (t) => {
   await run(t, SORT_THREAD_COMMANDS);
 });
 
+test('METADATA (RFC 5464) answers as Dovecot does: NIL for unset entries, DEPTH, MAXSIZE, server entries', async (t) => {
+  await run(t, [
+    'SETMETADATA INBOX (/private/comment "hello")',
+    'GETMETADATA INBOX /private/comment',
+    'GETMETADATA INBOX (/private/comment /shared/comment)',
+    'GETMETADATA INBOX /PRIVATE/Comment',
+    'SETMETADATA INBOX (/private/vendor/x/a "1" /private/vendor/x/a/b "2" /private/vendor/x/a/b/c "3" /private/vendor/x/ab "4")',
+    'GETMETADATA INBOX /private/vendor/x/a',
+    'GETMETADATA (DEPTH 1) INBOX /private/vendor/x/a',
+    'GETMETADATA (DEPTH infinity) INBOX /private/vendor/x/a',
+    'GETMETADATA (MAXSIZE 2) INBOX (/private/comment /private/vendor/x/a)',
+    'SETMETADATA INBOX (/shared/comment "team")',
+    'GETMETADATA INBOX (/shared/comment /private/comment)',
+    'SETMETADATA INBOX (/private/comment NIL /shared/comment NIL)',
+    'GETMETADATA INBOX (/shared/comment /private/comment)',
+    'SETMETADATA "" (/private/vendor/x/theme "dark")',
+    'GETMETADATA "" /private/vendor/x/theme',
+    'GETMETADATA "" /private/comment',
+    'GETMETADATA INBOX /foo/bar',
+    'SETMETADATA INBOX (/private/a*b "x")',
+    'GETMETADATA NoSuchMailbox /private/comment',
+  ]);
+});
+
 test('ESORT (SORT RETURN) answers as Dovecot does', async (t) => {
   await selectBoth('Threads');
   await run(t, ESORT_COMMANDS);

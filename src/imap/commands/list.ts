@@ -37,7 +37,7 @@ export async function listCommand(cmd: CommandOf<'LIST'>, ctx: CommandContext): 
     return ok('LIST completed');
   }
 
-  const mailboxes = await ctx.imap.domain.listMailboxes(account.id);
+  const mailboxes = await ctx.imap.domain.listVisibleMailboxes(account);
   const byName = new Map(mailboxes.map((m) => [m.name, m]));
   const subscribed = new Set(await ctx.imap.domain.listSubscriptions(account.id));
   const regexes = patterns.map((p) => patternRegex(reference + p));
@@ -75,7 +75,9 @@ export async function listCommand(cmd: CommandOf<'LIST'>, ctx: CommandContext): 
       mailbox: name,
       ...(extended ? { extended } : {}),
     });
-    if (cmd.returnStatus && m && isSelected) await sendStatus(ctx, m, cmd.returnStatus);
+    // RFC 4314 §4: a shared mailbox's STATUS needs "r" ("l" only lists it).
+    const readable = m && (m.accountId === account.id || (await ctx.imap.domain.myRights(account, m)).includes('r'));
+    if (cmd.returnStatus && m && isSelected && readable) await sendStatus(ctx, m, cmd.returnStatus);
   }
   return ok('LIST completed');
 }

@@ -1,6 +1,7 @@
 /** CAPABILITY, NOOP, LOGOUT, ID (RFC 2971), ENABLE (RFC 5161), NAMESPACE (RFC 2342). */
 import { readFileSync } from 'node:fs';
 import { HIERARCHY_SEPARATOR } from '../../domain/mailbox-names.js';
+import { SHARED_NAMESPACE_PREFIX } from '../../domain/shared-namespace.js';
 import { ENABLEABLE } from '../capabilities.js';
 import { enableCondstore } from '../condstore.js';
 import type { CommandContext, CommandOf, Completion } from '../state.js';
@@ -70,6 +71,7 @@ export async function enableCommand(cmd: CommandOf<'ENABLE'>, ctx: CommandContex
 }
 
 export async function namespaceCommand(_cmd: CommandOf<'NAMESPACE'>, ctx: CommandContext): Promise<Completion> {
-  await ctx.send({ type: 'namespace', personal: [['', HIERARCHY_SEPARATOR]], other: null, shared: null });
+  // RFC 2342 §5: mailboxes other users shared with this one are under "Shared/<owner>/" (domain/shared-namespace.ts).
+  await ctx.send({ type: 'namespace', personal: [['', HIERARCHY_SEPARATOR]], other: [[SHARED_NAMESPACE_PREFIX, HIERARCHY_SEPARATOR]], shared: null });
   return ok('NAMESPACE completed');
 }

@@ -9,6 +9,8 @@ import { parseFlag, parseFlagList, parseStatusItems } from './parse-common.js';
 import { parseFetch } from './parse-fetch.js';
 import { parseSearch } from './parse-search.js';
 import { parseNotify } from './parse-notify.js';
+import { parseGetMetadata, parseSetMetadata } from './parse-metadata.js';
+import { parseDeleteAcl, parseGetAcl, parseListRights, parseMyRights, parseSetAcl } from './parse-acl.js';
 import { parseSort, parseThread } from './parse-sort.js';
 import { limits } from '../limits.js';
 import type { AppendMessage, ImapCommand, ImapCommandBody, QresyncParams, SequenceSet, StatusItem } from './types.js';
@@ -304,6 +306,13 @@ const COMMANDS: Record<string, BodyParser> = {
   GETQUOTAROOT: (c) => ({ name: 'GETQUOTAROOT', mailbox: mailboxArg(c) }),
   SETQUOTA: parseSetQuota,
   NOTIFY: parseNotify,
+  GETMETADATA: parseGetMetadata,
+  SETMETADATA: parseSetMetadata,
+  SETACL: parseSetAcl,
+  DELETEACL: parseDeleteAcl,
+  GETACL: parseGetAcl,
+  LISTRIGHTS: parseListRights,
+  MYRIGHTS: parseMyRights,
   SELECT: parseSelect('SELECT'),
   EXAMINE: parseSelect('EXAMINE'),
   CREATE: parseCreate,

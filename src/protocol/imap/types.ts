@@ -188,6 +188,14 @@ export type ImapCommandBody =
   /** RFC 8508: REPLACE / UID REPLACE: append `message` to `mailbox`, then expunge message `target` of the selected mailbox. */
   | { name: 'REPLACE'; uid: boolean; target: number; mailbox: MailboxArg; message: AppendMessage }
   | { name: 'IDLE' }
+  /** RFC 5464 §4.2 GETMETADATA [(MAXSIZE n DEPTH d)] mailbox entries; mailbox "" is the server. */
+  | { name: 'GETMETADATA'; mailbox: MailboxArg; entries: string[]; maxSize: number | null; depth: 0 | 1 | 'infinity' }
+  /** RFC 5464 §4.3 SETMETADATA mailbox (entry value ...); a null value (NIL) removes the entry. */
+  | { name: 'SETMETADATA'; mailbox: MailboxArg; entries: Array<{ name: string; value: Buffer | null }> }
+  /** RFC 4314 §3: access control; `rights` as sent (a leading "+" or "-" adds or removes). */
+  | { name: 'SETACL'; mailbox: MailboxArg; identifier: string; rights: string }
+  | { name: 'DELETEACL' | 'LISTRIGHTS'; mailbox: MailboxArg; identifier: string }
+  | { name: 'GETACL' | 'MYRIGHTS'; mailbox: MailboxArg }
   /** RFC 4978: the only algorithm is DEFLATE; `algorithm` upper case as sent. */
   | { name: 'COMPRESS'; algorithm: string }
   /** RFC 9208 §4.1: quota root names and mailbox names as sent. */

@@ -19,6 +19,7 @@ import type { BlobWriter, StagedBlob } from '../blob-store.js';
 import type {
   Account,
   AccountId,
+  AclEntry,
   AppendResult,
   CopyResult,
   FlagOperation,
@@ -28,6 +29,9 @@ import type {
   MailboxId,
   MailStore,
   MessageMeta,
+  MetadataChange,
+  MetadataEntry,
+  MetadataScope,
   NewMessage,
   Pop3DeleAction,
   Pop3DeviceRecord,
@@ -47,6 +51,8 @@ import { toAccount, toMailbox, toMessageMeta } from '../sqlite/rows.js';
 import { tally, type Tally } from '../counters.js';
 import type { PgDb, Queryable } from './db.js';
 import { dropUnused, PgBlobStore } from './pg-blob-store.js';
+import { getMetadataIn, setMetadataIn } from './metadata.js';
+import { getAclIn, setAclIn, sharedWithIn } from './acl.js';
 
 const HIERARCHY_SEPARATOR = '/';
 /** A node whose heartbeat is older than this is taken for dead by recover() (its staging writes and holds go). */
@@ -533,6 +539,30 @@ export class PgMailStore implements MailStore {
    * staging writes and holds, by heartbeat), then reference counts are set
    * to the messages naming each blob, and bodies nobody names nor holds go.
    */
+  // ------------------------------------------------------------ METADATA (metadata.ts)
+
+  async getMetadata(scope: MetadataScope, names: string[], descendants: boolean): Promise<MetadataEntry[]> {
+    return getMetadataIn(this.db, scope, names, descendants);
+  }
+
+  async setMetadata(changes: MetadataChange[], maxEntries: number): Promise<void> {
+    return setMetadataIn(this.db, changes, maxEntries);
+  }
+
+  // ------------------------------------------------ access control lists (acl.ts)
+
+  async getAcl(mailboxId: MailboxId): Promise<AclEntry[]> {
+    return getAclIn(this.db, mailboxId);
+  }
+
+  async setAcl(mailboxId: MailboxId, entry: AclEntry): Promise<void> {
+    return setAclIn(this.db, mailboxId, entry);
+  }
+
+  async listSharedWith(accountId: AccountId): Promise<Array<{ mailbox: Mailbox; entry: AclEntry }>> {
+    return sharedWithIn(this.db, MAILBOX_WITH_COUNTS, accountId);
+  }
+
   async recover(): Promise<RecoveryReport> {
     return this.db.write(async (c) => {
       const live = `SELECT id FROM store_nodes WHERE heartbeat_at > now() - make_interval(secs => ${NODE_STALE_SECONDS}) OR id = $1`;

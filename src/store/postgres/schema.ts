@@ -186,6 +186,33 @@ export const MIGRATIONS: Migration[] = [
       UPDATE mailboxes SET first_recent_uid = uidnext;
     `,
   },
+  {
+    version: 4,
+    description: 'METADATA entries (RFC 5464) and mailbox access control lists (RFC 4314)',
+    sql: `
+      -- As SQLite's migration 8 (src/store/sqlite/schema.ts): mailbox_id NULL is a server entry;
+      -- account_id is the user (/private, server entries) or the mailbox's owner (/shared).
+      CREATE TABLE metadata (
+        account_id bigint NOT NULL REFERENCES accounts(id) ON DELETE CASCADE,
+        mailbox_id bigint REFERENCES mailboxes(id) ON DELETE CASCADE,
+        name       text COLLATE "C" NOT NULL,
+        value      bytea NOT NULL
+      );
+      CREATE UNIQUE INDEX metadata_key ON metadata (account_id, coalesce(mailbox_id, 0), name);
+      CREATE INDEX metadata_by_mailbox ON metadata (mailbox_id);
+
+      -- RFC 4314 rights on a mailbox for an account's address (account_id) or "anyone" (account_id NULL).
+      CREATE TABLE mailbox_acl (
+        mailbox_id bigint NOT NULL REFERENCES mailboxes(id) ON DELETE CASCADE,
+        identifier text COLLATE "C" NOT NULL,
+        account_id bigint REFERENCES accounts(id) ON DELETE CASCADE,
+        rights     text NOT NULL,
+        PRIMARY KEY (mailbox_id, identifier)
+      );
+      CREATE INDEX mailbox_acl_by_account ON mailbox_acl (account_id);
+      CREATE INDEX mailbox_acl_by_identifier ON mailbox_acl (identifier);
+    `,
+  },
 ];
 
 export const PG_SCHEMA_VERSION = MIGRATIONS[MIGRATIONS.length - 1].version;

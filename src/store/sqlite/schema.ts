@@ -181,6 +181,36 @@ export const MIGRATIONS: Migration[] = [
       UPDATE mailboxes SET first_recent_uid = uidnext;
     `,
   },
+  {
+    version: 8,
+    description: 'METADATA entries (RFC 5464) and mailbox access control lists (RFC 4314)',
+    sql: `
+      -- RFC 5464 entries: a mailbox's (mailbox_id) or the server's (NULL). account_id is whose the entry
+      -- is: the user for /private and server entries, the mailbox's owner for /shared (store/types.ts).
+      -- name is lower case with its /private or /shared prefix; value is octets.
+      CREATE TABLE metadata (
+        account_id INTEGER NOT NULL REFERENCES accounts(id) ON DELETE CASCADE,
+        mailbox_id INTEGER REFERENCES mailboxes(id) ON DELETE CASCADE,
+        name       TEXT NOT NULL,
+        value      BLOB NOT NULL
+      );
+      CREATE UNIQUE INDEX metadata_key ON metadata (account_id, coalesce(mailbox_id, 0), name);
+      CREATE INDEX metadata_by_mailbox ON metadata (mailbox_id);
+
+      -- RFC 4314 rights granted on a mailbox to an identifier: an account's address (account_id is
+      -- that account, so its grants go with it) or "anyone" (account_id NULL). The owner's own
+      -- rights are implicit and not stored. rights: RFC 4314 letters in canonical order.
+      CREATE TABLE mailbox_acl (
+        mailbox_id INTEGER NOT NULL REFERENCES mailboxes(id) ON DELETE CASCADE,
+        identifier TEXT NOT NULL,
+        account_id INTEGER REFERENCES accounts(id) ON DELETE CASCADE,
+        rights     TEXT NOT NULL,
+        PRIMARY KEY (mailbox_id, identifier)
+      ) WITHOUT ROWID;
+      CREATE INDEX mailbox_acl_by_account ON mailbox_acl (account_id);
+      CREATE INDEX mailbox_acl_by_identifier ON mailbox_acl (identifier);
+    `,
+  },
 ];
 
 /**

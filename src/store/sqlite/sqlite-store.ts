@@ -7,6 +7,7 @@ import { OpenMarks } from './open-marks.js';
 import type {
   Account,
   AccountId,
+  AclEntry,
   AppendResult,
   CopyResult,
   FlagOperation,
@@ -16,6 +17,9 @@ import type {
   MailboxId,
   MailStore,
   MessageMeta,
+  MetadataChange,
+  MetadataEntry,
+  MetadataScope,
   NewMessage,
   Pop3DeviceRecord,
   Pop3Policy,
@@ -32,6 +36,8 @@ import type { BlobWriter, LocalBlobStore, StagedBlob } from '../blob-store.js';
 import type { SqliteDb } from './db.js';
 import { MessageRepo, newMailboxObjectId } from './messages.js';
 import { Pop3StateRepo } from './pop3-state.js';
+import { MetadataRepo } from './metadata.js';
+import { AclRepo } from './acl.js';
 import type { AccountRow, MailboxListRow, MailboxRow } from './rows.js';
 import { ACCOUNT_COLUMNS, MAILBOX_WITH_COUNTS, toAccount, toMailbox } from './rows.js';
 
@@ -40,6 +46,8 @@ const HIERARCHY_SEPARATOR = '/';
 export class SqliteMailStore implements MailStore {
   private readonly messages: MessageRepo;
   private readonly pop3: Pop3StateRepo;
+  private readonly metadata: MetadataRepo;
+  private readonly acl: AclRepo;
   /** Settles when the latest appendMessages has committed (or failed). */
   private readonly bufferedAppends = new BufferedAppends(
     { put: (content) => this.blobs.put(content) },
@@ -55,6 +63,8 @@ export class SqliteMailStore implements MailStore {
   ) {
     this.messages = new MessageRepo(sql, blobs);
     this.pop3 = new Pop3StateRepo(sql);
+    this.metadata = new MetadataRepo(sql);
+    this.acl = new AclRepo(sql);
   }
 
   // ------------------------------------------------------------------ accounts
@@ -434,6 +444,30 @@ export class SqliteMailStore implements MailStore {
 
   async prunePop3State(accountId: AccountId, keepUidls: string[]): Promise<number> {
     return this.pop3.prune(accountId, keepUidls);
+  }
+
+  // ------------------------------------------------------------ METADATA (metadata.ts)
+
+  async getMetadata(scope: MetadataScope, names: string[], descendants: boolean): Promise<MetadataEntry[]> {
+    return this.metadata.get(scope, names, descendants);
+  }
+
+  async setMetadata(changes: MetadataChange[], maxEntries: number): Promise<void> {
+    this.metadata.set(changes, maxEntries);
+  }
+
+  // ------------------------------------------------ access control lists (acl.ts)
+
+  async getAcl(mailboxId: MailboxId): Promise<AclEntry[]> {
+    return this.acl.get(mailboxId);
+  }
+
+  async setAcl(mailboxId: MailboxId, entry: AclEntry): Promise<void> {
+    this.acl.set(mailboxId, entry);
+  }
+
+  async listSharedWith(accountId: AccountId): Promise<Array<{ mailbox: Mailbox; entry: AclEntry }>> {
+    return this.acl.sharedWith(accountId);
   }
 
   /**

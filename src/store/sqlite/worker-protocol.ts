@@ -53,6 +53,9 @@ export const READS: ReadonlySet<string> = new Set([
   'listPop3Deleted',
   'listPop3Downloads',
   'listPop3DeviceState',
+  'getMetadata',
+  'getAcl',
+  'listSharedWith',
 ]);
 export const WRITES: ReadonlySet<string> = new Set([
   'createAccount',
@@ -79,6 +82,8 @@ export const WRITES: ReadonlySet<string> = new Set([
   'recordPop3Session',
   'commitPop3Update',
   'prunePop3State',
+  'setMetadata',
+  'setAcl',
 ]);
 /** Run alone, outside any batch: recovery awaits directory listings between its transactions. */
 export const ALONE: ReadonlySet<string> = new Set(['recover', 'close', 'stats']);

@@ -47,6 +47,7 @@ import { FileBlobStore } from '../blobs/file-blob-store.js';
 import type {
   Account,
   AccountId,
+  AclEntry,
   AppendResult,
   CopyResult,
   FlagOperation,
@@ -56,6 +57,9 @@ import type {
   MailboxId,
   MailStore,
   MessageMeta,
+  MetadataChange,
+  MetadataEntry,
+  MetadataScope,
   NewMessage,
   Pop3DeviceRecord,
   Pop3Policy,
@@ -346,6 +350,28 @@ export class WorkerSqliteStore implements MailStore {
 
   prunePop3State(accountId: AccountId, keepUidls: string[]): Promise<number> {
     return this.call('prunePop3State', [accountId, keepUidls]);
+  }
+
+  async getMetadata(scope: MetadataScope, names: string[], descendants: boolean): Promise<MetadataEntry[]> {
+    const entries = await this.call<MetadataEntry[]>('getMetadata', [scope, names, descendants]);
+    // Structured clone turns a Buffer into a plain Uint8Array: make it a Buffer again (no copy).
+    return entries.map((e) => ({ name: e.name, value: Buffer.from(e.value.buffer, e.value.byteOffset, e.value.byteLength) }));
+  }
+
+  setMetadata(changes: MetadataChange[], maxEntries: number): Promise<void> {
+    return this.call('setMetadata', [changes, maxEntries]);
+  }
+
+  getAcl(mailboxId: MailboxId): Promise<AclEntry[]> {
+    return this.call('getAcl', [mailboxId]);
+  }
+
+  setAcl(mailboxId: MailboxId, entry: AclEntry): Promise<void> {
+    return this.call('setAcl', [mailboxId, entry]);
+  }
+
+  listSharedWith(accountId: AccountId): Promise<Array<{ mailbox: Mailbox; entry: AclEntry }>> {
+    return this.call('listSharedWith', [accountId]);
   }
 
   recover(): Promise<RecoveryReport> {

@@ -117,7 +117,7 @@ export const KNOWN: KnownDifference[] = [
   {
     id: 'C8-nonexistent-code',
     kind: 'acceptable',
-    command: /^STATUS Nonexistent /,
+    command: /^(STATUS Nonexistent|GETMETADATA NoSuchMailbox) /,
     when: (a, b) => a.at(-1) === 'TAG NO [NONEXISTENT]' && b.at(-1) === 'TAG NO',
     reason: 'Mailstead adds the [NONEXISTENT] response code (RFC 5530) for a missing mailbox',
   },
@@ -190,5 +190,25 @@ export const KNOWN: KnownDifference[] = [
     when: (a, b) => a.at(-1) === 'TAG OK' && b.at(-1) === 'TAG OK',
     reason:
       'BINARY of a multipart part: Mailstead returns it as stored (a multipart has no transfer encoding to undo, RFC 2045 §6.4), Dovecot decodes the leaf parts inside and rewrites their headers to "Content-Transfer-Encoding: binary"; RFC 3516 does not define BINARY of a multipart',
+  },
+  {
+    id: 'C19-metadata-entry-order',
+    kind: 'acceptable',
+    command: /^GETMETADATA \(DEPTH /,
+    when: (a, b) => {
+      // The same entries with the same values, in another order: Dovecot lists descendants in its dictionary's order.
+      const pairs = (lines: string[]) => lines.flatMap((l) => [...l.matchAll(/(\/\S+) ("[^"]*"|NIL)/g)].map((m) => `${m[1]} ${m[2]}`)).sort();
+      return same(pairs(a), pairs(b)) && same(a.filter((l) => !l.startsWith('* METADATA')), b.filter((l) => !l.startsWith('* METADATA')));
+    },
+    reason:
+      'GETMETADATA with DEPTH: the same entries and values; Mailstead sends the descendants in name order, Dovecot in the order its attribute dictionary iterates (RFC 5464 §4.2.2 sets no order)',
+  },
+  {
+    id: 'C18-namespace-shared',
+    kind: 'acceptable',
+    command: /^NAMESPACE$/,
+    when: equalAfter((l) => l.replace(/ \(\("Shared\/" "\/"\)\) NIL$/, ' NIL NIL')),
+    reason:
+      'Mailstead has an other users\' namespace, "Shared/" (RFC 2342 §5: the mailboxes other accounts shared with ACL, RFC 4314); the reference Dovecot is configured without one',
   },
 ];
