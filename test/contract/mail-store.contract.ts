@@ -20,6 +20,7 @@ import { runMessageSummaryContract } from './message-summary.contract.js';
 import { runPop3StateContract } from './pop3-state.contract.js';
 import { runConcurrencyContract } from './concurrency.contract.js';
 import { runExpungeDeletedContract } from './expunge-deleted.contract.js';
+import { runJmapLookupsContract } from './jmap-lookups.contract.js';
 
 export function runMailStoreContract(name: string, newStore: () => Promise<MailStore>): void {
   /** Runs `fn` on a fresh store and always closes it. */
@@ -515,5 +516,6 @@ export function runMailStoreContract(name: string, newStore: () => Promise<MailS
     runRecentContract(newStore);
     runConcurrencyContract(newStore);
     runExpungeDeletedContract(newStore);
+    runJmapLookupsContract(newStore);
   });
 }

@@ -358,6 +358,29 @@ export class PgMailStore implements MailStore {
     });
   }
 
+  async listMessagesPage(mailboxId: MailboxId, offset: number, limit: number, newestFirst: boolean): Promise<MessageMeta[]> {
+    const order = newestFirst ? 'DESC' : 'ASC';
+    return this.db.read(async (c) => {
+      await requireMailbox(c, mailboxId);
+      const r = await c.query<MessageRow>(
+        `SELECT ${MESSAGE_COLUMNS} FROM messages WHERE mailbox_id = $1 ORDER BY internal_date ${order}, uid ${order} LIMIT $2 OFFSET $3`,
+        [mailboxId, limit, offset],
+      );
+      return r.rows.map(toMessageMeta);
+    });
+  }
+
+  async findByEmailIds(accountId: AccountId, emailIds: string[]): Promise<Array<{ mailboxId: MailboxId; message: MessageMeta }>> {
+    if (emailIds.length === 0) return [];
+    const r = await this.db.query<MessageRow & { mailbox_id: string | number }>(
+      `SELECT mailbox_id, ${MESSAGE_COLUMNS} FROM messages
+        WHERE email_id = ANY($1::text[]) AND mailbox_id IN (SELECT id FROM mailboxes WHERE account_id = $2)
+        ORDER BY mailbox_id, uid`,
+      [emailIds, accountId],
+    );
+    return r.rows.map((row) => ({ mailboxId: Number(row.mailbox_id), message: toMessageMeta(row) }));
+  }
+
   async readBlob(blobId: string): Promise<Buffer | null> {
     return this.blobs.read(blobId);
   }
