@@ -35,6 +35,22 @@ test('errors reach the client as a short problem document, never a stack', async
   }
 });
 
+test('a request body over the limit is refused with 413 before it is parsed', async () => {
+  const h = await webHarness({ tls: true, settings: { maxRequestBytes: 2048 } });
+  try {
+    const r = await h.app.inject({
+      method: 'POST',
+      url: '/jmap/api',
+      headers: { authorization: h.basic, 'content-type': 'application/json' },
+      payload: JSON.stringify({ using: [], methodCalls: [], pad: 'x'.repeat(4096) }),
+    });
+    assert.equal(r.statusCode, 413);
+    assert.doesNotMatch(r.body, /at |\/src\//, 'no stack or path');
+  } finally {
+    await h.close();
+  }
+});
+
 test('/healthz is 200 while the store answers and 503 once it does not', async () => {
   const h = await webHarness({ tls: true });
   try {

@@ -13,7 +13,9 @@ import type { ListenAddress } from '../config/schema.js';
 import type { MailDomain } from '../domain/mail-domain.js';
 import type { Logger } from '../observability/log.js';
 import { connectionOpened } from '../observability/metrics.js';
+import { HttpAuthenticator } from './auth.js';
 import { registerProbes } from './probes.js';
+import { registerJmap } from './jmap/routes.js';
 import { securityHeaders } from './security.js';
 
 export interface WebSettings {
@@ -87,7 +89,14 @@ export function buildWebApp(opts: WebListenerOptions): FastifyInstance {
   app.setNotFoundHandler((_request, reply) => {
     void reply.code(404).type('application/problem+json').send({ type: 'about:blank', status: 404, detail: 'Not found' });
   });
+  const auth = new HttpAuthenticator(opts.domain, {
+    tls,
+    allowCleartextAuthFromLoopback: settings.allowCleartextAuthFromLoopback,
+    tokenLifetimeSeconds: settings.tokenLifetimeSeconds,
+    authFailureDelayMs: settings.authFailureDelayMs,
+  });
   registerProbes(app, { domain: opts.domain, metricsToken: settings.metricsToken });
+  registerJmap(app, { domain: opts.domain, auth, tls, maxRequestBytes: settings.maxRequestBytes, maxUploadBytes: settings.maxMessageBytes });
   return app;
 }
 

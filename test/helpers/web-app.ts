@@ -58,3 +58,25 @@ export async function webHarness(opts: { tls?: boolean; settings?: Partial<WebSe
     },
   };
 }
+
+const USING = ['urn:ietf:params:jmap:core', 'urn:ietf:params:jmap:mail'];
+
+/** One JMAP method call as alice; a method-level error is thrown with its type as the message. */
+// eslint-disable-next-line @typescript-eslint/no-explicit-any
+export async function jmapCall(h: WebHarness, method: string, args: Record<string, unknown>): Promise<Record<string, any>> {
+  const r = await h.app.inject({
+    method: 'POST',
+    url: '/jmap/api',
+    headers: { authorization: h.basic, 'content-type': 'application/json' },
+    payload: JSON.stringify({ using: USING, methodCalls: [[method, args, '0']] }),
+  });
+  const [[name, result]] = r.json().methodResponses;
+  if (name === 'error') throw Object.assign(new Error(result.type), result);
+  return result;
+}
+
+/** Alice's JMAP account id, from the session resource. */
+export async function jmapAccountIdOf(h: WebHarness): Promise<string> {
+  const session = (await h.app.inject({ url: '/jmap/session', headers: { authorization: h.basic } })).json();
+  return session.primaryAccounts['urn:ietf:params:jmap:mail'];
+}

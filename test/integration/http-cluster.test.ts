@@ -9,24 +9,12 @@ import { after, describe, test } from 'node:test';
 import { ImapFlow } from 'imapflow';
 import { cli, startServer, type TestServer } from '../helpers/server.js';
 import { startPostgres } from '../helpers/postgres.js';
+import { httpsGet } from '../helpers/https.js';
 
 const pg = await startPostgres();
 after(() => pg.stop());
 
-function get(server: TestServer, path: string): Promise<{ status: number; body: string }> {
-  return new Promise((resolve, reject) => {
-    const req = httpsRequest(
-      { host: '127.0.0.1', port: server.ports.https, path, ca: [server.certPem], servername: 'localhost', agent: false },
-      (res) => {
-        let body = '';
-        res.setEncoding('utf8').on('data', (t: string) => (body += t));
-        res.on('end', () => resolve({ status: res.statusCode ?? 0, body }));
-      },
-    );
-    req.on('error', reject);
-    req.end();
-  });
-}
+const get = httpsGet;
 
 /** Asks until the answer is `status`: the store's connection pool notices an outage on its next query. */
 async function healthBecomes(server: TestServer, status: number): Promise<void> {

@@ -10,29 +10,11 @@ import { after, before, describe, test } from 'node:test';
 import { ImapFlow } from 'imapflow';
 import nodemailer from 'nodemailer';
 import { addUser, makeMessage, python, startServer, type TestServer } from '../helpers/server.js';
+import { httpsGet } from '../helpers/https.js';
 
 const USER = 'metrics@example.com';
 
-interface Reply {
-  status: number;
-  headers: Record<string, string | string[] | undefined>;
-  body: string;
-}
-
-function get(server: TestServer, path: string): Promise<Reply> {
-  return new Promise((resolve, reject) => {
-    const req = httpsRequest(
-      { host: '127.0.0.1', port: server.ports.https, path, ca: [server.certPem], servername: 'localhost', agent: false },
-      (res) => {
-        let body = '';
-        res.setEncoding('utf8').on('data', (t: string) => (body += t));
-        res.on('end', () => resolve({ status: res.statusCode ?? 0, headers: res.headers, body }));
-      },
-    );
-    req.on('error', reject);
-    req.end();
-  });
-}
+const get = httpsGet;
 
 /** The value of one sample in a Prometheus exposition, 0 when absent. */
 function sample(text: string, name: string, labels: Record<string, string> = {}): number {
