@@ -362,8 +362,16 @@ export class PgMailStore implements MailStore {
     const order = newestFirst ? 'DESC' : 'ASC';
     return this.db.read(async (c) => {
       await requireMailbox(c, mailboxId);
+      // The page's UIDs come from the messages_by_arrival index alone (an index-only scan skips the offset),
+      // then only its rows are read.
       const r = await c.query<MessageRow>(
-        `SELECT ${MESSAGE_COLUMNS} FROM messages WHERE mailbox_id = $1 ORDER BY internal_date ${order}, uid ${order} LIMIT $2 OFFSET $3`,
+        `SELECT ${MESSAGE_COLUMNS.split(', ')
+          .map((col) => `m.${col}`)
+          .join(', ')}
+          FROM (SELECT uid, internal_date FROM messages WHERE mailbox_id = $1
+                ORDER BY internal_date ${order}, uid ${order} LIMIT $2 OFFSET $3) page
+          JOIN messages m ON m.mailbox_id = $1 AND m.uid = page.uid
+          ORDER BY page.internal_date ${order}, page.uid ${order}`,
         [mailboxId, limit, offset],
       );
       return r.rows.map(toMessageMeta);

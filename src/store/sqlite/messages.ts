@@ -59,9 +59,17 @@ const COUNT = `UPDATE mailboxes SET message_count = message_count + ?, unseen_co
   size_bytes = size_bytes + ?, deleted_count = deleted_count + ?, deleted_bytes = deleted_bytes + ? WHERE id = ?`;
 const SAVE_SUMMARY = 'INSERT OR REPLACE INTO message_summaries (blob_id, summary) VALUES (?, ?)';
 const SELECT_ALL = `SELECT ${MESSAGE_COLUMNS} FROM messages WHERE mailbox_id = ? ORDER BY uid`;
-// Both walk the messages_by_arrival index (migration 9): OFFSET skips index entries, never sorts the mailbox.
-const SELECT_PAGE_OLDEST = `SELECT ${MESSAGE_COLUMNS} FROM messages WHERE mailbox_id = ? ORDER BY internal_date, uid LIMIT ? OFFSET ?`;
-const SELECT_PAGE_NEWEST = `SELECT ${MESSAGE_COLUMNS} FROM messages WHERE mailbox_id = ? ORDER BY internal_date DESC, uid DESC LIMIT ? OFFSET ?`;
+// The inner query reads only the messages_by_arrival index (migration 9), which holds every column it
+// needs, so OFFSET skips index entries without touching a row; then only the page's rows are read.
+// CROSS JOIN keeps the page outside, so each of its UIDs is one primary-key lookup.
+const pageQuery = (dir: string) => `SELECT ${MESSAGE_COLUMNS.split(', ')
+  .map((c) => `m.${c} AS ${c}`)
+  .join(', ')}
+  FROM (SELECT uid, internal_date FROM messages WHERE mailbox_id = ? ORDER BY internal_date ${dir}, uid ${dir} LIMIT ? OFFSET ?) page
+  CROSS JOIN messages m ON m.mailbox_id = ? AND m.uid = page.uid
+  ORDER BY page.internal_date ${dir}, page.uid ${dir}`;
+const SELECT_PAGE_OLDEST = pageQuery('ASC');
+const SELECT_PAGE_NEWEST = pageQuery('DESC');
 // json_each drives the join (CROSS JOIN keeps it outside), so each id is one lookup in messages_by_email_id (migration 9).
 const SELECT_BY_EMAIL_IDS = `SELECT m.mailbox_id AS mailbox_id, ${MESSAGE_COLUMNS.split(', ')
   .map((c) => `m.${c} AS ${c}`)
@@ -144,7 +152,7 @@ export class MessageRepo {
       this.requireMailbox(mailboxId);
       return this.sql
         .stmt<MessageRow>(newestFirst ? SELECT_PAGE_NEWEST : SELECT_PAGE_OLDEST)
-        .all(mailboxId, limit, offset)
+        .all(mailboxId, limit, offset, mailboxId)
         .map(toMessageMeta);
     });
   }
