@@ -15,6 +15,8 @@ interface ServeFlags {
   pop3?: string;
   pop3s?: string;
   lmtp?: string;
+  http?: string;
+  https?: string;
   tlsCert?: string;
   tlsKey?: string;
   logLevel?: string;
@@ -23,7 +25,7 @@ interface ServeFlags {
 export function registerServeCommand(program: Command): void {
   program
     .command('serve')
-    .description('Run the server: IMAP, IMAPS, POP3, POP3S and LMTP listeners over one store.')
+    .description('Run the server: IMAP, IMAPS, POP3, POP3S, LMTP (and optionally HTTP/HTTPS for JMAP) listeners over one store.')
     .option('--config <file>', 'configuration file (JSON if it ends in .json, else TOML)')
     .option('--data-dir <dir>', 'data directory (store, generated certificate) [default: ./data]')
     .option('--store <url>', 'PostgreSQL store shared by a cluster: postgres://USER@HOST:PORT/DB [default: SQLite in the data directory]')
@@ -32,6 +34,8 @@ export function registerServeCommand(program: Command): void {
     .option('--pop3 <addr>', 'POP3 with STLS: host:port or off [default: 127.0.0.1:110]')
     .option('--pop3s <addr>', 'POP3 over implicit TLS: host:port or off [default: 127.0.0.1:995]')
     .option('--lmtp <addr>', 'LMTP delivery from the MTA: host:port or off [default: 127.0.0.1:24]')
+    .option('--http <addr>', 'JMAP, /healthz and /metrics over plain HTTP: host:port or off [default: off]')
+    .option('--https <addr>', 'JMAP, /healthz and /metrics over HTTPS (the IMAPS certificate): host:port or off [default: off]')
     .option('--tls-cert <file>', 'PEM certificate chain (with --tls-key); default: a generated self-signed one')
     .option('--tls-key <file>', 'PEM private key (with --tls-cert)')
     .option('--log-level <level>', 'fatal, error, warn, info, debug, trace or silent [default: info]')
@@ -49,7 +53,7 @@ export function registerServeCommand(program: Command): void {
           dataDir: flags.dataDir ?? (flags.config ? undefined : process.env.MAILSTEAD_DATA_DIR),
           logLevel: flags.logLevel,
           store: flags.store,
-          listeners: { imap: flags.imap, imaps: flags.imaps, pop3: flags.pop3, pop3s: flags.pop3s, lmtp: flags.lmtp },
+          listeners: { imap: flags.imap, imaps: flags.imaps, pop3: flags.pop3, pop3s: flags.pop3s, lmtp: flags.lmtp, http: flags.http, https: flags.https },
           tls: flags.tlsCert ? { certFile: flags.tlsCert, keyFile: flags.tlsKey } : undefined,
         });
       } catch (err) {

@@ -16,6 +16,9 @@ test('defaults: loopback listeners on the standard ports, cleartext auth off', (
     pop3: '127.0.0.1:110',
     pop3s: '127.0.0.1:995',
     lmtp: '127.0.0.1:24',
+    // HTTP is off unless asked for: an upgrade opens no new port.
+    http: 'off',
+    https: 'off',
   });
   assert.equal(c.tls.allowCleartextAuthFromLoopback, false);
   assert.equal(c.tls.minVersion, 'TLSv1.2');

@@ -35,9 +35,39 @@ export const configSchema = z
         pop3: listenAddress.default('127.0.0.1:110'),
         pop3s: listenAddress.default('127.0.0.1:995'),
         lmtp: listenAddress.default('127.0.0.1:24'),
+        /** JMAP, /healthz and /metrics without TLS (behind a TLS-terminating proxy, or loopback): off unless asked for. */
+        http: listenAddress.default('off'),
+        /** JMAP, /healthz and /metrics over TLS with the IMAPS certificate: off unless asked for (an upgrade opens no new port). */
+        https: listenAddress.default('off'),
       })
       .strict()
-      .default({ imap: '127.0.0.1:143', imaps: '127.0.0.1:993', pop3: '127.0.0.1:110', pop3s: '127.0.0.1:995', lmtp: '127.0.0.1:24' }),
+      .default({
+        imap: '127.0.0.1:143',
+        imaps: '127.0.0.1:993',
+        pop3: '127.0.0.1:110',
+        pop3s: '127.0.0.1:995',
+        lmtp: '127.0.0.1:24',
+        http: 'off',
+        https: 'off',
+      }),
+    /** The HTTP listeners (docs/jmap.md). */
+    http: z
+      .object({
+        /** RFC 8620 maxSizeRequest: the largest JMAP API request body; 10 MB holds 500-object calls with room. */
+        maxRequestBytes: z.number().int().min(1024).max(1_000_000_000).default(10_000_000),
+        /** Request headers must arrive within this: a slow-loris client is cut off. */
+        headersTimeoutSeconds: z.number().int().min(1).max(600).default(30),
+        /** The whole request (headers and body) must arrive within this; an upload of the largest message over a slow link fits. */
+        requestTimeoutSeconds: z.number().int().min(1).max(3600).default(300),
+        /** An idle keep-alive connection is closed after this. */
+        keepAliveSeconds: z.number().int().min(1).max(600).default(60),
+        /** A JMAP bearer token (POST /jmap/token) is valid this long; changing the password revokes it sooner. */
+        tokenLifetimeSeconds: z.number().int().min(60).max(30 * 86_400).default(86_400),
+        /** /metrics answers loopback clients; others must send "Authorization: Bearer <this>". Absent: loopback only. */
+        metricsToken: z.string().min(16).optional(),
+      })
+      .strict()
+      .default({ maxRequestBytes: 10_000_000, headersTimeoutSeconds: 30, requestTimeoutSeconds: 300, keepAliveSeconds: 60, tokenLifetimeSeconds: 86_400 }),
     tls: z
       .object({
         /** PEM certificate chain and key; when absent a self-signed pair is generated in dataDir/tls. */
@@ -132,6 +162,8 @@ export const configSchema = z
 export type MailsteadConfig = z.infer<typeof configSchema>;
 export type Protocol = keyof MailsteadConfig['listeners'];
 export const PROTOCOLS: Protocol[] = ['imap', 'imaps', 'pop3', 'pop3s', 'lmtp'];
+/** The HTTP listeners, started after the mail listeners (src/web/). */
+export const WEB_PROTOCOLS = ['http', 'https'] as const satisfies readonly Protocol[];
 
 export interface ListenAddress {
   host: string;

@@ -459,6 +459,11 @@ export class MailDomain {
     return this.store.getAccountById(id);
   }
 
+  /** Resolves when the store answers a read (GET /healthz); rejects when it cannot (PostgreSQL unreachable, store closed). */
+  async checkStore(): Promise<void> {
+    await this.store.getAccountById(0);
+  }
+
   /** The account's quota as it is now (not as at login), or null when it has none. */
   async quotaOf(account: Account): Promise<QuotaUsage | null> {
     const fresh = (await this.store.getAccountById(account.id)) ?? account;
@@ -487,6 +492,16 @@ export class MailDomain {
   /** The messages of `uids` that still exist, ascending by UID. */
   messagesByUid(mailbox: Mailbox, uids: number[]): Promise<MessageMeta[]> {
     return this.store.getMessages(mailbox.id, uids);
+  }
+
+  /** Messages [offset, offset + limit) of the mailbox in arrival order, newest first when asked (JMAP Email/query). */
+  messagesPage(mailbox: Mailbox, offset: number, limit: number, newestFirst: boolean): Promise<MessageMeta[]> {
+    return this.store.listMessagesPage(mailbox.id, offset, limit, newestFirst);
+  }
+
+  /** Where the account's messages with these EMAILIDs are: a JMAP Email is one EMAILID in one or more mailboxes. */
+  messagesByEmailId(accountId: AccountId, emailIds: string[]): Promise<Array<{ mailboxId: MailboxId; message: MessageMeta }>> {
+    return this.store.findByEmailIds(accountId, emailIds);
   }
 
   /** What happened in the mailbox after `sinceModSeq`: the change log (RFC 7162 CONDSTORE/QRESYNC). */

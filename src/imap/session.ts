@@ -11,6 +11,7 @@
 import type { Connection, Session } from '../session/connection.js';
 import type { Logger } from '../observability/log.js';
 import { crashPointAfterImapReply } from '../observability/fault.js';
+import { commandStarted, idleStarted, pushDelivered, sessionStarted } from '../observability/metrics.js';
 import { limits } from '../protocol/limits.js';
 import { decodeMailboxName } from '../protocol/imap/mutf7.js';
 import { encodeResponseParts } from '../protocol/imap/encoder.js';
@@ -65,6 +66,8 @@ class ImapSession implements Session, CommandContext {
   private onMailboxSignal: ((signal: { accountId: number; mailboxId: number }) => void) | null = null;
   /** Other accounts whose signals this session hears (followAccount), with their unsubscribe functions. */
   private readonly followed = new Map<number, () => void>();
+  /** Ends this session's count in the metrics (from login to close). */
+  private endSessionMetric: (() => void) | null = null;
   private readonly loginDeadline: NodeJS.Timeout;
   readonly sessionId = randomUUID();
   /** RFC 5465 NOTIFY SET in force (set by commands/notify.ts). */
@@ -137,6 +140,7 @@ class ImapSession implements Session, CommandContext {
     this.unsubscribe = null;
     for (const off of this.followed.values()) off();
     this.followed.clear();
+    this.endSessionMetric?.();
     this.state = { kind: 'logout' };
     this.wake({ type: 'closed' });
     // A client gone mid-APPEND: what was written of its literals goes (no partial body is left behind).
@@ -282,12 +286,14 @@ class ImapSession implements Session, CommandContext {
     this.state = { kind: 'authenticated', account };
     this.accountAddress = account.address;
     this.accountLog = null;
+    this.endSessionMetric ??= sessionStarted('imap');
     this.reader.setMaxNonSyncLiteralBytes(Number.POSITIVE_INFINITY);
     this.reader.setMaxAppendLiteralBytes(this.imap.maxMessageBytes);
     this.armTimeout();
     this.unsubscribe?.();
     const bus = this.imap.domain.bus;
     const wakeForSignal = () => {
+      pushDelivered('imap');
       if (this.waiter?.wantSignal) this.wake({ type: 'signal' });
       else this.signalPending = true;
     };
@@ -504,12 +510,16 @@ class ImapSession implements Session, CommandContext {
     }
     if (this.imap.log.isLevelEnabled('debug')) this.log.debug({ command: spec.key }, 'imap command');
     let done: Completion;
+    const timed = commandStarted('imap', spec.key);
+    const idling = spec.key === 'IDLE' ? idleStarted() : null;
     try {
       // RFC 4314 §4: the rights the command needs on another account's mailbox (acl-check.ts).
       done = (await checkRights(command, this)) ?? (await spec.run(command, this));
     } catch (err) {
       done = errorCompletion(err, this.log);
     }
+    timed();
+    idling?.();
     // RFC 9051 §7.5.1: no EXPUNGE while responding to FETCH, STORE or SEARCH; other changes may go out.
     if ((this.state.kind === 'selected' || (this.notify && this.state.kind === 'authenticated')) && !this.isClosed) {
       try {

@@ -10,6 +10,7 @@ import { SMTPServer, type SMTPServerDataStream, type SMTPServerOptions, type SMT
 import type { MailDomain } from '../domain/mail-domain.js';
 import { crashPoint } from '../observability/fault.js';
 import type { Logger } from '../observability/log.js';
+import { connectionOpened, deliveryDone } from '../observability/metrics.js';
 import { finished } from 'node:stream/promises';
 import type { StagedBody } from '../domain/staged-body.js';
 import { StoreError } from '../store/types.js';
@@ -74,6 +75,8 @@ export function lmtpReplyFor(err: unknown): Error {
 
 export function createLmtpServer(opts: LmtpOptions): LmtpServer {
   const inFlight = new Set<Promise<unknown>>();
+  /** Each open connection's end in the metrics, by smtp-server's session id. */
+  const connections = new Map<string, () => void>();
 
   const server = new SMTPServer(<SMTPServerOptions & { hideENHANCEDSTATUSCODES: boolean }>{
     lmtp: true,
@@ -88,6 +91,14 @@ export function createLmtpServer(opts: LmtpOptions): LmtpServer {
     closeTimeout: 1000,
     // RFC 2034: per-recipient replies carry 5.1.1 / 5.2.2 / 4.3.0 so the MTA's bounces say why.
     hideENHANCEDSTATUSCODES: false,
+    onConnect(session, callback) {
+      connections.set(session.id, connectionOpened('lmtp'));
+      callback();
+    },
+    onClose(session) {
+      connections.get(session.id)?.();
+      connections.delete(session.id);
+    },
     onRcptTo(address, _session, callback) {
       opts.domain
         .findAccount(address.address)
@@ -160,6 +171,7 @@ export function createLmtpServer(opts: LmtpOptions): LmtpServer {
           const result = await opts.domain.deliverStaged(rcpt.address, staged);
           opts.log.info({ protocol: 'lmtp', rcpt: rcpt.address, uid: result.uid, size: staged.staged.size }, 'delivered');
           replies.push(`Ok: delivered as UID ${result.uid}`);
+          deliveryDone('delivered');
         } catch (err) {
           const failureClass = failureClassOf(err);
           // The log gets the detail (message and stack); the MTA only the class of the failure.
@@ -167,6 +179,7 @@ export function createLmtpServer(opts: LmtpOptions): LmtpServer {
           if (failureClass === 'temporary') opts.log.error(fields, 'delivery failed');
           else opts.log.warn(fields, 'delivery refused');
           replies.push(lmtpReplyFor(err));
+          deliveryDone(failureClass === 'temporary' || failureClass === 'full' ? 'failed' : 'rejected');
         }
       }
       return replies;

@@ -8,6 +8,7 @@ import { createServer as createTlsServer, type SecureContext } from 'node:tls';
 import type { ServerTls } from './tls.js';
 import type { ListenAddress } from '../config/schema.js';
 import type { Logger } from '../observability/log.js';
+import { connectionOpened } from '../observability/metrics.js';
 import type { Session, SessionFactory } from '../session/connection.js';
 import { SocketConnection } from './socket-connection.js';
 
@@ -103,6 +104,7 @@ export function startSessionListener(opts: SessionListenerOptions): Promise<Runn
     // The connection reports its own end once, whether it is still the plain socket or the TLS
     // socket that STARTTLS/STLS put over it: slots and the registry never depend on which.
     if (release) connection.onClose(release);
+    connection.onClose(connectionOpened(opts.name.startsWith('imap') ? 'imap' : 'pop3'));
     let session: Session;
     try {
       session = opts.factory(connection);

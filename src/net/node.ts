@@ -4,7 +4,7 @@
  */
 import { hostname as osHostname } from 'node:os';
 import type { Server } from 'node:net';
-import { type MailsteadConfig, PROTOCOLS, type Protocol, parseListenAddress } from '../config/schema.js';
+import { type MailsteadConfig, PROTOCOLS, type Protocol, parseListenAddress, WEB_PROTOCOLS } from '../config/schema.js';
 import { LoginThrottle, type LoginThrottleSettings } from '../domain/login-throttle.js';
 import { CredentialChecker } from '../domain/credential-cache.js';
 import { MailDomain } from '../domain/mail-domain.js';
@@ -16,6 +16,7 @@ import { createLmtpServer, type LmtpServer } from '../lmtp/server.js';
 import { LocalBus } from '../notify/bus.js';
 import { listenForSignals } from '../notify/process-bridge.js';
 import type { Logger } from '../observability/log.js';
+import { collectProcessMetrics, countedBus, timedStore } from '../observability/metrics.js';
 import { createPop3Session } from '../pop3/session.js';
 import { openDataDir } from './data-dir.js';
 import type { NotifyBus } from '../notify/bus.js';
@@ -23,6 +24,7 @@ import { StoreError } from '../store/types.js';
 import { type DataDirLock, lockDataDir } from './data-dir-lock.js';
 import { closeServer, ConnectionTracker, type RunningListener, startSessionListener } from './listeners.js';
 import { loadOrCreateTls, serverTlsOf } from './tls.js';
+import { type RunningWebListener, startWebListener } from '../web/server.js';
 
 export interface RunningNode {
   domain: MailDomain;
@@ -66,14 +68,16 @@ async function startLockedNode(config: MailsteadConfig, log: Logger, out: NodeOu
   const hostname = config.hostname ?? osHostname();
   // The PostgreSQL modules (and the pg driver, ~15 MB) are loaded only by a node that uses them.
   const postgres = config.store ? await loadPostgres() : null;
-  const store = config.store ? await postgres!.openPostgresStore(config.store) : await openDataDir(config.dataDir);
+  // Every store call is timed for /metrics (observability/metrics.ts).
+  const store = timedStore(config.store ? await postgres!.openPostgresStore(config.store) : await openDataDir(config.dataDir));
+  collectProcessMetrics();
   // Startup recovery: whatever a crash left half-done goes before the first client comes in.
   const recovered = await store.recover();
   if (recovered.orphanBlobs > 0 || recovered.repairedReferenceCounts > 0) log.warn(recovered, 'startup recovery repaired the store');
   // Several nodes: signals and the POP3 maildrop lock go through PostgreSQL (LISTEN/NOTIFY, advisory locks).
   let bus: NotifyBus;
   try {
-    bus = config.store ? await postgres!.PgNotifyBus.open({ url: config.store, log: log.child({ component: 'bus' }) }) : new LocalBus();
+    bus = countedBus(config.store ? await postgres!.PgNotifyBus.open({ url: config.store, log: log.child({ component: 'bus' }) }) : new LocalBus());
   } catch (err) {
     await store.close();
     throw err;
@@ -152,8 +156,15 @@ async function startLockedNode(config: MailsteadConfig, log: Logger, out: NodeOu
   });
 
   const sessionListeners: RunningListener[] = [];
+  const webListeners: RunningWebListener[] = [];
   let lmtp: LmtpServer | null = null;
   const bound: RunningNode['listeners'] = [];
+  const announce = (protocol: Protocol, host: string, port: number) => {
+    bound.push({ protocol, host, port });
+    const shownHost = host.includes(':') ? `[${host}]` : host;
+    out.print(`listening ${protocol} ${shownHost}:${port}`);
+    log.info({ protocol, host, port }, 'listening');
+  };
   // With PostgreSQL the commands (deliver, user) reach every node through NOTIFY instead.
   const signalServer: Server | null = config.store ? null : await listenForSignals(config.dataDir, bus, log);
 
@@ -192,13 +203,31 @@ async function startLockedNode(config: MailsteadConfig, log: Logger, out: NodeOu
         sessionListeners.push(listener);
         port = listener.address.port;
       }
-      bound.push({ protocol, host: address.host, port });
-      const shownHost = address.host.includes(':') ? `[${address.host}]` : address.host;
-      out.print(`listening ${protocol} ${shownHost}:${port}`);
-      log.info({ protocol, host: address.host, port }, 'listening');
+      announce(protocol, address.host, port);
+    }
+    for (const protocol of WEB_PROTOCOLS) {
+      const value = config.listeners[protocol];
+      if (value === 'off') continue;
+      const web = await startWebListener({
+        name: protocol,
+        address: parseListenAddress(value)!,
+        tls: protocol === 'https' ? serverTls.options : null,
+        domain,
+        settings: {
+          ...config.http,
+          maxMessageBytes: config.limits.maxMessageBytes,
+          allowCleartextAuthFromLoopback: config.tls.allowCleartextAuthFromLoopback,
+          authFailureDelayMs: config.authFailureDelayMs,
+        },
+        admit: (ip) => tracker.tryAcquire(ip),
+        log,
+      });
+      webListeners.push(web);
+      announce(protocol, web.address.host, web.address.port);
     }
   } catch (err) {
     signalServer?.close();
+    await Promise.all(webListeners.map((w) => w.close()));
     await Promise.all(sessionListeners.map((l) => closeServer(l.server)));
     await lmtp?.close();
     await summarizer.close();
@@ -216,7 +245,7 @@ async function startLockedNode(config: MailsteadConfig, log: Logger, out: NodeOu
     stop() {
       stopping ??= (async () => {
         log.info('shutting down');
-        const closing = sessionListeners.map((l) => closeServer(l.server));
+        const closing = [...sessionListeners.map((l) => closeServer(l.server)), ...webListeners.map((w) => w.close())];
         signalServer?.close();
         await Promise.allSettled([...tracker.sessions].map((s) => s.shutdown()));
         await lmtp?.close();

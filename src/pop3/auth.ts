@@ -17,6 +17,7 @@ import type { Pop3Output } from './transaction.js';
 import { cleartextAuthAllowed } from './policy.js';
 import { parsePop3Login } from '../domain/pop3-policy.js';
 import { LoginThrottle, type LoginOutcome, MAX_AUTH_FAILURES_PER_CONNECTION } from '../domain/login-throttle.js';
+import { loginAttempted } from '../observability/metrics.js';
 
 type LoginCommand = Extract<Pop3Command, { name: 'USER' | 'PASS' | 'AUTH' }>;
 
@@ -139,6 +140,7 @@ export class Pop3Authenticator {
     const login = parsePop3Login(user);
     const throttle = this.ctx.domain.loginThrottle ?? LoginThrottle.fixedDelay(this.ctx.authFailureDelayMs);
     const outcome = await this.ctx.domain.passwordLogin(throttle, this.connection.remoteAddress, login.address, password);
+    loginAttempted('pop3', outcome.status);
     if (outcome.status !== 'ok') return this.failed(user, mechanism, outcome);
     return { account: outcome.value, device: login.device };
   }

@@ -34,6 +34,7 @@ import { capabilities, stlsOffered } from './policy.js';
 import { runTransactionCommand, type Pop3Output } from './transaction.js';
 import type { Pop3Identity } from './auth.js';
 import { Pop3Authenticator } from './auth.js';
+import { commandStarted, sessionStarted } from '../observability/metrics.js';
 
 export interface Pop3Context {
   domain: MailDomain;
@@ -93,6 +94,8 @@ class Pop3Session implements Session, Pop3Output {
   private readonly loginDeadline: NodeJS.Timeout;
   private readonly auth: Pop3Authenticator;
   private running = false;
+  /** Ends this session's count in the metrics (from login to the end). */
+  private endSessionMetric: (() => void) | null = null;
   private paused = false;
   private badCommands = 0;
   private locked: { accountId: AccountId; device: string } | null = null;
@@ -211,6 +214,7 @@ class Pop3Session implements Session, Pop3Output {
       await this.reply(err(`${command.name} is not allowed ${when}`));
       return false;
     }
+    const timed = commandStarted('pop3', command.name);
     try {
       return await this.dispatch(command);
     } catch (error) {
@@ -219,6 +223,8 @@ class Pop3Session implements Session, Pop3Output {
       else this.log.warn({ err: error, command: command.name }, 'POP3 command failed');
       await this.reply(mapped.response);
       return false;
+    } finally {
+      timed();
     }
   }
 
@@ -304,6 +310,7 @@ class Pop3Session implements Session, Pop3Output {
       return false; // the peer left while the snapshot was taken; finish() unlocked
     }
     this.state = { kind: 'TRANSACTION', account, device, policy, maildrop };
+    this.endSessionMetric ??= sessionStarted('pop3');
     this.connection.setIdleTimeout(this.ctx.idleTimeoutMs, () => this.onIdleTimeout());
     this.log.info({ user: account.address, device, messages: maildrop.live().length }, 'POP3 login');
     await this.reply(ok('Logged in'));
@@ -371,6 +378,7 @@ class Pop3Session implements Session, Pop3Output {
   /** Idempotent end: stop timers, release the lock unless UPDATE still needs it. */
   private finish(): void {
     clearTimeout(this.loginDeadline);
+    this.endSessionMetric?.();
     if (this.state.kind === 'TRANSACTION') this.state.maildrop.close();
     if (!this.ended) {
       this.ended = true;

@@ -289,6 +289,15 @@ export interface MailStore {
   getMessages(mailboxId: MailboxId, uids: number[]): Promise<MessageMeta[]>;
   /** The change log: what happened in the mailbox after `sinceModSeq`. */
   getChanges(mailboxId: MailboxId, sinceModSeq: number): Promise<MailboxChanges>;
+  /**
+   * Messages [offset, offset + limit) of a mailbox in arrival order (internal
+   * date, then UID; newest first when asked), read through an index, so that
+   * a page deep in a large mailbox costs about what the first one does (JMAP
+   * Email/query). Throws STORE_NO_SUCH_MAILBOX.
+   */
+  listMessagesPage(mailboxId: MailboxId, offset: number, limit: number, newestFirst: boolean): Promise<MessageMeta[]>;
+  /** The account's messages carrying these RFC 8474 EMAILIDs, in any mailbox (one JMAP Email), by mailbox then UID. */
+  findByEmailIds(accountId: AccountId, emailIds: string[]): Promise<Array<{ mailboxId: MailboxId; message: MessageMeta }>>;
   /** The bytes of a message (or null when the blob is gone). */
   readBlob(blobId: string): Promise<Buffer | null>;
   /**

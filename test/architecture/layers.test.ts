@@ -10,7 +10,7 @@ import { dirname, join, relative, resolve, sep } from 'node:path';
 import { test } from 'node:test';
 
 const SRC = join(import.meta.dirname, '..', '..', 'src');
-const SESSIONS = ['imap', 'pop3', 'lmtp'];
+const SESSIONS = ['imap', 'pop3', 'lmtp', 'web'];
 
 /** Non-test .ts files under src/<folder>, recursively. Test files may inspect storage directly. */
 function sources(folder: string): string[] {

@@ -22,6 +22,7 @@ import { runConcurrencyContract } from './concurrency.contract.js';
 import { runExpungeDeletedContract } from './expunge-deleted.contract.js';
 import { runMetadataContract } from './metadata.contract.js';
 import { runAclContract } from './acl.contract.js';
+import { runJmapLookupsContract } from './jmap-lookups.contract.js';
 
 export function runMailStoreContract(name: string, newStore: () => Promise<MailStore>): void {
   /** Runs `fn` on a fresh store and always closes it. */
@@ -519,5 +520,6 @@ export function runMailStoreContract(name: string, newStore: () => Promise<MailS
     runExpungeDeletedContract(newStore);
     runMetadataContract(newStore);
     runAclContract(newStore);
+    runJmapLookupsContract(newStore);
   });
 }

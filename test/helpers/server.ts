@@ -12,7 +12,7 @@ import { fileURLToPath } from 'node:url';
 export const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '../..');
 export const CLI = join(ROOT, 'dist/cli/main.js');
 
-export type Ports = Record<'imap' | 'imaps' | 'pop3' | 'pop3s' | 'lmtp', number>;
+export type Ports = Record<'imap' | 'imaps' | 'pop3' | 'pop3s' | 'lmtp', number> & Partial<Record<'http' | 'https', number>>;
 
 export interface TestServer {
   dataDir: string;

@@ -13,6 +13,7 @@ import { scramCredentials } from '../../domain/passwords.js';
 import { decodePlain } from '../../protocol/sasl/plain.js';
 import { decoyCredentials, SCRAM_MECHANISM, scramServerFinal, scramServerFirst } from '../../protocol/sasl/scram.js';
 import type { Account } from '../../store/types.js';
+import { loginAttempted } from '../../observability/metrics.js';
 import type { CommandContext, CommandOf, Completion } from '../state.js';
 import { bad, no, ok } from '../state.js';
 
@@ -148,6 +149,7 @@ async function finishAuth(
   attempt: { user: string; mechanism: string },
 ): Promise<Completion> {
   const remote = ctx.connection.remoteAddress;
+  loginAttempted('imap', outcome.status);
   // The attempted name is logged (bounded), never the password.
   const user = attempt.user.slice(0, 256);
   if (outcome.status === 'failed') {

@@ -364,6 +364,37 @@ export class PgMailStore implements MailStore {
     });
   }
 
+  async listMessagesPage(mailboxId: MailboxId, offset: number, limit: number, newestFirst: boolean): Promise<MessageMeta[]> {
+    const order = newestFirst ? 'DESC' : 'ASC';
+    return this.db.read(async (c) => {
+      await requireMailbox(c, mailboxId);
+      // The page's UIDs come from the messages_by_arrival index alone (an index-only scan skips the offset),
+      // then only its rows are read.
+      const r = await c.query<MessageRow>(
+        `SELECT ${MESSAGE_COLUMNS.split(', ')
+          .map((col) => `m.${col}`)
+          .join(', ')}
+          FROM (SELECT uid, internal_date FROM messages WHERE mailbox_id = $1
+                ORDER BY internal_date ${order}, uid ${order} LIMIT $2 OFFSET $3) page
+          JOIN messages m ON m.mailbox_id = $1 AND m.uid = page.uid
+          ORDER BY page.internal_date ${order}, page.uid ${order}`,
+        [mailboxId, limit, offset],
+      );
+      return r.rows.map(toMessageMeta);
+    });
+  }
+
+  async findByEmailIds(accountId: AccountId, emailIds: string[]): Promise<Array<{ mailboxId: MailboxId; message: MessageMeta }>> {
+    if (emailIds.length === 0) return [];
+    const r = await this.db.query<MessageRow & { mailbox_id: string | number }>(
+      `SELECT mailbox_id, ${MESSAGE_COLUMNS} FROM messages
+        WHERE email_id = ANY($1::text[]) AND mailbox_id IN (SELECT id FROM mailboxes WHERE account_id = $2)
+        ORDER BY mailbox_id, uid`,
+      [emailIds, accountId],
+    );
+    return r.rows.map((row) => ({ mailboxId: Number(row.mailbox_id), message: toMessageMeta(row) }));
+  }
+
   async readBlob(blobId: string): Promise<Buffer | null> {
     return this.blobs.read(blobId);
   }

@@ -7,6 +7,7 @@
  */
 import { createHash, randomBytes } from 'node:crypto';
 import type {
+  AccountId,
   AppendResult,
   CopyResult,
   FlagOperation,
@@ -58,6 +59,24 @@ const COUNT = `UPDATE mailboxes SET message_count = message_count + ?, unseen_co
   size_bytes = size_bytes + ?, deleted_count = deleted_count + ?, deleted_bytes = deleted_bytes + ? WHERE id = ?`;
 const SAVE_SUMMARY = 'INSERT OR REPLACE INTO message_summaries (blob_id, summary) VALUES (?, ?)';
 const SELECT_ALL = `SELECT ${MESSAGE_COLUMNS} FROM messages WHERE mailbox_id = ? ORDER BY uid`;
+// The inner query reads only the messages_by_arrival index (migration 9), which holds every column it
+// needs, so OFFSET skips index entries without touching a row; then only the page's rows are read.
+// CROSS JOIN keeps the page outside, so each of its UIDs is one primary-key lookup.
+const pageQuery = (dir: string) => `SELECT ${MESSAGE_COLUMNS.split(', ')
+  .map((c) => `m.${c} AS ${c}`)
+  .join(', ')}
+  FROM (SELECT uid, internal_date FROM messages WHERE mailbox_id = ? ORDER BY internal_date ${dir}, uid ${dir} LIMIT ? OFFSET ?) page
+  CROSS JOIN messages m ON m.mailbox_id = ? AND m.uid = page.uid
+  ORDER BY page.internal_date ${dir}, page.uid ${dir}`;
+const SELECT_PAGE_OLDEST = pageQuery('ASC');
+const SELECT_PAGE_NEWEST = pageQuery('DESC');
+// json_each drives the join (CROSS JOIN keeps it outside), so each id is one lookup in messages_by_email_id (migration 9).
+const SELECT_BY_EMAIL_IDS = `SELECT m.mailbox_id AS mailbox_id, ${MESSAGE_COLUMNS.split(', ')
+  .map((c) => `m.${c} AS ${c}`)
+  .join(', ')}
+  FROM json_each(?) j CROSS JOIN messages m ON m.email_id = j.value
+  WHERE m.mailbox_id IN (SELECT id FROM mailboxes WHERE account_id = ?)
+  ORDER BY m.mailbox_id, m.uid`;
 /** Messages carrying a flag, the parameter being ' flag ' in lower case (flags are stored space-separated). */
 const SELECT_FLAGGED = `SELECT ${MESSAGE_COLUMNS} FROM messages WHERE mailbox_id = ? AND instr(' ' || lower(flags) || ' ', ?) > 0 ORDER BY uid`;
 const SELECT_UIDS = `SELECT ${MESSAGE_COLUMNS} FROM messages
@@ -126,6 +145,26 @@ export class MessageRepo {
       this.requireMailbox(mailboxId);
       return this.rowsByUid(mailboxId, uids).map(toMessageMeta);
     });
+  }
+
+  page(mailboxId: MailboxId, offset: number, limit: number, newestFirst: boolean): MessageMeta[] {
+    return this.sql.read(() => {
+      this.requireMailbox(mailboxId);
+      return this.sql
+        .stmt<MessageRow>(newestFirst ? SELECT_PAGE_NEWEST : SELECT_PAGE_OLDEST)
+        .all(mailboxId, limit, offset, mailboxId)
+        .map(toMessageMeta);
+    });
+  }
+
+  byEmailIds(accountId: AccountId, emailIds: string[]): Array<{ mailboxId: MailboxId; message: MessageMeta }> {
+    if (emailIds.length === 0) return [];
+    return this.sql.read(() =>
+      this.sql
+        .stmt<MessageRow & { mailbox_id: number }>(SELECT_BY_EMAIL_IDS)
+        .all(JSON.stringify(emailIds), accountId)
+        .map((row) => ({ mailboxId: row.mailbox_id, message: toMessageMeta(row) })),
+    );
   }
 
   changes(mailboxId: MailboxId, sinceModSeq: number): MailboxChanges {

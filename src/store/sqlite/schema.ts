@@ -211,6 +211,16 @@ export const MIGRATIONS: Migration[] = [
       CREATE INDEX mailbox_acl_by_identifier ON mailbox_acl (identifier);
     `,
   },
+  {
+    version: 9,
+    description: 'JMAP: messages by EMAILID and by arrival',
+    sql: `
+      -- A JMAP Email is one RFC 8474 EMAILID, in any of the account's mailboxes (docs/jmap.md).
+      CREATE INDEX IF NOT EXISTS messages_by_email_id ON messages (email_id);
+      -- Email/query sorted by receivedAt (the internal date) pages through this, never sorting a mailbox.
+      CREATE INDEX IF NOT EXISTS messages_by_arrival ON messages (mailbox_id, internal_date, uid);
+    `,
+  },
 ];
 
 /**

@@ -297,6 +297,14 @@ export class SqliteMailStore implements MailStore {
     return this.messages.changes(mailboxId, sinceModSeq);
   }
 
+  async listMessagesPage(mailboxId: MailboxId, offset: number, limit: number, newestFirst: boolean): Promise<MessageMeta[]> {
+    return this.messages.page(mailboxId, offset, limit, newestFirst);
+  }
+
+  async findByEmailIds(accountId: AccountId, emailIds: string[]): Promise<Array<{ mailboxId: MailboxId; message: MessageMeta }>> {
+    return this.messages.byEmailIds(accountId, emailIds);
+  }
+
   async claimRecent(mailboxId: MailboxId, upToUid: number): Promise<number> {
     const read = () => this.sql.stmt<{ uid: number }>('SELECT first_recent_uid AS uid FROM mailboxes WHERE id = ?').get(mailboxId);
     const claim = (upTo: number) => {

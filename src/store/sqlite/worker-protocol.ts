@@ -47,6 +47,8 @@ export const READS: ReadonlySet<string> = new Set([
   'listMessages',
   'getMessages',
   'getChanges',
+  'listMessagesPage',
+  'findByEmailIds',
   'countRecent',
   'readSummaries',
   'getPop3Policy',

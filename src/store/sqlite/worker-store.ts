@@ -259,6 +259,14 @@ export class WorkerSqliteStore implements MailStore {
     return this.call('getChanges', [mailboxId, sinceModSeq]);
   }
 
+  listMessagesPage(mailboxId: MailboxId, offset: number, limit: number, newestFirst: boolean): Promise<MessageMeta[]> {
+    return this.call('listMessagesPage', [mailboxId, offset, limit, newestFirst]);
+  }
+
+  findByEmailIds(accountId: AccountId, emailIds: string[]): Promise<Array<{ mailboxId: MailboxId; message: MessageMeta }>> {
+    return this.call('findByEmailIds', [accountId, emailIds]);
+  }
+
   claimRecent(mailboxId: MailboxId, upToUid: number): Promise<number> {
     return this.call('claimRecent', [mailboxId, upToUid]);
   }
