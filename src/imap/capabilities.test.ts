@@ -177,6 +177,12 @@ const AFTER_LOGIN: Record<string, Check> = {
     await c.cmd('SELECT INBOX');
     ok(await c.cmd('UID SEARCH RETURN (PARTIAL -1:-10) ALL'), /\* ESEARCH \(TAG "t\d+"\) UID PARTIAL \(-1:-10 1\)\r\n/);
   },
+  UIDONLY: async (c) => {
+    ok(await c.cmd('ENABLE UIDONLY'), /\* ENABLED UIDONLY\r\n/);
+    await c.cmd('SELECT INBOX');
+    ok(await c.cmd('UID FETCH 1 (FLAGS)'), /\* 1 UIDFETCH \(FLAGS \(/);
+    assert.match(await c.cmd('FETCH 1 (FLAGS)'), /^t\d+ BAD \[UIDREQUIRED\] /);
+  },
   REPLACE: async (c) => {
     const uid = /\[APPENDUID \d+ (\d+)\]/.exec(await c.cmd(`APPEND INBOX ${lit}`))![1];
     await c.cmd('SELECT INBOX');

@@ -59,6 +59,8 @@ export const SESSION_CAPABILITIES = [
   'INPROGRESS',
   // RFC 5267 §3.2: SORT RETURN (MIN MAX COUNT ALL PARTIAL SAVE) answered with ESEARCH.
   'ESORT',
+  // RFC 9586: ENABLE UIDONLY; then UID commands only, UIDFETCH and VANISHED responses (src/imap/uidonly.ts).
+  'UIDONLY',
 ];
 
 /** After authentication, with the values that depend on configuration (RFC 7889 APPENDLIMIT). */
@@ -67,7 +69,7 @@ export function sessionCapabilities(opts: { appendLimit: number }): string[] {
 }
 
 /** Extensions ENABLE turns on (RFC 5161); everything else is ignored as the RFC asks. */
-export const ENABLEABLE = ['IMAP4rev2', 'UTF8=ACCEPT', 'CONDSTORE', 'QRESYNC'];
+export const ENABLEABLE = ['IMAP4rev2', 'UTF8=ACCEPT', 'CONDSTORE', 'QRESYNC', 'UIDONLY'];
 
 export function preAuthCapabilities(opts: { secure: boolean; tlsAvailable: boolean; authAllowed: boolean; scram?: boolean }): string[] {
   const caps = [...BASE_CAPABILITIES, 'LITERAL-', 'ENABLE', 'ID'];

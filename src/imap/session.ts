@@ -24,6 +24,7 @@ import { findCommand, wrongStateText } from './commands/registry.js';
 import { errorCompletion, isMailboxGone } from './errors.js';
 import { sendNewMessageFetches, type SessionNotify } from './notify.js';
 import { recentAfterSync, withRecentFlags } from './recent.js';
+import { uidOnlyRefusal, withUidFetch } from './uidonly.js';
 import type { CommandContext, Completion, ImapContext, SessionState, StreamedLiteral } from './state.js';
 import { noteMailboxChanged } from './view.js';
 import type { BodyWriter, StagedBody } from '../domain/staged-body.js';
@@ -159,7 +160,7 @@ class ImapSession implements Session, CommandContext {
    */
   async sendAll(responses: readonly ImapResponse[]): Promise<void> {
     if (responses.length === 0) return;
-    responses = withRecentFlags(this, responses);
+    responses = withUidFetch(this, withRecentFlags(this, responses));
     const parts = encodeResponseParts(responses, { utf8: this.enabled.has('UTF8=ACCEPT') });
     for (let i = 0; i < parts.length; i++) {
       const part = parts[i]!;
@@ -243,7 +244,8 @@ class ImapSession implements Session, CommandContext {
       responses = await s.view.sync(this.imap.domain, {
         allowExpunge,
         condstore: this.enabled.has('CONDSTORE'),
-        qresync: this.enabled.has('QRESYNC'),
+        // RFC 9586 §3.2: a UIDONLY client gets VANISHED, never EXPUNGE.
+        qresync: this.enabled.has('QRESYNC') || this.enabled.has('UIDONLY'),
       });
     } catch (err) {
       if (!isMailboxGone(err)) throw err;
@@ -484,6 +486,11 @@ class ImapSession implements Session, CommandContext {
     }
     if (!spec.states.includes(this.state.kind)) {
       await this.finish(command.tag, { status: 'BAD', text: wrongStateText(spec, this.state.kind) });
+      return;
+    }
+    const refused = uidOnlyRefusal(command, spec, this);
+    if (refused) {
+      await this.finish(command.tag, refused);
       return;
     }
     if (this.imap.log.isLevelEnabled('debug')) this.log.debug({ command: spec.key }, 'imap command');
