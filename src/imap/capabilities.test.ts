@@ -183,6 +183,15 @@ const AFTER_LOGIN: Record<string, Check> = {
     ok(await c.cmd('UID FETCH 1 (FLAGS)'), /\* 1 UIDFETCH \(FLAGS \(/);
     assert.match(await c.cmd('FETCH 1 (FLAGS)'), /^t\d+ BAD \[UIDREQUIRED\] /);
   },
+  'MESSAGELIMIT=': async () => {
+    const c = await current.open({ login: true, ctx: { messageLimit: 1 } });
+    assert.match(await c.cmd('CAPABILITY'), / MESSAGELIMIT=1[ \r]/);
+    const uid = /\[APPENDUID \d+ (\d+)\]/.exec(await c.cmd(`APPEND INBOX ${lit}`))![1];
+    await c.cmd('SELECT INBOX');
+    ok(await c.cmd('UID FETCH 1:* (UID)'), new RegExp(`^\\* 2 FETCH \\(UID ${uid}\\)\r\nt\\d+ OK \\[MESSAGELIMIT 1 ${uid}\\] `));
+    await c.cmd(`UID STORE ${uid} +FLAGS.SILENT (\\Deleted)`);
+    ok(await c.cmd(`UID EXPUNGE ${uid}`));
+  },
   REPLACE: async (c) => {
     const uid = /\[APPENDUID \d+ (\d+)\]/.exec(await c.cmd(`APPEND INBOX ${lit}`))![1];
     await c.cmd('SELECT INBOX');

@@ -64,8 +64,11 @@ export const SESSION_CAPABILITIES = [
 ];
 
 /** After authentication, with the values that depend on configuration (RFC 7889 APPENDLIMIT). */
-export function sessionCapabilities(opts: { appendLimit: number }): string[] {
-  return [...SESSION_CAPABILITIES, `APPENDLIMIT=${opts.appendLimit}`];
+export function sessionCapabilities(opts: { appendLimit: number; messageLimit?: number }): string[] {
+  const caps = [...SESSION_CAPABILITIES, `APPENDLIMIT=${opts.appendLimit}`];
+  // RFC 9738: the most messages one command processes (src/imap/message-limit.ts).
+  if (opts.messageLimit !== undefined) caps.push(`MESSAGELIMIT=${opts.messageLimit}`);
+  return caps;
 }
 
 /** Extensions ENABLE turns on (RFC 5161); everything else is ignored as the RFC asks. */

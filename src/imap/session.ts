@@ -25,6 +25,7 @@ import { errorCompletion, isMailboxGone } from './errors.js';
 import { sendNewMessageFetches, type SessionNotify } from './notify.js';
 import { recentAfterSync, withRecentFlags } from './recent.js';
 import { uidOnlyRefusal, withUidFetch } from './uidonly.js';
+import { messageLimitOf, runWithinMessageLimit } from './message-limit.js';
 import type { CommandContext, Completion, ImapContext, SessionState, StreamedLiteral } from './state.js';
 import { noteMailboxChanged } from './view.js';
 import type { BodyWriter, StagedBody } from '../domain/staged-body.js';
@@ -204,7 +205,7 @@ class ImapSession implements Session, CommandContext {
 
   capabilities(): string[] {
     if (this.state.kind === 'authenticated' || this.state.kind === 'selected') {
-      return sessionCapabilities({ appendLimit: this.imap.maxMessageBytes });
+      return sessionCapabilities({ appendLimit: this.imap.maxMessageBytes, messageLimit: messageLimitOf(this) });
     }
     return preAuthCapabilities({
       secure: this.connection.secure,
@@ -496,7 +497,7 @@ class ImapSession implements Session, CommandContext {
     if (this.imap.log.isLevelEnabled('debug')) this.log.debug({ command: spec.key }, 'imap command');
     let done: Completion;
     try {
-      done = await spec.run(command, this);
+      done = await runWithinMessageLimit(spec, command, this);
     } catch (err) {
       done = errorCompletion(err, this.log);
     }
