@@ -177,6 +177,19 @@ const AFTER_LOGIN: Record<string, Check> = {
     await c.cmd('SELECT INBOX');
     ok(await c.cmd('UID SEARCH RETURN (PARTIAL -1:-10) ALL'), /\* ESEARCH \(TAG "t\d+"\) UID PARTIAL \(-1:-10 1\)\r\n/);
   },
+  'CONTEXT=SEARCH': async (c) => {
+    await c.cmd('SELECT INBOX');
+    const tag = /\* ESEARCH \(TAG "(t\d+)"\) UID\r\n/.exec(await c.cmd('UID SEARCH RETURN (UPDATE ALL) FLAGGED'))![1];
+    ok(await c.cmd('UID STORE 1 +FLAGS.SILENT (\\Flagged)'), new RegExp(`^\\* ESEARCH \\(TAG "${tag}"\\) UID ADDTO \\(0 1\\)\r\n`));
+    ok(await c.cmd(`CANCELUPDATE "${tag}"`));
+    ok(await c.cmd('UID STORE 1 -FLAGS.SILENT (\\Flagged)'), /^t\d+ OK /);
+  },
+  'CONTEXT=SORT': async (c) => {
+    await c.cmd('SELECT INBOX');
+    const tag = /\* ESEARCH \(TAG "(t\d+)"\) UID\r\n/.exec(await c.cmd('UID SORT RETURN (UPDATE) (SUBJECT) UTF-8 FLAGGED'))![1];
+    ok(await c.cmd('UID STORE 1 +FLAGS.SILENT (\\Flagged)'), new RegExp(`^\\* ESEARCH \\(TAG "${tag}"\\) UID ADDTO \\(1 1\\)\r\n`));
+    ok(await c.cmd('UID STORE 1 -FLAGS.SILENT (\\Flagged)'), new RegExp(`^\\* ESEARCH \\(TAG "${tag}"\\) UID REMOVEFROM \\(1 1\\)\r\n`));
+  },
   UIDONLY: async (c) => {
     ok(await c.cmd('ENABLE UIDONLY'), /\* ENABLED UIDONLY\r\n/);
     await c.cmd('SELECT INBOX');

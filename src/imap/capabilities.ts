@@ -59,6 +59,9 @@ export const SESSION_CAPABILITIES = [
   'INPROGRESS',
   // RFC 5267 §3.2: SORT RETURN (MIN MAX COUNT ALL PARTIAL SAVE) answered with ESEARCH.
   'ESORT',
+  // RFC 5267 §4: SEARCH/SORT RETURN (UPDATE) with ADDTO/REMOVEFROM updates, CANCELUPDATE (src/imap/search-context.ts).
+  'CONTEXT=SEARCH',
+  'CONTEXT=SORT',
   // RFC 9586: ENABLE UIDONLY; then UID commands only, UIDFETCH and VANISHED responses (src/imap/uidonly.ts).
   'UIDONLY',
 ];

@@ -26,6 +26,7 @@ import { sendNewMessageFetches, type SessionNotify } from './notify.js';
 import { recentAfterSync, withRecentFlags } from './recent.js';
 import { uidOnlyRefusal, withUidFetch } from './uidonly.js';
 import { messageLimitOf, runWithinMessageLimit } from './message-limit.js';
+import { seqsBeforeSync, withContextUpdates } from './search-context.js';
 import type { CommandContext, Completion, ImapContext, SessionState, StreamedLiteral } from './state.js';
 import { noteMailboxChanged } from './view.js';
 import type { BodyWriter, StagedBody } from '../domain/staged-body.js';
@@ -240,6 +241,7 @@ class ImapSession implements Session, CommandContext {
     if (s.kind !== 'selected') return this.flushNotify();
     this.signalPending = false;
     const lastUid = s.view.exists > 0 ? s.view.uidAt(s.view.exists) : 0;
+    const contextSeqs = seqsBeforeSync(s.view);
     let responses: ImapResponse[];
     try {
       responses = await s.view.sync(this.imap.domain, {
@@ -256,6 +258,8 @@ class ImapSession implements Session, CommandContext {
       return;
     }
     responses = await recentAfterSync(this, s.view, responses);
+    // RFC 5267 §4: ESEARCH ADDTO/REMOVEFROM for search contexts kept with RETURN (UPDATE).
+    responses = await withContextUpdates(this, s.view, contextSeqs, responses);
     for (const r of responses) await this.send(r);
     if (this.notify) {
       await sendNewMessageFetches(this, lastUid);

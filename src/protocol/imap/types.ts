@@ -188,6 +188,8 @@ export type ImapCommandBody =
   /** RFC 8508: REPLACE / UID REPLACE: append `message` to `mailbox`, then expunge message `target` of the selected mailbox. */
   | { name: 'REPLACE'; uid: boolean; target: number; mailbox: MailboxArg; message: AppendMessage }
   | { name: 'IDLE' }
+  /** RFC 5267 §4.3: CANCELUPDATE 1*(SP tag). */
+  | { name: 'CANCELUPDATE'; tags: string[] }
   /** RFC 4978: the only algorithm is DEFLATE; `algorithm` upper case as sent. */
   | { name: 'COMPRESS'; algorithm: string }
   /** RFC 9208 §4.1: quota root names and mailbox names as sent. */
