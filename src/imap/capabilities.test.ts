@@ -190,6 +190,16 @@ const AFTER_LOGIN: Record<string, Check> = {
     ok(await c.cmd('UID STORE 1 +FLAGS.SILENT (\\Flagged)'), new RegExp(`^\\* ESEARCH \\(TAG "${tag}"\\) UID ADDTO \\(1 1\\)\r\n`));
     ok(await c.cmd('UID STORE 1 -FLAGS.SILENT (\\Flagged)'), new RegExp(`^\\* ESEARCH \\(TAG "${tag}"\\) UID REMOVEFROM \\(1 1\\)\r\n`));
   },
+  'I18NLEVEL=1': async (c) => {
+    const m = message({ subject: '=?UTF-8?Q?caf=C3=89?=' });
+    const uid = /\[APPENDUID \d+ (\d+)\]/.exec(await c.cmd(`APPEND INBOX {${m.length}+}\r\n${m.toString('latin1')}`))![1];
+    await c.cmd('SELECT INBOX');
+    // "café" with a combining accent, lower case, finds "CAFÉ" (i;unicode-casemap, RFC 5051).
+    const needle = 'cafe\u0301';
+    ok(await c.cmd(`UID SEARCH CHARSET UTF-8 SUBJECT {${Buffer.byteLength(needle)}+}\r\n${needle}`), new RegExp(`^\\* SEARCH ${uid}\r\n`));
+    await c.cmd(`UID STORE ${uid} +FLAGS.SILENT (\\Deleted)`);
+    ok(await c.cmd(`UID EXPUNGE ${uid}`));
+  },
   UIDONLY: async (c) => {
     ok(await c.cmd('ENABLE UIDONLY'), /\* ENABLED UIDONLY\r\n/);
     await c.cmd('SELECT INBOX');

@@ -62,6 +62,8 @@ export const SESSION_CAPABILITIES = [
   // RFC 5267 §4: SEARCH/SORT RETURN (UPDATE) with ADDTO/REMOVEFROM updates, CANCELUPDATE (src/imap/search-context.ts).
   'CONTEXT=SEARCH',
   'CONTEXT=SORT',
+  // RFC 5255 §4: SEARCH and SORT compare under i;unicode-casemap (RFC 5051; src/mail/casemap.ts).
+  'I18NLEVEL=1',
   // RFC 9586: ENABLE UIDONLY; then UID commands only, UIDFETCH and VANISHED responses (src/imap/uidonly.ts).
   'UIDONLY',
 ];

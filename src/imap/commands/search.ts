@@ -12,9 +12,10 @@ import { hasContext, keepContext } from '../search-context.js';
 import type { CommandContext, CommandOf, Completion } from '../state.js';
 import { bad, no, ok, selectedState } from '../state.js';
 import { compactSet } from '../view.js';
+import { decodeSearchStrings, knownCharset, LISTED_CHARSETS } from '../search-charset.js';
 
-/** What SEARCH CHARSET (and SORT/THREAD) accept: search strings arrive as UTF-8, of which US-ASCII is a subset. */
-export const SEARCH_CHARSETS = ['UTF-8', 'US-ASCII'];
+/** The charsets BADCHARSET names; SEARCH CHARSET (and SORT/THREAD) accept every charset iconv-lite knows (search-charset.ts). */
+export const SEARCH_CHARSETS = LISTED_CHARSETS;
 // RFC 5267 §4: UPDATE keeps the result up to date (search-context.ts); CONTEXT is a hint, nothing to do.
 const RETURN_OPTIONS = ['MIN', 'MAX', 'COUNT', 'ALL', 'SAVE', 'PARTIAL', 'UPDATE', 'CONTEXT'];
 
@@ -23,13 +24,14 @@ export function badCharset(): Completion {
   return no('Unsupported charset', { name: 'BADCHARSET', value: SEARCH_CHARSETS.map((c) => ({ atom: c })) });
 }
 
-export async function searchCommand(cmd: CommandOf<'SEARCH'>, ctx: CommandContext): Promise<Completion> {
+export async function searchCommand(command: CommandOf<'SEARCH'>, ctx: CommandContext): Promise<Completion> {
   const { view } = selectedState(ctx);
-  const options = (cmd.returnOptions ?? []).map((o) => o.toUpperCase());
+  const options = (command.returnOptions ?? []).map((o) => o.toUpperCase());
   const saving = options.includes('SAVE');
   // RFC 5182 §2.1: a SEARCH with SAVE that fails leaves the saved result empty.
   if (saving) view.savedUids = [];
-  if (cmd.charset && !SEARCH_CHARSETS.includes(cmd.charset.toUpperCase())) return badCharset();
+  if (command.charset && !knownCharset(command.charset)) return badCharset();
+  const cmd = { ...command, key: decodeSearchStrings(command.key, command.charset) };
   const unknown = options.find((o) => !RETURN_OPTIONS.includes(o));
   if (unknown) return bad(`Unsupported RETURN option ${unknown}`);
   // RFC 9394 §3.1: either one PARTIAL, one ALL, or neither.

@@ -12,7 +12,8 @@ import type { CommandContext, CommandOf, Completion } from '../state.js';
 import { bad, ok, selectedState } from '../state.js';
 import { withProgress } from '../progress.js';
 import { hasContext, keepContext } from '../search-context.js';
-import { badCharset, esearchData, partialSlice, SEARCH_CHARSETS } from './search.js';
+import { badCharset, esearchData, partialSlice } from './search.js';
+import { decodeSearchStrings, knownCharset } from '../search-charset.js';
 
 /** The matching messages with their summaries; messages whose blob vanished meanwhile are left out. */
 export async function hitsWithSummaries(ctx: CommandContext, hits: SearchHit[]): Promise<Array<SearchHit & { summary: MessageSummary }>> {
@@ -40,8 +41,9 @@ export function sortItemOf(hit: SearchHit & { summary: MessageSummary }, uid: bo
   };
 }
 
-export async function sortCommand(cmd: CommandOf<'SORT'>, ctx: CommandContext): Promise<Completion> {
-  if (!SEARCH_CHARSETS.includes(cmd.charset.toUpperCase())) return badCharset();
+export async function sortCommand(command: CommandOf<'SORT'>, ctx: CommandContext): Promise<Completion> {
+  if (!knownCharset(command.charset)) return badCharset();
+  const cmd = { ...command, key: decodeSearchStrings(command.key, command.charset) };
   const hits = await withProgress(ctx, cmd.tag, (async () => hitsWithSummaries(ctx, await runSearch(ctx, cmd.key)))(), 'Still sorting');
   const sorted = sortItems(hits.map((h) => sortItemOf(h, cmd.uid)), cmd.criteria);
   if (cmd.returnOptions) return esort(cmd, ctx, sorted, hits);
