@@ -79,8 +79,16 @@ it('SORT RETURN (UPDATE): (position uid) pairs keep the sorted result in order',
   assert.match(await c.cmd('UID STORE 3,5 +FLAGS.SILENT (\\Flagged)'), new RegExp(`ESEARCH \\(TAG "${tag}"\\) UID ADDTO \\(1 5\\) ADDTO \\(3 3\\)\\r\\n`));
   // Removing s4 and s2 (positions 2 and 4): the last position first.
   assert.match(await c.cmd('UID STORE 2,4 -FLAGS.SILENT (\\Flagged)'), new RegExp(`ESEARCH \\(TAG "${tag}"\\) UID REMOVEFROM \\(4 2\\) REMOVEFROM \\(2 4\\)\\r\\n`));
+  // A new message sorts in at its place (after EXISTS); an expunged one leaves before its EXPUNGE.
+  const m = message({ subject: 's0' });
+  assert.match(
+    await c.cmd(`APPEND ${name} (\\Flagged) {${m.length}+}\r\n${m.toString('latin1')}`),
+    new RegExp(`\\* 6 EXISTS\\r\\n(?:\\* \\d+ RECENT\\r\\n)?\\* ESEARCH \\(TAG "${tag}"\\) UID ADDTO \\(3 6\\)\\r\\n`),
+  );
+  await c.cmd('UID STORE 5 +FLAGS.SILENT (\\Deleted)');
+  assert.match(await c.cmd('UID EXPUNGE 5'), new RegExp(`^\\* ESEARCH \\(TAG "${tag}"\\) UID REMOVEFROM \\(1 5\\)\\r\\n\\* 5 EXPUNGE\\r\\n`));
   // RETURN (CONTEXT) alone is a hint: the result is returned as ALL.
-  assert.match(await c.cmd('SORT RETURN (CONTEXT) (SUBJECT) UTF-8 FLAGGED'), /^\* ESEARCH \(TAG "t\d+"\) ALL 3,5\r\n/);
+  assert.match(await c.cmd('SORT RETURN (CONTEXT) (SUBJECT) UTF-8 FLAGGED'), /^\* ESEARCH \(TAG "t\d+"\) ALL 5,3\r\n/);
 });
 
 it(`at most ${MAX_CONTEXTS} contexts: one more is answered with NO [NOUPDATE]; a duplicate tag is refused; SELECT ends them`, async () => {
