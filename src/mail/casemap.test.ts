@@ -29,3 +29,14 @@ test('order is by code point (as UTF-8 octets), not by UTF-16 code unit', () => 
   assert.ok(compareMapped('\u{1f600}', '\uff5e') > 0);
   assert.equal(compareMapped('X', 'X'), 0);
 });
+
+test('mapping runs at once gives what mapping each character alone gives (U+0080..U+2FFF, ligatures, Georgian)', () => {
+  const chars: string[] = [];
+  for (let cp = 0x80; cp <= 0x2fff; cp++) if (cp < 0xd800) chars.push(String.fromCodePoint(cp));
+  for (let cp = 0xfb00; cp <= 0xfb4f; cp++) chars.push(String.fromCodePoint(cp));
+  // Georgian titlecase is the letter itself, though its uppercase is Mtavruli.
+  assert.equal(casemap('\u10d0'), '\u10d0');
+  const one = chars.map((ch) => casemap(ch));
+  assert.equal(casemap(chars.join('')), one.join('').normalize('NFD'));
+  assert.equal(casemap(`a${chars.join('a')}a`), `A${one.join('A')}A`.normalize('NFD'));
+});

@@ -31,23 +31,47 @@ for (const base of [0x1f80, 0x1f90, 0x1fa0]) {
   }
 }
 for (const capital of [0x1fbc, 0x1fcc, 0x1ffc]) TITLECASE.set(capital, capital);
+// Georgian Mkhedruli: uppercase is Mtavruli (Unicode 11), titlecase is the letter itself.
+for (let cp = 0x10d0; cp <= 0x10ff; cp++) if (cp <= 0x10fa || cp >= 0x10fd) TITLECASE.set(cp, cp);
 
 const ASCII = /^[\x00-\x7f]*$/;
 
+/**
+ * The characters toUpperCase does not map to their simple titlecase: those
+ * above and those whose full uppercase mapping is several characters, all in
+ * U+0080..U+1FFF and the ligatures at U+FB00 (SpecialCasing.txt). Built on
+ * first use; everything between them goes through one native toUpperCase.
+ */
+let special: RegExp | null = null;
+function specialChars(): RegExp {
+  if (special) return special;
+  const cps = new Set(TITLECASE.keys());
+  for (const [lo, hi] of [[0x80, 0x1fff], [0xfb00, 0xfb4f]] as const) {
+    for (let cp = lo; cp <= hi; cp++) if (String.fromCharCode(cp).toUpperCase().length !== 1) cps.add(cp);
+  }
+  special = new RegExp(`[${[...cps].map((cp) => `\\u{${cp.toString(16)}}`).join('')}]`, 'gu');
+  return special;
+}
+
 function titlecase(ch: string): string {
-  const special = TITLECASE.get(ch.codePointAt(0)!);
-  if (special !== undefined) return String.fromCodePoint(special);
-  const upper = ch.toUpperCase();
-  // A mapping to several characters is a full mapping only: no simple one exists.
-  return upper.length === ch.length || [...upper].length === 1 ? upper : ch;
+  const mapped = TITLECASE.get(ch.codePointAt(0)!);
+  // Not in the table: a character with a full mapping only (ß, ŉ, the ligatures ...) stays as it is.
+  return mapped === undefined ? ch : String.fromCodePoint(mapped);
 }
 
 /** The canonical form of `s` under i;unicode-casemap. */
 export function casemap(s: string): string {
   // ASCII: titlecase is uppercase and nothing decomposes.
   if (ASCII.test(s)) return s.toUpperCase();
+  const rx = specialChars();
+  rx.lastIndex = 0;
   let out = '';
-  for (const ch of s) out += titlecase(ch);
+  let last = 0;
+  for (let m = rx.exec(s); m; m = rx.exec(s)) {
+    out += s.slice(last, m.index).toUpperCase() + titlecase(m[0]);
+    last = m.index + m[0].length;
+  }
+  out += s.slice(last).toUpperCase();
   return out.normalize('NFD');
 }
 
