@@ -193,6 +193,44 @@ const AFTER_LOGIN: Record<string, Check> = {
     await c.cmd('SELECT INBOX');
     ok(await c.cmd('UID SEARCH RETURN (PARTIAL -1:-10) ALL'), /\* ESEARCH \(TAG "t\d+"\) UID PARTIAL \(-1:-10 1\)\r\n/);
   },
+  'CONTEXT=SEARCH': async (c) => {
+    await c.cmd('SELECT INBOX');
+    const tag = /\* ESEARCH \(TAG "(t\d+)"\) UID\r\n/.exec(await c.cmd('UID SEARCH RETURN (UPDATE ALL) FLAGGED'))![1];
+    ok(await c.cmd('UID STORE 1 +FLAGS.SILENT (\\Flagged)'), new RegExp(`^\\* ESEARCH \\(TAG "${tag}"\\) UID ADDTO \\(0 1\\)\r\n`));
+    ok(await c.cmd(`CANCELUPDATE "${tag}"`));
+    ok(await c.cmd('UID STORE 1 -FLAGS.SILENT (\\Flagged)'), /^t\d+ OK /);
+  },
+  'CONTEXT=SORT': async (c) => {
+    await c.cmd('SELECT INBOX');
+    const tag = /\* ESEARCH \(TAG "(t\d+)"\) UID\r\n/.exec(await c.cmd('UID SORT RETURN (UPDATE) (SUBJECT) UTF-8 FLAGGED'))![1];
+    ok(await c.cmd('UID STORE 1 +FLAGS.SILENT (\\Flagged)'), new RegExp(`^\\* ESEARCH \\(TAG "${tag}"\\) UID ADDTO \\(1 1\\)\r\n`));
+    ok(await c.cmd('UID STORE 1 -FLAGS.SILENT (\\Flagged)'), new RegExp(`^\\* ESEARCH \\(TAG "${tag}"\\) UID REMOVEFROM \\(1 1\\)\r\n`));
+  },
+  'I18NLEVEL=1': async (c) => {
+    const m = message({ subject: '=?UTF-8?Q?caf=C3=89?=' });
+    const uid = /\[APPENDUID \d+ (\d+)\]/.exec(await c.cmd(`APPEND INBOX {${m.length}+}\r\n${m.toString('latin1')}`))![1];
+    await c.cmd('SELECT INBOX');
+    // "café" with a combining accent, lower case, finds "CAFÉ" (i;unicode-casemap, RFC 5051).
+    const needle = 'cafe\u0301';
+    ok(await c.cmd(`UID SEARCH CHARSET UTF-8 SUBJECT {${Buffer.byteLength(needle)}+}\r\n${needle}`), new RegExp(`^\\* SEARCH ${uid}\r\n`));
+    await c.cmd(`UID STORE ${uid} +FLAGS.SILENT (\\Deleted)`);
+    ok(await c.cmd(`UID EXPUNGE ${uid}`));
+  },
+  UIDONLY: async (c) => {
+    ok(await c.cmd('ENABLE UIDONLY'), /\* ENABLED UIDONLY\r\n/);
+    await c.cmd('SELECT INBOX');
+    ok(await c.cmd('UID FETCH 1 (FLAGS)'), /\* 1 UIDFETCH \(FLAGS \(/);
+    assert.match(await c.cmd('FETCH 1 (FLAGS)'), /^t\d+ BAD \[UIDREQUIRED\] /);
+  },
+  'MESSAGELIMIT=': async () => {
+    const c = await current.open({ login: true, ctx: { messageLimit: 1 } });
+    assert.match(await c.cmd('CAPABILITY'), / MESSAGELIMIT=1[ \r]/);
+    const uid = /\[APPENDUID \d+ (\d+)\]/.exec(await c.cmd(`APPEND INBOX ${lit}`))![1];
+    await c.cmd('SELECT INBOX');
+    ok(await c.cmd('UID FETCH 1:* (UID)'), new RegExp(`^\\* 2 FETCH \\(UID ${uid}\\)\r\nt\\d+ OK \\[MESSAGELIMIT 1 ${uid}\\] `));
+    await c.cmd(`UID STORE ${uid} +FLAGS.SILENT (\\Deleted)`);
+    ok(await c.cmd(`UID EXPUNGE ${uid}`));
+  },
   REPLACE: async (c) => {
     const uid = /\[APPENDUID \d+ (\d+)\]/.exec(await c.cmd(`APPEND INBOX ${lit}`))![1];
     await c.cmd('SELECT INBOX');

@@ -65,15 +65,25 @@ export const SESSION_CAPABILITIES = [
   // RFC 4314: SETACL, DELETEACL, GETACL, LISTRIGHTS, MYRIGHTS; RIGHTS=texk: the rights t, e, x and k exist.
   'ACL',
   'RIGHTS=texk',
+  // RFC 5267 §4: SEARCH/SORT RETURN (UPDATE) with ADDTO/REMOVEFROM updates, CANCELUPDATE (src/imap/search-context.ts).
+  'CONTEXT=SEARCH',
+  'CONTEXT=SORT',
+  // RFC 5255 §4: SEARCH and SORT compare under i;unicode-casemap (RFC 5051; src/mail/casemap.ts).
+  'I18NLEVEL=1',
+  // RFC 9586: ENABLE UIDONLY; then UID commands only, UIDFETCH and VANISHED responses (src/imap/uidonly.ts).
+  'UIDONLY',
 ];
 
 /** After authentication, with the values that depend on configuration (RFC 7889 APPENDLIMIT). */
-export function sessionCapabilities(opts: { appendLimit: number }): string[] {
-  return [...SESSION_CAPABILITIES, `APPENDLIMIT=${opts.appendLimit}`];
+export function sessionCapabilities(opts: { appendLimit: number; messageLimit?: number }): string[] {
+  const caps = [...SESSION_CAPABILITIES, `APPENDLIMIT=${opts.appendLimit}`];
+  // RFC 9738: the most messages one command processes (src/imap/message-limit.ts).
+  if (opts.messageLimit !== undefined) caps.push(`MESSAGELIMIT=${opts.messageLimit}`);
+  return caps;
 }
 
 /** Extensions ENABLE turns on (RFC 5161); everything else is ignored as the RFC asks. */
-export const ENABLEABLE = ['IMAP4rev2', 'UTF8=ACCEPT', 'CONDSTORE', 'QRESYNC'];
+export const ENABLEABLE = ['IMAP4rev2', 'UTF8=ACCEPT', 'CONDSTORE', 'QRESYNC', 'UIDONLY'];
 
 export function preAuthCapabilities(opts: { secure: boolean; tlsAvailable: boolean; authAllowed: boolean; scram?: boolean }): string[] {
   const caps = [...BASE_CAPABILITIES, 'LITERAL-', 'ENABLE', 'ID'];

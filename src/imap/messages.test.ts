@@ -76,7 +76,7 @@ describe('IMAP STORE, SEARCH, COPY, MOVE, EXPUNGE', () => {
     assert.equal(await search('SEARCH SINCE 1-Jan-2000'), '1 2 3');
     assert.equal(await search('SEARCH NEW'), '');
     assert.equal(await search('SEARCH OLD'), '1 2 3');
-    assert.match(await c.cmd('SEARCH CHARSET KOI8-R ALL'), /NO \[BADCHARSET \(UTF-8 US-ASCII\)\]/);
+    assert.match(await c.cmd('SEARCH CHARSET X-UNKNOWN ALL'), /NO \[BADCHARSET \(UTF-8 US-ASCII [^)]*\)\]/);
   });
 
   it('ESEARCH with RETURN options, and always for IMAP4rev2', async () => {

@@ -1,12 +1,12 @@
 /**
  * Evaluating SEARCH keys (RFC 9051 §6.4.4) against one message.
  *
- * Text keys (HEADER, SUBJECT, FROM, ..., BODY, TEXT) are case-insensitive
- * substring matches on the decoded text, as the RFC permits. Dates compare
+ * Text keys (HEADER, SUBJECT, FROM, ..., BODY, TEXT) are substring matches on
+ * the decoded text under i;unicode-casemap (RFC 5051; I18NLEVEL=1, RFC 5255 §4). Dates compare
  * calendar days: INTERNALDATE by its UTC day, and the Date header by the day
  * it names in its own zone (RFC 9051 §6.4.4 "disregarding time and timezone").
  */
-import { addressValues, allHeaders, bodyTextIncludes, containsText, headerValues, sentDay } from '../mail/index.js';
+import { addressValues, allHeaders, bodyTextIncludes, casemap, containsText, headerValues, sentDay } from '../mail/index.js';
 import type { SearchKey, SequenceSet } from '../protocol/imap/types.js';
 import type { MessageMeta } from '../store/types.js';
 import type { LoadedMessage } from './message-loader.js';
@@ -111,22 +111,22 @@ export async function matches(key: SearchKey, c: SearchCandidate): Promise<boole
       const values = headerValues(m.raw, m.structure, key.field);
       // RFC 9051 §6.4.4: HEADER with an empty string matches every message that has the field.
       if (key.value === '') return values.length > 0;
-      const needle = key.value.toLowerCase();
-      if (values.some((v) => containsText(v.toLowerCase(), needle))) return true;
+      const needle = casemap(key.value);
+      if (values.some((v) => containsText(casemap(v), needle))) return true;
       // FROM/TO/CC/BCC also match the parsed addresses, so comments inside one do not hide it.
       if (!ADDRESS_FIELDS.has(key.field.toLowerCase())) return false;
-      return addressValues(m.raw, m.structure, key.field).some((v) => containsText(v.toLowerCase(), needle));
+      return addressValues(m.raw, m.structure, key.field).some((v) => containsText(casemap(v), needle));
     }
     case 'body': {
       const m = await c.content();
-      return !!m && bodyTextIncludes(m.raw, m.structure, key.value.toLowerCase());
+      return !!m && bodyTextIncludes(m.raw, m.structure, casemap(key.value));
     }
     case 'text': {
       const m = await c.content();
       if (!m) return false;
-      const needle = key.value.toLowerCase();
+      const needle = casemap(key.value);
       return (
-        allHeaders(m.raw, m.structure).some(([name, value]) => containsText(`${name}: ${value}`.toLowerCase(), needle)) ||
+        allHeaders(m.raw, m.structure).some(([name, value]) => containsText(casemap(`${name}: ${value}`), needle)) ||
         bodyTextIncludes(m.raw, m.structure, needle, true)
       );
     }

@@ -55,7 +55,7 @@ describe('ESEARCH (RFC 4731), SEARCHRES (RFC 5182), WITHIN (RFC 5032), CHARSET',
     await c.cmd('EXPUNGE');
     assert.equal(await c.cmd('UID SEARCH $', 'B1'), '* SEARCH 5\r\nB1 OK SEARCH completed\r\n');
     // A failed SEARCH with SAVE empties it; a new SELECT too.
-    assert.match(await c.cmd('SEARCH RETURN (SAVE) CHARSET KOI8-R ALL', 'B2'), /^B2 NO \[BADCHARSET \(UTF-8 US-ASCII\)\] /);
+    assert.match(await c.cmd('SEARCH RETURN (SAVE) CHARSET X-UNKNOWN ALL', 'B2'), /^B2 NO \[BADCHARSET \(UTF-8 US-ASCII [^)]*\)\] /);
     assert.equal(await c.cmd('SEARCH $', 'B3'), '* SEARCH\r\nB3 OK SEARCH completed\r\n');
     await c.cmd('SEARCH RETURN (SAVE) ALL');
     await c.cmd('SELECT INBOX');
@@ -69,7 +69,8 @@ describe('ESEARCH (RFC 4731), SEARCHRES (RFC 5182), WITHIN (RFC 5032), CHARSET',
     await c.cmd('SELECT INBOX');
     assert.match(await c.cmd('SEARCH CHARSET UTF-8 SUBJECT M1'), /^\* SEARCH 1\r\n/);
     assert.match(await c.cmd('SEARCH CHARSET us-ascii SUBJECT m1'), /^\* SEARCH 1\r\n/);
-    assert.match(await c.cmd('SEARCH CHARSET ISO-8859-1 SUBJECT M1'), /^t\d+ NO \[BADCHARSET \(UTF-8 US-ASCII\)\] /);
+    assert.match(await c.cmd('SEARCH CHARSET ISO-8859-1 SUBJECT M1'), /^\* SEARCH 1\r\n/);
+    assert.match(await c.cmd('SEARCH CHARSET X-UNKNOWN SUBJECT M1'), /^t\d+ NO \[BADCHARSET \(UTF-8 US-ASCII [^)]*\)\] /);
     assert.match(await c.cmd('SEARCH YOUNGER 3600 SUBJECT M1'), /^\* SEARCH 1\r\n/);
     assert.match(await c.cmd('SEARCH OLDER 3600'), /^\* SEARCH\r\n/);
     assert.match(await c.cmd('UID SEARCH SAVEDSINCE 1-Jan-2000 SUBJECT M3'), /^\* SEARCH 3\r\n/);

@@ -26,6 +26,9 @@ import { checkRights } from './acl-check.js';
 import { errorCompletion, isMailboxGone } from './errors.js';
 import { sendNewMessageFetches, type SessionNotify } from './notify.js';
 import { recentAfterSync, withRecentFlags } from './recent.js';
+import { uidOnlyRefusal, withUidFetch } from './uidonly.js';
+import { messageLimitOf, runWithinMessageLimit } from './message-limit.js';
+import { seqsBeforeSync, withContextUpdates } from './search-context.js';
 import type { CommandContext, Completion, ImapContext, SessionState, StreamedLiteral } from './state.js';
 import { noteMailboxChanged } from './view.js';
 import type { BodyWriter, StagedBody } from '../domain/staged-body.js';
@@ -170,7 +173,7 @@ class ImapSession implements Session, CommandContext {
    */
   async sendAll(responses: readonly ImapResponse[]): Promise<void> {
     if (responses.length === 0) return;
-    responses = withRecentFlags(this, responses);
+    responses = withUidFetch(this, withRecentFlags(this, responses));
     const parts = encodeResponseParts(responses, { utf8: this.enabled.has('UTF8=ACCEPT') });
     for (let i = 0; i < parts.length; i++) {
       const part = parts[i]!;
@@ -214,7 +217,7 @@ class ImapSession implements Session, CommandContext {
 
   capabilities(): string[] {
     if (this.state.kind === 'authenticated' || this.state.kind === 'selected') {
-      return sessionCapabilities({ appendLimit: this.imap.maxMessageBytes });
+      return sessionCapabilities({ appendLimit: this.imap.maxMessageBytes, messageLimit: messageLimitOf(this) });
     }
     return preAuthCapabilities({
       secure: this.connection.secure,
@@ -249,12 +252,14 @@ class ImapSession implements Session, CommandContext {
     if (s.kind !== 'selected') return this.flushNotify();
     this.signalPending = false;
     const lastUid = s.view.exists > 0 ? s.view.uidAt(s.view.exists) : 0;
+    const contextSeqs = seqsBeforeSync(s.view);
     let responses: ImapResponse[];
     try {
       responses = await s.view.sync(this.imap.domain, {
         allowExpunge,
         condstore: this.enabled.has('CONDSTORE'),
-        qresync: this.enabled.has('QRESYNC'),
+        // RFC 9586 §3.2: a UIDONLY client gets VANISHED, never EXPUNGE.
+        qresync: this.enabled.has('QRESYNC') || this.enabled.has('UIDONLY'),
       });
     } catch (err) {
       if (!isMailboxGone(err)) throw err;
@@ -264,6 +269,8 @@ class ImapSession implements Session, CommandContext {
       return;
     }
     responses = await recentAfterSync(this, s.view, responses);
+    // RFC 5267 §4: ESEARCH ADDTO/REMOVEFROM for search contexts kept with RETURN (UPDATE).
+    responses = await withContextUpdates(this, s.view, contextSeqs, responses);
     for (const r of responses) await this.send(r);
     if (this.notify) {
       await sendNewMessageFetches(this, lastUid);
@@ -508,13 +515,18 @@ class ImapSession implements Session, CommandContext {
       await this.finish(command.tag, { status: 'BAD', text: wrongStateText(spec, this.state.kind) });
       return;
     }
+    const refused = uidOnlyRefusal(command, spec, this);
+    if (refused) {
+      await this.finish(command.tag, refused);
+      return;
+    }
     if (this.imap.log.isLevelEnabled('debug')) this.log.debug({ command: spec.key }, 'imap command');
     let done: Completion;
     const timed = commandStarted('imap', spec.key);
     const idling = spec.key === 'IDLE' ? idleStarted() : null;
     try {
       // RFC 4314 §4: the rights the command needs on another account's mailbox (acl-check.ts).
-      done = (await checkRights(command, this)) ?? (await spec.run(command, this));
+      done = (await checkRights(command, this)) ?? (await runWithinMessageLimit(spec, command, this));
     } catch (err) {
       done = errorCompletion(err, this.log);
     }

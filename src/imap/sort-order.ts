@@ -1,11 +1,12 @@
 /**
  * SORT ordering (RFC 5256 §3, RFC 5957 DISPLAYFROM/DISPLAYTO) over the sort
- * fields stored at ingest. Strings compare by code point after upper-casing,
- * a stand-in for i;unicode-casemap, which maps to titlecase (RFC 5051 §2.1):
- * so "[list]" and "_" sort after letters, as Dovecot sorts them; messages
- * equal under every key keep mailbox order (sequence number), as §3 requires.
+ * fields stored at ingest. Strings compare under i;unicode-casemap (RFC 5051,
+ * the collation of I18NLEVEL=1, RFC 5255 §4): titlecase, then canonical
+ * decomposition, then code point order; so "[list]" and "_" sort after
+ * letters, as Dovecot sorts them, and "é" sorts with "e". Messages equal under
+ * every key keep mailbox order (sequence number), as §3 requires.
  */
-import type { SortFields } from '../mail/index.js';
+import { casemap, compareMapped, type SortFields } from '../mail/index.js';
 import type { SortCriterion } from '../protocol/imap/types.js';
 
 export interface SortItem {
@@ -22,13 +23,27 @@ export function sentDateOf(item: Pick<SortItem, 'internalDate' | 'fields'>): num
   return item.fields.sentDate ?? item.internalDate;
 }
 
-function compareStrings(a: string, b: string): number {
-  const x = a.toUpperCase();
-  const y = b.toUpperCase();
-  return x < y ? -1 : x > y ? 1 : 0;
+/** The string a criterion sorts by, or null for the numeric ones. */
+function stringField(criterion: SortCriterion, f: SortFields): string | null {
+  switch (criterion.key) {
+    case 'SUBJECT':
+      return f.subject;
+    case 'FROM':
+      return f.from;
+    case 'TO':
+      return f.to;
+    case 'CC':
+      return f.cc;
+    case 'DISPLAYFROM':
+      return f.displayFrom;
+    case 'DISPLAYTO':
+      return f.displayTo;
+    default:
+      return null;
+  }
 }
 
-function compareKey(criterion: SortCriterion, a: SortItem, b: SortItem): number {
+function compareNumeric(criterion: SortCriterion, a: SortItem, b: SortItem): number {
   switch (criterion.key) {
     case 'ARRIVAL':
       return a.internalDate - b.internalDate;
@@ -36,27 +51,28 @@ function compareKey(criterion: SortCriterion, a: SortItem, b: SortItem): number 
       return sentDateOf(a) - sentDateOf(b);
     case 'SIZE':
       return a.size - b.size;
-    case 'SUBJECT':
-      return compareStrings(a.fields.subject, b.fields.subject);
-    case 'FROM':
-      return compareStrings(a.fields.from, b.fields.from);
-    case 'TO':
-      return compareStrings(a.fields.to, b.fields.to);
-    case 'CC':
-      return compareStrings(a.fields.cc, b.fields.cc);
-    case 'DISPLAYFROM':
-      return compareStrings(a.fields.displayFrom, b.fields.displayFrom);
-    case 'DISPLAYTO':
-      return compareStrings(a.fields.displayTo, b.fields.displayTo);
+    default:
+      return 0;
   }
 }
 
 export function sortItems(items: SortItem[], criteria: SortCriterion[]): SortItem[] {
-  return [...items].sort((a, b) => {
-    for (const criterion of criteria) {
-      const order = compareKey(criterion, a, b);
-      if (order !== 0) return criterion.reverse ? -order : order;
+  // Each string is mapped once, not at every comparison.
+  const keyed = items.map((item) => ({
+    item,
+    keys: criteria.map((c) => {
+      const s = stringField(c, item.fields);
+      return s === null ? null : casemap(s);
+    }),
+  }));
+  keyed.sort((a, b) => {
+    for (let i = 0; i < criteria.length; i++) {
+      const x = a.keys[i];
+      const y = b.keys[i];
+      const order = x != null && y != null ? compareMapped(x, y) : compareNumeric(criteria[i]!, a.item, b.item);
+      if (order !== 0) return criteria[i]!.reverse ? -order : order;
     }
-    return a.seq - b.seq;
+    return a.item.seq - b.item.seq;
   });
+  return keyed.map((k) => k.item);
 }

@@ -51,12 +51,13 @@ describe('SORT and THREAD (RFC 5256)', () => {
     assert.equal(await sort('SORT (SUBJECT REVERSE DATE) UTF-8 ALL'), '7 6 4 5 3 2 1');
     // FROM sorts by the mailbox local part; DISPLAYFROM by the decoded display name.
     assert.equal(await sort('SORT (FROM) UTF-8 ALL'), '2 5 3 6 7 4 1');
-    assert.equal(await sort('SORT (DISPLAYFROM) UTF-8 ALL'), '2 3 6 7 4 1 5');
+    // i;unicode-casemap (RFC 5051): "Åsa" decomposes to A + U+030A and sorts right after "Ann".
+    assert.equal(await sort('SORT (DISPLAYFROM) UTF-8 ALL'), '2 5 3 6 7 4 1');
     assert.equal(await sort('SORT (TO DATE) UTF-8 ALL'), '1 2 5 6 7 4 3');
     assert.equal(await sort('SORT (SIZE) UTF-8 SUBJECT Lost'), '7 6');
     assert.equal(await sort('UID SORT (REVERSE ARRIVAL) UTF-8 UID 2:4'), '4 3 2');
     assert.equal(await sort('SORT (CC) UTF-8 SUBJECT nothing-matches'), '');
-    assert.match(await c.cmd('SORT (DATE) KOI8-R ALL'), /^t\d+ NO \[BADCHARSET \(UTF-8 US-ASCII\)\] /);
+    assert.match(await c.cmd('SORT (DATE) X-UNKNOWN ALL'), /^t\d+ NO \[BADCHARSET \(UTF-8 US-ASCII [^)]*\)\] /);
     assert.match(await c.cmd('SORT (NAME) UTF-8 ALL'), /^t\d+ BAD /);
     assert.match(await c.cmd('SORT DATE UTF-8 ALL'), /^t\d+ BAD /);
   });

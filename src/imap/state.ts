@@ -35,6 +35,8 @@ export interface ImapContext {
   authenticatedTimeoutMs: number;
   /** Largest message APPEND accepts. */
   maxMessageBytes: number;
+  /** RFC 9738 MESSAGELIMIT announced and applied (message-limit.ts); default limits.imapMessageLimit. */
+  messageLimit?: number;
 }
 
 export type SessionState =

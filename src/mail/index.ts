@@ -27,6 +27,7 @@ export type { BinaryResult } from './binary.js';
 export { summarize, serializeSummary, parseSummary, SUMMARY_VERSION, summaryJson, minimalSummaryJson, MAX_SUMMARY_JSON_OCTETS } from './summary.js';
 export type { MessageSummary, SortFields } from './summary.js';
 export { baseSubject } from './subject.js';
+export { casemap, compareMapped } from './casemap.js';
 export { previewOf, PREVIEW_MAX_CHARS } from './preview.js';
 
 /** ENVELOPE of the top-level message (RFC 9051 §7.5.2). */

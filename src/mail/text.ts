@@ -5,6 +5,7 @@
  */
 import { StringDecoder } from 'node:string_decoder';
 import iconv from 'iconv-lite';
+import { casemap } from './casemap.js';
 import { TextFinder } from './find.js';
 import { headerFields } from './headers.js';
 import { readContentType, readTransferEncoding, type MimePart } from './parse.js';
@@ -156,7 +157,8 @@ function charsetDecoder(charset: string | undefined): { write(b: Buffer): string
 export function bodyTextContains(raw: Buffer, root: MimePart, needle: string, nestedHeaders = false): boolean {
   const finder = new TextFinder(needle);
   if (finder.found) return true;
-  const seen = (text: string): boolean => finder.push(text.toLowerCase());
+  // The needle comes mapped by casemap (i;unicode-casemap, RFC 5051); so is the text.
+  const seen = (text: string): boolean => finder.push(casemap(text));
   let first = true;
   for (const piece of textPieces(raw, root, nestedHeaders)) {
     if (!first && seen('\n')) return true;

@@ -17,6 +17,12 @@ export const limits = {
   imapMaxNesting: 32,
   /** RFC 1939 §3 limits a command line to 255 octets incl. CRLF; RFC 2449 §4 raises it to 255 per argument; AUTH PLAIN initial responses are longer. */
   pop3MaxLineBytes: 8 * 1024,
+  /**
+   * RFC 9738 MESSAGELIMIT: messages one FETCH/SEARCH/STORE/MOVE/UID EXPUNGE processes (the rest is left for the
+   * client to ask again), and COPY/APPEND stores at most. High, as Stalwart's default: a client that does not know
+   * the extension would read a cut-off answer as the whole mailbox.
+   */
+  imapMessageLimit: 1_000_000,
   /** Consecutive malformed commands before the session is closed with BYE / -ERR. */
   maxBadCommands: 10,
 } as const;

@@ -117,6 +117,37 @@ test('BINARY and BINARY.SIZE of encoded parts answer as Dovecot does', async (t)
   await run(t, BINARY_MULTIPART_COMMANDS);
 });
 
+/** A literal of `text` in `charset`, as the wire client writes it (latin1 string = the octets). */
+function literal(text: string, charset: 'utf8' | 'latin1'): string {
+  const bytes = Buffer.from(text, charset);
+  return `{${bytes.length}}\r\n${bytes.toString('latin1')}`;
+}
+
+test('CONTEXT=SEARCH updates (RFC 5267 §4) answer as Dovecot does', async (t) => {
+  await selectBoth('Threads');
+  await run(t, [
+    'SEARCH RETURN (UPDATE) FLAGGED',
+    'STORE 2,5 +FLAGS (\\Flagged)',
+    'UID SEARCH RETURN (UPDATE ALL) FLAGGED',
+    'STORE 2 -FLAGS (\\Flagged)',
+    'STORE 3 +FLAGS.SILENT (\\Flagged)',
+    'STORE 1:* -FLAGS.SILENT (\\Flagged)',
+  ]);
+  // A new selection ends the contexts on both.
+  await selectBoth('Threads');
+});
+
+test('I18NLEVEL=1 matching (i;unicode-casemap) and SEARCH CHARSET answer as Dovecot does', async (t) => {
+  await selectBoth('Threads');
+  await run(t, [
+    `SEARCH CHARSET UTF-8 BODY ${literal('FÜR', 'utf8')}`,
+    `SEARCH CHARSET UTF-8 BODY ${literal('fu\u0308r', 'utf8')}`,
+    `SEARCH CHARSET ISO-8859-1 BODY ${literal('für', 'latin1')}`,
+    `SEARCH CHARSET WINDOWS-1252 BODY ${literal('FüR', 'latin1')}`,
+    'SEARCH CHARSET UTF-8 SUBJECT "RELEASE PLAN"',
+  ]);
+});
+
 test('STATUS SIZE, LIST-EXTENDED and LIST-STATUS answer as Dovecot does', async (t) => {
   await selectBoth('Threads');
   await run(t, LIST_EXTENDED_COMMANDS);

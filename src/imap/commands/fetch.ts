@@ -45,6 +45,7 @@ export async function fetchCommand(cmd: CommandOf<'FETCH'>, ctx: CommandContext)
   const utf8 = ctx.enabled.has('UTF8=ACCEPT');
   const wantsFlags = cmd.attributes.some((a) => a.kind === 'FLAGS');
   const wantsUid = cmd.attributes.some((a) => a.kind === 'UID');
+  const uidOnly = ctx.enabled.has('UIDONLY');
   const byteAttrs = cmd.attributes.filter((a) => NEEDS_BYTES.has(a.kind));
   let vanished = 0;
   const out = new ResponseBatch(ctx);
@@ -105,8 +106,8 @@ export async function fetchCommand(cmd: CommandOf<'FETCH'>, ctx: CommandContext)
           continue;
         }
         const items: Array<[string, ImapValue]> = [];
-        // RFC 9051 §6.4.9: UID FETCH responses always include UID.
-        if (cmd.uid && !wantsUid) items.push(['UID', meta.uid]);
+        // RFC 9051 §6.4.9: UID FETCH responses always include UID; not in UIDFETCH, numbered by UID (RFC 9586 §3.3).
+        if (cmd.uid && !wantsUid && !uidOnly) items.push(['UID', meta.uid]);
         let next = 0;
         for (const attr of cmd.attributes) {
           items.push(needsBytes && NEEDS_BYTES.has(attr.kind) ? bytes[next++]! : fetchItem(attr, { meta, summary, items: encodedItems }));

@@ -32,6 +32,7 @@ import { getQuotaCommand, getQuotaRootCommand, setQuotaCommand } from './quota.j
 import { replaceCommand } from './replace.js';
 import { searchCommand } from './search.js';
 import { sortCommand } from './sort.js';
+import { cancelUpdate } from '../search-context.js';
 import { threadCommand } from './thread.js';
 import { checkCommand, closeCommand, selectCommand, unselectCommand } from './select.js';
 import { statusCommand } from './status.js';
@@ -121,6 +122,7 @@ define<'SEARCH'>('SEARCH', SELECTED, searchCommand, { usesSeqs: true });
 define<'SEARCH'>('UID SEARCH', SELECTED, searchCommand);
 define<'SORT'>('SORT', SELECTED, sortCommand, { usesSeqs: true });
 define<'SORT'>('UID SORT', SELECTED, sortCommand);
+define<'CANCELUPDATE'>('CANCELUPDATE', SELECTED, async (cmd, ctx) => cancelUpdate(ctx, cmd.tags));
 define<'THREAD'>('THREAD', SELECTED, threadCommand, { usesSeqs: true });
 define<'THREAD'>('UID THREAD', SELECTED, threadCommand);
 define<'COPY'>('COPY', SELECTED, copyCommand, { usesSeqs: true });

@@ -8,30 +8,36 @@ import type { ImapValue, PartialRange } from '../../protocol/imap/types.js';
 import { enableCondstore, usesModSeq } from '../condstore.js';
 import { withProgress } from '../progress.js';
 import { runSearch } from '../search-run.js';
+import { hasContext, keepContext } from '../search-context.js';
 import type { CommandContext, CommandOf, Completion } from '../state.js';
 import { bad, no, ok, selectedState } from '../state.js';
 import { compactSet } from '../view.js';
+import { decodeSearchStrings, knownCharset, LISTED_CHARSETS } from '../search-charset.js';
 
-/** What SEARCH CHARSET (and SORT/THREAD) accept: search strings arrive as UTF-8, of which US-ASCII is a subset. */
-export const SEARCH_CHARSETS = ['UTF-8', 'US-ASCII'];
-const RETURN_OPTIONS = ['MIN', 'MAX', 'COUNT', 'ALL', 'SAVE', 'PARTIAL'];
+/** The charsets BADCHARSET names; SEARCH CHARSET (and SORT/THREAD) accept every charset iconv-lite knows (search-charset.ts). */
+export const SEARCH_CHARSETS = LISTED_CHARSETS;
+// RFC 5267 §4: UPDATE keeps the result up to date (search-context.ts); CONTEXT is a hint, nothing to do.
+const RETURN_OPTIONS = ['MIN', 'MAX', 'COUNT', 'ALL', 'SAVE', 'PARTIAL', 'UPDATE', 'CONTEXT'];
 
 /** RFC 9051 §7.1 BADCHARSET with the list of supported charsets. */
 export function badCharset(): Completion {
   return no('Unsupported charset', { name: 'BADCHARSET', value: SEARCH_CHARSETS.map((c) => ({ atom: c })) });
 }
 
-export async function searchCommand(cmd: CommandOf<'SEARCH'>, ctx: CommandContext): Promise<Completion> {
+export async function searchCommand(command: CommandOf<'SEARCH'>, ctx: CommandContext): Promise<Completion> {
   const { view } = selectedState(ctx);
-  const options = (cmd.returnOptions ?? []).map((o) => o.toUpperCase());
+  const options = (command.returnOptions ?? []).map((o) => o.toUpperCase());
   const saving = options.includes('SAVE');
   // RFC 5182 §2.1: a SEARCH with SAVE that fails leaves the saved result empty.
   if (saving) view.savedUids = [];
-  if (cmd.charset && !SEARCH_CHARSETS.includes(cmd.charset.toUpperCase())) return badCharset();
+  if (command.charset && !knownCharset(command.charset)) return badCharset();
+  const cmd = { ...command, key: decodeSearchStrings(command.key, command.charset) };
   const unknown = options.find((o) => !RETURN_OPTIONS.includes(o));
   if (unknown) return bad(`Unsupported RETURN option ${unknown}`);
   // RFC 9394 §3.1: either one PARTIAL, one ALL, or neither.
   if (cmd.partial && options.includes('ALL')) return bad('RETURN ALL and PARTIAL cannot be combined');
+  const updating = options.includes('UPDATE');
+  if (updating && hasContext(ctx, cmd.tag)) return bad('Duplicate search update tag');
 
   // RFC 7162 §3.1.5: MODSEQ in the program enables CONDSTORE and adds the highest MODSEQ of the result.
   const withModSeq = usesModSeq(cmd.key);
@@ -62,9 +68,10 @@ export async function searchCommand(cmd: CommandOf<'SEARCH'>, ctx: CommandContex
     return ok('SEARCH completed');
   }
   // RFC 5182 §2.4: SAVE alone asks for no ESEARCH response at all.
-  if (saving && options.length === 1) return ok('SEARCH completed, result saved');
-  // RFC 4731 §3.1: RETURN () means RETURN (ALL).
-  const wanted = options.filter((o) => o !== 'SAVE').length ? options : ['ALL'];
+  const meaningful = options.filter((o) => o !== 'CONTEXT');
+  if (saving && meaningful.length === 1) return ok('SEARCH completed, result saved');
+  // RFC 4731 §3.1: RETURN () means RETURN (ALL); UPDATE alone asks for no result data (as Dovecot answers it).
+  const wanted = meaningful.filter((o) => o !== 'SAVE').length ? meaningful : ['ALL'];
   const data = esearchData(wanted, hits, cmd.partial && page ? { range: cmd.partial, ids: page.map((h) => (cmd.uid ? h.meta.uid : h.seq)) } : null);
   if (withModSeq && hits.length) {
     // Of the messages returned: with only MIN and/or MAX, just those (RFC 7162 §3.1.5); with PARTIAL, its page.
@@ -77,6 +84,7 @@ export async function searchCommand(cmd: CommandOf<'SEARCH'>, ctx: CommandContex
     data.push(['MODSEQ', highest(returned)]);
   }
   await ctx.send({ type: 'esearch', tag: cmd.tag, uid: cmd.uid, data });
+  if (updating) await keepContext(ctx, { tag: cmd.tag, uid: cmd.uid, key: cmd.key, sort: null }, found.map((h) => h.meta.uid));
   return ok('SEARCH completed');
 }
 

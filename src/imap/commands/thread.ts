@@ -7,15 +7,17 @@ import { formatThreads, orderedSubject, references, type ThreadItem } from '../t
 import type { CommandContext, CommandOf, Completion } from '../state.js';
 import { bad, ok } from '../state.js';
 import { withProgress } from '../progress.js';
-import { badCharset, SEARCH_CHARSETS } from './search.js';
+import { badCharset } from './search.js';
+import { decodeSearchStrings, knownCharset } from '../search-charset.js';
 import { hitsWithSummaries, sortItemOf } from './sort.js';
 
 export const THREAD_ALGORITHMS = ['ORDEREDSUBJECT', 'REFERENCES'];
 
 export async function threadCommand(cmd: CommandOf<'THREAD'>, ctx: CommandContext): Promise<Completion> {
   if (!THREAD_ALGORITHMS.includes(cmd.algorithm)) return bad(`Unsupported threading algorithm ${cmd.algorithm}`);
-  if (!SEARCH_CHARSETS.includes(cmd.charset.toUpperCase())) return badCharset();
-  const hits = await withProgress(ctx, cmd.tag, (async () => hitsWithSummaries(ctx, await runSearch(ctx, cmd.key)))(), 'Still threading');
+  if (!knownCharset(cmd.charset)) return badCharset();
+  const key = decodeSearchStrings(cmd.key, cmd.charset);
+  const hits = await withProgress(ctx, cmd.tag, (async () => hitsWithSummaries(ctx, await runSearch(ctx, key)))(), 'Still threading');
   const items: ThreadItem[] = hits.map((h) => ({
     ...sortItemOf(h, cmd.uid),
     messageId: h.summary.messageId,

@@ -43,6 +43,11 @@ export class Cursor {
   private seg = 0;
   private pos = 0;
   private depth = 0;
+  /**
+   * How string() turns octets into text: 'utf8', or 'latin1' to keep every octet as one
+   * character while SEARCH CHARSET names another charset (the session transcodes them).
+   */
+  stringEncoding: BufferEncoding = 'utf8';
 
   constructor(
     private readonly cmd: FramedCommand,
@@ -177,7 +182,7 @@ export class Cursor {
   }
 
   string(what: string): string {
-    return this.stringBytes(what).toString('utf8');
+    return this.stringBytes(what).toString(this.stringEncoding);
   }
 
   /** astring = 1*ASTRING-CHAR / string. */

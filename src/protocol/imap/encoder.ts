@@ -235,7 +235,7 @@ function writeResponse(out: Out, r: ImapResponse, opts: EncodeOptions): void {
       }
       return;
     case 'fetch':
-      out.push(`* ${r.seq} FETCH (`);
+      out.push(`* ${r.seq} ${r.uidFetch ? 'UIDFETCH' : 'FETCH'} (`);
       r.items.forEach(([name, value], i) => {
         out.push((i > 0 ? ' ' : '') + verbatim(name) + ' ');
         // FLAGS holds flag atoms, never quoted strings (RFC 9051 §7.5.2).

@@ -274,6 +274,13 @@ const COMMANDS: Record<string, BodyParser> = {
   UNSELECT: noArgs('UNSELECT'),
   EXPUNGE: noArgs('EXPUNGE'),
   IDLE: noArgs('IDLE'),
+  // CANCELUPDATE 1*(SP quoted) (RFC 5267 §4.3)
+  CANCELUPDATE: (c) => {
+    c.sp('search tag');
+    const tags = [c.astring('search tag')];
+    while (c.more()) tags.push(c.astring('search tag'));
+    return { name: 'CANCELUPDATE', tags };
+  },
   LOGIN: (c) => {
     c.sp('user name');
     const username = c.astring('user name');

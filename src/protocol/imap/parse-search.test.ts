@@ -154,3 +154,23 @@ test('RETURN (PARTIAL range) (RFC 9394 §3.1): from the first or from the last r
   bad('a SEARCH RETURN (PARTIAL 1:99999999999) ALL', /Invalid partial range/);
   bad('a SEARCH RETURN (PARTIAL 1:2 PARTIAL 3:4) ALL', /twice/);
 });
+
+test('CHARSET other than UTF-8: the strings keep their octets (latin1) for the session to decode; UTF-8 ones are decoded', () => {
+  // "caf\xe9" in ISO-8859-1 is four octets; read as UTF-8 the last would become U+FFFD.
+  const [e] = (() => {
+    const reader = new CommandReader(OPTS);
+    reader.push(Buffer.concat([Buffer.from('a SEARCH CHARSET ISO-8859-1 SUBJECT {4+}\r\n'), Buffer.from([0x63, 0x61, 0x66, 0xe9]), Buffer.from(' BODY x\r\n')]));
+    return [reader.next()];
+  })();
+  if (e?.type !== 'command' || e.command.name !== 'SEARCH') assert.fail(JSON.stringify(e));
+  assert.equal(e.command.charset, 'ISO-8859-1');
+  assert.deepEqual(e.command.key, { type: 'and', keys: [{ type: 'header', field: 'Subject', value: 'caf\u00e9' }, { type: 'body', value: 'x' }] });
+  assert.deepEqual(search('b SEARCH CHARSET UTF-8 SUBJECT {5+}\r\ncaf\u00e9').key, { type: 'and', keys: [{ type: 'header', field: 'Subject', value: 'caf\u00e9' }] });
+});
+
+test('CANCELUPDATE takes one or more tags (RFC 5267 §4.3)', () => {
+  const [e] = read('c CANCELUPDATE "t1" t2');
+  if (e?.type !== 'command') assert.fail(JSON.stringify(e));
+  assert.deepEqual(e.command, { tag: 'c', name: 'CANCELUPDATE', tags: ['t1', 't2'] });
+  assert.equal(read('d CANCELUPDATE')[0]?.type, 'bad');
+});

@@ -156,7 +156,24 @@ export function parseSearch(c: Cursor, uid: boolean): ImapCommandBody {
   } else {
     c.restore(mark);
   }
-  return { name: 'SEARCH', uid, charset, returnOptions, ...(partial ? { partial } : {}), key: searchProgramKeys(c) };
+  return { name: 'SEARCH', uid, charset, returnOptions, ...(partial ? { partial } : {}), key: programIn(c, charset) };
+}
+
+/** Strings in a CHARSET other than UTF-8 are kept octet for octet (latin1) for the session to decode. */
+export function programIn(c: Cursor, charset: string | null): SearchKey {
+  if (charset === null || isUtf8Charset(charset)) return searchProgramKeys(c);
+  c.stringEncoding = 'latin1';
+  try {
+    return searchProgramKeys(c);
+  } finally {
+    c.stringEncoding = 'utf8';
+  }
+}
+
+/** UTF-8, and US-ASCII (a subset): the strings the parser decodes as they are. */
+export function isUtf8Charset(charset: string): boolean {
+  const name = charset.toUpperCase();
+  return name === 'UTF-8' || name === 'US-ASCII' || name === 'UTF8';
 }
 
 /** "(" [return-opt *(SP return-opt)] ")" after RETURN (RFC 4731, RFC 5267 ESORT, RFC 9394 PARTIAL range). */

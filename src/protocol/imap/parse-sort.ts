@@ -6,7 +6,7 @@
  * Unlike SEARCH, the charset is mandatory.
  */
 import { Cursor, ParseError } from './cursor.js';
-import { parseReturnOptions, searchProgramKeys } from './parse-search.js';
+import { parseReturnOptions, programIn, type searchProgramKeys } from './parse-search.js';
 import type { ImapCommandBody, SortCriterion, SortKey } from './types.js';
 
 const SORT_KEYS: readonly SortKey[] = ['ARRIVAL', 'CC', 'DATE', 'FROM', 'SIZE', 'SUBJECT', 'TO', 'DISPLAYFROM', 'DISPLAYTO'];
@@ -34,7 +34,7 @@ function charsetThenKeys(c: Cursor): { charset: string; key: ReturnType<typeof s
   c.sp('charset');
   const charset = c.astring('charset');
   c.sp('search criteria');
-  return { charset, key: searchProgramKeys(c) };
+  return { charset, key: programIn(c, charset) };
 }
 
 /** sort = ["UID" SP] "SORT" [SP "RETURN" SP "(" return-opts ")"] SP sort-criteria SP search-criteria (RFC 5267 §3.2 ESORT). */

@@ -196,6 +196,8 @@ export type ImapCommandBody =
   | { name: 'SETACL'; mailbox: MailboxArg; identifier: string; rights: string }
   | { name: 'DELETEACL' | 'LISTRIGHTS'; mailbox: MailboxArg; identifier: string }
   | { name: 'GETACL' | 'MYRIGHTS'; mailbox: MailboxArg }
+  /** RFC 5267 §4.3: CANCELUPDATE 1*(SP tag). */
+  | { name: 'CANCELUPDATE'; tags: string[] }
   /** RFC 4978: the only algorithm is DEFLATE; `algorithm` upper case as sent. */
   | { name: 'COMPRESS'; algorithm: string }
   /** RFC 9208 §4.1: quota root names and mailbox names as sent. */
@@ -309,8 +311,8 @@ export type ImapResponse =
   | { type: 'search'; ids: number[]; modSeq?: number }
   /** RFC 4731 ESEARCH: `data` pairs like ['COUNT', 3], ['ALL', '1:3,5']. */
   | { type: 'esearch'; tag: string; uid: boolean; data: Array<[string, ImapValue]> }
-  /** One FETCH response; item names are written as given ('UID', 'FLAGS', 'BODY[HEADER]<0>'). */
-  | { type: 'fetch'; seq: number; items: Array<[string, ImapValue]> }
+  /** One FETCH response; item names are written as given ('UID', 'FLAGS', 'BODY[HEADER]<0>'). With `uidFetch`, "* uid UIDFETCH (...)" (RFC 9586 §3.3) and `seq` is the UID. */
+  | { type: 'fetch'; seq: number; items: Array<[string, ImapValue]>; uidFetch?: boolean }
   | { type: 'enabled'; capabilities: string[] }
   | { type: 'id'; params: Array<[string, string | null]> | null }
   /** NAMESPACE: personal, other users, shared; each null or a list of [prefix, delimiter]. */
