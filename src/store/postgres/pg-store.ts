@@ -308,7 +308,7 @@ export class PgMailStore implements MailStore {
    */
   async appendStaged(mailboxId: MailboxId, messages: StagedMessage[]): Promise<AppendResult[]> {
     if (messages.length === 0) return [];
-    const prepared = messages.map((message) => ({
+    const items = messages.map((message) => ({
       message,
       blobId: message.staged.blobId,
       size: message.staged.size,
@@ -316,12 +316,12 @@ export class PgMailStore implements MailStore {
       flags: serializeFlags(canonicalFlags(message.flags ?? [])),
       internalDate: (message.internalDate ?? new Date()).getTime(),
     }));
-    const bytes = sum(prepared.map((p) => p.size));
-    const t = tally(prepared);
-    const blobs = countIds(prepared.map((p) => p.blobId));
+    const bytes = sum(items.map((p) => p.size));
+    const t = tally(items);
+    const blobs = countIds(items.map((p) => p.blobId));
     // One summary per body (a batch may name one body twice: the last one given wins, as before).
     const summaries = new Map<string, string>();
-    for (const p of prepared) if (p.message.summary !== undefined) summaries.set(p.blobId, p.message.summary);
+    for (const p of items) if (p.message.summary !== undefined) summaries.set(p.blobId, p.message.summary);
     return this.db.write(async (c) => {
       // The account row first (the lock order of every mailbox write), then the mailbox row.
       const account = await c.query<{ used_bytes: number; quota_bytes: number | null }>({ ...APPEND_CHARGE, values: [mailboxId, bytes] });
@@ -330,7 +330,7 @@ export class PgMailStore implements MailStore {
       if (quota !== null && used > quota) {
         throw new StoreError('STORE_OVER_QUOTA', `Quota exceeded: ${used - bytes} + ${bytes} bytes > ${quota} bytes`);
       }
-      const n = prepared.length;
+      const n = items.length;
       const mailbox = await c.query<{ name: string; uidvalidity: number; first: number; modseq: number }>({
         ...APPEND_ALLOCATE,
         values: [mailboxId, n, t.messages, t.unseen, t.bytes, t.deleted, t.deletedBytes],
@@ -339,8 +339,8 @@ export class PgMailStore implements MailStore {
       const { name, uidvalidity, first: firstUid, modseq: modSeq } = mailbox.rows[0];
       // RFC 9051 §2.3.1.1: UIDs are 32-bit; past that the mailbox needs a new UIDVALIDITY (not automated). Rolled back.
       if (firstUid + n - 1 > 0xffffffff) throw new StoreError('STORE_UNAVAILABLE', `Mailbox ${name} has run out of UIDs`);
-      const uids = prepared.map((_, i) => firstUid + i);
-      const uidls = await chooseUidls(c, mailboxId, prepared.map((p, i) => ({ preferred: p.message.uidl, generated: generateUidl(uidvalidity, uids[i]) })));
+      const uids = items.map((_, i) => firstUid + i);
+      const uidls = await chooseUidls(c, mailboxId, items.map((p, i) => ({ preferred: p.message.uidl, generated: generateUidl(uidvalidity, uids[i]) })));
       // Several bodies: their rows are locked in id order first (the lock order of every blob write).
       if (blobs.length > 1) await c.query(LOCK_BLOBS, [blobs.map(([id]) => id)]);
       const savedAt = Date.now();
@@ -353,13 +353,13 @@ export class PgMailStore implements MailStore {
           modSeq,
           savedAt,
           uids,
-          prepared.map((p) => p.blobId),
-          prepared.map((p) => p.size),
-          prepared.map((p) => p.internalDate),
-          prepared.map((p) => p.flags),
+          items.map((p) => p.blobId),
+          items.map((p) => p.size),
+          items.map((p) => p.internalDate),
+          items.map((p) => p.flags),
           uidls,
-          prepared.map(() => newEmailId()),
-          prepared.map((p) => p.pop3Size),
+          items.map(() => newEmailId()),
+          items.map((p) => p.pop3Size),
           [...summaries.keys()],
           [...summaries.values()],
         ],
