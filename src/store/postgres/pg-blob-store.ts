@@ -248,8 +248,8 @@ export class PgBlobStore implements BlobStore {
 
   /**
    * Bodies no message names and no hold protects, in batches; `visit`
-   * confirms each (its remove returns false for a held one). recover() on
-   * the mail store does the same work in SQL; this serves the interface.
+   * confirms each (its remove returns false for a held one). This serves the
+   * interface; recover() on the mail store needs no such walk (see there).
    */
   async sweep(visit: SweepVisitor): Promise<number> {
     let removed = 0;
