@@ -4,7 +4,9 @@
  * instances on one schema, as several nodes run them.
  */
 import assert from 'node:assert/strict';
+import { createHash } from 'node:crypto';
 import { after, describe, it } from 'node:test';
+import type pg from 'pg';
 import { migratePostgresStore, openPostgresStore, PG_SCHEMA_VERSION, type PgMailStore } from '../../src/store/postgres/index.js';
 import type { MailStore } from '../../src/store/types.js';
 import { StoreError } from '../../src/store/types.js';
@@ -108,6 +110,72 @@ describe('postgres: several nodes on one database', () => {
     assert.equal(await count(), 0);
   }));
 
+  it('recovers at start without reading every message or body: it keeps what live nodes write and removes what dead ones left', withNodes(2, async ([a, b]) => {
+    const pgA = a as PgMailStore;
+    const account = await a.createAccount('alice@example.com', 'h', null);
+    const inbox = await a.createMailbox(account.id, 'INBOX');
+    for (let i = 0; i < 3; i++) await a.appendMessage(inbox.id, { content: mail(i) });
+    const dead = a.createBlobWriter();
+    await dead.write(Buffer.alloc(300 * 1024, 0x41)); // past one chunk: rows are written
+    const writing = b.createBlobWriter();
+    await writing.write(Buffer.alloc(300 * 1024, 0x42));
+    await pgA.db.query("UPDATE store_nodes SET heartbeat_at = now() - interval '1 hour' WHERE id = $1", [pgA.nodeId]);
+    // Another session holds the message table: a recovery that recounts references would wait for it.
+    const locker = await pgA.db.pool.connect();
+    try {
+      await locker.query('BEGIN');
+      await locker.query('LOCK TABLE messages IN ACCESS EXCLUSIVE MODE');
+      const recovered = b.recover();
+      const waited = await waitsOnLock(pgA.db.pool, recovered);
+      await locker.query('ROLLBACK');
+      assert.equal(waited, false, 'recover() waited for the message table');
+      assert.deepEqual(await recovered, { orphanBlobs: 0, repairedReferenceCounts: 0 });
+    } finally {
+      locker.release();
+    }
+    const chunks = await pgA.db.query<{ n: number }>('SELECT count(*)::int AS n FROM blob_chunks WHERE blob_id LIKE $1', ['s:%']);
+    assert.equal(chunks.rows[0].n, 1, "the live node's chunk stays, the dead node's goes");
+    await writing.write(Buffer.from('end'));
+    const staged = await writing.commit();
+    assert.equal((await b.readBlob(staged.blobId))?.length, 300 * 1024 + 3);
+    await b.releaseStaged([staged]);
+    assert.equal((await b.listMessages(inbox.id)).length, 3);
+  }));
+
+  it('fails the commit of a body whose staged chunks a recovery removed (its node taken for dead), storing nothing', withNodes(2, async ([a, b]) => {
+    const pgA = a as PgMailStore;
+    const writer = a.createBlobWriter();
+    const content = Buffer.alloc(300 * 1024, 0x43);
+    await writer.write(content);
+    await pgA.db.query("UPDATE store_nodes SET heartbeat_at = now() - interval '1 hour' WHERE id = $1", [pgA.nodeId]);
+    await b.recover();
+    await assert.rejects(writer.commit(), (err: unknown) => err instanceof StoreError && err.code === 'STORE_UNAVAILABLE');
+    assert.equal(await b.readBlob(sha256(content)), null);
+  }));
+
+  it('delivers a small message in a few round trips and reads a change in one', withNodes(1, async ([store]) => {
+    const pgStore = store as PgMailStore;
+    const account = await store.createAccount('alice@example.com', 'h', null);
+    const inbox = await store.createMailbox(account.id, 'INBOX');
+    const counter = countStatements(pgStore.db.pool);
+    // What one LMTP delivery asks of the store: the body, its summary read back, the append, the release.
+    const writer = store.createBlobWriter();
+    await writer.write(Buffer.from(`Subject: small\r\n\r\n${'x'.repeat(2000)}\r\n`));
+    const staged = await writer.commit();
+    const body = await store.openBlobRange(staged.blobId, 0, staged.size);
+    for await (const chunk of body!) assert.ok(chunk);
+    const [appended] = await store.appendStaged(inbox.id, [{ staged, summary: 'summary' }]);
+    await store.releaseStaged([staged]);
+    const delivery = counter.take();
+    assert.ok(delivery.roundTrips <= 7, `a delivery took ${delivery.roundTrips} round trips`);
+    assert.ok(delivery.transactions <= 3, `a delivery took ${delivery.transactions} transactions`);
+    // What every IDLE session's node reads when told of it.
+    const changes = await store.getChanges(inbox.id, appended.modSeq - 1);
+    assert.deepEqual(changes.changed.map((m) => m.uid), [appended.uid]);
+    assert.equal(changes.highestModSeq, appended.modSeq);
+    assert.deepEqual(counter.take(), { roundTrips: 1, transactions: 1 });
+  }));
+
   it('refuses to open a schema newer than it knows, naming what to do', async () => {
     const schema = await server.newSchema();
     const store = await openPostgresStore(server.url, { schema });
@@ -148,3 +216,60 @@ describe('postgres: several nodes on one database', () => {
     }
   });
 });
+
+/** Whether `work` waits on a lock before it settles (watched in pg_locks from another connection). */
+async function waitsOnLock(pool: pg.Pool, work: Promise<unknown>): Promise<boolean> {
+  let settled = false;
+  void work.then(
+    () => (settled = true),
+    () => (settled = true),
+  );
+  while (!settled) {
+    const r = await pool.query<{ n: number }>("SELECT count(*)::int AS n FROM pg_locks WHERE NOT granted AND relation = 'messages'::regclass");
+    if (r.rows[0].n > 0) return true;
+    await new Promise((resolve) => setImmediate(resolve));
+  }
+  return false;
+}
+
+/**
+ * Counts the statements the pool's connections send from now on, and the
+ * transactions they make (each BEGIN…COMMIT, and each statement outside one);
+ * the heartbeat is left out. `take` returns the counts so far and starts again.
+ */
+function countStatements(pool: pg.Pool): { take(): { roundTrips: number; transactions: number } } {
+  let roundTrips = 0;
+  let transactions = 0;
+  const wrapped = new WeakSet<object>();
+  const inTransaction = new WeakSet<object>();
+  pool.on('acquire', (client: pg.PoolClient) => {
+    if (wrapped.has(client)) return;
+    wrapped.add(client);
+    const query = client.query.bind(client) as (...args: unknown[]) => unknown;
+    (client as { query: unknown }).query = (...args: unknown[]) => {
+      const first = args[0];
+      const text = typeof first === 'string' ? first : (first as { text: string }).text;
+      if (!text.includes('store_nodes')) {
+        roundTrips++;
+        if (/^BEGIN/.test(text)) {
+          inTransaction.add(client);
+          transactions++;
+        } else if (/^(COMMIT|ROLLBACK)/.test(text)) inTransaction.delete(client);
+        else if (!inTransaction.has(client)) transactions++;
+      }
+      return query(...args);
+    };
+  });
+  return {
+    take() {
+      const counts = { roundTrips, transactions };
+      roundTrips = 0;
+      transactions = 0;
+      return counts;
+    },
+  };
+}
+
+function sha256(bytes: Buffer): string {
+  return createHash('sha256').update(bytes).digest('hex');
+}

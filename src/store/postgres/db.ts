@@ -22,6 +22,20 @@ export interface PostgresOptions {
 /** A connection inside a transaction (or the pool for single statements). */
 export type Queryable = Pick<pg.PoolClient, 'query'>;
 
+/**
+ * A statement run often (each delivery, each IDLE wake-up): prepared once per
+ * connection under its name, so it is parsed and planned once, not each time.
+ * Use with `db.query(statement, params)` or `c.query({ ...statement, values })`.
+ */
+export interface Prepared {
+  readonly name: string;
+  readonly text: string;
+}
+
+export function prepared(name: string, text: string): Prepared {
+  return { name: `mailstead_${name}`, text };
+}
+
 const INT8_OID = 20;
 const NUMERIC_OID = 1700;
 
@@ -68,11 +82,22 @@ export class PgDb {
     return this.options.schema;
   }
 
-  /** One statement on any pooled connection. */
-  async query<R extends pg.QueryResultRow = pg.QueryResultRow>(sql: string, params: unknown[] = []): Promise<pg.QueryResult<R>> {
+  /** One statement on any pooled connection (`sql` a Prepared for the hot paths). */
+  async query<R extends pg.QueryResultRow = pg.QueryResultRow>(sql: string | Prepared, params: unknown[] = []): Promise<pg.QueryResult<R>> {
     this.requireOpen();
     try {
-      return await this.pool.query<R>(sql, params);
+      return await this.pool.query<R>(typeof sql === 'string' ? { text: sql, values: params } : { ...sql, values: params });
+    } catch (err) {
+      throw toStoreError(err);
+    }
+  }
+
+  /** One statement, its rows as arrays of values in column order (no object per row: long listings decode faster). */
+  async queryArrays(sql: string | Prepared, params: unknown[] = []): Promise<unknown[][]> {
+    this.requireOpen();
+    try {
+      const statement = typeof sql === 'string' ? { text: sql } : sql;
+      return (await this.pool.query<unknown[]>({ ...statement, rowMode: 'array', values: params })).rows;
     } catch (err) {
       throw toStoreError(err);
     }

@@ -47,9 +47,9 @@ import { BufferedAppends } from '../buffered-appends.js';
 import { canonicalFlags, hasFlagIn, planFlagChanges, serializeFlags } from '../sqlite/flags.js';
 import { generateUidl, newEmailId, newMailboxObjectId } from '../sqlite/messages.js';
 import type { AccountRow, MailboxListRow, MailboxRow, MessageRow } from '../sqlite/rows.js';
-import { toAccount, toMailbox, toMessageMeta } from '../sqlite/rows.js';
+import { messageRowOf, toAccount, toMailbox, toMessageMeta } from '../sqlite/rows.js';
 import { tally, type Tally } from '../counters.js';
-import type { PgDb, Queryable } from './db.js';
+import { type PgDb, prepared, type Queryable } from './db.js';
 import { dropUnused, PgBlobStore } from './pg-blob-store.js';
 import { getMetadataIn, setMetadataIn } from './metadata.js';
 import { getAclIn, setAclIn, sharedWithIn } from './acl.js';
@@ -69,11 +69,62 @@ const MAILBOX_WITH_COUNTS = `
   FROM mailboxes m`;
 const INSERT_MAILBOX = `INSERT INTO mailboxes (account_id, name, special_use, uidvalidity, uidnext, highest_modseq, object_id)
   VALUES ($1, $2, $3, $4, 1, 1, $5) RETURNING id`;
-const INSERT_MESSAGE = `INSERT INTO messages
-  (mailbox_id, uid, blob_id, size, internal_date, flags, modseq, uidl, email_id, save_date, pop3_size)
-  VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)`;
 const SAVE_SUMMARY = `INSERT INTO message_summaries (blob_id, summary) VALUES ($1, $2)
   ON CONFLICT (blob_id) DO UPDATE SET summary = excluded.summary`;
+/** Blob rows locked in id order (FOR UPDATE applies in the ORDER BY's order): the lock order of every blob write. */
+const LOCK_BLOBS = 'SELECT 1 FROM blobs WHERE id = ANY($1::text[]) ORDER BY id FOR UPDATE';
+/**
+ * An append's rows in one statement: a reference per message on each body
+ * ($2 ids, $3 counts), the message rows and the summaries, these two only
+ * when every body was there (the caller compares `refs` and rolls back).
+ */
+const APPEND_ROWS = prepared(
+  'append_rows',
+  `WITH refs AS (
+    UPDATE blobs b SET refcount = b.refcount + x.n FROM unnest($2::text[], $3::int[]) AS x(id, n) WHERE b.id = x.id RETURNING b.id
+  ), msgs AS (
+    INSERT INTO messages (mailbox_id, uid, blob_id, size, internal_date, flags, modseq, uidl, email_id, save_date, pop3_size)
+    SELECT $1, u.uid, u.blob_id, u.size, u.internal_date, u.flags, $4, u.uidl, u.email_id, $5, u.pop3_size
+    FROM unnest($6::bigint[], $7::text[], $8::bigint[], $9::bigint[], $10::text[], $11::text[], $12::text[], $13::bigint[])
+      AS u(uid, blob_id, size, internal_date, flags, uidl, email_id, pop3_size)
+    WHERE (SELECT count(*) FROM refs) = cardinality($2::text[])
+  ), sums AS (
+    INSERT INTO message_summaries (blob_id, summary)
+    SELECT s.blob_id, s.summary FROM unnest($14::text[], $15::text[]) AS s(blob_id, summary)
+    WHERE (SELECT count(*) FROM refs) = cardinality($2::text[])
+    ON CONFLICT (blob_id) DO UPDATE SET summary = excluded.summary
+  )
+  SELECT (SELECT count(*) FROM refs)::int AS refs`,
+);
+/** An append's first lock: the account row, charged (the caller checks the quota; a refusal rolls back). */
+const APPEND_CHARGE = prepared(
+  'append_charge',
+  `UPDATE accounts SET used_bytes = used_bytes + $2 WHERE id = (SELECT account_id FROM mailboxes WHERE id = $1)
+     RETURNING used_bytes, quota_bytes`,
+);
+/** An append's second lock: the mailbox row, with its UIDs, one MODSEQ and the counters in one UPDATE. */
+const APPEND_ALLOCATE = prepared(
+  'append_allocate',
+  `UPDATE mailboxes SET uidnext = uidnext + $2, highest_modseq = highest_modseq + 1,
+     message_count = message_count + $3, unseen_count = unseen_count + $4, size_bytes = size_bytes + $5,
+     deleted_count = deleted_count + $6, deleted_bytes = deleted_bytes + $7
+   WHERE id = $1 RETURNING name, uidvalidity, uidnext - $2 AS first, highest_modseq AS modseq`,
+);
+/**
+ * What changed since a MODSEQ, in one statement, so one snapshot: the
+ * mailbox's HIGHESTMODSEQ (kind 0, in `uid`), changed messages (kind 1) and
+ * expunged UIDs (kind 2) agree, in one round trip (an IDLE wake-up on every node).
+ */
+const CHANGES = prepared(
+  'changes',
+  `SELECT 0 AS kind, highest_modseq AS uid, NULL::text, NULL::bigint, NULL::bigint, NULL::text, NULL::bigint,
+     NULL::text, NULL::text, NULL::bigint, NULL::bigint FROM mailboxes WHERE id = $1
+   UNION ALL
+   SELECT 1, ${MESSAGE_COLUMNS} FROM messages WHERE mailbox_id = $1 AND modseq > $2
+   UNION ALL
+   SELECT 2, uid, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL FROM expunged WHERE mailbox_id = $1 AND modseq > $2
+   ORDER BY 1, 2`,
+);
 
 export class PgMailStore implements MailStore {
   private readonly blobs: PgBlobStore;
@@ -257,10 +308,13 @@ export class PgMailStore implements MailStore {
   /**
    * One transaction for the batch (RFC 3502 §3: all or none): quota charged
    * for the sum under the account lock, consecutive UIDs sharing one MODSEQ.
+   * Five round trips whatever the batch (BEGIN, account, mailbox, rows,
+   * COMMIT; more only for kept UIDLs or several bodies), so the account and
+   * mailbox locks are held briefly.
    */
   async appendStaged(mailboxId: MailboxId, messages: StagedMessage[]): Promise<AppendResult[]> {
     if (messages.length === 0) return [];
-    const prepared = messages.map((message) => ({
+    const items = messages.map((message) => ({
       message,
       blobId: message.staged.blobId,
       size: message.staged.size,
@@ -268,24 +322,57 @@ export class PgMailStore implements MailStore {
       flags: serializeFlags(canonicalFlags(message.flags ?? [])),
       internalDate: (message.internalDate ?? new Date()).getTime(),
     }));
+    const bytes = sum(items.map((p) => p.size));
+    const t = tally(items);
+    const blobs = countIds(items.map((p) => p.blobId));
+    // One summary per body (a batch may name one body twice: the last one given wins, as before).
+    const summaries = new Map<string, string>();
+    for (const p of items) if (p.message.summary !== undefined) summaries.set(p.blobId, p.message.summary);
     return this.db.write(async (c) => {
-      const [mailbox] = await lockMailboxes(c, [mailboxId]);
-      await charge(c, mailbox.account_id, sum(prepared.map((p) => p.size)));
-      const { firstUid, modSeq } = await allocate(c, mailbox, prepared.length);
-      await count(c, mailboxId, tally(prepared));
-      await addBlobReferences(c, prepared.map((p) => p.blobId));
-      const savedAt = Date.now();
-      const results: AppendResult[] = [];
-      for (let i = 0; i < prepared.length; i++) {
-        const p = prepared[i];
-        const uid = firstUid + i;
-        const generated = generateUidl(mailbox.uidvalidity, uid);
-        const uidl = p.message.uidl !== undefined ? await uidlFor(c, mailboxId, p.message.uidl, generated) : generated;
-        await c.query(INSERT_MESSAGE, [mailboxId, uid, p.blobId, p.size, p.internalDate, p.flags, modSeq, uidl, newEmailId(), savedAt, p.pop3Size]);
-        if (p.message.summary !== undefined) await c.query(SAVE_SUMMARY, [p.blobId, p.message.summary]);
-        results.push({ uidValidity: mailbox.uidvalidity, uid, modSeq });
+      // The account row first (the lock order of every mailbox write), then the mailbox row.
+      const account = await c.query<{ used_bytes: number; quota_bytes: number | null }>({ ...APPEND_CHARGE, values: [mailboxId, bytes] });
+      if (account.rows.length === 0) throw new StoreError('STORE_NO_SUCH_MAILBOX', `No such mailbox: ${mailboxId}`);
+      const { used_bytes: used, quota_bytes: quota } = account.rows[0];
+      if (quota !== null && used > quota) {
+        throw new StoreError('STORE_OVER_QUOTA', `Quota exceeded: ${used - bytes} + ${bytes} bytes > ${quota} bytes`);
       }
-      return results;
+      const n = items.length;
+      const mailbox = await c.query<{ name: string; uidvalidity: number; first: number; modseq: number }>({
+        ...APPEND_ALLOCATE,
+        values: [mailboxId, n, t.messages, t.unseen, t.bytes, t.deleted, t.deletedBytes],
+      });
+      if (mailbox.rows.length === 0) throw new StoreError('STORE_NO_SUCH_MAILBOX', `No such mailbox: ${mailboxId}`);
+      const { name, uidvalidity, first: firstUid, modseq: modSeq } = mailbox.rows[0];
+      // RFC 9051 §2.3.1.1: UIDs are 32-bit; past that the mailbox needs a new UIDVALIDITY (not automated). Rolled back.
+      if (firstUid + n - 1 > 0xffffffff) throw new StoreError('STORE_UNAVAILABLE', `Mailbox ${name} has run out of UIDs`);
+      const uids = items.map((_, i) => firstUid + i);
+      const uidls = await chooseUidls(c, mailboxId, items.map((p, i) => ({ preferred: p.message.uidl, generated: generateUidl(uidvalidity, uids[i]) })));
+      // Several bodies: their rows are locked in id order first (the lock order of every blob write).
+      if (blobs.length > 1) await c.query(LOCK_BLOBS, [blobs.map(([id]) => id)]);
+      const savedAt = Date.now();
+      const r = await c.query<{ refs: number }>({
+        ...APPEND_ROWS,
+        values: [
+          mailboxId,
+          blobs.map(([id]) => id),
+          blobs.map(([, count]) => count),
+          modSeq,
+          savedAt,
+          uids,
+          items.map((p) => p.blobId),
+          items.map((p) => p.size),
+          items.map((p) => p.internalDate),
+          items.map((p) => p.flags),
+          uidls,
+          items.map(() => newEmailId()),
+          items.map((p) => p.pop3Size),
+          [...summaries.keys()],
+          [...summaries.values()],
+        ],
+      });
+      // A body that is gone refuses the append (nothing was inserted; the transaction rolls back).
+      if (r.rows[0].refs !== blobs.length) throw new StoreError('STORE_UNAVAILABLE', 'Message body is gone');
+      return uids.map((uid) => ({ uidValidity: uidvalidity, uid, modSeq }));
     });
   }
 
@@ -302,18 +389,28 @@ export class PgMailStore implements MailStore {
   }
 
   async listMessages(mailboxId: MailboxId): Promise<MessageMeta[]> {
-    return this.db.read(async (c) => {
-      await requireMailbox(c, mailboxId);
-      const r = await c.query<MessageRow>(`SELECT ${MESSAGE_COLUMNS} FROM messages WHERE mailbox_id = $1 ORDER BY uid`, [mailboxId]);
-      return r.rows.map(toMessageMeta);
-    });
+    // One statement (one snapshot, one round trip); rows as arrays, as the SQLite store reads them.
+    const rows = await this.db.queryArrays(`SELECT ${MESSAGE_COLUMNS} FROM messages WHERE mailbox_id = $1 ORDER BY uid`, [mailboxId]);
+    // No row: the mailbox may be gone (it existed when the rows were read otherwise).
+    if (rows.length === 0) await this.requireMailbox(mailboxId);
+    return rows.map((row) => toMessageMeta(messageRowOf(row)));
   }
 
   async getMessages(mailboxId: MailboxId, uids: number[]): Promise<MessageMeta[]> {
-    return this.db.read(async (c) => {
-      await requireMailbox(c, mailboxId);
-      return (await rowsByUid(c, mailboxId, uids)).map(toMessageMeta);
-    });
+    const r =
+      uids.length === 0
+        ? { rows: [] }
+        : await this.db.query<MessageRow>(
+            `SELECT ${MESSAGE_COLUMNS} FROM messages WHERE mailbox_id = $1 AND uid = ANY($2::bigint[]) ORDER BY uid`,
+            [mailboxId, uids],
+          );
+    if (r.rows.length === 0) await this.requireMailbox(mailboxId);
+    return r.rows.map(toMessageMeta);
+  }
+
+  private async requireMailbox(mailboxId: MailboxId): Promise<void> {
+    const r = await this.db.query('SELECT 1 FROM mailboxes WHERE id = $1', [mailboxId]);
+    if (r.rows.length === 0) throw new StoreError('STORE_NO_SUCH_MAILBOX', `No such mailbox: ${mailboxId}`);
   }
 
   async claimRecent(mailboxId: MailboxId, upToUid: number): Promise<number> {
@@ -334,34 +431,27 @@ export class PgMailStore implements MailStore {
   }
 
   async countRecent(mailboxId: MailboxId): Promise<number> {
-    return this.db.read(async (c) => {
-      await requireMailbox(c, mailboxId);
-      const r = await c.query<{ n: string }>(
-        `SELECT count(*) AS n FROM messages
-         WHERE mailbox_id = $1 AND uid >= (SELECT first_recent_uid FROM mailboxes WHERE id = $1)`,
-        [mailboxId],
-      );
-      return Number(r.rows[0]?.n ?? 0);
-    });
+    const r = await this.db.query<{ n: number | null }>(
+      `SELECT (SELECT count(*) FROM messages WHERE mailbox_id = $1 AND uid >= m.first_recent_uid)::int AS n
+         FROM mailboxes m WHERE m.id = $1`,
+      [mailboxId],
+    );
+    if (r.rows.length === 0) throw new StoreError('STORE_NO_SUCH_MAILBOX', `No such mailbox: ${mailboxId}`);
+    return Number(r.rows[0].n ?? 0);
   }
 
   async getChanges(mailboxId: MailboxId, sinceModSeq: number): Promise<MailboxChanges> {
-    return this.db.read(async (c) => {
-      const mailbox = await requireMailbox(c, mailboxId);
-      const changed = await c.query<MessageRow>(
-        `SELECT ${MESSAGE_COLUMNS} FROM messages WHERE mailbox_id = $1 AND modseq > $2 ORDER BY uid`,
-        [mailboxId, sinceModSeq],
-      );
-      const expunged = await c.query<{ uid: number }>(
-        'SELECT uid FROM expunged WHERE mailbox_id = $1 AND modseq > $2 ORDER BY uid',
-        [mailboxId, sinceModSeq],
-      );
-      return {
-        changed: changed.rows.map(toMessageMeta),
-        expunged: expunged.rows.map((r) => r.uid),
-        highestModSeq: mailbox.highest_modseq,
-      };
-    });
+    const rows = await this.db.queryArrays(CHANGES, [mailboxId, sinceModSeq]);
+    let highestModSeq: number | undefined;
+    const changed: MessageMeta[] = [];
+    const expunged: number[] = [];
+    for (const row of rows) {
+      if (row[0] === 0) highestModSeq = row[1] as number;
+      else if (row[0] === 1) changed.push(toMessageMeta(messageRowOf(row.slice(1))));
+      else expunged.push(row[1] as number);
+    }
+    if (highestModSeq === undefined) throw new StoreError('STORE_NO_SUCH_MAILBOX', `No such mailbox: ${mailboxId}`);
+    return { changed, expunged, highestModSeq };
   }
 
   async listMessagesPage(mailboxId: MailboxId, offset: number, limit: number, newestFirst: boolean): Promise<MessageMeta[]> {
@@ -567,8 +657,11 @@ export class PgMailStore implements MailStore {
 
   /**
    * Safe while other nodes run: only what dead nodes left is dropped (their
-   * staging writes and holds, by heartbeat), then reference counts are set
-   * to the messages naming each blob, and bodies nobody names nor holds go.
+   * staging writes and holds, by heartbeat), and the bodies those holds
+   * protected if no message names them. The work is proportional to what
+   * crashed nodes left, not to the store: every transaction keeps reference
+   * counts exact and drops a body with its last reference or hold, so a body
+   * with neither can only be one a dead node held (see PgBlobStore.release).
    */
   // ------------------------------------------------------------ METADATA (metadata.ts)
 
@@ -597,25 +690,17 @@ export class PgMailStore implements MailStore {
   async recover(): Promise<RecoveryReport> {
     return this.db.write(async (c) => {
       const live = `SELECT id FROM store_nodes WHERE heartbeat_at > now() - make_interval(secs => ${NODE_STALE_SECONDS}) OR id = $1`;
-      await c.query(`DELETE FROM blob_holds WHERE node_id NOT IN (${live})`, [this.nodeId]);
+      const holds = await c.query<{ blob_id: string }>(`DELETE FROM blob_holds WHERE node_id NOT IN (${live}) RETURNING blob_id`, [this.nodeId]);
       await c.query(`DELETE FROM blob_staging WHERE node_id NOT IN (${live})`, [this.nodeId]);
       await c.query(`DELETE FROM store_nodes WHERE id NOT IN (${live})`, [this.nodeId]);
       // Chunks of writers that are gone: staging ids ("s:...") are one range of the primary key,
-      // so this reads no committed body. (A body's chunks go with its row, in one transaction.)
+      // so this reads no committed body. (A body's chunks go with its row, in one statement.)
       await c.query(
         `DELETE FROM blob_chunks k WHERE k.blob_id >= 's:' AND k.blob_id < 's;'
            AND NOT EXISTS (SELECT 1 FROM blob_staging s WHERE s.id = k.blob_id)`,
       );
-      const wrong = await c.query<{ id: string; refs: number }>(
-        `UPDATE blobs b SET refcount = x.refs FROM (
-           SELECT b2.id, (SELECT count(*) FROM messages m WHERE m.blob_id = b2.id)::int AS refs FROM blobs b2
-         ) x WHERE x.id = b.id AND x.refs <> b.refcount RETURNING b.id, x.refs`,
-      );
-      const unreferenced = await c.query<{ id: string }>(
-        `SELECT b.id FROM blobs b WHERE b.refcount <= 0 AND NOT EXISTS (SELECT 1 FROM blob_holds h WHERE h.blob_id = b.id) ORDER BY b.id`,
-      );
-      const removed = await dropUnused(c, unreferenced.rows.map((r) => r.id));
-      return { orphanBlobs: removed.length, repairedReferenceCounts: wrong.rows.filter((r) => r.refs > 0).length };
+      const removed = await dropUnused(c, [...new Set(holds.rows.map((r) => r.blob_id))].sort());
+      return { orphanBlobs: removed.length, repairedReferenceCounts: 0 };
     });
   }
 
@@ -641,12 +726,6 @@ async function requireAccount(c: Queryable, id: AccountId): Promise<void> {
   // FOR SHARE: the account cannot be deleted before this transaction commits what refers to it.
   const r = await c.query('SELECT 1 FROM accounts WHERE id = $1 FOR SHARE', [id]);
   if (r.rows.length === 0) throw noSuchAccount(id);
-}
-
-async function requireMailbox(c: Queryable, id: MailboxId): Promise<MailboxRow> {
-  const r = await c.query<MailboxRow>(`SELECT ${MAILBOX_COLUMNS} FROM mailboxes WHERE id = $1`, [id]);
-  if (r.rows.length === 0) throw new StoreError('STORE_NO_SUCH_MAILBOX', `No such mailbox: ${id}`);
-  return r.rows[0];
 }
 
 async function mailboxWithCounts(c: Queryable, id: MailboxId): Promise<MailboxListRow | undefined> {
@@ -752,21 +831,35 @@ async function releaseUsage(c: Queryable, accountId: AccountId, bytes: number): 
   await c.query('UPDATE accounts SET used_bytes = greatest(0, used_bytes - $2) WHERE id = $1', [accountId, bytes]);
 }
 
-/** One more reference per listed id (ascending order of locks); a body that is gone refuses the append. */
+/** One more reference per listed id; a body that is gone refuses the append. */
 async function addBlobReferences(c: Queryable, blobIds: string[]): Promise<void> {
   const counts = countIds(blobIds);
-  for (const [id, n] of counts) {
-    const r = await c.query('UPDATE blobs SET refcount = refcount + $2 WHERE id = $1', [id, n]);
-    if (r.rowCount === 0) throw new StoreError('STORE_UNAVAILABLE', `Message body ${id} is gone`);
-  }
+  const changed = await changeBlobReferences(c, counts, 1);
+  if (changed !== counts.length) throw new StoreError('STORE_UNAVAILABLE', 'Message body is gone');
 }
 
 /** One reference less per listed id; bodies left with none and no hold go in this transaction. */
 async function dropBlobReferences(c: Queryable, blobIds: string[]): Promise<void> {
   const counts = countIds(blobIds);
   if (counts.length === 0) return;
-  for (const [id, n] of counts) await c.query('UPDATE blobs SET refcount = refcount - $2 WHERE id = $1', [id, n]);
+  await changeBlobReferences(c, counts, -1);
   await dropUnused(c, counts.map(([id]) => id));
+}
+
+/**
+ * Moves reference counts by `sign` times each count, in two statements
+ * whatever the number of bodies: the rows are locked in id order first (the
+ * lock order of every blob write), then updated together. Returns the rows changed.
+ */
+async function changeBlobReferences(c: Queryable, counts: Array<[string, number]>, sign: 1 | -1): Promise<number> {
+  if (counts.length === 0) return 0;
+  const ids = counts.map(([id]) => id);
+  if (counts.length > 1) await c.query(LOCK_BLOBS, [ids]);
+  const r = await c.query('UPDATE blobs b SET refcount = b.refcount + x.n FROM unnest($1::text[], $2::int[]) AS x(id, n) WHERE b.id = x.id', [
+    ids,
+    counts.map(([, n]) => sign * n),
+  ]);
+  return r.rowCount ?? 0;
 }
 
 function countIds(ids: string[]): Array<[string, number]> {
@@ -775,10 +868,23 @@ function countIds(ids: string[]): Array<[string, number]> {
   return [...counts.entries()].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
 }
 
-/** A caller-given or kept UIDL unless the mailbox already holds it (RFC 1939 §7: unique within a maildrop). */
-async function uidlFor(c: Queryable, mailboxId: MailboxId, preferred: string, generated: string): Promise<string> {
-  const taken = await c.query('SELECT 1 FROM messages WHERE mailbox_id = $1 AND uidl = $2 LIMIT 1', [mailboxId, preferred]);
-  return taken.rows.length > 0 ? generated : preferred;
+/**
+ * Each message's UIDL: the caller-given one unless the mailbox or an earlier
+ * message of the batch already holds it (RFC 1939 §7: unique within a
+ * maildrop), else the generated one. One query, only when one is given.
+ */
+async function chooseUidls(c: Queryable, mailboxId: MailboxId, wanted: Array<{ preferred?: string; generated: string }>): Promise<string[]> {
+  const preferred = wanted.flatMap((w) => (w.preferred !== undefined ? [w.preferred] : []));
+  const taken = new Set<string>();
+  if (preferred.length > 0) {
+    const r = await c.query<{ uidl: string }>('SELECT uidl FROM messages WHERE mailbox_id = $1 AND uidl = ANY($2::text[])', [mailboxId, preferred]);
+    for (const row of r.rows) taken.add(row.uidl);
+  }
+  return wanted.map((w) => {
+    const uidl = w.preferred !== undefined && !taken.has(w.preferred) ? w.preferred : w.generated;
+    taken.add(uidl);
+    return uidl;
+  });
 }
 
 async function rowsByUid(c: Queryable, mailboxId: MailboxId, uids: number[]): Promise<MessageRow[]> {
