@@ -457,7 +457,8 @@ export class PgMailStore implements MailStore {
   async listMessagesPage(mailboxId: MailboxId, offset: number, limit: number, newestFirst: boolean): Promise<MessageMeta[]> {
     const order = newestFirst ? 'DESC' : 'ASC';
     return this.db.read(async (c) => {
-      await requireMailbox(c, mailboxId);
+      const known = await c.query('SELECT 1 FROM mailboxes WHERE id = $1', [mailboxId]);
+      if (known.rows.length === 0) throw new StoreError('STORE_NO_SUCH_MAILBOX', `No such mailbox: ${mailboxId}`);
       // The page's UIDs come from the messages_by_arrival index alone (an index-only scan skips the offset),
       // then only its rows are read.
       const r = await c.query<MessageRow>(
