@@ -12,7 +12,7 @@ import { startRetentionTimer } from '../domain/retention.js';
 import { generatePassword, type PasswordSettings } from '../domain/passwords.js';
 import { Summarizer } from '../domain/summarizer.js';
 import { createImapSession } from '../imap/session.js';
-import { createLmtpServer, type LmtpServer } from '../lmtp/server.js';
+import type { LmtpServer } from '../lmtp/server.js';
 import { LocalBus } from '../notify/bus.js';
 import { listenForSignals } from '../notify/process-bridge.js';
 import type { Logger } from '../observability/log.js';
@@ -164,6 +164,8 @@ async function startLockedNode(config: MailsteadConfig, log: Logger, out: NodeOu
       const address = parseListenAddress(value)!;
       let port: number;
       if (protocol === 'lmtp') {
+        // smtp-server (~5 MB with its dependencies) is loaded only by a node that listens for LMTP.
+        const { createLmtpServer } = await import('../lmtp/server.js');
         lmtp = createLmtpServer({
           domain,
           log: log.child({ protocol: 'lmtp' }),
