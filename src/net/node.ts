@@ -23,6 +23,11 @@ import { StoreError } from '../store/types.js';
 import { type DataDirLock, lockDataDir } from './data-dir-lock.js';
 import { closeServer, ConnectionTracker, type RunningListener, startSessionListener } from './listeners.js';
 import { loadOrCreateTls, serverTlsOf } from './tls.js';
+import { majorGc, MemoryRelease } from './memory-release.js';
+
+/** How often the session count is sampled, and the drop (in sessions) after which memory is given back. */
+const MEMORY_RELEASE_SAMPLE_MS = 5_000;
+const MEMORY_RELEASE_MIN_DROP = 500;
 
 export interface RunningNode {
   domain: MailDomain;
@@ -211,6 +216,7 @@ async function startLockedNode(config: MailsteadConfig, log: Logger, out: NodeOu
   }
 
   const retention = startRetentionTimer(domain, log.child({ job: 'retention' })); // POP3 EXPIRE (issue 5)
+  const memoryRelease = startMemoryRelease(tracker, log);
   let stopping: Promise<void> | null = null;
   return {
     domain,
@@ -224,6 +230,7 @@ async function startLockedNode(config: MailsteadConfig, log: Logger, out: NodeOu
         await lmtp?.close();
         await Promise.all(closing);
         await retention.stop();
+        clearInterval(memoryRelease);
         await bus.close();
         await maildropLocks?.close();
         await summarizer.close();
@@ -234,6 +241,21 @@ async function startLockedNode(config: MailsteadConfig, log: Logger, out: NodeOu
       return stopping;
     },
   };
+}
+
+/** Samples the session count every few seconds and gives memory back after a burst (memory-release.ts). */
+function startMemoryRelease(tracker: ConnectionTracker, log: Logger): NodeJS.Timeout | undefined {
+  const gc = majorGc();
+  if (!gc) return undefined;
+  const release = new MemoryRelease({
+    minDrop: MEMORY_RELEASE_MIN_DROP,
+    gc: () => {
+      const t0 = performance.now();
+      gc();
+      log.debug({ ms: Math.round(performance.now() - t0), sessions: tracker.count }, 'memory released after a drop in sessions');
+    },
+  });
+  return setInterval(() => release.sample(tracker.count), MEMORY_RELEASE_SAMPLE_MS).unref();
 }
 
 /** `[auth]` as the domain's password settings (`mailstead user add|passwd --config` reads the same keys). */
