@@ -4,15 +4,22 @@
  * one-line messages and exit codes. Nothing imports this folder.
  */
 import { Command, CommanderError } from 'commander';
-import { registerArchiveCommand } from './archive.js';
-import { registerDeliverCommand } from './deliver.js';
-import { registerImportCommand } from './import.js';
-import { registerExpireCommand } from './expire.js';
-import { registerServeCommand } from './serve.js';
-import { registerSpeedtestCommand } from './speedtest.js';
-import { registerStoreCommands } from './store.js';
-import { registerUserCommands } from './user.js';
 import { UsageError } from './util.js';
+
+/**
+ * Each command's module, loaded only when that command runs (or all of them, for help and
+ * unknown commands): `serve` then holds none of the other commands' code (issue 12, memory at start).
+ */
+const COMMANDS: Array<[string, () => Promise<(program: Command) => void>]> = [
+  ['serve', async () => (await import('./serve.js')).registerServeCommand],
+  ['user', async () => (await import('./user.js')).registerUserCommands],
+  ['deliver', async () => (await import('./deliver.js')).registerDeliverCommand],
+  ['expire', async () => (await import('./expire.js')).registerExpireCommand],
+  ['archive', async () => (await import('./archive.js')).registerArchiveCommand],
+  ['import', async () => (await import('./import.js')).registerImportCommand],
+  ['speedtest', async () => (await import('./speedtest.js')).registerSpeedtestCommand],
+  ['store', async () => (await import('./store.js')).registerStoreCommands],
+];
 
 const program = new Command();
 program
@@ -22,14 +29,8 @@ program
   .showHelpAfterError('(run with --help for usage)')
   .exitOverride();
 
-registerServeCommand(program);
-registerUserCommands(program);
-registerDeliverCommand(program);
-registerExpireCommand(program);
-registerArchiveCommand(program);
-registerImportCommand(program);
-registerSpeedtestCommand(program);
-registerStoreCommands(program);
+const named = COMMANDS.find(([name]) => name === process.argv[2]);
+for (const [, load] of named ? [named] : COMMANDS) (await load())(program);
 
 try {
   await program.parseAsync(process.argv);

@@ -122,7 +122,7 @@ describe('NOTIFY (RFC 5465)', () => {
 
     // The selected mailbox is reported as in plain IDLE, not by STATUS.
     await h.domain.deliver(ALICE, message({ subject: 'inbox' }));
-    assert.equal(await c.conn.waitFor('EXISTS'), '* 2 EXISTS\r\n');
+    assert.equal(await c.conn.waitFor('EXISTS'), '* 2 EXISTS\r\n* 2 RECENT\r\n');
     await settle();
     assert.doesNotMatch(c.conn.take(), /STATUS/);
     c.conn.send('DONE\r\n');

@@ -57,6 +57,30 @@ describe('\\Recent for IMAP4rev1 sessions', () => {
     assert.match(await a.cmd('NOOP'), /\* 2 EXISTS\r\n\* 1 RECENT\r\n/);
   });
 
+  it('sessions of one node woken by new mail another already took ask the store once between them, and get 0 RECENT', async () => {
+    const sessions = [];
+    for (let i = 0; i < 4; i++) {
+      const c = await h.open({ login: true });
+      await c.cmd('SELECT INBOX');
+      sessions.push(c);
+    }
+    let claims = 0;
+    const claimRecent = h.domain.claimRecent.bind(h.domain);
+    h.domain.claimRecent = (mailbox, upTo) => {
+      claims++;
+      return claimRecent(mailbox, upTo);
+    };
+    await h.domain.deliver(ALICE, message({ subject: 'for everyone' }));
+    assert.match(await sessions[0]!.cmd('NOOP'), /\* 1 EXISTS\r\n\* 1 RECENT\r\n/);
+    for (const c of sessions.slice(1)) assert.match(await c.cmd('NOOP'), /\* 1 EXISTS\r\n\* 0 RECENT\r\n/);
+    assert.equal(claims, 1);
+    // A later message is claimed again, by whichever session syncs first.
+    await h.domain.deliver(ALICE, message({ subject: 'second' }));
+    assert.match(await sessions[2]!.cmd('NOOP'), /\* 2 EXISTS\r\n\* 1 RECENT\r\n/);
+    assert.match(await sessions[0]!.cmd('NOOP'), /\* 2 EXISTS\r\n\* 1 RECENT\r\n/);
+    assert.equal(claims, 2);
+  });
+
   it('SEARCH RECENT, NEW (recent and unseen) and OLD (search-flags)', async () => {
     const c = await h.open({ login: true });
     await c.cmd('SELECT Archive');

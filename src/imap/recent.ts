@@ -93,11 +93,58 @@ export function withRecentFlags(ctx: CommandContext, responses: readonly ImapRes
   return out ?? responses;
 }
 
+/**
+ * Per node (keyed by its domain), for each mailbox: a UID the store's mark is known to have
+ * reached, and the claim in flight. The mark only rises, so a session whose newest UID is below
+ * it has nothing to take: the 2,000 sessions woken by one delivery ask the store once between
+ * them, not 2,000 times (issue 12), the others waiting for that one claim.
+ */
+interface NodeMark {
+  uidValidity: number;
+  /** The store's mark is at least this. */
+  upTo: number;
+  /** A claim up to `upTo` posted by a session of this node and not answered yet. */
+  claiming: { upTo: number; done: Promise<unknown> } | null;
+}
+const marks = new WeakMap<object, Map<number, NodeMark>>();
+/** Mailboxes remembered per node; past this the oldest is forgotten (it only costs a store call). */
+const MAX_REMEMBERED_MARKS = 10_000;
+
+function nodeMark(ctx: CommandContext, view: MailboxView): NodeMark {
+  let byMailbox = marks.get(ctx.imap.domain);
+  if (!byMailbox) marks.set(ctx.imap.domain, (byMailbox = new Map()));
+  const { id, uidValidity } = view.mailbox;
+  let mark = byMailbox.get(id);
+  if (!mark || mark.uidValidity !== uidValidity) {
+    byMailbox.delete(id);
+    if (byMailbox.size >= MAX_REMEMBERED_MARKS) byMailbox.delete(byMailbox.keys().next().value!);
+    mark = { uidValidity, upTo: 0, claiming: null };
+    byMailbox.set(id, mark);
+  }
+  return mark;
+}
+
 /** Claims (SELECT) or reads (EXAMINE) the mark for the messages of the view past `lastUid`. */
 async function takeNew(ctx: CommandContext, view: MailboxView, selection: Selection): Promise<void> {
   const last = view.exists > 0 ? view.uidAt(view.exists) : 0;
   if (last <= selection.lastUid) return;
-  const first = await ctx.imap.domain.claimRecent(view.mailbox, selection.claims ? last + 1 : 0);
+  const mark = nodeMark(ctx, view);
+  if (mark.claiming && mark.claiming.upTo > last) await mark.claiming.done;
+  if (mark.upTo > last) {
+    // Another session of this node took them already: none is recent here, as the store would say.
+    selection.lastUid = last;
+    return;
+  }
+  const claiming = ctx.imap.domain.claimRecent(view.mailbox, selection.claims ? last + 1 : 0);
+  if (selection.claims) {
+    const entry = { upTo: last + 1, done: claiming.catch(() => {}) };
+    mark.claiming = entry;
+    void entry.done.then(() => {
+      if (mark.claiming === entry) mark.claiming = null;
+    });
+  }
+  const first = await claiming;
+  mark.upTo = Math.max(mark.upTo, selection.claims ? Math.max(first, last + 1) : first);
   const from = Math.max(first, selection.lastUid + 1);
   // UIDs ascend with sequence numbers: walk back from the end over the new ones only.
   for (let seq = view.exists; seq >= 1; seq--) {

@@ -271,7 +271,8 @@ class ImapSession implements Session, CommandContext {
     responses = await recentAfterSync(this, s.view, responses);
     // RFC 5267 §4: ESEARCH ADDTO/REMOVEFROM for search contexts kept with RETURN (UPDATE).
     responses = await withContextUpdates(this, s.view, contextSeqs, responses);
-    for (const r of responses) await this.send(r);
+    // One encode and one write (one TLS record) for EXISTS, RECENT and FETCH: a push to 2,000 sessions is 2,000 writes, not 4,000.
+    await this.sendAll(responses);
     if (this.notify) {
       await sendNewMessageFetches(this, lastUid);
       await this.flushNotify();

@@ -12,7 +12,7 @@ import { startRetentionTimer } from '../domain/retention.js';
 import { generatePassword, type PasswordSettings } from '../domain/passwords.js';
 import { Summarizer } from '../domain/summarizer.js';
 import { createImapSession } from '../imap/session.js';
-import { createLmtpServer, type LmtpServer } from '../lmtp/server.js';
+import type { LmtpServer } from '../lmtp/server.js';
 import { LocalBus } from '../notify/bus.js';
 import { listenForSignals } from '../notify/process-bridge.js';
 import type { Logger } from '../observability/log.js';
@@ -25,6 +25,11 @@ import { type DataDirLock, lockDataDir } from './data-dir-lock.js';
 import { closeServer, ConnectionTracker, type RunningListener, startSessionListener } from './listeners.js';
 import { loadOrCreateTls, serverTlsOf } from './tls.js';
 import { type RunningWebListener, startWebListener } from '../web/server.js';
+import { majorGc, MemoryRelease } from './memory-release.js';
+
+/** How often the session count is sampled, and the drop (in sessions) after which memory is given back. */
+const MEMORY_RELEASE_SAMPLE_MS = 5_000;
+const MEMORY_RELEASE_MIN_DROP = 500;
 
 export interface RunningNode {
   domain: MailDomain;
@@ -175,6 +180,8 @@ async function startLockedNode(config: MailsteadConfig, log: Logger, out: NodeOu
       const address = parseListenAddress(value)!;
       let port: number;
       if (protocol === 'lmtp') {
+        // smtp-server (~5 MB with its dependencies) is loaded only by a node that listens for LMTP.
+        const { createLmtpServer } = await import('../lmtp/server.js');
         lmtp = createLmtpServer({
           domain,
           log: log.child({ protocol: 'lmtp' }),
@@ -238,6 +245,7 @@ async function startLockedNode(config: MailsteadConfig, log: Logger, out: NodeOu
   }
 
   const retention = startRetentionTimer(domain, log.child({ job: 'retention' })); // POP3 EXPIRE (issue 5)
+  const memoryRelease = startMemoryRelease(tracker, log);
   let stopping: Promise<void> | null = null;
   return {
     domain,
@@ -251,6 +259,7 @@ async function startLockedNode(config: MailsteadConfig, log: Logger, out: NodeOu
         await lmtp?.close();
         await Promise.all(closing);
         await retention.stop();
+        clearInterval(memoryRelease);
         await bus.close();
         await maildropLocks?.close();
         await summarizer.close();
@@ -261,6 +270,21 @@ async function startLockedNode(config: MailsteadConfig, log: Logger, out: NodeOu
       return stopping;
     },
   };
+}
+
+/** Samples the session count every few seconds and gives memory back after a burst (memory-release.ts). */
+function startMemoryRelease(tracker: ConnectionTracker, log: Logger): NodeJS.Timeout | undefined {
+  const gc = majorGc();
+  if (!gc) return undefined;
+  const release = new MemoryRelease({
+    minDrop: MEMORY_RELEASE_MIN_DROP,
+    gc: () => {
+      const t0 = performance.now();
+      gc();
+      log.debug({ ms: Math.round(performance.now() - t0), sessions: tracker.count }, 'memory released after a drop in sessions');
+    },
+  });
+  return setInterval(() => release.sample(tracker.count), MEMORY_RELEASE_SAMPLE_MS).unref();
 }
 
 /** `[auth]` as the domain's password settings (`mailstead user add|passwd --config` reads the same keys). */

@@ -232,6 +232,47 @@ describe('SQLite store in a worker thread', () => {
     });
   });
 
+  it('starts one thread; the read thread only when a read meets a write in flight, answering the reads sent meanwhile', async () => {
+    await withStore(async (raw) => {
+      const store = raw as WorkerSqliteStore;
+      const account = await store.createAccount('lazy@example.com', 'x', null);
+      const inbox = await store.createMailbox(account.id, 'INBOX');
+      // Reads and writes one after the other: the writer answers both, no second thread.
+      await store.appendMessage(inbox.id, { content: message(1) });
+      assert.equal((await store.listMessages(inbox.id)).length, 1);
+      assert.equal(await store.threads(), 1);
+      // Reads that arrive while writes are in flight, before the reader is up: all answered.
+      const writes = Array.from({ length: 20 }, (_, i) => store.createMailbox(account.id, `Box${i}`));
+      const reads = Array.from({ length: 20 }, () => store.getMailboxById(inbox.id));
+      const [boxes] = await Promise.all([Promise.all(reads), Promise.all(writes)]);
+      for (const box of boxes) assert.equal(box?.messageCount, 1);
+      assert.equal(await store.threads(), 2);
+      // Read-your-writes holds on the new thread too.
+      const { uid } = await store.appendMessage(inbox.id, { content: message(99) });
+      assert.equal((await store.getMessages(inbox.id, [uid]))[0]?.uid, uid);
+      assert.equal((await store.listMailboxes(account.id)).length, 21);
+    });
+  });
+
+  it('fails every call with STORE_UNAVAILABLE once a store thread dies, the read thread started on demand included', async () => {
+    for (const which of ['writer', 'reader'] as const) {
+      const store = await openSqliteStore(freshPath());
+      try {
+        const account = await store.createAccount(`${which}@example.com`, 'x', null);
+        if (which === 'reader') {
+          await Promise.all([store.createMailbox(account.id, 'A'), store.listMailboxes(account.id)]);
+          assert.equal(await (store as WorkerSqliteStore).threads(), 2);
+        }
+        const thread = (store as unknown as Record<string, { terminate(): Promise<number> }>)[which];
+        await thread.terminate();
+        await assert.rejects(store.listAccounts(), (err: unknown) => err instanceof StoreError && err.code === 'STORE_UNAVAILABLE');
+        await assert.rejects(store.createMailbox(account.id, 'B'), (err: unknown) => err instanceof StoreError && err.code === 'STORE_UNAVAILABLE');
+      } finally {
+        await store.close();
+      }
+    }
+  });
+
   it('reports a closed store as STORE_UNAVAILABLE', async () => {
     const store = await openSqliteStore(freshPath());
     await store.close();

@@ -21,6 +21,11 @@
  *   answered only after its COMMIT, so a read posted after that starts a read
  *   transaction that sees it. Calls posted before an earlier write resolved
  *   are concurrent with it and may or may not see it (as with any pool).
+ * - The reader starts on demand (issue 12: each thread is a V8 isolate of
+ *   ~13 MB): until a read arrives while a write is in flight, reads go to
+ *   the writer, which answers them in order (a server at rest, or one that
+ *   only reads, never starts it). Reads posted while it starts still go to
+ *   the writer; a reader that cannot start leaves them there.
  * - The writer never busy-waits: BEGIN IMMEDIATE is tried without waiting
  *   and retried on a timer while another process holds the lock (up to
  *   busy_timeout, then STORE_UNAVAILABLE, as before).
@@ -78,6 +83,8 @@ import { READS } from './worker-protocol.js';
 interface Pending {
   resolve: (value: unknown) => void;
   reject: (err: Error) => void;
+  /** A write posted to the writer (what makes a read worth a thread of its own). */
+  write: boolean;
 }
 
 /** What the worker counts, for tests and benchmarks. */
@@ -91,6 +98,11 @@ export class WorkerSqliteStore implements MailStore {
   private readonly pending = new Map<number, Pending>();
   private failure: StoreError | null = null;
   private closing = false;
+  /** Writes posted to the writer and not answered yet. */
+  private writesInFlight = 0;
+  /** The read thread, once started (see the design above); null until then. */
+  private reader: Worker | null = null;
+  private readerStart: Promise<void> | null = null;
   /** Settles once the latest appendMessages has posted its metadata (UID order = call order). */
   private readonly bufferedAppends = new BufferedAppends(
     { put: (content) => this.blobs.put(content) },
@@ -100,34 +112,61 @@ export class WorkerSqliteStore implements MailStore {
 
   private constructor(
     private readonly writer: Worker,
-    private readonly reader: Worker,
     private readonly blobs: FileBlobStore,
+    private readonly readerInit: WorkerInit,
   ) {
-    for (const worker of [writer, reader]) {
-      worker.on('message', (reply: WorkerReply) => this.settle(reply));
-      worker.on('error', (err) => this.fail(`The mail store stopped: ${err.message}`));
-      worker.on('exit', () => {
-        if (!this.closing) this.fail('The mail store is closed');
-      });
-      worker.unref();
-    }
+    this.watch(writer);
   }
 
-  /**
-   * Starts the writer, which opens and migrates the database, then the
-   * reader on the migrated file; resolves once both are ready.
-   */
+  /** Opens and migrates the database on the writer thread; resolves once it is ready (the reader comes later, on demand). */
   static async open(path: string, options: SqliteOptions = {}): Promise<WorkerSqliteStore> {
     const writer = await startReady({ path, options, role: 'writer' });
-    let reader: Worker;
-    try {
-      reader = await startReady({ path, options, role: 'reader' });
-    } catch (err) {
-      await writer.terminate();
-      throw err;
-    }
     // The database opened: now the body directory may be created (as the in-thread store does).
-    return new WorkerSqliteStore(writer, reader, new FileBlobStore(options.blobDir ?? `${path}.blobs`));
+    return new WorkerSqliteStore(writer, new FileBlobStore(options.blobDir ?? `${path}.blobs`), { path, options, role: 'reader' });
+  }
+
+  /** Store threads running once any reader start under way has settled (tests: the reader starts on demand). */
+  async threads(): Promise<number> {
+    await this.readerStart;
+    return this.reader ? 2 : 1;
+  }
+
+  private watch(worker: Worker): void {
+    worker.on('message', (reply: WorkerReply) => this.settle(reply));
+    worker.on('error', (err) => this.fail(`The mail store stopped: ${err.message}`));
+    worker.on('exit', () => {
+      if (!this.closing) this.fail('The mail store is closed');
+    });
+    worker.unref();
+  }
+
+  /** Where a read goes: the reader when it runs; else the writer, starting the reader when a write is in flight. */
+  private readTarget(): Worker {
+    if (this.reader) return this.reader;
+    if (this.writesInFlight > 0) this.startReader();
+    return this.writer;
+  }
+
+  private startReader(): void {
+    if (this.readerStart || this.closing || this.failure) return;
+    this.readerStart = startReady(this.readerInit).then(
+      (reader) => {
+        if (this.closing || this.failure) {
+          void reader.terminate();
+          return;
+        }
+        this.watch(reader);
+        if (this.pending.size > 0) reader.ref();
+        this.reader = reader;
+      },
+      () => {
+        // Reads stay on the writer, which answers them as before: slower under writes, never wrong.
+      },
+    );
+  }
+
+  private get workers(): Worker[] {
+    return this.reader ? [this.writer, this.reader] : [this.writer];
   }
 
   /** Counters of the store thread (tests: group commit). */
@@ -387,15 +426,20 @@ export class WorkerSqliteStore implements MailStore {
   }
 
   async close(): Promise<void> {
-    if (this.failure) return;
+    if (this.failure) {
+      // A thread died (or an earlier close ran): the other one, if any, goes too.
+      await Promise.all(this.workers.map((w) => w.terminate()));
+      return;
+    }
     this.closing = true;
     try {
+      await this.readerStart;
       // The writer last: it finishes the writes posted before.
-      await this.call('close', [], undefined, this.reader);
+      if (this.reader) await this.call('close', [], undefined, this.reader);
       await this.call('close', []);
     } finally {
       this.fail('The mail store is closed');
-      await Promise.all([this.writer.terminate(), this.reader.terminate()]);
+      await Promise.all(this.workers.map((w) => w.terminate()));
     }
   }
 
@@ -406,9 +450,11 @@ export class WorkerSqliteStore implements MailStore {
     method: string,
     args: unknown[],
     holds?: Array<[string, string]>,
-    worker = READS.has(method) ? this.reader : this.writer,
+    target?: Worker,
   ): Promise<T> {
     if (this.failure) return Promise.reject(this.failure);
+    const worker = target ?? (READS.has(method) ? this.readTarget() : this.writer);
+    const write = worker === this.writer && !READS.has(method);
     const id = this.nextId++;
     const request: WorkerRequest = { id, method, args, ...(holds && holds.length > 0 ? { holds } : {}) };
     return new Promise<T>((resolve, reject) => {
@@ -419,8 +465,9 @@ export class WorkerSqliteStore implements MailStore {
         reject(err instanceof Error ? err : new Error(String(err)));
         return;
       }
-      if (this.pending.size === 0) for (const w of [this.writer, this.reader]) w.ref();
-      this.pending.set(id, { resolve: resolve as (value: unknown) => void, reject });
+      if (this.pending.size === 0) for (const w of this.workers) w.ref();
+      if (write) this.writesInFlight++;
+      this.pending.set(id, { resolve: resolve as (value: unknown) => void, reject, write });
     });
   }
 
@@ -429,7 +476,8 @@ export class WorkerSqliteStore implements MailStore {
     const pending = this.pending.get(reply.id);
     if (!pending) return;
     this.pending.delete(reply.id);
-    if (this.pending.size === 0) for (const w of [this.writer, this.reader]) w.unref();
+    if (pending.write) this.writesInFlight--;
+    if (this.pending.size === 0) for (const w of this.workers) w.unref();
     if (reply.ok) pending.resolve(reply.value);
     else pending.reject(revive(reply.error));
   }
@@ -438,6 +486,7 @@ export class WorkerSqliteStore implements MailStore {
     this.failure ??= new StoreError('STORE_UNAVAILABLE', message);
     for (const pending of this.pending.values()) pending.reject(this.failure);
     this.pending.clear();
+    this.writesInFlight = 0;
   }
 }
 
