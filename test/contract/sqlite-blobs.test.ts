@@ -44,6 +44,17 @@ async function drain(stream: Readable): Promise<Buffer> {
   return Buffer.concat(chunks);
 }
 
+/** A new store file with one account and its INBOX, closed again. */
+async function storeWithInbox(): Promise<{ path: string; inboxId: number }> {
+  const path = freshPath();
+  let inboxId = 0;
+  await withStore(path, async (store) => {
+    const account = await store.createAccount('a@example.com', 'h', null);
+    inboxId = (await store.createMailbox(account.id, 'INBOX')).id;
+  });
+  return { path, inboxId };
+}
+
 async function withStore(path: string, fn: (store: MailStore) => Promise<void>): Promise<void> {
   const store = await openSqliteStore(path);
   try {
@@ -245,12 +256,7 @@ describe('sqlite store bodies in files', () => {
   }
 
   it('keeps acknowledged small bodies killed before their move: readable from the commit, settled by a later delivery or by recovery', async () => {
-    const path = freshPath();
-    let inboxId = 0;
-    await withStore(path, async (store) => {
-      const account = await store.createAccount('a@example.com', 'h', null);
-      inboxId = (await store.createMailbox(account.id, 'INBOX')).id;
-    });
+    const { path, inboxId } = await storeWithInbox();
     const shared = Buffer.from('Subject: shared\r\n\r\nshared\r\n');
     const torn = Buffer.from('Subject: torn\r\n\r\ntorn\r\n');
     const acked = await appendStagedAndDie(path, inboxId, ['shared', 'torn']);
@@ -309,12 +315,7 @@ describe('sqlite store bodies in files', () => {
   for (const [size, pad] of [['small', 0], ['large', 200 * 1024]] as const) {
     for (const point of size === 'small' ? (['store.append.body-fsynced', 'store.append.body-written'] as const) : (['store.append.body-fsynced'] as const)) {
       it(`leaves, after a crash at ${point} (${size} body), nothing that startup recovery does not remove`, async () => {
-        const path = freshPath();
-        let inboxId = 0;
-        await withStore(path, async (store) => {
-          const account = await store.createAccount('a@example.com', 'h', null);
-          inboxId = (await store.createMailbox(account.id, 'INBOX')).id;
-        });
+        const { path, inboxId } = await storeWithInbox();
         const script = fileURLToPath(new URL('./append-and-die.ts', import.meta.url));
         const child = spawn(process.execPath, ['--import', 'tsx', script, path, String(inboxId), 'lost', String(pad)], {
           stdio: ['ignore', 'pipe', 'ignore'],
@@ -344,12 +345,7 @@ describe('sqlite store bodies in files', () => {
   }
 
   it('keeps a small body committed at store.append.metadata-committed (killed before the reply), moved by recovery', async () => {
-    const path = freshPath();
-    let inboxId = 0;
-    await withStore(path, async (store) => {
-      const account = await store.createAccount('a@example.com', 'h', null);
-      inboxId = (await store.createMailbox(account.id, 'INBOX')).id;
-    });
+    const { path, inboxId } = await storeWithInbox();
     const script = fileURLToPath(new URL('./append-and-die.ts', import.meta.url));
     const child = spawn(process.execPath, ['--import', 'tsx', script, path, String(inboxId), 'committed'], {
       stdio: ['ignore', 'ignore', 'ignore'],

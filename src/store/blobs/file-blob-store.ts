@@ -272,13 +272,7 @@ export class FileBlobStore implements LocalBlobStore {
     if (statSync(path, { throwIfNoEntry: false })) return;
     const tmp = this.tmpPath();
     try {
-      const fd = openSync(tmp, 'wx', 0o640);
-      try {
-        for (let at = 0; at < content.length; ) at += writeSync(fd, content, at);
-        fsyncSync(fd);
-      } finally {
-        closeSync(fd);
-      }
+      this.writeSyncedSync(tmp, content);
       mkdirSync(dirname(path), { recursive: true, mode: 0o750 });
       try {
         linkSync(tmp, path);
@@ -344,13 +338,7 @@ export class FileBlobStore implements LocalBlobStore {
     }
     const tmp = this.tmpPath();
     try {
-      const fd = openSync(tmp, 'wx', 0o640);
-      try {
-        for (let at = 0; at < content.length; ) at += writeSync(fd, content, at);
-        fsyncSync(fd);
-      } finally {
-        closeSync(fd);
-      }
+      this.writeSyncedSync(tmp, content);
       mkdirSync(dirname(path), { recursive: true, mode: 0o750 });
       renameSync(tmp, path);
       this.unsyncedDirs.add(dirname(path));
@@ -459,6 +447,17 @@ export class FileBlobStore implements LocalBlobStore {
   }
 
   // ------------------------------------------------------------------ private
+
+  /** A new file with these bytes, synced (importSync, adoptSync). */
+  private writeSyncedSync(path: string, content: Buffer): void {
+    const fd = openSync(path, 'wx', 0o640);
+    try {
+      for (let at = 0; at < content.length; ) at += writeSync(fd, content, at);
+      fsyncSync(fd);
+    } finally {
+      closeSync(fd);
+    }
+  }
 
   private async openFile(blobId: string): Promise<FileHandle | null> {
     const path = this.pathOf(blobId);
