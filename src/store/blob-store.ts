@@ -22,6 +22,14 @@ export interface StagedBlob {
   readonly size: number;
   /** RFC 1939 octets (CRLF line ends, before byte-stuffing), counted as the bytes went by (pop3-size.ts). */
   readonly pop3Size: number;
+  /**
+   * Set instead of a durable file for a small body when the store defers
+   * (the SQLite worker store's file blob store): the bytes, which the
+   * metadata commit naming the body stores in the same transaction, so one
+   * sync covers body and metadata; the body goes to its file after that
+   * commit. A backend that does not defer never sets it.
+   */
+  readonly pending?: Uint8Array;
 }
 
 /** Receives one body as it arrives; the hash and the size are computed on the way. */
@@ -31,7 +39,9 @@ export interface BlobWriter {
   /** Writes a chunk; resolves once the chunk is handed on, so awaiting it is the backpressure. */
   write(chunk: Buffer): Promise<void>;
   /**
-   * Makes the body durable (data and name synced) and returns its address.
+   * Makes the body durable (data and name synced) and returns its address,
+   * or, for a small body of a deferring store, returns its bytes with it
+   * (`StagedBlob.pending`) for the metadata commit to make durable.
    * Identical content is stored once. The body stays protected from sweeps
    * until `BlobStore.release` (called by the store after the metadata commit).
    */
@@ -90,4 +100,16 @@ export interface LocalBlobStore extends BlobStore {
   hasSync(blobId: string): boolean;
   /** Syncs the names importSync created; called before committing the metadata that drops the old copies. */
   flushImportsSync(): void;
+  /**
+   * Gives a pending body (StagedBlob.pending) its content address from the
+   * writer's synced temporary file (which is used up); returns the
+   * directories whose syncs make the name durable. Inside the write lock.
+   */
+  linkPendingSync(blobId: string, tmp: string): string[];
+  /**
+   * Recovery of a pending body from its committed bytes: stores them under
+   * their content address, durable with flushImportsSync, replacing a file of
+   * that name whose bytes differ (one whose writer's sync never completed).
+   */
+  adoptSync(blobId: string, content: Buffer): void;
 }

@@ -1,14 +1,14 @@
 /** A database written before schema version 2 opens, and its mail gets EMAILIDs and (lazily) summaries. */
 import assert from 'node:assert/strict';
 import { createHash } from 'node:crypto';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, it } from 'node:test';
 import Database from 'better-sqlite3';
 import { wireSize } from '../../src/protocol/pop3/index.js';
 import { openSqliteStore } from '../../src/store/index.js';
-import { MIGRATIONS } from '../../src/store/sqlite/schema.js';
+import { MIGRATIONS, SCHEMA_VERSION } from '../../src/store/sqlite/schema.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'mailstead-migration-'));
 after(() => rmSync(dir, { recursive: true, force: true }));
@@ -228,4 +228,49 @@ it('brings a schema 7 database forward: mail kept, METADATA and ACL tables added
   } finally {
     tables.close();
   }
+});
+
+/**
+ * A database as the release before schema 10 leaves it (migrations up to 7,
+ * bodies in files): everything stays readable, and a new small body rides in
+ * its commit (pending_bodies) and ends in its file like the others.
+ */
+it('brings a schema 7 database forward: bodies in files stay, new small bodies pass through pending_bodies', async () => {
+  const path = join(dir, 'v7.db');
+  const db = new Database(path);
+  db.exec(`CREATE TABLE schema_version (version INTEGER PRIMARY KEY, applied_at INTEGER NOT NULL, description TEXT NOT NULL)`);
+  for (const migration of MIGRATIONS.filter((m) => m.version <= 7)) {
+    db.exec(migration.sql);
+    db.prepare('INSERT INTO schema_version VALUES (?, 0, ?)').run(migration.version, migration.description);
+  }
+  const old = Buffer.from('Subject: old\r\n\r\nstored by the previous release\r\n');
+  const oldId = createHash('sha256').update(old).digest('hex');
+  mkdirSync(join(`${path}.blobs`, oldId.slice(0, 2), oldId.slice(2, 4)), { recursive: true });
+  writeFileSync(join(`${path}.blobs`, oldId.slice(0, 2), oldId.slice(2, 4), oldId), old);
+  db.prepare("INSERT INTO accounts (address, password_hash, quota_bytes, used_bytes, created_at) VALUES ('a@example.com', 'h', NULL, ?, 0)").run(old.length);
+  db.prepare("INSERT INTO mailboxes (account_id, name, uidvalidity, uidnext, highest_modseq, object_id, message_count, unseen_count, size_bytes) VALUES (1, 'INBOX', 7, 2, 2, 'Finbox000000000000000000', 1, 1, ?)").run(old.length);
+  db.prepare('INSERT INTO blobs (id, size, refcount) VALUES (?, ?, 1)').run(oldId, old.length);
+  db.prepare("INSERT INTO messages (mailbox_id, uid, blob_id, size, internal_date, flags, modseq, uidl, email_id, pop3_size) VALUES (1, 1, ?, ?, 0, '', 2, 'u1', 'M1', ?)").run(oldId, old.length, old.length);
+  db.close();
+
+  const store = await openSqliteStore(path);
+  const fresh = Buffer.from('Subject: new\r\n\r\nafter the upgrade\r\n');
+  try {
+    const [meta] = await store.getMessages(1, [1]);
+    assert.deepEqual(await store.readBlob(meta.blobId), old);
+    const [added] = await store.appendMessages(1, [{ content: fresh }]);
+    const [addedMeta] = await store.getMessages(1, [added.uid]);
+    assert.deepEqual(await store.readBlob(addedMeta.blobId), fresh);
+  } finally {
+    await store.close();
+  }
+  const after = new Database(path, { readonly: true });
+  try {
+    assert.equal(after.prepare('SELECT count(*) FROM pending_bodies').pluck().get(), 0, 'moved to its file before the close');
+    assert.equal(after.prepare('SELECT max(version) FROM schema_version').pluck().get(), SCHEMA_VERSION);
+  } finally {
+    after.close();
+  }
+  const freshId = createHash('sha256').update(fresh).digest('hex');
+  assert.deepEqual(readFileSync(join(`${path}.blobs`, freshId.slice(0, 2), freshId.slice(2, 4), freshId)), fresh);
 });

@@ -177,6 +177,72 @@ describe('file blob store reads', () => {
   });
 });
 
+describe('file blob store durability order', () => {
+  /**
+   * A commit links the body under its content address and syncs bytes and
+   * name at once, so the name exists before the bytes are durable. A writer
+   * (here or in another process: a second store on the same root) that finds
+   * the name while the first writer's sync still runs must not trust it
+   * unsynced: before its commit or put returns, the bytes under that name and
+   * its directory must have been synced after the name appeared.
+   */
+  it('trusts a body found stored only once it and its directory are synced (its writer may still be syncing)', async () => {
+    const root = freshRoot();
+    let firstSyncCalled!: () => void;
+    const firstSyncRunning = new Promise<void>((resolve) => (firstSyncCalled = resolve));
+    let finishFirstSync!: () => void;
+    const firstSyncMayFinish = new Promise<void>((resolve) => (finishFirstSync = resolve));
+    const writerA = new FileBlobStore(root, {
+      syncFile: async (handle) => {
+        firstSyncCalled();
+        await firstSyncMayFinish;
+        await handle.sync();
+      },
+    });
+    const synced: Array<{ ino: number; done: boolean }> = [];
+    const dirSyncs: Array<{ dir: string; done: boolean }> = [];
+    const other = new FileBlobStore(root, {
+      syncFile: async (handle) => {
+        const entry = { ino: (await handle.stat()).ino, done: false };
+        synced.push(entry);
+        await handle.sync();
+        entry.done = true;
+      },
+      syncDir: async (dir) => {
+        const entry = { dir, done: false };
+        dirSyncs.push(entry);
+        const { fsyncDir } = await import('./fs-sync.js');
+        await fsyncDir(dir);
+        entry.done = true;
+      },
+    });
+    const body = Buffer.from('Subject: the same body\r\n\r\ndelivered twice at once\r\n');
+    const a = writerA.createWriter();
+    await a.write(body);
+    const aCommitted = a.commit();
+    await firstSyncRunning;
+    const path = writerA.pathOf(sha256(body))!;
+
+    const viaWriter = async () => {
+      const w = other.createWriter();
+      await w.write(body);
+      return w.commit();
+    };
+    for (const [how, second] of [['writer', viaWriter], ['put', () => other.put(body)]] as const) {
+      synced.length = 0;
+      dirSyncs.length = 0;
+      const staged = await second();
+      const { ino } = statSync(path);
+      assert.ok(synced.some((s) => s.ino === ino && s.done), `${how}: the bytes under the name were synced before it returned`);
+      assert.ok(dirSyncs.some((d) => d.dir === join(path, '..') && d.done), `${how}: the name's directory was synced before it returned`);
+      await other.release(staged);
+    }
+    finishFirstSync();
+    await writerA.release(await aCommitted);
+    assert.deepEqual(await writerA.read(sha256(body)), body);
+  });
+});
+
 describe('file blob store recovery', () => {
   it('removes partial bodies and holds of dead writers, keeps those of live ones', async () => {
     const store = new FileBlobStore(freshRoot());

@@ -3,8 +3,22 @@
  * by its sha256 (`blobs/ab/cd/<sha256>`), so identical content is stored once.
  *
  * A writer fills a temporary file in `blobs/tmp/` (same filesystem), hashing
- * on the way; commit fsyncs it, links it under its final name and fsyncs the
- * directory. The temporary name stays as a second hard link, the writer's
+ * on the way; commit links it under its final name, then fsyncs the file and
+ * the directory at once (one sync's wait per body instead of two in a row).
+ * So a name may exist before its bytes are durable: nobody trusts a name
+ * before a sync of its bytes has completed after they were written. A writer
+ * or `put` that finds its content stored already holds that file and syncs it
+ * and its directory itself before it returns (its writer, here or in another
+ * process, may still be syncing, or may have died before it could); after a
+ * power cut, a name whose bytes were never synced is unreferenced (no commit
+ * named it) and the recovery sweep removes it.
+ *
+ * With `deferUpTo` (the SQLite worker store), a small body is not synced nor
+ * named by its writer: its bytes go with the metadata commit
+ * (`StagedBlob.pending`), and the store moves it to its file afterwards
+ * (`linkPendingSync` from the synced temporary file; `adoptSync` at recovery).
+ *
+ * The temporary name stays as a second hard link, the writer's
  * hold: while it exists the body's link count is above one, and removal
  * (inside the metadata store's write lock) leaves such a body alone. That is
  * what keeps a body that another process is about to reference from being
@@ -15,7 +29,7 @@
  * server restarted in a container gets the same pid every time).
  */
 import { createHash, randomBytes } from 'node:crypto';
-import { closeSync, fsyncSync, linkSync, mkdirSync, openSync, statSync, unlinkSync, writeSync } from 'node:fs';
+import { closeSync, fsyncSync, linkSync, mkdirSync, openSync, readFileSync, renameSync, statSync, unlinkSync, writeSync } from 'node:fs';
 import type { FileHandle } from 'node:fs/promises';
 import { link, open, opendir, readFile, stat, unlink } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
@@ -39,39 +53,57 @@ const BLOB_ID = /^[A-Za-z0-9]{1,128}$/;
 const INSTANCE = randomBytes(4).toString('hex');
 const PROCESS_STARTED_MS = Date.now() - process.uptime() * 1000;
 
+export interface FileBlobStoreOptions {
+  /** When this process started (tests move it to stand for a restart under the same pid). */
+  startedAtMs?: number;
+  /** Syncs an open body file (tests observe the order of syncs). */
+  syncFile?: (handle: FileHandle) => Promise<void>;
+  /** Syncs a directory (tests, as above); concurrent callers share syncs through DirSyncs. */
+  syncDir?: (dir: string) => Promise<void>;
+  /**
+   * Bodies up to this many octets are not synced by their writer's commit but
+   * handed on as `StagedBlob.pending` (0: never). Only for a metadata store
+   * that commits pending bytes and moves them to their file afterwards (the
+   * SQLite worker store).
+   */
+  deferUpTo?: number;
+}
+
 export class FileBlobStore implements LocalBlobStore {
   /** Holds of this process's committed writers, by blob id (a body written twice has two). */
   private readonly holds = new Map<string, string[]>();
   /** Directory syncs of this store's writers, shared when they coincide. */
-  readonly dirSyncs = new DirSyncs();
+  readonly dirSyncs: DirSyncs;
   /** Directories given new names by importSync, synced together by flushImportsSync. */
   private readonly unsyncedDirs = new Set<string>();
+  /**
+   * Pending bodies of this store's writers (StagedBlob.pending), readable
+   * here until their file is in place: the bytes, and the temporary files
+   * of the commits that produced them, not yet claimed by a move.
+   */
+  private readonly pendings = new Map<string, { bytes: Buffer; unclaimed: string[]; open: number }>();
 
-  /** `startedAtMs`: when this process started (tests move it to stand for a restart under the same pid). */
   constructor(
     readonly root: string,
-    private readonly options: { startedAtMs?: number } = {},
+    private readonly options: FileBlobStoreOptions = {},
   ) {
     mkdirSync(join(root, TMP_DIR), { recursive: true, mode: 0o750 });
+    this.dirSyncs = new DirSyncs(options.syncDir);
   }
 
   createWriter(): BlobWriter {
     return new FileBlobWriter(this, this.tmpPath());
   }
 
-  /** When the body is stored already (another recipient, a copy), holds it without writing it again. */
+  /**
+   * When the body is stored already (another recipient, a copy), holds it without writing it again; a
+   * small body of a deferring store is written and handed on pending either way (see deferUpTo).
+   */
   async put(content: Buffer): Promise<StagedBlob> {
     const blobId = createHash('sha256').update(content).digest('hex');
-    const path = this.requirePath(blobId);
-    const hold = this.tmpPath();
-    try {
-      await link(path, hold);
-      this.addHold(blobId, hold);
-      // The name may come from a writer that died before syncing its directory.
-      await this.dirSyncs.sync(dirname(path));
-      return { blobId, size: content.length, pop3Size: pop3SizeOf(content) };
-    } catch (err) {
-      if (!isMissing(err)) throw fileError(err);
+    if (content.length > this.deferUpTo) {
+      const found = await this.holdStored(blobId, content);
+      if (found) return found;
     }
     const writer = new FileBlobWriter(this, this.tmpPath(), blobId);
     try {
@@ -83,7 +115,33 @@ export class FileBlobStore implements LocalBlobStore {
     }
   }
 
+  /** Octets up to which a writer defers its sync (FileBlobStoreOptions.deferUpTo). */
+  get deferUpTo(): number {
+    return this.options.deferUpTo ?? 0;
+  }
+
+  private async holdStored(blobId: string, content: Buffer): Promise<StagedBlob | null> {
+    const path = this.requirePath(blobId);
+    const hold = this.tmpPath();
+    try {
+      await link(path, hold);
+    } catch (err) {
+      if (isMissing(err)) return null;
+      throw fileError(err);
+    }
+    try {
+      await this.syncHeld(hold, dirname(path));
+    } catch (err) {
+      await unlink(hold).catch(() => {});
+      throw fileError(err);
+    }
+    this.addHold(blobId, hold);
+    return { blobId, size: content.length, pop3Size: pop3SizeOf(content) };
+  }
+
   async openRange(blobId: string, start: number, end: number): Promise<Readable | null> {
+    const pending = this.unreleased(blobId);
+    if (pending) return rangeOf(pending, start, end);
     const handle = await this.openFile(blobId);
     if (!handle) return null;
     try {
@@ -103,6 +161,8 @@ export class FileBlobStore implements LocalBlobStore {
   }
 
   async size(blobId: string): Promise<number | null> {
+    const pending = this.unreleased(blobId);
+    if (pending) return pending.length;
     const path = this.pathOf(blobId);
     if (!path) return null;
     try {
@@ -114,6 +174,8 @@ export class FileBlobStore implements LocalBlobStore {
   }
 
   async read(blobId: string): Promise<Buffer | null> {
+    const pending = this.unreleased(blobId);
+    if (pending) return Buffer.from(pending);
     const path = this.pathOf(blobId);
     if (!path) return null;
     try {
@@ -210,13 +272,7 @@ export class FileBlobStore implements LocalBlobStore {
     if (statSync(path, { throwIfNoEntry: false })) return;
     const tmp = this.tmpPath();
     try {
-      const fd = openSync(tmp, 'wx', 0o640);
-      try {
-        for (let at = 0; at < content.length; ) at += writeSync(fd, content, at);
-        fsyncSync(fd);
-      } finally {
-        closeSync(fd);
-      }
+      this.writeSyncedSync(tmp, content);
       mkdirSync(dirname(path), { recursive: true, mode: 0o750 });
       try {
         linkSync(tmp, path);
@@ -243,7 +299,115 @@ export class FileBlobStore implements LocalBlobStore {
     this.unsyncedDirs.clear();
   }
 
+  /**
+   * Names a pending body by renaming the writer's synced temporary file to
+   * its content address (LocalBlobStore.linkPendingSync): no second name is
+   * left to keep it from a later removal. A file already there has the same
+   * bytes and is replaced by synced ones.
+   */
+  linkPendingSync(blobId: string, tmp: string): string[] {
+    const path = this.requirePath(blobId);
+    const dir = dirname(path);
+    try {
+      const created = mkdirSync(dir, { recursive: true, mode: 0o750 });
+      renameSync(tmp, path);
+      return created === undefined ? [dir] : [dir, dirname(dir), this.root];
+    } catch (err) {
+      throw fileError(err);
+    }
+  }
+
+  adoptSync(blobId: string, content: Buffer): void {
+    const path = this.requirePath(blobId);
+    let same = false;
+    try {
+      same = readFileSync(path).equals(content);
+    } catch (err) {
+      if (!isMissing(err)) throw fileError(err);
+    }
+    if (same) {
+      // Its writer's sync may not have completed before the crash: ours makes it durable.
+      const fd = openSync(path, 'r');
+      try {
+        fsyncSync(fd);
+      } finally {
+        closeSync(fd);
+      }
+      this.unsyncedDirs.add(dirname(path));
+      return;
+    }
+    const tmp = this.tmpPath();
+    try {
+      this.writeSyncedSync(tmp, content);
+      mkdirSync(dirname(path), { recursive: true, mode: 0o750 });
+      renameSync(tmp, path);
+      this.unsyncedDirs.add(dirname(path));
+      this.unsyncedDirs.add(dirname(dirname(path)));
+    } catch (err) {
+      try {
+        unlinkSync(tmp);
+      } catch {
+        // Never created, or renamed.
+      }
+      throw fileError(err);
+    }
+  }
+
   // ------------------------------------------------------------ for the writer
+
+  /** A writer's commit handed its body on pending: readable here until its move ends (endPending). */
+  addPending(blobId: string, tmp: string, bytes: Buffer): void {
+    const entry = this.pendings.get(blobId);
+    if (entry) {
+      entry.unclaimed.push(tmp);
+      entry.open++;
+    } else {
+      this.pendings.set(blobId, { bytes, unclaimed: [tmp], open: 1 });
+    }
+  }
+
+  /**
+   * The bytes of a pending body while a commit of it is not released yet (its
+   * summary is computed, its append runs). Once released, reads go to the
+   * file or the committed bytes, which follow removals.
+   */
+  private unreleased(blobId: string): Buffer | null {
+    const entry = this.pendings.get(blobId);
+    return entry && entry.unclaimed.length > 0 ? entry.bytes : null;
+  }
+
+  /** The temporary file of one commit of that pending body, for its move (once per commit). */
+  claimPending(blobId: string): string | undefined {
+    return this.pendings.get(blobId)?.unclaimed.pop();
+  }
+
+  /** The move of one claimed commit ended (its file is in place, or its bytes stay in the database). */
+  endPending(blobId: string): void {
+    const entry = this.pendings.get(blobId);
+    if (entry && --entry.open <= 0) this.pendings.delete(blobId);
+  }
+
+  /** Syncs a body file open for writing. */
+  syncFile(handle: FileHandle): Promise<void> {
+    return this.options.syncFile ? this.options.syncFile(handle) : handle.sync();
+  }
+
+  /**
+   * Makes a body found under its content address durable before it is
+   * trusted: its bytes (through our hold, the same file) and its name. Its
+   * writer may still be syncing it, or may have died before it could.
+   */
+  async syncHeld(hold: string, dir: string): Promise<void> {
+    const syncBytes = async () => {
+      const handle = await open(hold, 'r');
+      try {
+        await this.syncFile(handle);
+      } finally {
+        await handle.close();
+      }
+    };
+    await Promise.all([syncBytes(), this.dirSyncs.sync(dir)]);
+  }
 
   /** The final path of a blob id, or null for an id that cannot name a file here. */
   pathOf(blobId: string): string | null {
@@ -283,6 +447,17 @@ export class FileBlobStore implements LocalBlobStore {
   }
 
   // ------------------------------------------------------------------ private
+
+  /** A new file with these bytes, synced (importSync, adoptSync). */
+  private writeSyncedSync(path: string, content: Buffer): void {
+    const fd = openSync(path, 'wx', 0o640);
+    try {
+      for (let at = 0; at < content.length; ) at += writeSync(fd, content, at);
+      fsyncSync(fd);
+    } finally {
+      closeSync(fd);
+    }
+  }
 
   private async openFile(blobId: string): Promise<FileHandle | null> {
     const path = this.pathOf(blobId);
@@ -325,4 +500,11 @@ export class FileBlobStore implements LocalBlobStore {
       }
     }
   }
+}
+
+/** Bytes [start, end) of a body held in memory, clamped, as a byte stream. */
+function rangeOf(bytes: Buffer, start: number, end: number): Readable {
+  const from = Math.max(0, Math.min(start, bytes.length));
+  const to = Math.max(from, Math.min(end, bytes.length));
+  return Readable.from(from === to ? [] : [bytes.subarray(from, to)], { objectMode: false });
 }

@@ -4,7 +4,12 @@ import { open } from 'node:fs/promises';
 import { StoreError } from '../types.js';
 
 export async function fsyncDir(dir: string): Promise<void> {
-  const handle = await open(dir, 'r');
+  await syncPath(dir);
+}
+
+/** Syncs a file or directory by its path. */
+export async function syncPath(path: string): Promise<void> {
+  const handle = await open(path, 'r');
   try {
     await handle.sync();
   } finally {

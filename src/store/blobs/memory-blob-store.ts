@@ -116,4 +116,12 @@ export class MemoryBlobStore implements LocalBlobStore {
   }
 
   flushImportsSync(): void {}
+
+  linkPendingSync(): string[] {
+    return [];
+  }
+
+  adoptSync(blobId: string, content: Buffer): void {
+    this.bodies.set(blobId, Buffer.from(content));
+  }
 }

@@ -118,8 +118,12 @@ export class MessageRepo {
       this.count(mailbox.id, tally(prepared.map((p) => ({ flags: p.flags, size: p.size }))));
       return prepared.map((p, i) => {
         const uid = firstUid + i;
-        this.blobs.confirmSync(p.message.staged);
-        this.addBlobReference(p.blobId, p.size);
+        const pending = p.message.staged.pending;
+        if (pending === undefined) this.blobs.confirmSync(p.message.staged);
+        // A pending body no message names yet commits its bytes here; one a committed message names is durable already.
+        if (this.addBlobReference(p.blobId, p.size) && pending !== undefined) {
+          this.sql.stmt('INSERT OR REPLACE INTO pending_bodies (id, body) VALUES (?, ?)').run(p.blobId, asBuffer(pending));
+        }
         const generated = generateUidl(mailbox.uidvalidity, uid);
         const uidl = p.message.uidl !== undefined ? this.uidlFor(mailboxId, p.message.uidl, generated) : generated;
         this.sql
@@ -351,12 +355,73 @@ export class MessageRepo {
     this.sql.afterCommit(() => this.removeBodiesNow(blobIds));
   }
 
+  /**
+   * Moves of pending bodies, step 1, inside the write lock: each body whose
+   * bytes are still committed here gets its name from the writer's synced
+   * temporary file (a body whose last message went meanwhile is not named
+   * again, so nothing is left for a sweep). Returns those ids and the
+   * directories to sync before step 2.
+   */
+  settlePending(items: Array<[string, string]>): { ids: string[]; dirs: string[] } {
+    return this.sql.write(() => {
+      const pending = this.sql.stmt('SELECT 1 FROM pending_bodies WHERE id = ?');
+      const ids: string[] = [];
+      const dirs = new Set<string>();
+      for (const [blobId, tmp] of items) {
+        if (!pending.get(blobId)) continue;
+        for (const dir of this.blobs.linkPendingSync(blobId, tmp)) dirs.add(dir);
+        ids.push(blobId);
+      }
+      return { ids, dirs: [...dirs] };
+    });
+  }
+
+  /** Step 2: the files are durable; their committed bytes go. */
+  dropPending(blobIds: string[]): void {
+    this.sql.write(() => {
+      const drop = this.sql.stmt('DELETE FROM pending_bodies WHERE id = ?');
+      for (const id of blobIds) drop.run(id);
+    });
+  }
+
+  /** The committed bytes of a body not yet in its file (another process's delivery), or null. */
+  pendingBody(blobId: string): Buffer | null {
+    const row = this.sql.read(() => this.sql.stmt<{ body: Buffer }>('SELECT body FROM pending_bodies WHERE id = ?').get(blobId));
+    return row?.body ?? null;
+  }
+
+  /**
+   * Startup: every pending body a crash left (committed, its move not done)
+   * goes to its file, synced, and its row goes, in batches inside the write
+   * lock (so no removal interleaves). Returns how many were moved.
+   */
+  adoptPending(): number {
+    let moved = 0;
+    for (;;) {
+      const done = this.sql.write(() => {
+        const rows = this.sql.stmt<{ id: string; body: Buffer }>('SELECT id, body FROM pending_bodies ORDER BY id LIMIT 64').all();
+        for (const row of rows) this.blobs.adoptSync(row.id, row.body);
+        this.blobs.flushImportsSync();
+        const drop = this.sql.stmt('DELETE FROM pending_bodies WHERE id = ?');
+        for (const row of rows) drop.run(row.id);
+        return rows.length;
+      });
+      moved += done;
+      if (done < 64) return moved;
+    }
+  }
+
+  /** True when every one of the bodies has a reference (a blob row), in one read snapshot. */
+  blobsNamed(blobIds: string[]): boolean {
+    const exists = this.sql.stmt('SELECT 1 FROM blobs WHERE id = ?');
+    return this.sql.read(() => blobIds.every((id) => exists.get(id) !== undefined));
+  }
+
   private removeBodiesNow(blobIds: string[]): void {
     try {
       // A body still named by a row (the common case: a staged body released after its append) needs no write lock;
       // whoever drops its last reference later removes it.
-      const exists = this.sql.stmt('SELECT 1 FROM blobs WHERE id = ?');
-      if (!this.sql.db.inTransaction && this.sql.read(() => blobIds.every((id) => exists.get(id) !== undefined))) return;
+      if (!this.sql.db.inTransaction && this.blobsNamed(blobIds)) return;
       this.sql.write(() => {
         const exists = this.sql.stmt('SELECT 1 FROM blobs WHERE id = ?');
         for (const id of blobIds) if (!exists.get(id)) this.blobs.removeUnreferencedSync(id);
@@ -518,12 +583,12 @@ export class MessageRepo {
     this.sql.stmt('UPDATE accounts SET used_bytes = used_bytes + ? WHERE id = ?').run(bytes, accountId);
   }
 
-  /** One more reference to the blob; its row is created when no message had it yet (the body is a file). */
-  private addBlobReference(blobId: string, size: number): void {
+  /** One more reference to the blob; its row is created when no message had it yet (true then). */
+  private addBlobReference(blobId: string, size: number): boolean {
     const bumped = this.sql.stmt('UPDATE blobs SET refcount = refcount + 1 WHERE id = ?').run(blobId);
-    if (bumped.changes === 0) {
-      this.sql.stmt('INSERT INTO blobs (id, size, refcount) VALUES (?, ?, 1)').run(blobId, size);
-    }
+    if (bumped.changes > 0) return false;
+    this.sql.stmt('INSERT INTO blobs (id, size, refcount) VALUES (?, ?, 1)').run(blobId, size);
+    return true;
   }
 
   /**
@@ -540,4 +605,9 @@ export class MessageRepo {
 
 function sum(values: number[]): number {
   return values.reduce((a, b) => a + b, 0);
+}
+
+/** Bytes that crossed a thread boundary arrive as a Uint8Array; SQLite binds Buffers. */
+function asBuffer(bytes: Uint8Array): Buffer {
+  return Buffer.isBuffer(bytes) ? bytes : Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
 }

@@ -221,6 +221,20 @@ export const MIGRATIONS: Migration[] = [
       CREATE INDEX IF NOT EXISTS messages_by_arrival ON messages (mailbox_id, internal_date, uid);
     `,
   },
+  {
+    version: 10,
+    description: 'Small bodies committed with their message, moved to their file afterwards',
+    sql: `
+      -- A small new body rides in the commit that names it (one fsync for a whole group of
+      -- deliveries instead of a body sync, a directory sync and the commit in a row); it is
+      -- written to its file under blobs/ after the reply, and its row deleted then. Startup
+      -- recovery moves what a crash left. Goes with its blob row.
+      CREATE TABLE pending_bodies (
+        id   TEXT PRIMARY KEY REFERENCES blobs(id) ON DELETE CASCADE,
+        body BLOB NOT NULL
+      );
+    `,
+  },
 ];
 
 /**

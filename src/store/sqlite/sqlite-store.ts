@@ -277,6 +277,26 @@ export class SqliteMailStore implements MailStore {
     this.messages.removeBodies([...new Set(staged.map((s) => s.blobId))]);
   }
 
+  /** True when every one of the bodies is named by a message (the worker store's release, on its reader). */
+  async blobsNamed(blobIds: string[]): Promise<boolean> {
+    return this.messages.blobsNamed(blobIds);
+  }
+
+  /** Moves of pending bodies (worker-store.ts): name them inside the write lock (messages.ts). */
+  async settlePending(items: Array<[string, string]>): Promise<{ ids: string[]; dirs: string[] }> {
+    return this.messages.settlePending(items);
+  }
+
+  /** Moves of pending bodies: their files are durable, their committed bytes go. */
+  async dropPending(blobIds: string[]): Promise<void> {
+    this.messages.dropPending(blobIds);
+  }
+
+  /** The committed bytes of a body not yet in its file, or null. */
+  async pendingBody(blobId: string): Promise<Buffer | null> {
+    return this.messages.pendingBody(blobId);
+  }
+
   async openBlobRange(blobId: string, start: number, end: number): Promise<Readable | null> {
     return this.blobs.openRange(blobId, start, end);
   }
@@ -484,6 +504,8 @@ export class SqliteMailStore implements MailStore {
    * committed; or its last reference committed away before the removal).
    */
   async recover(): Promise<RecoveryReport> {
+    // Bodies committed but not yet in their files (a writer killed after its commit): cheap when there are none.
+    this.messages.adoptPending();
     // When every writer before us closed in order, nothing is half-done: no walk over every body file.
     const dead = this.marks?.dead() ?? null;
     if (dead !== null && dead.length === 0) return { orphanBlobs: 0, repairedReferenceCounts: 0 };

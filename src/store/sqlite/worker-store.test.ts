@@ -5,7 +5,7 @@
  */
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, readdirSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
@@ -80,6 +80,35 @@ function holdWriteLock(path: string, ms: number): Promise<{ released: Promise<vo
   });
 }
 
+/** Another process holding the write lock until `release` is called (no timer). */
+async function holdWriteLockUntilReleased(path: string): Promise<{ release: () => Promise<void> }> {
+  const script = `
+    const Database = require('better-sqlite3');
+    const db = new Database(process.argv[1]);
+    db.prepare('BEGIN IMMEDIATE').run();
+    process.stdout.write('locked\\n');
+    process.stdin.on('data', () => {});
+    process.stdin.on('end', () => { db.prepare('COMMIT').run(); db.close(); });
+  `;
+  const child = spawn(process.execPath, ['-e', script, path], { stdio: ['pipe', 'pipe', 'inherit'] });
+  const exited = new Promise<void>((resolve, reject) => {
+    child.on('exit', (code) => (code === 0 ? resolve() : reject(new Error(`lock holder exited with ${code}`))));
+  });
+  await new Promise<void>((resolve, reject) => {
+    child.stdout.on('data', (chunk: Buffer) => {
+      if (chunk.toString().includes('locked')) resolve();
+    });
+    child.on('error', reject);
+    exited.catch(reject);
+  });
+  return {
+    release: async () => {
+      child.stdin.end();
+      await exited;
+    },
+  };
+}
+
 describe('SQLite store in a worker thread', () => {
   it('opens a file store in a worker, an in-memory one in-thread', async () => {
     await withStore(async (store) => assert.ok(store instanceof WorkerSqliteStore));
@@ -139,6 +168,30 @@ describe('SQLite store in a worker thread', () => {
         ['INBOX', 'Waiting'],
       );
     });
+  });
+
+  it('releases a staged body that a message names without waiting for the writer', async () => {
+    await withStore(async (store, path) => {
+      const account = await store.createAccount('release@example.com', 'x', null);
+      const inbox = await store.createMailbox(account.id, 'INBOX');
+      // Over the size of bodies that ride in the commit (pending): this one is a file with a hold.
+      const body = Buffer.concat([message(1), Buffer.alloc(200 * 1024, 'x')]);
+      const writer = store.createBlobWriter();
+      await writer.write(body);
+      const staged = await writer.commit();
+      assert.equal(staged.pending, undefined);
+      await store.appendStaged(inbox.id, [{ staged }]);
+      // The writer cannot commit while another process holds the lock (as while it syncs a group commit):
+      // the release of a named body (the end of every delivery) must not wait for it.
+      const lock = await holdWriteLockUntilReleased(path);
+      try {
+        await store.releaseStaged([staged]);
+      } finally {
+        await lock.release();
+      }
+      assert.deepEqual(readdirSync(join(`${path}.blobs`, 'tmp')), [], 'the hold is gone');
+      assert.deepEqual(await store.readBlob(staged.blobId), body, 'the named body stays');
+    }, { busyTimeoutMs: 60_000 });
   });
 
   it('commits concurrent appends together (group commit), in call order', async () => {

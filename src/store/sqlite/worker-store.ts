@@ -32,10 +32,17 @@
  * - UID order is call order: appends are posted in call order and the
  *   writer never reorders writes.
  * - Bodies stay on this thread: the file blob store's writers, range reads
- *   and sizes are asynchronous file I/O already, so no body crosses the
- *   thread boundary. A writer's hold (file-blob-store.ts) lives in this
+ *   and sizes are asynchronous file I/O already, so no large body crosses
+ *   the thread boundary. A writer's hold (file-blob-store.ts) lives in this
  *   thread's blob store; appendStaged lends its path to the worker's blob
  *   store so confirmSync can re-link a body another process removed.
+ * - Small bodies (up to PENDING_MAX_BYTES) ride in the commit instead: the
+ *   writer does not sync them, appendStaged posts their bytes and the commit
+ *   stores them in `pending_bodies` with the message, so one fsync covers a
+ *   whole group of deliveries and their bodies. After the release (the
+ *   reply) a mover writes each to its file in the background (movePending);
+ *   until then it is read from memory here, or from the database by other
+ *   processes. Startup recovery moves whatever a crash left.
  * - A crash point in the worker SIGKILLs the whole process (process.kill to
  *   our own pid), exactly as on the main thread. A worker that dies fails
  *   every pending and later call with STORE_UNAVAILABLE.
@@ -44,11 +51,13 @@
  * to it and its memory blob store unreachable from here).
  */
 import { existsSync } from 'node:fs';
-import type { Readable } from 'node:stream';
+import { unlink } from 'node:fs/promises';
+import { Readable } from 'node:stream';
 import { fileURLToPath } from 'node:url';
 import { Worker } from 'node:worker_threads';
 import type { BlobWriter, StagedBlob } from '../blob-store.js';
 import { FileBlobStore } from '../blobs/file-blob-store.js';
+import { syncPath } from '../blobs/fs-sync.js';
 import type {
   Account,
   AccountId,
@@ -87,6 +96,18 @@ interface Pending {
   write: boolean;
 }
 
+/**
+ * Bodies up to this size ride in the metadata commit (StagedBlob.pending):
+ * one fsync for a whole group of deliveries instead of a body sync, a
+ * directory sync and the commit in a row. Bounds the bytes a writer keeps in
+ * memory and posts to the store thread.
+ */
+const PENDING_MAX_BYTES = 128 * 1024;
+/** Pending bodies moved to their files per round of the mover. */
+const MOVE_BATCH = 256;
+/** Released pending bodies waiting for the mover beyond which a release waits for it (bounds memory and temporary files). */
+const MOVE_BACKLOG = 1024;
+
 /** What the worker counts, for tests and benchmarks. */
 export interface StoreWorkerStats {
   /** Write transactions committed: with group commit, fewer than the writes. */
@@ -103,6 +124,9 @@ export class WorkerSqliteStore implements MailStore {
   /** The read thread, once started (see the design above); null until then. */
   private reader: Worker | null = null;
   private readerStart: Promise<void> | null = null;
+  /** Released pending bodies waiting for their move to their files: [blob id, temporary file]. */
+  private readonly moveQueue: Array<[string, string]> = [];
+  private mover: Promise<void> | null = null;
   /** Settles once the latest appendMessages has posted its metadata (UID order = call order). */
   private readonly bufferedAppends = new BufferedAppends(
     { put: (content) => this.blobs.put(content) },
@@ -122,7 +146,7 @@ export class WorkerSqliteStore implements MailStore {
   static async open(path: string, options: SqliteOptions = {}): Promise<WorkerSqliteStore> {
     const writer = await startReady({ path, options, role: 'writer' });
     // The database opened: now the body directory may be created (as the in-thread store does).
-    return new WorkerSqliteStore(writer, new FileBlobStore(options.blobDir ?? `${path}.blobs`), { path, options, role: 'reader' });
+    return new WorkerSqliteStore(writer, new FileBlobStore(options.blobDir ?? `${path}.blobs`, { deferUpTo: PENDING_MAX_BYTES }), { path, options, role: 'reader' });
   }
 
   /** Store threads running once any reader start under way has settled (tests: the reader starts on demand). */
@@ -167,6 +191,11 @@ export class WorkerSqliteStore implements MailStore {
 
   private get workers(): Worker[] {
     return this.reader ? [this.writer, this.reader] : [this.writer];
+  }
+
+  /** Resolves once the pending bodies released so far are in their files (tests; close waits for it too). */
+  async settled(): Promise<void> {
+    while (this.mover) await this.mover;
   }
 
   /** Counters of the store thread (tests: group commit). */
@@ -271,19 +300,95 @@ export class WorkerSqliteStore implements MailStore {
     return this.call('appendStaged', [mailboxId, messages], holds);
   }
 
-  /** The holds are this thread's; the bodies nobody names are removed by the worker, inside the write lock. */
+  /**
+   * The holds are this thread's; the bodies nobody names are removed by the worker, inside the write lock.
+   * A body a message names (the common case: released after its append) needs nothing more, and the
+   * reader says so without queueing behind the writer's next commit and its fsync: our hold is gone
+   * before the read starts, so a transaction dropping the last reference after that read removes the
+   * body itself, and one before it is seen by the read.
+   */
   async releaseStaged(staged: StagedBlob[]): Promise<void> {
-    if (staged.length === 0) return;
-    for (const s of staged) await this.blobs.release(s);
-    await this.call('releaseStaged', [staged.map((s) => ({ blobId: s.blobId, size: s.size, pop3Size: s.pop3Size }))]);
+    const files: StagedBlob[] = [];
+    for (const s of staged) {
+      if (s.pending === undefined) files.push(s);
+      else this.movePending(s.blobId);
+    }
+    // Deliveries faster than the moves for long: they slow to the mover's pace.
+    while (this.mover && this.moveQueue.length > MOVE_BACKLOG) await this.mover;
+    if (files.length === 0) return;
+    for (const s of files) await this.blobs.release(s);
+    await this.removeUnnamed(files.map((s) => s.blobId));
   }
 
-  openBlobRange(blobId: string, start: number, end: number): Promise<Readable | null> {
-    return this.blobs.openRange(blobId, start, end);
+  /** Bodies whose holds are gone: a body a message names needs nothing more (see releaseStaged). */
+  private async removeUnnamed(blobIds: string[]): Promise<void> {
+    const ids = [...new Set(blobIds)];
+    if (await this.call<boolean>('blobsNamed', [ids])) return;
+    await this.call('releaseStaged', [ids.map((blobId) => ({ blobId, size: 0, pop3Size: 0 }))]);
   }
 
-  blobSize(blobId: string): Promise<number | null> {
-    return this.blobs.size(blobId);
+  /**
+   * A released pending body goes to its file after the reply, in the
+   * background: its temporary file is synced, renamed to its content address
+   * inside the write lock (unless its message went meanwhile), the
+   * directories synced, and only then its committed bytes dropped; reads
+   * meanwhile find the file or the committed bytes. A failure leaves the
+   * bytes in the database, which the next start's recovery moves.
+   */
+  private movePending(blobId: string): void {
+    const tmp = this.blobs.claimPending(blobId);
+    if (tmp === undefined) return;
+    this.moveQueue.push([blobId, tmp]);
+    this.startMover();
+  }
+
+  private startMover(): void {
+    if (this.mover) return;
+    this.mover = this.runMover().finally(() => {
+      this.mover = null;
+      // Queued between the last round and here.
+      if (this.moveQueue.length > 0) this.startMover();
+    });
+  }
+
+  private async runMover(): Promise<void> {
+    while (this.moveQueue.length > 0) {
+      const batch = this.moveQueue.splice(0, MOVE_BATCH);
+      try {
+        await Promise.all(batch.map(([, tmp]) => syncPath(tmp)));
+        const { ids, dirs } = await this.call<{ ids: string[]; dirs: string[] }>('settlePending', [batch]);
+        await Promise.all(dirs.map((dir) => this.blobs.dirSyncs.sync(dir)));
+        if (ids.length > 0) await this.call('dropPending', [ids]);
+      } catch {
+        // The bytes stay committed in the database: readable there, moved by the next start's recovery.
+      }
+      for (const [blobId, tmp] of batch) {
+        await unlink(tmp).catch(() => {});
+        this.blobs.endPending(blobId);
+      }
+      // A body whose message went (or never came: a refused append) while our temporary name held it.
+      await this.removeUnnamed(batch.map(([blobId]) => blobId)).catch(() => {});
+    }
+  }
+
+  async openBlobRange(blobId: string, start: number, end: number): Promise<Readable | null> {
+    const stream = await this.blobs.openRange(blobId, start, end);
+    if (stream) return stream;
+    const pending = await this.pendingBody(blobId);
+    // Moved between our two looks: in its file now.
+    if (!pending) return this.blobs.openRange(blobId, start, end);
+    const from = Math.max(0, Math.min(start, pending.length));
+    return Readable.from([pending.subarray(from, Math.max(from, Math.min(end, pending.length)))], { objectMode: false });
+  }
+
+  async blobSize(blobId: string): Promise<number | null> {
+    return (await this.blobs.size(blobId)) ?? (await this.pendingBody(blobId))?.length ?? this.blobs.size(blobId);
+  }
+
+  /** A body committed by another process (or whose move failed), not yet in its file. */
+  private async pendingBody(blobId: string): Promise<Buffer | null> {
+    const bytes = await this.call<Uint8Array | null>('pendingBody', [blobId]);
+    return bytes ? Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength) : null;
   }
 
   listMessages(mailboxId: MailboxId): Promise<MessageMeta[]> {
@@ -314,8 +419,8 @@ export class WorkerSqliteStore implements MailStore {
     return this.call('countRecent', [mailboxId]);
   }
 
-  readBlob(blobId: string): Promise<Buffer | null> {
-    return this.blobs.read(blobId);
+  async readBlob(blobId: string): Promise<Buffer | null> {
+    return (await this.blobs.read(blobId)) ?? (await this.pendingBody(blobId)) ?? this.blobs.read(blobId);
   }
 
   readSummaries(blobIds: string[]): Promise<Map<string, string>> {
@@ -431,6 +536,8 @@ export class WorkerSqliteStore implements MailStore {
       await Promise.all(this.workers.map((w) => w.terminate()));
       return;
     }
+    // Pending bodies released before the close go to their files first.
+    await this.settled();
     this.closing = true;
     try {
       await this.readerStart;
