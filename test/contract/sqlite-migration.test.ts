@@ -236,7 +236,7 @@ it('brings a schema 7 database forward: mail kept, METADATA and ACL tables added
  * its commit (pending_bodies) and ends in its file like the others.
  */
 it('brings a schema 7 database forward: bodies in files stay, new small bodies pass through pending_bodies', async () => {
-  const path = join(dir, 'v7.db');
+  const path = join(dir, 'v7-bodies.db');
   const db = new Database(path);
   db.exec(`CREATE TABLE schema_version (version INTEGER PRIMARY KEY, applied_at INTEGER NOT NULL, description TEXT NOT NULL)`);
   for (const migration of MIGRATIONS.filter((m) => m.version <= 7)) {
