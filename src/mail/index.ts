@@ -27,6 +27,7 @@ export { streamedBodyTextIncludes, type OpenRange } from './text-stream.js';
 export type { BinaryPlan, BinaryResult } from './binary.js';
 export { summarize, serializeSummary, parseSummary, SUMMARY_VERSION, summaryJson, minimalSummaryJson, MAX_SUMMARY_JSON_OCTETS } from './summary.js';
 export type { MessageSummary, SortFields } from './summary.js';
+export { minimalSummaryOfStream, MINIMAL_SUMMARY_HEADER_OCTETS } from './minimal-summary.js';
 export { baseSubject } from './subject.js';
 export { previewOf, PREVIEW_MAX_CHARS } from './preview.js';
 
