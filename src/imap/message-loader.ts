@@ -20,9 +20,10 @@ export interface MessageContent {
 
 /**
  * Messages up to this size are read in one piece when SEARCH needs their bytes: one file read instead
- * of one per part, and a bounded Buffer. Larger ones are read as streams, a part at a time.
+ * of two per text part (a message of thousands of small parts would otherwise open its file thousands
+ * of times), and a bounded Buffer. Larger ones are read as streams, a part at a time.
  */
-export const WHOLE_SEARCH_MAX_OCTETS = 128 * 1024;
+export const WHOLE_SEARCH_MAX_OCTETS = 1024 * 1024;
 
 /** The message's stored structure and access to its bytes, or null when it is gone; reads no body octets yet. */
 export async function messageContent(domain: MailDomain, meta: MessageMeta): Promise<MessageContent | null> {
@@ -42,10 +43,22 @@ export async function messageContent(domain: MailDomain, meta: MessageMeta): Pro
     };
   }
   let header: Promise<Buffer | null> | null = null;
+  const topHeader = () =>
+    (header ??=
+      structure.bodyStart > WHOLE_SEARCH_MAX_OCTETS
+        ? // A hostile header (megabytes on one line): one read of the message, as before streaming, rather
+          // than a range gathered chunk by chunk, which would hold it twice and leave the heap fragmented.
+          domain.readBody(meta).then((raw) => raw?.subarray(0, structure.bodyStart) ?? null)
+        : domain.readBodyRange(meta, 0, structure.bodyStart));
   return {
     structure,
-    header: () => (header ??= domain.readBodyRange(meta, 0, structure.bodyStart)),
-    open: (start, end) => domain.openBody(meta, start, end),
+    header: topHeader,
+    // The top-level header, read once, also serves the text walk when the message is one part.
+    open: async (start, end) => {
+      if (end > structure.bodyStart) return domain.openBody(meta, start, end);
+      const bytes = await topHeader();
+      return bytes ? once(bytes.subarray(start, end)) : null;
+    },
   };
 }
 

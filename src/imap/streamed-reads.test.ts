@@ -15,7 +15,7 @@ import { ALICE, createHarness, type Client, type Harness } from './harness.test.
 
 /** The most a session may read into one Buffer here: a part's header, or a small message whole. */
 const HEADER_BOUND = 16 * 1024;
-const SMALL_MESSAGE = 128 * 1024;
+const SMALL_MESSAGE = 1024 * 1024;
 
 class RecordingDomain extends MailDomain {
   wholeReads: number[] = [];
@@ -44,11 +44,11 @@ class RecordingDomain extends MailDomain {
 }
 
 const lines = (n: number, text: string) => Array.from({ length: n }, (_, i) => `${text} ${i}`).join('\r\n');
-const BINARY = Buffer.alloc(150_000);
+const BINARY = Buffer.alloc(300_000);
 for (let i = 0; i < BINARY.length; i++) BINARY[i] = (i * 13 + (i >> 8)) & 0xff;
-const UTF8_TEXT = `${lines(5000, 'some utf-8 text, caf\u00e9')}\r\nthe b64-needle \u00fcber`;
+const UTF8_TEXT = `${lines(8000, 'some utf-8 text, caf\u00e9')}\r\nthe b64-needle \u00fcber`;
 
-/** About 600 KB: a long quoted-printable part, a long base64 text part, an attached message, a long binary part. */
+/** About 1.4 MB: a long quoted-printable part, a long base64 text part, an attached message, a long binary part. */
 const BIG = Buffer.concat([
   Buffer.from(
     [
@@ -62,7 +62,7 @@ const BIG = Buffer.concat([
       'Content-Type: text/plain; charset=iso-8859-1',
       'Content-Transfer-Encoding: quoted-printable',
       '',
-      `${lines(5000, 'a quoted-printable line, caf=E9 =3D')}=\r\n the qp-needle`,
+      `${lines(12000, 'a quoted-printable line, caf=E9 =3D')}=\r\n the qp-needle`,
       '--=big=',
       'Content-Type: text/plain; charset=utf-8',
       'Content-Transfer-Encoding: base64',

@@ -32,7 +32,8 @@ export async function readRange(open: OpenRange, start: number, end: number): Pr
   if (!stream) return null;
   const chunks: Buffer[] = [];
   for await (const chunk of stream) chunks.push(chunk);
-  return Buffer.concat(chunks);
+  // One piece (a header served from memory) is returned as it is: a copy of a hostile header would double it.
+  return chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks);
 }
 
 /** The text pieces in document order, as textPieces (text.ts) walks them; each part's header is read when the walk reaches it. */
