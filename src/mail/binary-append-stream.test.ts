@@ -10,7 +10,7 @@ import fc from 'fast-check';
 import { encodeBinaryParts } from './binary-append.js';
 import { encodeStoredBinaryParts, isFullStructure } from './binary-append-stream.js';
 import { opaqueMessage, parseMessage } from './parse.js';
-import { cutAt } from '../../test/helpers/chunks.js';
+import { splitAt as cutAt } from '../../test/property/wire.js';
 
 const octets = (maxLength: number) =>
   fc.array(fc.oneof(fc.constantFrom(0x00, 0x0d, 0x0a, 0x2d, 0x41), fc.integer({ min: 0, max: 255 })), { maxLength }).map((a) => Buffer.from(a));

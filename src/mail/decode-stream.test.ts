@@ -11,7 +11,7 @@ import { Base64Decoder, QuotedPrintableDecoder, type ChunkDecoder } from './deco
 import { binaryPlan, binarySection, decodedExtent, decodedSlice } from './binary.js';
 import { parseMessage } from './parse.js';
 import { decodeTransfer } from './text.js';
-import { cutAt as cut } from '../../test/helpers/chunks.js';
+import { splitAt as cut } from '../../test/property/wire.js';
 
 function decodeChunks(decoder: ChunkDecoder, chunks: Buffer[]): Buffer {
   return Buffer.concat([...chunks.map((c) => decoder.push(c)), decoder.end()]);

@@ -8,7 +8,7 @@ import fc from 'fast-check';
 import { minimalSummaryJson } from './summary.js';
 import { minimalSummaryOfStream } from './minimal-summary.js';
 import { PREVIEW_SOURCE_OCTETS } from './preview.js';
-import { cutAt } from '../../test/helpers/chunks.js';
+import { splitAt as cutAt } from '../../test/property/wire.js';
 
 async function* chunks(raw: Buffer, points: number[]): AsyncGenerator<Buffer> {
   yield* cutAt(raw, points);

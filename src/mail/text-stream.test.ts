@@ -11,7 +11,7 @@ import fc from 'fast-check';
 import iconv from 'iconv-lite';
 import { bodyText, bodyTextIncludes, parseMessage } from './index.js';
 import { streamedBodyTextIncludes, type OpenRange } from './text-stream.js';
-import { cutAt } from '../../test/helpers/chunks.js';
+import { splitAt as cutAt } from '../../test/property/wire.js';
 
 /** Ranges of `raw` as streams cut at `points` (relative to each range); `opened` records each range asked for. */
 function opener(raw: Buffer, points: number[], opened: Array<[number, number]> = []): OpenRange {
