@@ -17,7 +17,7 @@ import { existsSync } from 'node:fs';
 import { availableParallelism } from 'node:os';
 import { fileURLToPath } from 'node:url';
 import { Worker } from 'node:worker_threads';
-import { minimalSummaryJson, summaryJson } from '../mail/index.js';
+import { minimalSummaryJson, minimalSummaryOfStream, summaryJson } from '../mail/index.js';
 import type { SummaryJob, SummaryReply } from './summarizer-worker.js';
 
 /** The serialised summary of a message (what NewMessage.summary stores). */
@@ -271,11 +271,17 @@ export class Summarizer {
 
 /**
  * The fallback summary (see the module comment): of a stored body it reads
- * the body again, once, as today's inline fallback does with the message.
+ * the body again, once, as a stream holding only the header and the
+ * preview's prefix (the message is the large or hostile one that made the
+ * worker fail; it must not be held on this thread); whole only when its
+ * header alone is over MINIMAL_SUMMARY_HEADER_OCTETS.
  */
 async function minimalSummaryOf(job: Job): Promise<string> {
   try {
-    return minimalSummaryJson(job.raw ?? (await readWhole(job.open!)));
+    if (job.raw) return minimalSummaryJson(job.raw);
+    const body = await job.open!();
+    const json = body ? await minimalSummaryOfStream(body) : minimalSummaryJson(Buffer.alloc(0));
+    return json ?? minimalSummaryJson(await readWhole(job.open!));
   } catch {
     return minimalSummaryJson(Buffer.alloc(0));
   }

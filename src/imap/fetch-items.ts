@@ -7,8 +7,13 @@
 import type { Readable } from 'node:stream';
 import type { MailDomain } from '../domain/mail-domain.js';
 import {
+  binaryHeaderRange,
+  binaryPlan,
   binaryRange,
   binarySection,
+  decodedExtent,
+  decodedSlice,
+  type BinaryPlan,
   isSliceSection,
   sectionBytes,
   sectionRange,
@@ -108,6 +113,9 @@ export async function fetchBytesItem(
       return withPartial(name, sectionBytes(header, structure, attr.section, range.start), attr.partial);
     }
     case 'BINARY[]': {
+      if (largePart(structure, attr.section)) {
+        return streamedBinary(`BINARY[${attr.section.part.join('.')}]`, meta, structure, attr.section, attr.partial, domain);
+      }
       const data = await binaryData(meta, structure, attr.section, domain);
       if (data === GONE) return GONE;
       const [itemName, value] = withPartial(`BINARY[${attr.section.part.join('.')}]`, data, attr.partial);
@@ -118,6 +126,13 @@ export async function fetchBytesItem(
       const name = `BINARY.SIZE[${attr.section.part.join('.')}]`;
       // The whole message has no encoding to undo: its size needs no read.
       if (attr.section.part.length === 0) return [name, structure.size];
+      if (largePart(structure, attr.section)) {
+        const plan = await planBinary(meta, structure, attr.section, domain);
+        if (plan === GONE || plan.kind === 'missing') return plan === GONE ? GONE : [name, 0];
+        if (plan.encoding === '') return [name, plan.end - plan.start];
+        const source = await domain.openBody(meta, plan.start, plan.end);
+        return source ? [name, (await decodedExtent(source, plan.encoding)).size] : GONE;
+      }
       const data = await binaryData(meta, structure, attr.section, domain);
       return data === GONE ? GONE : [name, data?.length ?? 0];
     }
@@ -158,6 +173,73 @@ async function binaryData(meta: MessageMeta, structure: MessageStructure, sectio
   const result = binarySection(octets, structure, section.part, range.start);
   if (result.kind === 'unknown-cte') throw new UnknownCteError(result.encoding);
   return result.kind === 'ok' ? result.data : null;
+}
+
+/** A part (or message) this large is decoded as a stream for BINARY, never held: smaller ones are read and decoded at once. */
+function largePart(structure: MessageStructure, section: Section): boolean {
+  const range = binaryRange(structure, section.part);
+  return range !== null && range.end - range.start > WHOLE_READ_MAX_OCTETS;
+}
+
+/** Where BINARY[section] reads and what it undoes; only the part's header is read. Throws UnknownCteError as binaryData does. */
+async function planBinary(
+  meta: MessageMeta,
+  structure: MessageStructure,
+  section: Section,
+  domain: MailDomain,
+): Promise<Exclude<BinaryPlan, { kind: 'unknown-cte' }> | typeof GONE> {
+  const headerRange = binaryHeaderRange(structure, section.part);
+  const header = headerRange ? await domain.readBodyRange(meta, headerRange.start, headerRange.end) : null;
+  if (headerRange && !header) return GONE;
+  const plan = binaryPlan(structure, section.part, header);
+  if (plan.kind === 'unknown-cte') throw new UnknownCteError(plan.encoding);
+  return plan;
+}
+
+/**
+ * BINARY[section]<partial> of a large part as a deferred literal: a first pass over the decoded octets
+ * finds their size and whether they hold a NUL (RFC 3516 §4.2: then a literal8), which the literal's
+ * prefix needs before any octet goes; the second, opened first so an expunge meanwhile cannot take the
+ * octets away, is decoded as the session writes it with the socket's backpressure.
+ */
+async function streamedBinary(
+  name: string,
+  meta: MessageMeta,
+  structure: MessageStructure,
+  section: Section,
+  partial: Partial | undefined,
+  domain: MailDomain,
+): Promise<[string, ImapValue] | typeof GONE> {
+  const plan = await planBinary(meta, structure, section, domain);
+  if (plan === GONE) return GONE;
+  if (plan.kind === 'missing') return withPartial(name, null, partial);
+  const itemName = partial ? `${name}<${partial.offset}>` : name;
+  const from = partial?.offset ?? 0;
+  const length = partial?.length ?? Number.POSITIVE_INFINITY;
+  // Undecoded octets are sliced by range; decoded ones are sliced after decoding.
+  const start = plan.encoding === '' ? Math.min(plan.start + from, plan.end) : plan.start;
+  const end = plan.encoding === '' ? Math.min(start + length, plan.end) : plan.end;
+  const sending = await domain.openBody(meta, start, end);
+  if (!sending) return GONE;
+  let extent: { size: number; hasNul: boolean };
+  try {
+    const scanning = await domain.openBody(meta, start, end);
+    if (!scanning) {
+      sending.destroy();
+      return GONE;
+    }
+    extent = plan.encoding === '' ? await decodedExtent(scanning, '') : await decodedExtent(scanning, plan.encoding, from, length);
+  } catch (err) {
+    sending.destroy();
+    throw err;
+  }
+  const size = plan.encoding === '' ? extent.size : Math.max(0, Math.min(extent.size, from + length) - from);
+  if (size === 0) {
+    sending.destroy();
+    return [itemName, Buffer.alloc(0)];
+  }
+  const source = plan.encoding === '' ? sending : decodedSlice(sending, plan.encoding, from, length);
+  return [itemName, { deferred: { length: size, literal8: extent.hasNul, source } }];
 }
 
 export function fetchItem(attr: FetchAttribute, src: FetchSource): [string, ImapValue] {

@@ -6,10 +6,10 @@
  * calendar days: INTERNALDATE by its UTC day, and the Date header by the day
  * it names in its own zone (RFC 9051 §6.4.4 "disregarding time and timezone").
  */
-import { addressValues, allHeaders, bodyTextIncludes, casemap, containsText, headerValues, sentDay } from '../mail/index.js';
+import { addressValues, allHeaders, casemap, containsText, headerValues, sentDay, streamedBodyTextIncludes } from '../mail/index.js';
 import type { SearchKey, SequenceSet } from '../protocol/imap/types.js';
 import type { MessageMeta } from '../store/types.js';
-import type { LoadedMessage } from './message-loader.js';
+import type { MessageContent } from './message-loader.js';
 
 /** Header fields holding address lists (RFC 5322 §3.6.2, §3.6.3). */
 const ADDRESS_FIELDS = new Set(['from', 'sender', 'reply-to', 'to', 'cc', 'bcc']);
@@ -26,8 +26,8 @@ export interface SearchCandidate {
   recentUids: ReadonlySet<number>;
   /** "Now" for OLDER / YOUNGER (RFC 5032), fixed for the whole search. */
   now: Date;
-  /** Loads the message bytes once, when a key needs them. */
-  content(): Promise<LoadedMessage | null>;
+  /** The message's structure and byte access, looked up once, when a key needs them. */
+  content(): Promise<MessageContent | null>;
 }
 
 /** True when `leaf` holds for any key in the program, looking through NOT, OR and AND. */
@@ -97,7 +97,8 @@ export async function matches(key: SearchKey, c: SearchCandidate): Promise<boole
       if (key.field === 'internal') day = utcDay(c.meta.internalDate);
       else {
         const m = await c.content();
-        const sent = m ? sentDay(m.raw, m.structure) : null;
+        const header = m && (await m.header());
+        const sent = m && header ? sentDay(header, m.structure) : null;
         if (!sent) return false;
         day = sent;
       }
@@ -107,27 +108,29 @@ export async function matches(key: SearchKey, c: SearchCandidate): Promise<boole
     }
     case 'header': {
       const m = await c.content();
-      if (!m) return false;
-      const values = headerValues(m.raw, m.structure, key.field);
+      const header = m && (await m.header());
+      if (!m || !header) return false;
+      const values = headerValues(header, m.structure, key.field);
       // RFC 9051 §6.4.4: HEADER with an empty string matches every message that has the field.
       if (key.value === '') return values.length > 0;
       const needle = casemap(key.value);
       if (values.some((v) => containsText(casemap(v), needle))) return true;
       // FROM/TO/CC/BCC also match the parsed addresses, so comments inside one do not hide it.
       if (!ADDRESS_FIELDS.has(key.field.toLowerCase())) return false;
-      return addressValues(m.raw, m.structure, key.field).some((v) => containsText(casemap(v), needle));
+      return addressValues(header, m.structure, key.field).some((v) => containsText(casemap(v), needle));
     }
     case 'body': {
       const m = await c.content();
-      return !!m && bodyTextIncludes(m.raw, m.structure, casemap(key.value));
+      return !!m && (await streamedBodyTextIncludes(m.open, m.structure.root, casemap(key.value)));
     }
     case 'text': {
       const m = await c.content();
-      if (!m) return false;
+      const header = m && (await m.header());
+      if (!m || !header) return false;
       const needle = casemap(key.value);
       return (
-        allHeaders(m.raw, m.structure).some(([name, value]) => containsText(casemap(`${name}: ${value}`), needle)) ||
-        bodyTextIncludes(m.raw, m.structure, needle, true)
+        allHeaders(header, m.structure).some(([name, value]) => containsText(casemap(`${name}: ${value}`), needle)) ||
+        (await streamedBodyTextIncludes(m.open, m.structure.root, needle, true))
       );
     }
     case 'not':

@@ -1,11 +1,12 @@
 /**
  * Running a search program over the selected mailbox: shared by SEARCH,
  * SORT and THREAD. Metadata is read in batches; message bytes only for keys
- * that need them (HEADER, BODY, TEXT, SENT*), one message at a time.
+ * that need them (HEADER, BODY, TEXT, SENT*), one message at a time, and
+ * then only the header whole: bodies are searched as streams.
  */
 import type { SearchKey } from '../protocol/imap/types.js';
 import type { MessageMeta } from '../store/types.js';
-import { chunks, META_BATCH, metasByUid, type LoadedMessage } from './message-loader.js';
+import { chunks, META_BATCH, messageContent, metasByUid, type MessageContent } from './message-loader.js';
 import { matches, needsContent } from './search-eval.js';
 import type { CommandContext } from './state.js';
 import { selectedState } from './state.js';
@@ -34,7 +35,7 @@ export async function runSearch(ctx: CommandContext, key: SearchKey): Promise<Se
     for (const seq of batch) {
       const meta = metas.get(view.uidAt(seq));
       if (!meta) continue;
-      let loaded: Promise<LoadedMessage | null> | null = null;
+      let loaded: Promise<MessageContent | null> | null = null;
       const candidate = {
         seq,
         meta,
@@ -43,7 +44,7 @@ export async function runSearch(ctx: CommandContext, key: SearchKey): Promise<Se
         savedUids,
         recentUids: recent,
         now,
-        content: () => (loaded ??= withContent ? domain.loadMessage(meta) : Promise.resolve(null)),
+        content: () => (loaded ??= withContent ? messageContent(domain, meta) : Promise.resolve(null)),
       };
       if (await matches(key, candidate)) hits.push({ seq, meta });
     }

@@ -20,21 +20,73 @@ export type BinaryAppendResult =
 
 const IDENTITY = new Set(['', '7bit', '8bit', 'binary']);
 /** RFC 2045 §6.8: encoded lines are at most 76 characters. */
-const BASE64_LINE = 76;
-const BASE64_LINE_INPUT = (BASE64_LINE / 4) * 3;
+export const BASE64_LINE = 76;
+export const BASE64_LINE_INPUT = (BASE64_LINE / 4) * 3;
 const CTE_BASE64 = Buffer.from('Content-Transfer-Encoding: base64\r\n', 'latin1');
 
-interface Edit {
+/** Octets [start, end) of the message replaced by `bytes`, or (null) by their own base64 lines. */
+export interface Edit {
   start: number;
   end: number;
-  bytes: Buffer;
+  bytes: Buffer | null;
 }
 
 export function encodeBinaryParts(raw: Buffer): BinaryAppendResult {
   const edits: Edit[] = [];
   let converted = 0;
-  const stack: MimePart[] = [parseMessage(raw).root];
-  // Depth-first in document order, iteratively (the parser already bounds depth and part count).
+  for (const part of leafParts(parseMessage(raw).root)) if (convertLeaf(raw, part, edits)) converted++;
+  if (edits.length === 0) return raw.includes(0) ? { kind: 'nul' } : { kind: 'ok', data: raw, converted: 0 };
+  const pieces: Buffer[] = [];
+  let at = 0;
+  for (const edit of edits) {
+    pieces.push(raw.subarray(at, edit.start), edit.bytes ?? base64Lines(raw.subarray(edit.start, edit.end)));
+    at = edit.end;
+  }
+  pieces.push(raw.subarray(at));
+  const data = Buffer.concat(pieces);
+  return data.includes(0) ? { kind: 'nul' } : { kind: 'ok', data, converted };
+}
+
+/** Adds the edits (header field, then body) that re-encode one leaf part, if it needs it. */
+function convertLeaf(raw: Buffer, part: MimePart, edits: Edit[]): boolean {
+  const leaf = leafEncoding(raw.subarray(part.headerStart, part.bodyStart));
+  if (!leaf) return false;
+  if (!leaf.binary && !raw.subarray(part.bodyStart, part.end).includes(0)) return false;
+  edits.push(...leafEdits(part, leaf.cteFields));
+  return true;
+}
+
+/**
+ * What a leaf part's header (its octets alone) says about re-encoding it: null when its encoding is
+ * not an identity one (nothing to do); else whether it is marked binary (always re-encoded; other
+ * identity parts only when their body holds a NUL) and its Content-Transfer-Encoding fields, by
+ * offset in `header`.
+ */
+export function leafEncoding(header: Buffer): { binary: boolean; cteFields: Array<{ start: number; end: number }> } | null {
+  const { fields } = scanHeader(header, 0, header.length);
+  const cte = readTransferEncoding(header, fields);
+  if (!IDENTITY.has(cte)) return null;
+  const cteFields = fields.filter((f) => f.name.toLowerCase() === 'content-transfer-encoding').map((f) => ({ start: f.start, end: f.end }));
+  return { binary: cte === 'binary', cteFields };
+}
+
+/** The edits that re-encode one leaf part, in message order: its CTE field (given by offset in its header), then its body. */
+export function leafEdits(part: MimePart, cteFields: Array<{ start: number; end: number }>): Edit[] {
+  const edits: Edit[] = [];
+  if (cteFields.length === 0) {
+    edits.push({ start: part.fieldsEnd, end: part.fieldsEnd, bytes: CTE_BASE64 });
+  } else {
+    // The first CTE field becomes base64 in place; any repeated one goes (it would contradict it).
+    const at = part.headerStart;
+    cteFields.forEach((f, i) => edits.push({ start: at + f.start, end: at + f.end, bytes: i === 0 ? CTE_BASE64 : Buffer.alloc(0) }));
+  }
+  edits.push({ start: part.bodyStart, end: part.end, bytes: null });
+  return edits;
+}
+
+/** Leaf parts in document order, depth first (the parser already bounds depth and part count). */
+export function* leafParts(root: MimePart): Generator<MimePart> {
+  const stack: MimePart[] = [root];
   while (stack.length > 0) {
     const part = stack.pop()!;
     if (part.children) {
@@ -45,36 +97,8 @@ export function encodeBinaryParts(raw: Buffer): BinaryAppendResult {
       stack.push(part.message);
       continue;
     }
-    if (convertLeaf(raw, part, edits)) converted++;
+    yield part;
   }
-  if (edits.length === 0) return raw.includes(0) ? { kind: 'nul' } : { kind: 'ok', data: raw, converted: 0 };
-  const pieces: Buffer[] = [];
-  let at = 0;
-  for (const edit of edits) {
-    pieces.push(raw.subarray(at, edit.start), edit.bytes);
-    at = edit.end;
-  }
-  pieces.push(raw.subarray(at));
-  const data = Buffer.concat(pieces);
-  return data.includes(0) ? { kind: 'nul' } : { kind: 'ok', data, converted };
-}
-
-/** Adds the edits (header field, then body) that re-encode one leaf part, if it needs it. */
-function convertLeaf(raw: Buffer, part: MimePart, edits: Edit[]): boolean {
-  const header = scanHeader(raw, part.headerStart, part.bodyStart);
-  const cte = readTransferEncoding(raw, header.fields);
-  if (!IDENTITY.has(cte)) return false;
-  const body = raw.subarray(part.bodyStart, part.end);
-  if (cte !== 'binary' && !body.includes(0)) return false;
-  const cteFields = header.fields.filter((f) => f.name.toLowerCase() === 'content-transfer-encoding');
-  if (cteFields.length === 0) {
-    edits.push({ start: part.fieldsEnd, end: part.fieldsEnd, bytes: CTE_BASE64 });
-  } else {
-    // The first CTE field becomes base64 in place; any repeated one goes (it would contradict it).
-    cteFields.forEach((f, i) => edits.push({ start: f.start, end: f.end, bytes: i === 0 ? CTE_BASE64 : Buffer.alloc(0) }));
-  }
-  edits.push({ start: part.bodyStart, end: part.end, bytes: base64Lines(body) });
-  return true;
 }
 
 function base64Lines(body: Buffer): Buffer {

@@ -22,10 +22,12 @@ export { isSliceSection, sectionBytes, sectionRange, resolvePart } from './secti
 export type { ByteRange, SectionSpec, SectionText } from './sections.js';
 export type { ImapLikeValue } from './envelope.js';
 export { decodeTransfer, decodeCharset } from './text.js';
-export { binaryRange, binarySection } from './binary.js';
-export type { BinaryResult } from './binary.js';
+export { binaryHeaderRange, binaryPlan, binaryRange, binarySection, decodedExtent, decodedSlice } from './binary.js';
+export { streamedBodyTextIncludes, type OpenRange } from './text-stream.js';
+export type { BinaryPlan, BinaryResult } from './binary.js';
 export { summarize, serializeSummary, parseSummary, SUMMARY_VERSION, summaryJson, minimalSummaryJson, MAX_SUMMARY_JSON_OCTETS } from './summary.js';
 export type { MessageSummary, SortFields } from './summary.js';
+export { minimalSummaryOfStream, MINIMAL_SUMMARY_HEADER_OCTETS } from './minimal-summary.js';
 export { baseSubject } from './subject.js';
 export { casemap, compareMapped } from './casemap.js';
 export { previewOf, PREVIEW_MAX_CHARS } from './preview.js';

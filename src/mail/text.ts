@@ -29,7 +29,8 @@ const CR = 0x0d;
 const LF = 0x0a;
 const EQUALS = 0x3d;
 
-function hexValue(c: number | undefined): number {
+/** The value of a hex digit octet (either case), or -1. */
+export function hexValue(c: number | undefined): number {
   if (c === undefined) return -1;
   if (c >= 0x30 && c <= 0x39) return c - 0x30;
   if (c >= 0x41 && c <= 0x46) return c - 0x37;
@@ -136,7 +137,7 @@ export function bodyTextOf(raw: Buffer, root: MimePart, nestedHeaders = false): 
 const SEARCH_WINDOW_BYTES = 256 * 1024;
 
 /** A streaming decoder for `charset`, with the same fallbacks as decodeCharset. */
-function charsetDecoder(charset: string | undefined): { write(b: Buffer): string; end(): string | undefined } {
+export function charsetDecoder(charset: string | undefined): { write(b: Buffer): string; end(): string | undefined } {
   const label = (charset ?? '').trim().toLowerCase();
   if (label && label !== 'us-ascii' && label !== 'ascii' && iconv.encodingExists(label)) {
     try {

@@ -7,9 +7,11 @@
  */
 import type { MailDomain } from '../../domain/mail-domain.js';
 import { encodeBinaryParts } from '../../mail/binary-append.js';
+import { encodeStoredBinaryParts, isFullStructure } from '../../mail/binary-append-stream.js';
+import { parseSummary } from '../../mail/index.js';
 import { errorCompletion } from '../errors.js';
 import { checkClientFlags } from '../../domain/flags.js';
-import type { StagedBody } from '../../domain/staged-body.js';
+import type { BodyWriter, StagedBody } from '../../domain/staged-body.js';
 import type { AppendMessage, ResponseCode } from '../../protocol/imap/types.js';
 import type { Mailbox } from '../../store/types.js';
 import type { CommandContext, CommandOf, Completion, StreamedLiteral } from '../state.js';
@@ -79,7 +81,7 @@ export async function appendMessages(mailboxArg: string, toAppend: AppendMessage
             // A large literal8 was written to the store as it arrived; its binary parts are re-encoded
             // from there into a second body (the session releases the first after the command).
             const original = await streamed.body;
-            const body = await oneAtATime(() => stageConverted(domain, original));
+            const body = await stageConverted(domain, original, streamed.hasNul);
             if (body === null) throw new BinaryRefused();
             if (body !== original) stagedHere.push(body);
             bodies[at] = body;
@@ -126,9 +128,9 @@ function unknownCte(): Completion {
 class BinaryRefused extends Error {}
 
 /**
- * Conversions of streamed literal8 bodies run one at a time in this process: each reads its body whole
- * (up to the APPEND limit), so however many sessions send large binary APPENDs at once, at most one
- * such body (and its re-encoded copy) is in memory. A streaming re-encoder would remove the read.
+ * Whole-body conversions (stageConvertedWhole) run one at a time in this process: each holds its body
+ * (up to the APPEND limit), so however many sessions need one at once, at most one such body (and its
+ * re-encoded copy) is in memory.
  */
 let converting: Promise<unknown> = Promise.resolve();
 function oneAtATime<T>(work: () => Promise<T>): Promise<T> {
@@ -139,9 +141,31 @@ function oneAtATime<T>(work: () => Promise<T>): Promise<T> {
 
 /**
  * A streamed literal8 re-encoded (encodeBinaryParts) into a new staged body, or the same body when nothing
- * needed it; null when NUL octets remain. Reads the body whole: it is at most the APPEND size limit.
+ * needed it; null when NUL octets remain. Read and written as streams (encodeStoredBinaryParts), following
+ * the structure its summary holds; only when that summary fell back to one opaque part (its worker failed)
+ * is the body read whole.
  */
-async function stageConverted(domain: MailDomain, streamed: StagedBody): Promise<StagedBody | null> {
+async function stageConverted(domain: MailDomain, streamed: StagedBody, hasNul: boolean): Promise<StagedBody | null> {
+  const ref = { blobId: streamed.staged.blobId, size: streamed.staged.size };
+  const structure = parseSummary(streamed.summary)?.structure;
+  const header = structure ? await domain.readBodyRange(ref, 0, structure.bodyStart) : null;
+  if (!structure || !header || !isFullStructure(structure, header)) return oneAtATime(() => stageConvertedWhole(domain, streamed));
+  let writer: BodyWriter | null = null;
+  const result = await encodeStoredBinaryParts(
+    { structure, hasNul, open: (start, end) => domain.openBody(ref, start, end) },
+    (chunk) => (writer ??= domain.openBodyWriter({ crlf: false })).write(chunk),
+  ).catch(async (err: unknown) => {
+    await (writer as BodyWriter | null)?.abort();
+    throw err;
+  });
+  const written = writer as BodyWriter | null;
+  if (result.kind === 'ok' && written) return written.finish();
+  await written?.abort();
+  return result.kind === 'nul' ? null : streamed;
+}
+
+/** stageConverted with the body read whole: for a body whose stored structure cannot be trusted. */
+async function stageConvertedWhole(domain: MailDomain, streamed: StagedBody): Promise<StagedBody | null> {
   const raw = await domain.readBody({ blobId: streamed.staged.blobId, size: streamed.staged.size });
   if (!raw) throw new Error('a streamed APPEND body vanished before it was appended');
   const converted = encodeBinaryParts(raw);
