@@ -60,7 +60,7 @@ async function* textRanges(open: OpenRange, part: MimePart, nestedHeaders: boole
 
 /**
  * Whether the decoded body text (bodyTextOf's, text.ts) contains `needle`, compared case-insensitively
- * (`needle` already lower-cased); false when the message is gone. `nestedHeaders`: SEARCH TEXT also
+ * (`needle` already mapped by casemap); false when the message is gone. `nestedHeaders`: SEARCH TEXT also
  * looks in the headers of attached messages.
  */
 export async function streamedBodyTextIncludes(open: OpenRange, root: MimePart, needle: string, nestedHeaders = false): Promise<boolean> {
