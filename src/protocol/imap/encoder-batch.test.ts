@@ -60,3 +60,14 @@ test('quoted strings: the no-escape fast path and the escaping path agree with R
   assert.equal(wire('caf\u00e9'), '{5}\r\ncaf\u00e9');
   assert.equal(wire('caf\u00e9', UTF8), '"caf\u00e9"');
 });
+
+test('responses already in wire form are written as they are, between encoded ones, with no CRLF added', () => {
+  const batch = Buffer.from('* 1 FETCH (UID 1 FLAGS (\\Seen))\r\n* 2 FETCH (UID 2 FLAGS ())\r\n', 'latin1');
+  const done: ImapResponse = { type: 'status', tag: 't1', status: 'OK', text: 'FETCH completed' };
+  const exists: ImapResponse = { type: 'exists', count: 3 };
+  assert.equal(
+    encodeResponses([exists, { type: 'wire', bytes: batch }, done], RFC3501).toString('latin1'),
+    `* 3 EXISTS\r\n${batch.toString('latin1')}t1 OK FETCH completed\r\n`,
+  );
+  assert.deepEqual(encodeResponse({ type: 'wire', bytes: batch }, UTF8), batch);
+});

@@ -277,6 +277,9 @@ function writeResponse(out: Out, r: ImapResponse, opts: EncodeOptions): void {
         writeValue(out, v, opts);
       }
       return;
+    case 'wire':
+      out.push(r.bytes);
+      return;
   }
 }
 
@@ -288,10 +291,7 @@ export function encodeResponse(r: ImapResponse, opts: EncodeOptions): Buffer {
 /** Several responses in wire form, one after the other, as one Buffer (one socket write, one TLS record run). */
 export function encodeResponses(rs: readonly ImapResponse[], opts: EncodeOptions): Buffer {
   const out = new Out();
-  for (const r of rs) {
-    writeResponse(out, r, opts);
-    out.push('\r\n');
-  }
+  for (const r of rs) writeResponseLine(out, r, opts);
   return out.finish();
 }
 
@@ -301,9 +301,12 @@ export function encodeResponses(rs: readonly ImapResponse[], opts: EncodeOptions
  */
 export function encodeResponseParts(rs: readonly ImapResponse[], opts: EncodeOptions): Array<Buffer | DeferredLiteral> {
   const out = new Out();
-  for (const r of rs) {
-    writeResponse(out, r, opts);
-    out.push('\r\n');
-  }
+  for (const r of rs) writeResponseLine(out, r, opts);
   return out.finishParts();
+}
+
+/** One response and its CRLF; a 'wire' one carries its own. */
+function writeResponseLine(out: Out, r: ImapResponse, opts: EncodeOptions): void {
+  writeResponse(out, r, opts);
+  if (r.type !== 'wire') out.push('\r\n');
 }
