@@ -15,9 +15,9 @@
  * server restarted in a container gets the same pid every time).
  */
 import { createHash, randomBytes } from 'node:crypto';
-import { closeSync, fsyncSync, linkSync, mkdirSync, openSync, statSync, unlinkSync, writeSync } from 'node:fs';
+import { closeSync, fsyncSync, linkSync, mkdirSync, openSync, readFile as readFileCallback, statSync, unlinkSync, writeSync } from 'node:fs';
 import type { FileHandle } from 'node:fs/promises';
-import { link, open, opendir, readFile, stat, unlink } from 'node:fs/promises';
+import { link, open, opendir, stat, unlink } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import { Readable } from 'node:stream';
 import type { BlobWriter, LocalBlobStore, StagedBlob, SweepVisitor } from '../blob-store.js';
@@ -117,7 +117,7 @@ export class FileBlobStore implements LocalBlobStore {
     const path = this.pathOf(blobId);
     if (!path) return null;
     try {
-      return await readFile(path);
+      return await readWhole(path);
     } catch (err) {
       if (isMissing(err)) return null;
       throw fileError(err);
@@ -325,4 +325,13 @@ export class FileBlobStore implements LocalBlobStore {
       }
     }
   }
+}
+
+/**
+ * A whole file through the callback API: for the many small reads of a full
+ * download (FETCH BODY[], POP3 RETR), fs/promises' readFile spends several
+ * times the main-thread CPU (a FileHandle per read, promise hops per step).
+ */
+function readWhole(path: string): Promise<Buffer> {
+  return new Promise((resolve, reject) => readFileCallback(path, (err, data) => (err ? reject(err) : resolve(data))));
 }
