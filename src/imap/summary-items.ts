@@ -6,7 +6,7 @@
  * lists. The cache is bounded by octets and shared by all sessions; the key
  * includes UTF8=ACCEPT, which changes how 8-bit strings are written (RFC 6855 §3).
  */
-import { encodeValue } from '../protocol/imap/encoder.js';
+import { encodeValueText } from '../protocol/imap/encoder.js';
 import type { ImapValue } from '../protocol/imap/types.js';
 import type { MessageMeta } from '../store/types.js';
 import type { MailDomain } from '../domain/mail-domain.js';
@@ -55,11 +55,11 @@ export async function summaryItemsFor(
   }
   if (missing.length === 0) return out;
   const opts = { utf8 };
-  for (const [blobId, summary] of await domain.messageSummaries(missing)) {
+  for (const [blobId, summary] of await domain.messageSummaryItems(missing)) {
     const items: SummaryItems = {
-      envelope: encodeValue(summary.envelope as ImapValue, opts).toString('latin1'),
-      body: encodeValue(summary.body as ImapValue, opts).toString('latin1'),
-      bodyStructure: encodeValue(summary.bodyStructure as ImapValue, opts).toString('latin1'),
+      envelope: encodeValueText(summary.envelope as ImapValue, opts),
+      body: encodeValueText(summary.body as ImapValue, opts),
+      bodyStructure: encodeValueText(summary.bodyStructure as ImapValue, opts),
     };
     remember(cacheKey(blobId, utf8), { items, bytes: items.envelope.length + items.body.length + items.bodyStructure.length });
     out.set(blobId, items);

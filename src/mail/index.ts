@@ -24,8 +24,8 @@ export type { ImapLikeValue } from './envelope.js';
 export { decodeTransfer, decodeCharset } from './text.js';
 export { binaryRange, binarySection } from './binary.js';
 export type { BinaryResult } from './binary.js';
-export { summarize, serializeSummary, parseSummary, SUMMARY_VERSION, summaryJson, minimalSummaryJson, MAX_SUMMARY_JSON_OCTETS } from './summary.js';
-export type { MessageSummary, SortFields } from './summary.js';
+export { summarize, serializeSummary, parseSummary, parseSummaryItems, SUMMARY_VERSION, summaryJson, minimalSummaryJson, MAX_SUMMARY_JSON_OCTETS } from './summary.js';
+export type { MessageSummary, SortFields, SummaryItemValues } from './summary.js';
 export { baseSubject } from './subject.js';
 export { previewOf, PREVIEW_MAX_CHARS } from './preview.js';
 

@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import fc from 'fast-check';
-import { encodeResponse, encodeResponses, encodeValue } from './encoder.js';
+import { encodeResponse, encodeResponses, encodeValue, encodeValueText } from './encoder.js';
 import type { EncodeOptions, ImapResponse, ImapValue } from './types.js';
 
 const RFC3501: EncodeOptions = { utf8: false };
@@ -70,4 +70,29 @@ test('responses already in wire form are written as they are, between encoded on
     `* 3 EXISTS\r\n${batch.toString('latin1')}t1 OK FETCH completed\r\n`,
   );
   assert.deepEqual(encodeResponse({ type: 'wire', bytes: batch }, UTF8), batch);
+});
+
+test('encodeValueText is encodeValue as latin1 text, for any value, with and without UTF8=ACCEPT', () => {
+  const value: fc.Arbitrary<ImapValue> = fc.letrec<{ v: ImapValue }>((tie) => ({
+    v: fc.oneof(
+      { depthSize: 'small' },
+      fc.constant(null),
+      fc.nat(),
+      fc.string({ unit: 'binary', maxLength: 40 }),
+      fc.string({ unit: 'grapheme', maxLength: 20 }),
+      fc.constantFrom('x'.repeat(1024), 'y'.repeat(1025), 'caf\u00e9 "q" \\', 'a\r\nb'),
+      fc.stringMatching(/^[A-Za-z$\\][A-Za-z0-9]{0,8}$/).map((atom) => ({ atom })),
+      fc.uint8Array({ maxLength: 30 }).map((a) => Buffer.from(a)),
+      fc.uint8Array({ maxLength: 30 }).map((a) => ({ literal8: Buffer.from(a) })),
+      fc.array(tie('v'), { maxLength: 4 }),
+    ),
+  })).v;
+  fc.assert(
+    fc.property(value, fc.boolean(), (v, utf8) => {
+      const opts = { utf8 };
+      assert.deepEqual(Buffer.from(encodeValueText(v, opts), 'latin1'), encodeValue(v, opts));
+    }),
+    { numRuns: 500 },
+  );
+  assert.equal(encodeValueText(envelope, RFC3501), encodeValue(envelope, RFC3501).toString('latin1'));
 });
