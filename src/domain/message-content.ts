@@ -27,8 +27,7 @@ export async function messageSummaries(
   openBody: OpenBodyOf,
   messages: Iterable<MessageMeta>,
 ): Promise<Map<string, MessageSummary>> {
-  const byBlob = new Map<string, MessageMeta>();
-  for (const m of messages) if (!byBlob.has(m.blobId)) byBlob.set(m.blobId, m);
+  const byBlob = oncePerBlob(messages);
   const stored = await store.readSummaries([...byBlob.keys()]);
   const out = new Map<string, MessageSummary>();
   for (const [blobId, message] of byBlob) {
@@ -59,8 +58,7 @@ export async function messageSummaryItems(
   openBody: OpenBodyOf,
   messages: Iterable<MessageMeta>,
 ): Promise<Map<string, SummaryItemValues>> {
-  const byBlob = new Map<string, MessageMeta>();
-  for (const m of messages) if (!byBlob.has(m.blobId)) byBlob.set(m.blobId, m);
+  const byBlob = oncePerBlob(messages);
   const stored = await store.readSummaries([...byBlob.keys()]);
   const out = new Map<string, SummaryItemValues>();
   const recompute: MessageMeta[] = [];
@@ -72,6 +70,13 @@ export async function messageSummaryItems(
   }
   if (recompute.length > 0) for (const [blobId, summary] of await messageSummaries(store, summaryOfBody, openBody, recompute)) out.set(blobId, summary);
   return out;
+}
+
+/** The first message of each blob (copies share one summary). */
+function oncePerBlob(messages: Iterable<MessageMeta>): Map<string, MessageMeta> {
+  const byBlob = new Map<string, MessageMeta>();
+  for (const m of messages) if (!byBlob.has(m.blobId)) byBlob.set(m.blobId, m);
+  return byBlob;
 }
 
 export async function loadMessage(

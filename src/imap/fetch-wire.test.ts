@@ -71,12 +71,7 @@ describe('FETCH FLAGS and headers written straight to the wire', () => {
   });
 
   it('gives the flags the store holds after another session changed them, keywords announced first', async () => {
-    const c = await h.open({ login: true });
-    const other = await h.open({ login: true });
-    await c.cmd('ENABLE IMAP4rev2');
-    await other.cmd('ENABLE IMAP4rev2');
-    await c.cmd('SELECT INBOX');
-    await other.cmd('SELECT INBOX');
+    const [c, other] = await twoSessions(h);
     await other.cmd('STORE 2 +FLAGS.SILENT (\\Flagged $Work)');
     await other.cmd('STORE 4 +FLAGS.SILENT (\\Seen)');
     const r = await c.cmd('FETCH 1:4 (FLAGS)');
@@ -91,12 +86,7 @@ describe('FETCH FLAGS and headers written straight to the wire', () => {
   });
 
   it('leaves out a message another session expunged, sends no EXPUNGE during FETCH and says EXPUNGEISSUED', async () => {
-    const c = await h.open({ login: true });
-    const other = await h.open({ login: true });
-    await c.cmd('ENABLE IMAP4rev2');
-    await other.cmd('ENABLE IMAP4rev2');
-    await c.cmd('SELECT INBOX');
-    await other.cmd('SELECT INBOX');
+    const [c, other] = await twoSessions(h);
     await other.cmd('STORE 2 +FLAGS.SILENT (\\Deleted)');
     await other.cmd('EXPUNGE');
     await h.domain.deliver(ALICE, message({ subject: 'new' }));
@@ -193,6 +183,18 @@ describe('FETCH FLAGS and headers written straight to the wire', () => {
     }
   });
 });
+
+/** Two IMAP4rev2 sessions with INBOX selected (tags t1, t2 used). */
+async function twoSessions(h: Harness): Promise<[Client, Client]> {
+  const sessions: Client[] = [];
+  for (let i = 0; i < 2; i++) {
+    const c = await h.open({ login: true });
+    await c.cmd('ENABLE IMAP4rev2');
+    await c.cmd('SELECT INBOX');
+    sessions.push(c);
+  }
+  return [sessions[0]!, sessions[1]!];
+}
 
 /** One random change by `c` (UID commands, on what the store holds now): flags set or cleared, a message expunged, or new mail. */
 async function change(h: Harness, mailboxId: number, c: Client, random: (n: number) => number, flagSets: string[]): Promise<void> {

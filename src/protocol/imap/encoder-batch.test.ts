@@ -26,17 +26,23 @@ test('a pre-encoded value is written as is, byte for byte the same as encoding i
   assert.match(encodeValue(envelope, UTF8).toString('utf8'), /"Café \\"menu\\" \\\\ 2"/);
 });
 
-test('encodeResponses is the concatenation of encodeResponse, for any mix of text and bytes', () => {
-  const value: fc.Arbitrary<ImapValue> = fc.letrec<{ v: ImapValue }>((tie) => ({
+/** Nested values of the common kinds (and `more`): strings of any octet, Buffers, lists. */
+function anyValue(...more: Array<fc.Arbitrary<ImapValue>>): fc.Arbitrary<ImapValue> {
+  return fc.letrec<{ v: ImapValue }>((tie) => ({
     v: fc.oneof(
       { depthSize: 'small' },
       fc.constant(null),
       fc.nat(),
       fc.string({ unit: 'binary', maxLength: 40 }),
       fc.uint8Array({ maxLength: 30 }).map((a) => Buffer.from(a)),
+      ...more,
       fc.array(tie('v'), { maxLength: 4 }),
     ),
   })).v;
+}
+
+test('encodeResponses is the concatenation of encodeResponse, for any mix of text and bytes', () => {
+  const value = anyValue();
   const fetch = fc.record({ seq: fc.integer({ min: 1, max: 1e6 }), value }).map(
     ({ seq, value: v }): ImapResponse => ({ type: 'fetch', seq, items: [['UID', seq], ['X-TEST', v]] }),
   );
@@ -73,20 +79,12 @@ test('responses already in wire form are written as they are, between encoded on
 });
 
 test('encodeValueText is encodeValue as latin1 text, for any value, with and without UTF8=ACCEPT', () => {
-  const value: fc.Arbitrary<ImapValue> = fc.letrec<{ v: ImapValue }>((tie) => ({
-    v: fc.oneof(
-      { depthSize: 'small' },
-      fc.constant(null),
-      fc.nat(),
-      fc.string({ unit: 'binary', maxLength: 40 }),
-      fc.string({ unit: 'grapheme', maxLength: 20 }),
-      fc.constantFrom('x'.repeat(1024), 'y'.repeat(1025), 'caf\u00e9 "q" \\', 'a\r\nb'),
-      fc.stringMatching(/^[A-Za-z$\\][A-Za-z0-9]{0,8}$/).map((atom) => ({ atom })),
-      fc.uint8Array({ maxLength: 30 }).map((a) => Buffer.from(a)),
-      fc.uint8Array({ maxLength: 30 }).map((a) => ({ literal8: Buffer.from(a) })),
-      fc.array(tie('v'), { maxLength: 4 }),
-    ),
-  })).v;
+  const value = anyValue(
+    fc.string({ unit: 'grapheme', maxLength: 20 }),
+    fc.constantFrom('x'.repeat(1024), 'y'.repeat(1025), 'caf\u00e9 "q" \\', 'a\r\nb'),
+    fc.stringMatching(/^[A-Za-z$\\][A-Za-z0-9]{0,8}$/).map((atom): ImapValue => ({ atom })),
+    fc.uint8Array({ maxLength: 30 }).map((a): ImapValue => ({ literal8: Buffer.from(a) })),
+  );
   fc.assert(
     fc.property(value, fc.boolean(), (v, utf8) => {
       const opts = { utf8 };
