@@ -32,8 +32,8 @@ import { DEFAULT_PASSWORD_SETTINGS, hashPassword, type PasswordSettings, without
 import { CredentialChecker } from './credential-cache.js';
 import { canonicalFlags, DELETED_FLAG, isDeleted } from './flags.js';
 import { InMemoryMaildropLocks, type MaildropLocks } from './maildrop-locks.js';
-import { loadMessage, messageSummaries, type BodyRef, type LoadedMessage } from './message-content.js';
-import type { MessageStructure, MessageSummary } from '../mail/index.js';
+import { loadMessage, messageSummaries, messageSummaryItems, type BodyRef, type LoadedMessage } from './message-content.js';
+import type { MessageStructure, MessageSummary, SummaryItemValues } from '../mail/index.js';
 import { readMetadata, writeMetadata, type MetadataAnswer, type MetadataQuery } from './metadata.js';
 import { changeAcl, listRights, readAcl, requireRights, rightsOf } from './acl.js';
 import { findMailbox, isSharedName, resolveMailbox, sharedMailboxes } from './shared-namespace.js';
@@ -561,6 +561,11 @@ export class MailDomain {
    */
   messageSummaries(messages: Iterable<MessageMeta>): Promise<Map<string, MessageSummary>> {
     return messageSummaries(this.store, this.summaryOfBody, (m, end) => this.openBody(m, 0, end), messages);
+  }
+
+  /** ENVELOPE, BODY and BODYSTRUCTURE of the messages' summaries, by blob id: what a header sync reads (the rest is not parsed). */
+  messageSummaryItems(messages: Iterable<MessageMeta>): Promise<Map<string, SummaryItemValues>> {
+    return messageSummaryItems(this.store, this.summaryOfBody, (m, end) => this.openBody(m, 0, end), messages);
   }
 
   /** The bytes and MIME structure of a message (the given structure, else the stored one), or null when the bytes are gone. */

@@ -4,7 +4,7 @@
  * or with an older summary version, and a message's bytes with its structure.
  * Bytes come only through the domain's one body read (MailDomain.readBody).
  */
-import { parseSummary, type MessageStructure, type MessageSummary } from '../mail/index.js';
+import { parseSummary, parseSummaryItems, type MessageStructure, type MessageSummary, type SummaryItemValues } from '../mail/index.js';
 import type { MailStore, MessageMeta } from '../store/types.js';
 import type { SummaryOf, SummaryOfBody } from './summarizer.js';
 
@@ -27,8 +27,7 @@ export async function messageSummaries(
   openBody: OpenBodyOf,
   messages: Iterable<MessageMeta>,
 ): Promise<Map<string, MessageSummary>> {
-  const byBlob = new Map<string, MessageMeta>();
-  for (const m of messages) if (!byBlob.has(m.blobId)) byBlob.set(m.blobId, m);
+  const byBlob = oncePerBlob(messages);
   const stored = await store.readSummaries([...byBlob.keys()]);
   const out = new Map<string, MessageSummary>();
   for (const [blobId, message] of byBlob) {
@@ -45,6 +44,39 @@ export async function messageSummaries(
     out.set(blobId, summary);
   }
   return out;
+}
+
+/**
+ * ENVELOPE, BODY and BODYSTRUCTURE of the messages, by blob id, parsing only
+ * those members of each stored summary (a header sync of a mailbox nobody
+ * read since the server started); one missing or outdated is computed and
+ * saved as by messageSummaries. A message whose bytes are gone is left out.
+ */
+export async function messageSummaryItems(
+  store: MailStore,
+  summaryOfBody: SummaryOfBody,
+  openBody: OpenBodyOf,
+  messages: Iterable<MessageMeta>,
+): Promise<Map<string, SummaryItemValues>> {
+  const byBlob = oncePerBlob(messages);
+  const stored = await store.readSummaries([...byBlob.keys()]);
+  const out = new Map<string, SummaryItemValues>();
+  const recompute: MessageMeta[] = [];
+  for (const [blobId, message] of byBlob) {
+    const text = stored.get(blobId);
+    const items = text === undefined ? null : parseSummaryItems(text);
+    if (items) out.set(blobId, items);
+    else recompute.push(message);
+  }
+  if (recompute.length > 0) for (const [blobId, summary] of await messageSummaries(store, summaryOfBody, openBody, recompute)) out.set(blobId, summary);
+  return out;
+}
+
+/** The first message of each blob (copies share one summary). */
+function oncePerBlob(messages: Iterable<MessageMeta>): Map<string, MessageMeta> {
+  const byBlob = new Map<string, MessageMeta>();
+  for (const m of messages) if (!byBlob.has(m.blobId)) byBlob.set(m.blobId, m);
+  return byBlob;
 }
 
 export async function loadMessage(

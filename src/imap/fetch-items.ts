@@ -255,11 +255,11 @@ export function fetchItem(attr: FetchAttribute, src: FetchSource): [string, Imap
     case 'RFC822.SIZE':
       return ['RFC822.SIZE', meta.size];
     case 'ENVELOPE':
-      return ['ENVELOPE', src.items ? src.items.envelope : (s.envelope as ImapValue)];
+      return ['ENVELOPE', src.items ? wire(src.items.envelope) : (s.envelope as ImapValue)];
     case 'BODYSTRUCTURE':
-      return ['BODYSTRUCTURE', src.items ? src.items.bodyStructure : (s.bodyStructure as ImapValue)];
+      return ['BODYSTRUCTURE', src.items ? wire(src.items.bodyStructure) : (s.bodyStructure as ImapValue)];
     case 'BODY':
-      return ['BODY', src.items ? src.items.body : (s.body as ImapValue)];
+      return ['BODY', src.items ? wire(src.items.body) : (s.body as ImapValue)];
     case 'PREVIEW':
       // RFC 8970 §3.2: the preview is computed at ingest, so LAZY never has to wait.
       return ['PREVIEW', s.preview];
@@ -281,6 +281,11 @@ export function fetchItem(attr: FetchAttribute, src: FetchSource): [string, Imap
       // RFC 7162 §3.1.4.1: a parenthesised list of one mod-sequence value.
       return ['MODSEQ', [meta.modSeq]];
   }
+}
+
+/** An item kept in wire form (summary-items.ts: latin1, one character per octet). */
+function wire(text: string): ImapValue {
+  return { encoded: Buffer.from(text, 'latin1') };
 }
 
 /** RFC 9051 §6.4.5: a partial fetch answers with the origin only, e.g. BODY[]<0>. */

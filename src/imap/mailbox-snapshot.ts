@@ -4,7 +4,7 @@
  * mailbox selected. A session's MailboxView points at one snapshot and keeps
  * only what differs for its client (ghost expunges not yet reported, flags
  * told since); so 2,000 sessions on a 100,000-message mailbox hold one copy
- * of its UID list instead of 2,000 (about 1.6 MB at 100,000 messages, against
+ * of its UID list instead of 2,000 (about 2.4 MB at 100,000 messages, against
  * ~20 MB per session for one object per message).
  *
  * A snapshot never changes: the change log applied to a snapshot gives the
@@ -22,6 +22,12 @@ import type { MailboxChanges, MailboxId, MessageMeta } from '../store/types.js';
 class FlagTable {
   readonly lists: string[][] = [];
   private readonly ids = new Map<string, number>();
+  /** Each list in FETCH form, e.g. "(\Seen $Work)", made on first use (flags are atoms: written as they are). */
+  private readonly texts: string[] = [];
+
+  text(id: number): string {
+    return (this.texts[id] ??= flagListText(this.lists[id]));
+  }
 
   idOf(flags: string[]): number {
     const key = flags.join(' ');
@@ -33,6 +39,17 @@ class FlagTable {
     }
     return id;
   }
+}
+
+/**
+ * A flag list as FETCH writes it, "(\Seen $Work)", as latin1 text (one
+ * character per octet, what FETCH's wire path joins into its buffers). Flags
+ * are atoms, ASCII; should a stored one hold anything else, its UTF-8 octets
+ * are written, as the encoder would.
+ */
+export function flagListText(flags: readonly string[]): string {
+  const text = `(${flags.join(' ')})`;
+  return /[^\x00-\x7f]/.test(text) ? Buffer.from(text, 'utf8').toString('latin1') : text;
 }
 
 /** A table grows past this many unused lists (and twice those in use) before a snapshot starts a new one. */
@@ -55,6 +72,8 @@ export class MailboxSnapshot {
     readonly uids: Uint32Array,
     readonly modSeqs: Float64Array,
     readonly flagIds: Uint32Array,
+    /** RFC822.SIZE of each message (immutable per message). */
+    readonly sizes: Float64Array,
     private readonly table: FlagTable,
     /** Keywords (flags not starting with a backslash) of the messages in this snapshot. */
     readonly keywords: ReadonlySet<string>,
@@ -66,14 +85,16 @@ export class MailboxSnapshot {
     const uids = new Uint32Array(n);
     const modSeqs = new Float64Array(n);
     const flagIds = new Uint32Array(n);
+    const sizes = new Float64Array(n);
     const table = new FlagTable();
     for (let i = 0; i < n; i++) {
       const m = sorted[i];
       uids[i] = m.uid;
       modSeqs[i] = m.modSeq;
       flagIds[i] = table.idOf(m.flags);
+      sizes[i] = m.size;
     }
-    return new MailboxSnapshot(mailboxId, uidValidity, modSeq, false, uids, modSeqs, flagIds, table, keywordsOf(table.lists));
+    return new MailboxSnapshot(mailboxId, uidValidity, modSeq, false, uids, modSeqs, flagIds, sizes, table, keywordsOf(table.lists));
   }
 
   get length(): number {
@@ -88,6 +109,11 @@ export class MailboxSnapshot {
 
   flagsAtIndex(i: number): string[] {
     return this.table.lists[this.flagIds[i]];
+  }
+
+  /** The flags of message `i` as FETCH writes them, e.g. "(\Seen $Work)": one string per distinct list, kept. */
+  flagsTextAtIndex(i: number): string {
+    return this.table.text(this.flagIds[i]);
   }
 
   firstUnseen(): number {
@@ -114,7 +140,7 @@ export class MailboxSnapshot {
     if (!changes.changed.length && !changes.expunged.length) {
       // Only the MODSEQ moved (a change elsewhere): share the arrays.
       const modSeq = Math.max(this.modSeq, changes.highestModSeq);
-      return new MailboxSnapshot(this.mailboxId, this.uidValidity, modSeq, true, this.uids, this.modSeqs, this.flagIds, this.table, this.keywords);
+      return new MailboxSnapshot(this.mailboxId, this.uidValidity, modSeq, true, this.uids, this.modSeqs, this.flagIds, this.sizes, this.table, this.keywords);
     }
     const gone = new Set(changes.expunged);
     const updated = new Map<number, MessageMeta>();
@@ -133,6 +159,7 @@ export class MailboxSnapshot {
     const uids = new Uint32Array(n);
     const modSeqs = new Float64Array(n);
     const flagIds = new Uint32Array(n);
+    const sizes = new Float64Array(n);
     let table = this.table;
     const updates: Array<[number, MessageMeta]> = [];
     let j = 0;
@@ -143,12 +170,14 @@ export class MailboxSnapshot {
       const m = updated.get(uid);
       modSeqs[j] = m ? m.modSeq : this.modSeqs[i];
       flagIds[j] = this.flagIds[i];
+      sizes[j] = this.sizes[i];
       if (m) updates.push([j, m]);
       j++;
     }
     for (const m of added) {
       uids[j] = m.uid;
       modSeqs[j] = m.modSeq;
+      sizes[j] = m.size;
       updates.push([j, m]);
       j++;
     }
@@ -163,7 +192,7 @@ export class MailboxSnapshot {
     const used = new Uint8Array(table.lists.length);
     for (let i = 0; i < n; i++) used[flagIds[i]] = 1;
     const keywords = keywordsOf(table.lists.filter((_, id) => used[id]));
-    return new MailboxSnapshot(this.mailboxId, this.uidValidity, Math.max(this.modSeq, changes.highestModSeq), true, uids, modSeqs, flagIds, table, keywords);
+    return new MailboxSnapshot(this.mailboxId, this.uidValidity, Math.max(this.modSeq, changes.highestModSeq), true, uids, modSeqs, flagIds, sizes, table, keywords);
   }
 }
 

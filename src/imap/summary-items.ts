@@ -6,18 +6,24 @@
  * lists. The cache is bounded by octets and shared by all sessions; the key
  * includes UTF8=ACCEPT, which changes how 8-bit strings are written (RFC 6855 §3).
  */
-import { encodeValue } from '../protocol/imap/encoder.js';
+import { encodeValueText } from '../protocol/imap/encoder.js';
 import type { ImapValue } from '../protocol/imap/types.js';
 import type { MessageMeta } from '../store/types.js';
 import type { MailDomain } from '../domain/mail-domain.js';
 
+/**
+ * Each item in wire form as a latin1 string: one character per octet (8-bit
+ * header bytes in a literal included), so FETCH can join many responses into
+ * one string and write it with Buffer.from(text, 'latin1'). A one-byte string
+ * also costs the heap about its length, where a small Buffer costs a slab.
+ */
 export interface SummaryItems {
-  envelope: ImapValue;
-  body: ImapValue;
-  bodyStructure: ImapValue;
+  envelope: string;
+  body: string;
+  bodyStructure: string;
 }
 
-/** About 20,000 messages' worth at ~400 octets each; the entries are plain Buffers, so the heap cost is close to this. */
+/** About 20,000 messages' worth at ~400 octets each; the entries are one-byte strings, so the heap cost is close to this. */
 const CACHE_BUDGET_BYTES = 8 * 1024 * 1024;
 
 interface Entry {
@@ -49,12 +55,13 @@ export async function summaryItemsFor(
   }
   if (missing.length === 0) return out;
   const opts = { utf8 };
-  for (const [blobId, summary] of await domain.messageSummaries(missing)) {
-    const envelope = encodeValue(summary.envelope as ImapValue, opts);
-    const body = encodeValue(summary.body as ImapValue, opts);
-    const bodyStructure = encodeValue(summary.bodyStructure as ImapValue, opts);
-    const items = { envelope: { encoded: envelope }, body: { encoded: body }, bodyStructure: { encoded: bodyStructure } };
-    remember(cacheKey(blobId, utf8), { items, bytes: envelope.length + body.length + bodyStructure.length });
+  for (const [blobId, summary] of await domain.messageSummaryItems(missing)) {
+    const items: SummaryItems = {
+      envelope: encodeValueText(summary.envelope as ImapValue, opts),
+      body: encodeValueText(summary.body as ImapValue, opts),
+      bodyStructure: encodeValueText(summary.bodyStructure as ImapValue, opts),
+    };
+    remember(cacheKey(blobId, utf8), { items, bytes: items.envelope.length + items.body.length + items.bodyStructure.length });
     out.set(blobId, items);
   }
   return out;

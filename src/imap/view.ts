@@ -139,6 +139,30 @@ export class MailboxView {
     return i < uids.length && uids[i] === uid ? i + 1 : undefined;
   }
 
+  /**
+   * Index in the snapshot of the message at `seq`, or -1 for a message the
+   * snapshot no longer holds (a ghost). Without an own UID list the client's
+   * numbering is the snapshot's.
+   */
+  snapshotIndexAt(seq: number): number {
+    return this.ownUids ? this.snap.indexOf(this.ownUids[seq - 1]) : seq - 1;
+  }
+
+  /**
+   * The mailbox as the store has it now, without reading its messages: the
+   * snapshot this view is on and the change log since it. The read is this
+   * command's own (not shared as syncs share theirs), so it sees every change
+   * committed before the command began, on any node. The view does not move:
+   * the sync after the command reports what changed, as it would have.
+   */
+  async current(reader: MailboxReader): Promise<CurrentMailbox> {
+    const snap = this.snap;
+    const changes = await reader.changesSince(this.mailbox, snap.modSeq);
+    const changed = new Map<number, MessageMeta>();
+    for (const m of changes.changed) changed.set(m.uid, m);
+    return { snapshot: snap, changed, expunged: new Set(changes.expunged) };
+  }
+
   /** What the client knows of a message in its list. */
   private known(uid: number): Known {
     const k = this.ghosts?.get(uid) ?? this.told?.get(uid);
@@ -385,6 +409,13 @@ export class MailboxView {
     }
     return seqs;
   }
+}
+
+/** The store's state of a mailbox: `snapshot`, overridden by `changed` (latest state of each message changed since) and `expunged`. */
+export interface CurrentMailbox {
+  snapshot: MailboxSnapshot;
+  changed: ReadonlyMap<number, MessageMeta>;
+  expunged: ReadonlySet<number>;
 }
 
 export interface SyncOptions {

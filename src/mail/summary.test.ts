@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { parseSummary, serializeSummary, summarize } from './summary.js';
+import { parseSummary, parseSummaryItems, serializeSummary, summarize } from './summary.js';
 
 const crlf = (lines: string[]) => Buffer.from(lines.join('\r\n'), 'latin1');
 
@@ -28,4 +28,21 @@ describe('summary serialisation', () => {
     assert.equal(parseSummary(serializeSummary({ ...summary, version: 1 as never })), null);
     assert.equal(parseSummary('{not json'), null);
   });
+
+  it('parseSummaryItems gives what parseSummary gives for ENVELOPE, BODY, BODYSTRUCTURE, and null where it does', () => {
+    const messages = [
+      crlf(['From: Ann <ann@example.com>', 'Subject: ",\\"preview\\":" and ,"envelope": in a subject', '', 'Hello', '']),
+      crlf(['From: J\xf6rg <j@example.com>', 'Subject: caf\xe9', '', 'body', '']),
+      crlf(['Content-Type: multipart/mixed; boundary=b', '', '--b', 'Content-Type: message/rfc822', '', 'Subject: inner', '', 'x', '--b--', '']),
+    ];
+    for (const raw of messages) {
+      const text = serializeSummary(summarize(raw));
+      const full = parseSummary(text)!;
+      assert.deepEqual(parseSummaryItems(text), { envelope: full.envelope, body: full.body, bodyStructure: full.bodyStructure });
+    }
+    const summary = summarize(messages[0]!);
+    assert.equal(parseSummaryItems(serializeSummary({ ...summary, version: 1 as never })), null);
+    assert.equal(parseSummaryItems('{not json'), null);
+  });
 });
+

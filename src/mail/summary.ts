@@ -170,3 +170,30 @@ export function parseSummary(text: string): MessageSummary | null {
     return null;
   }
 }
+
+/** What a header sync needs of a summary (FETCH ENVELOPE, BODY, BODYSTRUCTURE). */
+export type SummaryItemValues = Pick<MessageSummary, 'envelope' | 'body' | 'bodyStructure'>;
+
+/**
+ * ENVELOPE, BODY and BODYSTRUCTURE of a stored summary, parsing only them:
+ * the MIME structure, the bulk of the text, is skipped. serializeSummary
+ * writes them one after the other before "preview", and a key's quoted name
+ * can only appear as a key (in a JSON string a quote is escaped), so the text
+ * between ',"envelope":' and ',"preview":' is exactly those three members.
+ * Null when the summary is unreadable or of another version (the caller
+ * recomputes it), as for parseSummary.
+ */
+export function parseSummaryItems(text: string): SummaryItemValues | null {
+  if (!text.startsWith(`{"version":${SUMMARY_VERSION},`)) return null;
+  const from = text.indexOf(',"envelope":');
+  const to = from < 0 ? -1 : text.indexOf(',"preview":', from);
+  if (to < 0) return parseSummary(text);
+  try {
+    const members = text.slice(from + 1, to);
+    const json = JSON.parse(`{${members}}`) as Json;
+    const value = (members.includes('"b64"') ? fromJson(json) : json) as SummaryItemValues;
+    return value.envelope !== undefined && value.body !== undefined && value.bodyStructure !== undefined ? value : parseSummary(text);
+  } catch {
+    return parseSummary(text);
+  }
+}

@@ -40,6 +40,8 @@ export class Maildrop {
   /** Messages found expunged (or moved) by another session. */
   private readonly gone = new Set<MaildropMessage>();
   private messages: MaildropMessage[] = [];
+  /** The bytes of the message a RETR or TOP is expected to ask for next (readAhead), at most one. */
+  private ahead: { message: MaildropMessage; bytes: Promise<Buffer | null> } | null = null;
   private unsubscribe: (() => void) | null;
 
   private constructor(private readonly domain: MailDomain, accountId: AccountId) {
@@ -74,6 +76,7 @@ export class Maildrop {
   close(): void {
     this.unsubscribe?.();
     this.unsubscribe = null;
+    this.ahead = null;
   }
 
   /** Message number -> message; deleted ones are refused (RFC 1939 §5: "may not be referred to"). */
@@ -117,8 +120,32 @@ export class Maildrop {
 
   /** The message bytes whole (for a small message: one read, one write), or null as for open(). */
   async read(message: MaildropMessage): Promise<Buffer | null> {
+    const ahead = this.ahead;
+    this.ahead = null;
+    // The read starts at once; read ahead or not, the message must still be there now (its bytes, content-addressed, never change).
+    const bytes = ahead?.message === message ? ahead.bytes : this.domain.readBody(message);
+    bytes.catch(() => {});
     if (!(await this.present(message))) return null;
-    return this.domain.readBody(message);
+    return bytes;
+  }
+
+  /**
+   * Starts reading a message the client is likely to ask for next (the one
+   * after a RETR or TOP: clients download in order), so that its file read
+   * overlaps the client's round trip. One at a time; a read not used is dropped.
+   */
+  readAhead(message: MaildropMessage): void {
+    if (this.ahead?.message === message) return;
+    const bytes = this.domain.readBody(message);
+    // Taken by read(), or never: a failure must not go unhandled meanwhile.
+    bytes.catch(() => {});
+    this.ahead = { message, bytes };
+  }
+
+  /** The message after `msg` that is not deleted, if any. */
+  nextLive(msg: number): MaildropMessage | undefined {
+    for (let i = msg; i < this.messages.length; i++) if (!this.messages[i]!.deleted) return this.messages[i];
+    return undefined;
   }
 
   /** False when another session expunged (or moved) the message since the snapshot. */

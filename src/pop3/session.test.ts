@@ -169,7 +169,7 @@ test('STAT, LIST, UIDL, RETR byte-exact with dot-stuffing, TOP', async () => {
   assert.deepEqual((await store.listMessages(inbox.id)).map((m) => m.flags), [[], []]);
 });
 
-test('STAT, LIST, UIDL and RSET read no message body; RETR reads only its own', async () => {
+test('STAT, LIST, UIDL and RSET read no message body; RETR reads its own and the next', async () => {
   const user = await account([]);
   const inbox = await domain.requireMailbox(user.id, 'INBOX');
   // Stored as imported, bare LF and all: the POP3 size differs from the stored size.
@@ -199,7 +199,7 @@ test('STAT, LIST, UIDL and RSET read no message body; RETR reads only its own', 
   assert.deepEqual(reads, [], 'no body was read for STAT, LIST, UIDL, DELE or RSET');
   assert.match(await cmd(conn, 'RETR 2', true), new RegExp(`^\\+OK ${sizes[1]} octets\r\n`));
   const metas = await store.listMessages(inbox.id);
-  assert.deepEqual(reads, [metas[1].blobId], 'RETR reads the one message it sends');
+  assert.deepEqual(reads, [metas[1].blobId, metas[2].blobId], 'RETR reads the message it sends, and the next one ahead');
   assert.equal(await cmd(conn, 'RSET'), `+OK Maildrop has 3 messages (${sizes[0] + sizes[1] + sizes[2]} octets)\r\n`);
   await cmd(conn, 'QUIT');
 });
@@ -452,4 +452,33 @@ test('a client that keeps talking but never logs in is closed after three idle p
   t.mock.timers.tick(1);
   await conn.waitClosed();
   assert.equal(conn.text(), '-ERR Too long without logging in\r\n');
+});
+
+test('RETR reads the next message ahead; one expunged meanwhile is still refused, and the bytes sent are exact', async () => {
+  const MSG3 = Buffer.from('From: c@example.com\r\nSubject: three\r\n\r\nthird\r\n');
+  const user = await account([MSG1, MSG2, MSG3]);
+  const inbox = await domain.requireMailbox(user.id, 'INBOX');
+  const conn = await loggedIn(user);
+  const reads: string[] = [];
+  const readBody = domain.readBody.bind(domain);
+  domain.readBody = (message) => (reads.push(message.blobId), readBody(message));
+  const [m1, m2, m3] = await store.listMessages(inbox.id);
+  try {
+    assert.equal(await cmd(conn, 'RETR 1', true), `+OK ${wireSize(MSG1)} octets\r\n${dotStuff(MSG1).toString('latin1')}`);
+    // Message 2 was read while message 1 went out.
+    assert.deepEqual(reads, [m1!.blobId, m2!.blobId]);
+    assert.equal(await cmd(conn, 'RETR 2', true), `+OK ${wireSize(MSG2)} octets\r\n${dotStuff(MSG2).toString('latin1')}`);
+    assert.deepEqual(reads, [m1!.blobId, m2!.blobId, m3!.blobId], 'message 2 is not read twice');
+    // Message 3, read ahead already, is expunged by another session: the bytes in hand do not matter.
+    await domain.expungeMessages(inbox, [m3!.uid]);
+    assert.equal(await cmd(conn, 'RETR 3'), '-ERR Message 3 was removed by another session\r\n');
+    // DELE skips a message: the one after it is read ahead; TOP uses what was read ahead too.
+    assert.match(await cmd(conn, 'DELE 2'), /^\+OK/);
+    reads.length = 0;
+    assert.match(await cmd(conn, 'TOP 1 0', true), /^\+OK top of message follows\r\nFrom: a@example.com\r\nSubject: one\r\n\r\n\.\r\n$/);
+    assert.deepEqual(reads, [m1!.blobId, m3!.blobId]);
+    assert.match(await cmd(conn, 'QUIT'), /^\+OK Bye, 1 messages deleted/);
+  } finally {
+    domain.readBody = readBody;
+  }
 });

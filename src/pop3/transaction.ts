@@ -108,7 +108,11 @@ async function retrieve(msg: number, topLines: number | null, maildrop: Maildrop
   const message = found.message;
   const status = ok(topLines === null ? `${await maildrop.sizeOf(message)} octets` : 'top of message follows');
   if (message.size <= WHOLE_READ_MAX_OCTETS) {
-    const raw = await maildrop.read(message);
+    const read = maildrop.read(message);
+    // Clients fetch in order: the next message's bytes are read while this one goes out.
+    const next = maildrop.nextLive(msg);
+    if (next && next.size <= WHOLE_READ_MAX_OCTETS) maildrop.readAhead(next);
+    const raw = await read;
     if (raw === null) return removed(msg, out);
     let body: Buffer;
     if (topLines !== null) body = dotStuff(new TopCutter(topLines).push(raw));

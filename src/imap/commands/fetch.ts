@@ -17,6 +17,7 @@ import type { CommandContext, CommandOf, Completion } from '../state.js';
 import { bad, no, ok, selectedState } from '../state.js';
 import { summaryItemsFor, type SummaryItems } from '../summary-items.js';
 import { inSet, vanishedResponse } from '../view.js';
+import { fetchFromSnapshot, fetchMetadata, wirePath } from '../fetch-wire.js';
 
 export async function fetchCommand(cmd: CommandOf<'FETCH'>, ctx: CommandContext): Promise<Completion> {
   const { view } = selectedState(ctx);
@@ -32,6 +33,12 @@ export async function fetchCommand(cmd: CommandOf<'FETCH'>, ctx: CommandContext)
   // RFC 7162 §3.1.4.1: CHANGEDSINCE implies MODSEQ in every response.
   const addModSeq = !asksModSeq && cmd.changedSince !== null;
   if (cmd.vanished) await sendVanishedEarlier(ctx, cmd.set, cmd.changedSince!);
+  // Flag resync and header sync: written straight into wire text (fetch-wire.ts).
+  const path = wirePath(cmd.attributes);
+  if (path) {
+    const f = { seqs, attributes: cmd.attributes, uid: cmd.uid, changedSince: cmd.changedSince, addModSeq, condstore, utf8: ctx.enabled.has('UTF8=ACCEPT') };
+    return path === 'snapshot' ? fetchFromSnapshot(ctx, f) : fetchMetadata(ctx, f);
+  }
 
   const setsSeen =
     !view.readOnly &&

@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import fc from 'fast-check';
-import { encodeResponse, encodeResponses, encodeValue } from './encoder.js';
+import { encodeResponse, encodeResponses, encodeValue, encodeValueText } from './encoder.js';
 import type { EncodeOptions, ImapResponse, ImapValue } from './types.js';
 
 const RFC3501: EncodeOptions = { utf8: false };
@@ -26,17 +26,23 @@ test('a pre-encoded value is written as is, byte for byte the same as encoding i
   assert.match(encodeValue(envelope, UTF8).toString('utf8'), /"Café \\"menu\\" \\\\ 2"/);
 });
 
-test('encodeResponses is the concatenation of encodeResponse, for any mix of text and bytes', () => {
-  const value: fc.Arbitrary<ImapValue> = fc.letrec<{ v: ImapValue }>((tie) => ({
+/** Nested values of the common kinds (and `more`): strings of any octet, Buffers, lists. */
+function anyValue(...more: Array<fc.Arbitrary<ImapValue>>): fc.Arbitrary<ImapValue> {
+  return fc.letrec<{ v: ImapValue }>((tie) => ({
     v: fc.oneof(
       { depthSize: 'small' },
       fc.constant(null),
       fc.nat(),
       fc.string({ unit: 'binary', maxLength: 40 }),
       fc.uint8Array({ maxLength: 30 }).map((a) => Buffer.from(a)),
+      ...more,
       fc.array(tie('v'), { maxLength: 4 }),
     ),
   })).v;
+}
+
+test('encodeResponses is the concatenation of encodeResponse, for any mix of text and bytes', () => {
+  const value = anyValue();
   const fetch = fc.record({ seq: fc.integer({ min: 1, max: 1e6 }), value }).map(
     ({ seq, value: v }): ImapResponse => ({ type: 'fetch', seq, items: [['UID', seq], ['X-TEST', v]] }),
   );
@@ -59,4 +65,32 @@ test('quoted strings: the no-escape fast path and the escaping path agree with R
   assert.equal(wire('line\r\nbreak'), '{11}\r\nline\r\nbreak');
   assert.equal(wire('caf\u00e9'), '{5}\r\ncaf\u00e9');
   assert.equal(wire('caf\u00e9', UTF8), '"caf\u00e9"');
+});
+
+test('responses already in wire form are written as they are, between encoded ones, with no CRLF added', () => {
+  const batch = Buffer.from('* 1 FETCH (UID 1 FLAGS (\\Seen))\r\n* 2 FETCH (UID 2 FLAGS ())\r\n', 'latin1');
+  const done: ImapResponse = { type: 'status', tag: 't1', status: 'OK', text: 'FETCH completed' };
+  const exists: ImapResponse = { type: 'exists', count: 3 };
+  assert.equal(
+    encodeResponses([exists, { type: 'wire', bytes: batch }, done], RFC3501).toString('latin1'),
+    `* 3 EXISTS\r\n${batch.toString('latin1')}t1 OK FETCH completed\r\n`,
+  );
+  assert.deepEqual(encodeResponse({ type: 'wire', bytes: batch }, UTF8), batch);
+});
+
+test('encodeValueText is encodeValue as latin1 text, for any value, with and without UTF8=ACCEPT', () => {
+  const value = anyValue(
+    fc.string({ unit: 'grapheme', maxLength: 20 }),
+    fc.constantFrom('x'.repeat(1024), 'y'.repeat(1025), 'caf\u00e9 "q" \\', 'a\r\nb'),
+    fc.stringMatching(/^[A-Za-z$\\][A-Za-z0-9]{0,8}$/).map((atom): ImapValue => ({ atom })),
+    fc.uint8Array({ maxLength: 30 }).map((a): ImapValue => ({ literal8: Buffer.from(a) })),
+  );
+  fc.assert(
+    fc.property(value, fc.boolean(), (v, utf8) => {
+      const opts = { utf8 };
+      assert.deepEqual(Buffer.from(encodeValueText(v, opts), 'latin1'), encodeValue(v, opts));
+    }),
+    { numRuns: 500 },
+  );
+  assert.equal(encodeValueText(envelope, RFC3501), encodeValue(envelope, RFC3501).toString('latin1'));
 });

@@ -140,6 +140,48 @@ export function encodeValue(v: ImapValue, opts: EncodeOptions): Buffer {
   return out.finish();
 }
 
+/**
+ * One ImapValue in wire form as latin1 text, one character per octet: the
+ * octets of encodeValue(v, opts), built as one string without Buffers, for
+ * values cached as text and joined into large FETCH batches (a header sync
+ * encodes thousands of ENVELOPEs and BODYSTRUCTUREs). Deferred literals are
+ * not allowed.
+ */
+export function encodeValueText(v: ImapValue, opts: EncodeOptions): string {
+  if (v === null) return 'NIL';
+  if (typeof v === 'number') {
+    if (!Number.isSafeInteger(v) || v < 0) throw new TypeError(`IMAP encoder: ${v} is not a non-negative integer`);
+    return String(v);
+  }
+  if (typeof v === 'bigint') return v.toString();
+  if (typeof v === 'string') return stringText(v, opts);
+  if (isBytes(v)) return `{${v.length}}\r\n${v.toString('latin1')}`;
+  if (Array.isArray(v)) {
+    let text = '(';
+    for (let i = 0; i < v.length; i++) text += (i > 0 ? ' ' : '') + encodeValueText(v[i]!, opts);
+    return `${text})`;
+  }
+  if ('encoded' in v) return v.encoded.toString('latin1');
+  if ('literal8' in v) return `~{${v.literal8.length}}\r\n${v.literal8.toString('latin1')}`;
+  if ('deferred' in v) throw new TypeError('IMAP encoder: a deferred literal needs encodeResponseParts');
+  return asOctets(verbatim(v.atom));
+}
+
+/** writeString's choice, as latin1 text. */
+function stringText(s: string, opts: EncodeOptions): string {
+  if (s.length <= MAX_QUOTED_BYTES && PLAIN_QUOTED.test(s)) return `"${s}"`;
+  const bytes = Buffer.byteLength(s);
+  const quotable = bytes <= MAX_QUOTED_BYTES && !/[\r\n\0]/.test(s) && (opts.utf8 || bytes === s.length);
+  if (quotable) return asOctets(`"${s.replace(/[\\"]/g, '\\$&')}"`);
+  const utf8 = Buffer.from(s, 'utf8');
+  return `{${utf8.length}}\r\n${utf8.toString('latin1')}`;
+}
+
+/** Text as its UTF-8 octets, one character each (ASCII stays as it is). */
+function asOctets(s: string): string {
+  return /[^\x00-\x7f]/.test(s) ? Buffer.from(s, 'utf8').toString('latin1') : s;
+}
+
 /** Flags and other atoms as a parenthesised list, e.g. for PERMANENTFLAGS or FETCH FLAGS. */
 export function atomList(atoms: readonly string[]): ImapValue {
   return atoms.map((atom) => ({ atom }));
@@ -277,6 +319,9 @@ function writeResponse(out: Out, r: ImapResponse, opts: EncodeOptions): void {
         writeValue(out, v, opts);
       }
       return;
+    case 'wire':
+      out.push(r.bytes);
+      return;
   }
 }
 
@@ -288,10 +333,7 @@ export function encodeResponse(r: ImapResponse, opts: EncodeOptions): Buffer {
 /** Several responses in wire form, one after the other, as one Buffer (one socket write, one TLS record run). */
 export function encodeResponses(rs: readonly ImapResponse[], opts: EncodeOptions): Buffer {
   const out = new Out();
-  for (const r of rs) {
-    writeResponse(out, r, opts);
-    out.push('\r\n');
-  }
+  for (const r of rs) writeResponseLine(out, r, opts);
   return out.finish();
 }
 
@@ -301,9 +343,12 @@ export function encodeResponses(rs: readonly ImapResponse[], opts: EncodeOptions
  */
 export function encodeResponseParts(rs: readonly ImapResponse[], opts: EncodeOptions): Array<Buffer | DeferredLiteral> {
   const out = new Out();
-  for (const r of rs) {
-    writeResponse(out, r, opts);
-    out.push('\r\n');
-  }
+  for (const r of rs) writeResponseLine(out, r, opts);
   return out.finishParts();
+}
+
+/** One response and its CRLF; a 'wire' one carries its own. */
+function writeResponseLine(out: Out, r: ImapResponse, opts: EncodeOptions): void {
+  writeResponse(out, r, opts);
+  if (r.type !== 'wire') out.push('\r\n');
 }

@@ -327,7 +327,9 @@ export type ImapResponse =
   /** RFC 9208 §5.2: `* QUOTAROOT mailbox root...`; `mailbox` is the store's UTF-8 name. */
   | { type: 'quotaroot'; mailbox: string; roots: string[] }
   /** Anything else, already shaped as values after "* ". */
-  | { type: 'untagged'; values: ImapValue[] };
+  | { type: 'untagged'; values: ImapValue[] }
+  /** Responses already in wire form, each ending in CRLF (a batch of FETCH responses built in one buffer); written as is. */
+  | { type: 'wire'; bytes: Buffer };
 
 export interface EncodeOptions {
   /** RFC 6855 UTF8=ACCEPT enabled: mailbox names are written as UTF-8, 8-bit quoted strings allowed. */

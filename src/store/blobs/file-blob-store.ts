@@ -29,9 +29,9 @@
  * server restarted in a container gets the same pid every time).
  */
 import { createHash, randomBytes } from 'node:crypto';
-import { closeSync, fsyncSync, linkSync, mkdirSync, openSync, readFileSync, renameSync, statSync, unlinkSync, writeSync } from 'node:fs';
+import { closeSync, fsyncSync, linkSync, mkdirSync, openSync, readFile as readFileCallback, readFileSync, renameSync, statSync, unlinkSync, writeSync } from 'node:fs';
 import type { FileHandle } from 'node:fs/promises';
-import { link, open, opendir, readFile, stat, unlink } from 'node:fs/promises';
+import { link, open, opendir, stat, unlink } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import { Readable } from 'node:stream';
 import type { BlobWriter, LocalBlobStore, StagedBlob, SweepVisitor } from '../blob-store.js';
@@ -179,7 +179,7 @@ export class FileBlobStore implements LocalBlobStore {
     const path = this.pathOf(blobId);
     if (!path) return null;
     try {
-      return await readFile(path);
+      return await readWhole(path);
     } catch (err) {
       if (isMissing(err)) return null;
       throw fileError(err);
@@ -507,4 +507,13 @@ function rangeOf(bytes: Buffer, start: number, end: number): Readable {
   const from = Math.max(0, Math.min(start, bytes.length));
   const to = Math.max(from, Math.min(end, bytes.length));
   return Readable.from(from === to ? [] : [bytes.subarray(from, to)], { objectMode: false });
+}
+
+/**
+ * A whole file through the callback API: for the many small reads of a full
+ * download (FETCH BODY[], POP3 RETR), fs/promises' readFile spends several
+ * times the main-thread CPU (a FileHandle per read, promise hops per step).
+ */
+function readWhole(path: string): Promise<Buffer> {
+  return new Promise((resolve, reject) => readFileCallback(path, (err, data) => (err ? reject(err) : resolve(data))));
 }
