@@ -33,8 +33,9 @@ export async function fetchCommand(cmd: CommandOf<'FETCH'>, ctx: CommandContext)
   // RFC 7162 §3.1.4.1: CHANGEDSINCE implies MODSEQ in every response.
   const addModSeq = !asksModSeq && cmd.changedSince !== null;
   if (cmd.vanished) await sendVanishedEarlier(ctx, cmd.set, cmd.changedSince!);
-  // Flag resync and header sync: written straight into wire text (fetch-wire.ts).
-  const path = wirePath(cmd.attributes);
+  // Flag resync and header sync: written straight into wire text (fetch-wire.ts). That text is
+  // "* n FETCH": after ENABLE UIDONLY (RFC 9586 §3.3, UIDFETCH) the general path answers.
+  const path = ctx.enabled.has('UIDONLY') ? null : wirePath(cmd.attributes);
   if (path) {
     const f = { seqs, attributes: cmd.attributes, uid: cmd.uid, changedSince: cmd.changedSince, addModSeq, condstore, utf8: ctx.enabled.has('UTF8=ACCEPT') };
     return path === 'snapshot' ? fetchFromSnapshot(ctx, f) : fetchMetadata(ctx, f);
