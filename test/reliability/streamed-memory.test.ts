@@ -16,7 +16,7 @@ import { runInNewContext } from 'node:vm';
 import { MailDomain } from '../../src/domain/mail-domain.js';
 import { createImapSession } from '../../src/imap/session.js';
 import { LocalBus } from '../../src/notify/bus.js';
-import { silentLogger } from '../../src/observability/log.js';
+import { testImapContext } from '../../src/imap/harness.test.js';
 import { openSqliteStore } from '../../src/store/sqlite/index.js';
 import type { MailStore } from '../../src/store/types.js';
 import { FakeConnection } from '../helpers/fake-connection.js';
@@ -120,18 +120,7 @@ describe('a 20 MB message is searched and decoded as streams', () => {
     await domain.createAccount(USER, PASS, null);
     await domain.deliver(USER, bigMessage());
     conn = new CountingConnection({ secure: true });
-    conn.session = createImapSession(conn, {
-      domain,
-      log: silentLogger(),
-      hostname: 'mail.example.com',
-      tlsAvailable: true,
-      allowCleartextAuthFromLoopback: false,
-      authFailureDelayMs: 10,
-      idleKeepaliveMs: 120000,
-      unauthenticatedTimeoutMs: 60000,
-      authenticatedTimeoutMs: 1800000,
-      maxMessageBytes: 64 * MB,
-    });
+    conn.session = createImapSession(conn, { ...testImapContext(domain), maxMessageBytes: 64 * MB });
     await conn.waitFor('Mailstead ready\r\n');
     assert.match(await cmd(`LOGIN ${USER} "${PASS}"`), / OK /);
     assert.match(await cmd('SELECT INBOX'), / OK /);
