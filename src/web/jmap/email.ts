@@ -3,7 +3,7 @@
  * over the stored messages (email-model.ts says how they map).
  */
 import { headerFields } from '../../mail/headers.js';
-import { bodyTextIncludes, type MessageSummary } from '../../mail/index.js';
+import { casemap, streamedBodyTextIncludes, type MessageSummary } from '../../mail/index.js';
 import type { Mailbox, MessageMeta } from '../../store/types.js';
 import type { JmapArgs, JmapContext, MethodSpec } from './api.js';
 import { idsArg, integerArg, isPlainObject, propertiesArg, requireAccount, unsignedArg } from './args.js';
@@ -199,7 +199,7 @@ function matches(c: Candidate, filter: Filter, index: MailboxIndex): boolean {
   const m = c.row.message;
   const keywords = () => keywordsOf(m.flags);
   const headerHas = (field: string, value: unknown) =>
-    typeof value === 'string' && new RegExp(`^${field}:[^\\n]*${escapeRegExp(value.toLowerCase())}`, 'mi').test(c.header ?? '');
+    typeof value === 'string' && new RegExp(`^${field}:[^\\n]*${escapeRegExp(casemap(value))}`, 'mi').test(c.header ?? '');
   for (const [key, value] of Object.entries(filter)) {
     const ok = (() => {
       switch (key) {
@@ -221,7 +221,7 @@ function matches(c: Candidate, filter: Filter, index: MailboxIndex): boolean {
         case 'subject':
           return headerHas(key, value);
         case 'text':
-          return typeof value === 'string' && ((c.header ?? '').includes(value.toLowerCase()) || (c.textOf?.() ?? false));
+          return typeof value === 'string' && ((c.header ?? '').includes(casemap(value)) || (c.textOf?.() ?? false));
         default:
           return false;
       }
@@ -307,9 +307,9 @@ async function filtered(ctx: JmapContext, index: MailboxIndex, filter: Filter | 
       const header = structure ? await ctx.domain.readBodyRange(row.message, 0, structure.headerLength) : null;
       candidate.header = header ? decodedHeaderText(header) : '';
       if (need.text && structure) {
-        candidate.textOf = () => false;
-        const loaded = await ctx.domain.loadMessage(row.message, structure);
-        if (loaded) candidate.textOf = () => bodyTextIncludes(loaded.raw, loaded.structure, String(findText(filter!)).toLowerCase());
+        // The body text is read as a stream (never the whole message), compared as IMAP SEARCH TEXT does.
+        const found = await streamedBodyTextIncludes((start, end) => ctx.domain.openBody(row.message, start, end), structure.root, casemap(String(findText(filter!))));
+        candidate.textOf = () => found;
       }
     }
     if (!filter || matches(candidate, filter, index)) out.push(row.message);
@@ -326,10 +326,10 @@ function findText(filter: Filter): unknown {
   return '';
 }
 
-/** The header block unfolded, RFC 2047 words decoded, lower-cased: one line per field, for substring matching. */
+/** The header block unfolded, RFC 2047 words decoded, values under i;unicode-casemap: one line per field (name lower case), for substring matching. */
 function decodedHeaderText(header: Buffer): string {
   return headerFields(header, 0, header.length)
-    .map((f) => `${f.name}:${textOf(header, [f], f.name) ?? ''}`.toLowerCase())
+    .map((f) => `${f.name.toLowerCase()}:${casemap(textOf(header, [f], f.name) ?? '')}`)
     .join('\n');
 }
 
