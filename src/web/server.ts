@@ -8,7 +8,7 @@ import { createServer as createHttpServer, type IncomingMessage, type Server, ty
 import { createServer as createHttpsServer } from 'node:https';
 import type { Socket } from 'node:net';
 import type { TlsOptions } from 'node:tls';
-import Fastify, { type FastifyBaseLogger, type FastifyInstance } from 'fastify';
+import Fastify, { type FastifyBaseLogger, type FastifyInstance, LogController } from 'fastify';
 import type { ListenAddress } from '../config/schema.js';
 import type { MailDomain } from '../domain/mail-domain.js';
 import type { Logger } from '../observability/log.js';
@@ -70,7 +70,8 @@ export function buildWebApp(opts: WebListenerOptions): FastifyInstance {
     // Behind a proxy the operator decides; we never trust X-Forwarded-For by default (it would defeat the throttle).
     trustProxy: false,
     loggerInstance: opts.log.child({ protocol: 'http' }) as FastifyBaseLogger,
-    disableRequestLogging: true,
+    // No line per request (a node serving webmail would log every poll); errors are logged below.
+    logController: new LogController({ disableRequestLogging: true }),
   });
   const headers = securityHeaders(tls);
   app.addHook('onSend', async (_request, reply, payload) => {
