@@ -201,9 +201,10 @@ export class Summarizer {
       if (!body) throw new Error('the body is gone');
       for await (const chunk of body) {
         if (slot.job !== job) return;
-        // Moved, not copied: a chunk that owns its memory is handed over as is, others are copied once.
-        const owned = chunk.byteOffset === 0 && chunk.buffer.byteLength === chunk.byteLength && chunk.buffer instanceof ArrayBuffer;
-        const bytes = owned ? new Uint8Array(chunk.buffer as ArrayBuffer) : new Uint8Array(chunk);
+        // Copied once, then moved: a chunk that seems to own its memory may still be held by the store
+        // (a small body waiting in memory for its commit is read back as itself), and transferring it
+        // would detach the store's copy.
+        const bytes = new Uint8Array(chunk);
         post({ id: job.id, chunk: bytes }, [bytes.buffer as ArrayBuffer]);
       }
       post({ id: job.id, end: true });
